@@ -1,0 +1,69 @@
+// Status helpers and the one table mapping ErrorCode to HTTP statuses.
+#include "base/status.h"
+
+#include <cstring>
+
+namespace sluice {
+
+std::string_view ErrorCodeName(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kOk: return "ok";
+    case ErrorCode::kInvalidArgument: return "invalid_argument";
+    case ErrorCode::kNotFound: return "not_found";
+    case ErrorCode::kAlreadyExists: return "already_exists";
+    case ErrorCode::kFailedPrecondition: return "failed_precondition";
+    case ErrorCode::kOutOfRange: return "out_of_range";
+    case ErrorCode::kResourceExhausted: return "resource_exhausted";
+    case ErrorCode::kUnavailable: return "unavailable";
+    case ErrorCode::kDeadlineExceeded: return "deadline_exceeded";
+    case ErrorCode::kPermissionDenied: return "permission_denied";
+    case ErrorCode::kUnauthenticated: return "unauthenticated";
+    case ErrorCode::kDataLoss: return "data_loss";
+    case ErrorCode::kUnimplemented: return "unimplemented";
+    case ErrorCode::kInternal: return "internal";
+  }
+  return "internal";
+}
+
+int ErrorCodeToHttp(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kOk: return 200;
+    case ErrorCode::kInvalidArgument: return 400;
+    case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kAlreadyExists: return 409;
+    case ErrorCode::kFailedPrecondition: return 409;
+    case ErrorCode::kOutOfRange: return 416;
+    case ErrorCode::kResourceExhausted: return 413;
+    case ErrorCode::kUnavailable: return 503;
+    case ErrorCode::kDeadlineExceeded: return 504;
+    case ErrorCode::kPermissionDenied: return 403;
+    case ErrorCode::kUnauthenticated: return 401;
+    case ErrorCode::kDataLoss: return 500;
+    case ErrorCode::kUnimplemented: return 501;
+    case ErrorCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+std::string Status::ToString() const {
+  if (ok()) return "ok";
+  return fmt::format("{}: {}", ErrorCodeName(code_), message_);
+}
+
+Status Status::WithContext(std::string_view context) const {
+  if (ok()) return *this;
+  return Status(code_, fmt::format("{}: {}", context, message_));
+}
+
+Status ErrnoStatus(std::string_view what, int err) {
+  ErrorCode code = ErrorCode::kInternal;
+  if (err == ENOENT) code = ErrorCode::kNotFound;
+  if (err == EEXIST) code = ErrorCode::kAlreadyExists;
+  if (err == ENOSPC || err == EDQUOT || err == EMFILE || err == ENFILE) {
+    code = ErrorCode::kResourceExhausted;
+  }
+  if (err == EIO) code = ErrorCode::kUnavailable;
+  return Status(code, fmt::format("{}: {}", what, std::strerror(err)));
+}
+
+}  // namespace sluice

@@ -1,0 +1,47 @@
+#include "base/status.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice {
+namespace {
+
+Result<int> Half(int v) {
+  if (v % 2) return InvalidArgument("{} is odd", v);
+  return v / 2;
+}
+
+Result<int> Quarter(int v) {
+  SLUICE_ASSIGN_OR_RETURN(int h, Half(v));
+  return Half(h);
+}
+
+TEST(StatusTest, DefaultIsOk) {
+  Status s;
+  EXPECT_TRUE(s.ok());
+  EXPECT_EQ(s.ToString(), "ok");
+}
+
+TEST(StatusTest, ErrorCarriesCodeAndMessage) {
+  Status s = NotFound("topic {} not found", "orders");
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), ErrorCode::kNotFound);
+  EXPECT_EQ(s.ToString(), "not_found: topic orders not found");
+  EXPECT_EQ(ErrorCodeToHttp(s.code()), 404);
+  EXPECT_EQ(s.WithContext("describe").message(), "describe: topic orders not found");
+}
+
+TEST(StatusTest, AssignOrReturnPropagatesTheFirstError) {
+  EXPECT_EQ(*Quarter(8), 2);
+  Result<int> r = Quarter(6);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "3 is odd");
+}
+
+TEST(StatusTest, DefaultConstructedResultIsAnError) {
+  Result<int> r;
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kInternal);
+}
+
+}  // namespace
+}  // namespace sluice

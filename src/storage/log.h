@@ -1,0 +1,114 @@
+// Log: the one interface every component uses to reach the event log. Two implementations:
+// storage::EmbeddedLog (the local Event Store, the default) and kafka::KafkaLog (an external
+// Apache Kafka cluster through librdkafka, the scale-out mode). Behaviour both must share is
+// pinned by tests/log_conformance_test.cc.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "model/ids.h"
+#include "model/record.h"
+#include "model/record_batch.h"
+#include "runtime/asio.h"
+#include "storage/topic_config.h"
+
+namespace sluice::storage {
+
+struct AppendResult {
+  model::Offset base_offset;  // offset of the first record; the rest follow contiguously
+  int32_t record_count = 0;
+  model::TimestampMs log_append_time = model::kNoTimestamp;
+};
+
+// An encoded batch together with the bytes that back it.
+struct OwnedBatch {
+  std::string bytes;
+  model::RecordBatchView view() const { return model::RecordBatchView(bytes); }
+};
+
+struct ReadOptions {
+  int32_t max_records = 1000;        // stop after this many records (>= 1)
+  int64_t max_bytes = 1 << 20;       // soft limit; at least one batch is always returned
+  int32_t wait_ms = 0;               // long-poll: wait up to this long when nothing is there
+};
+
+struct ReadResult {
+  // Whole batches; the first may start before the requested offset and the last may run past
+  // max_records: use ForEachRecord to get exactly the requested records.
+  std::vector<OwnedBatch> batches;
+  model::Offset requested;            // the offset asked for
+  model::Offset next_offset;          // where the next read should start
+  model::Offset high_watermark;       // first offset not yet readable
+  model::Offset log_start_offset;     // first offset still stored
+  int32_t max_records = 0;
+
+  // Calls fn for every record at or after `requested`, at most max_records of them.
+  Status ForEachRecord(const std::function<void(const model::RecordView&)>& fn) const;
+};
+
+struct PartitionInfo {
+  model::PartitionId partition;
+  model::Offset log_start_offset;
+  model::Offset high_watermark;
+  int64_t size_bytes = -1;  // -1 when the implementation cannot tell
+  int32_t segments = -1;    // -1 when the implementation cannot tell
+};
+
+struct TopicDescription {
+  std::string name;
+  TopicConfig config;
+  std::vector<PartitionInfo> partitions;
+  bool internal = false;
+};
+
+// Committed position of a consumer group on one partition.
+struct GroupOffset {
+  model::TopicPartition tp;
+  model::Offset offset;       // the next offset the group will read
+  std::string metadata;
+};
+
+class Log {
+ public:
+  virtual ~Log() = default;
+
+  // --- topic admin ---
+  // Errors: kAlreadyExists, kInvalidArgument (name or config).
+  virtual Task<Status> CreateTopic(std::string name, TopicConfig config) = 0;
+  // Errors: kNotFound.
+  virtual Task<Status> DeleteTopic(std::string name) = 0;
+  virtual Task<Result<std::vector<TopicDescription>>> ListTopics(bool include_internal) = 0;
+  virtual Task<Result<TopicDescription>> DescribeTopic(std::string name) = 0;
+  // Applies key/value changes (same keys as TopicConfig::Apply). Partition count may only grow.
+  virtual Task<Status> AlterTopicConfig(std::string name,
+                                        std::map<std::string, std::string> changes) = 0;
+
+  // --- data ---
+  // Appends records to one partition as one batch, atomically: all or none. Resolves when the
+  // topic's durability policy is met (`always`: after fdatasync).
+  // Errors: kNotFound (topic/partition), kResourceExhausted (too large), kInvalidArgument,
+  // kUnavailable (partition read-only after an I/O error, or shutting down).
+  virtual Task<Result<AppendResult>> Append(model::TopicPartition tp,
+                                            std::vector<model::ProduceRecord> records) = 0;
+  // Reads from `offset`. An offset below the log start is kOutOfRange; at the high watermark
+  // the read waits up to wait_ms and may return no batches.
+  virtual Task<Result<ReadResult>> Read(model::TopicPartition tp, model::Offset offset,
+                                        ReadOptions options) = 0;
+  // First offset whose record timestamp is >= ts; the high watermark when none is.
+  virtual Task<Result<model::Offset>> OffsetForTimestamp(model::TopicPartition tp,
+                                                         model::TimestampMs ts) = 0;
+
+  // --- consumer groups ---
+  virtual Task<Status> CommitOffsets(std::string group, std::vector<GroupOffset> offsets) = 0;
+  // Committed offsets of the group for the given partitions (missing when never committed).
+  // Empty `partitions` means every partition the group has committed.
+  virtual Task<Result<std::vector<GroupOffset>>> FetchOffsets(
+      std::string group, std::vector<model::TopicPartition> partitions) = 0;
+};
+
+}  // namespace sluice::storage
