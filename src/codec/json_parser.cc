@@ -1,0 +1,248 @@
+// JsonParser: walks a simdjson On-Demand document into a JsonValue, turning simdjson error codes
+// into messages with a position and what was expected.
+#include "codec/json_parser.h"
+
+#include <simdjson.h>
+
+#include "codec/utf8.h"
+
+namespace sluice::codec {
+
+namespace od = simdjson::ondemand;
+
+namespace {
+
+std::string_view Expectation(simdjson::error_code e) {
+  switch (e) {
+    case simdjson::EMPTY: return "empty input; expected a JSON value";
+    case simdjson::TAPE_ERROR:
+    case simdjson::INCORRECT_TYPE:
+      return "unexpected character; expected a JSON value, ',' , ':' or a closing bracket";
+    case simdjson::STRING_ERROR: return "invalid string or escape sequence";
+    case simdjson::UNCLOSED_STRING: return "unterminated string; expected a closing '\"'";
+    case simdjson::UNESCAPED_CHARS: return "control character inside a string must be escaped";
+    case simdjson::NUMBER_ERROR: return "invalid number";
+    case simdjson::T_ATOM_ERROR: return "invalid literal; expected 'true'";
+    case simdjson::F_ATOM_ERROR: return "invalid literal; expected 'false'";
+    case simdjson::N_ATOM_ERROR: return "invalid literal; expected 'null'";
+    case simdjson::DEPTH_ERROR: return "nested too deeply";
+    case simdjson::UTF8_ERROR: return "invalid UTF-8";
+    case simdjson::TRAILING_CONTENT: return "unexpected content after the JSON value";
+    case simdjson::CAPACITY: return "document too large";
+    default: return simdjson::error_message(e);
+  }
+}
+
+std::string_view TrimRight(std::string_view s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' ||
+                        s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+bool IsJsonNumber(std::string_view s) {
+  size_t i = 0;
+  auto digit = [&](size_t k) { return k < s.size() && s[k] >= '0' && s[k] <= '9'; };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (!digit(i)) return false;
+  if (s[i] == '0') {
+    ++i;
+  } else {
+    while (digit(i)) ++i;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digit(i)) return false;
+    while (digit(i)) ++i;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digit(i)) return false;
+    while (digit(i)) ++i;
+  }
+  return i == s.size();
+}
+
+// raw_json_token() is a plain string_view on values and a simdjson_result on documents.
+simdjson::error_code RawToken(od::value& v, std::string_view& out) {
+  out = v.raw_json_token();
+  return simdjson::SUCCESS;
+}
+simdjson::error_code RawToken(od::document& d, std::string_view& out) {
+  return d.raw_json_token().get(out);
+}
+
+class JsonParserImpl {
+ public:
+  Result<JsonValue> Parse(std::string_view text) {
+    if (auto bad = FindInvalidUtf8(text)) {
+      return InvalidArgument("invalid UTF-8 at byte {}", *bad);
+    }
+    text_ = text;
+    depth_exceeded_ = false;
+    buf_.assign(text.data(), text.size());
+    buf_.append(simdjson::SIMDJSON_PADDING, ' ');
+    od::document doc;
+    auto err = parser_.iterate(simdjson::padded_string_view(buf_.data(), text.size(), buf_.size()))
+                   .get(doc);
+    if (err) return Error(err, nullptr);
+    JsonValue out;
+    od::json_type type;
+    if ((err = doc.type().get(type))) return Error(err, &doc);
+    switch (type) {
+      case od::json_type::array:
+      case od::json_type::object: {
+        od::value v;
+        if ((err = doc.get_value().get(v))) return Error(err, &doc);
+        if ((err = Walk(v, out, 1))) return Error(err, &doc);
+        break;
+      }
+      default: {
+        if ((err = Scalar(doc, type, out))) return Error(err, &doc);
+      }
+    }
+    if (depth_exceeded_) return InvalidArgument("JSON nested deeper than {} levels",
+                                                JsonParser::kMaxDepth);
+    const char* rest = nullptr;
+    if (!doc.current_location().get(rest)) return Error(simdjson::TRAILING_CONTENT, &doc);
+    return out;
+  }
+
+  bool IsValid(std::string_view text) {
+    if (!simdjson::validate_utf8(text.data(), text.size())) return false;
+    buf_.assign(text.data(), text.size());
+    buf_.append(simdjson::SIMDJSON_PADDING, ' ');
+    simdjson::dom::element el;
+    return !dom_parser_.parse(buf_.data(), text.size(), false).get(el);
+  }
+
+ private:
+  template <typename V>
+  simdjson::error_code Scalar(V& v, od::json_type type, JsonValue& out) {
+    simdjson::error_code err;
+    switch (type) {
+      case od::json_type::null: {
+        bool is_null = false;
+        if ((err = v.is_null().get(is_null))) return err;
+        if (!is_null) return simdjson::N_ATOM_ERROR;
+        out = JsonValue::Null();
+        return simdjson::SUCCESS;
+      }
+      case od::json_type::boolean: {
+        bool b = false;
+        if ((err = v.get_bool().get(b))) return err;
+        out = JsonValue::Bool(b);
+        return simdjson::SUCCESS;
+      }
+      case od::json_type::number: {
+        std::string_view raw;
+        if ((err = RawToken(v, raw))) return err;
+        raw = TrimRight(raw);
+        if (!IsJsonNumber(raw)) return simdjson::NUMBER_ERROR;
+        // Consume the token so the iterator moves on (get_double accepts any valid number
+        // but reports big integers as errors, so a failure here is ignored).
+        auto consumed = v.get_double();
+        (void)consumed.error();
+        out = JsonValue::Number(std::string(raw));
+        return simdjson::SUCCESS;
+      }
+      case od::json_type::string: {
+        std::string_view s;
+        if ((err = v.get_string().get(s))) return err;
+        out = JsonValue::String(std::string(s));
+        return simdjson::SUCCESS;
+      }
+      default: return simdjson::INCORRECT_TYPE;
+    }
+  }
+
+  simdjson::error_code Walk(od::value v, JsonValue& out, int depth) {
+    if (depth > JsonParser::kMaxDepth) {
+      depth_exceeded_ = true;
+      return simdjson::DEPTH_ERROR;
+    }
+    od::json_type type;
+    simdjson::error_code err;
+    if ((err = v.type().get(type))) return err;
+    if (type == od::json_type::array) {
+      od::array arr;
+      if ((err = v.get_array().get(arr))) return err;
+      std::vector<JsonValue> items;
+      for (auto item : arr) {
+        od::value child;
+        if ((err = item.get(child))) return err;
+        JsonValue jv;
+        if ((err = Walk(child, jv, depth + 1))) return err;
+        items.push_back(std::move(jv));
+      }
+      out = JsonValue::Array(std::move(items));
+      return simdjson::SUCCESS;
+    }
+    if (type == od::json_type::object) {
+      od::object obj;
+      if ((err = v.get_object().get(obj))) return err;
+      std::vector<std::pair<std::string, JsonValue>> members;
+      for (auto field : obj) {
+        std::string_view key;
+        if ((err = field.unescaped_key().get(key))) return err;
+        std::string k(key);
+        od::value child;
+        if ((err = field.value().get(child))) return err;
+        JsonValue jv;
+        if ((err = Walk(child, jv, depth + 1))) return err;
+        members.emplace_back(std::move(k), std::move(jv));
+      }
+      out = JsonValue::Object(std::move(members));
+      return simdjson::SUCCESS;
+    }
+    return Scalar(v, type, out);
+  }
+
+  Status Error(simdjson::error_code err, od::document* doc) {
+    if (err == simdjson::DEPTH_ERROR || depth_exceeded_) {
+      return InvalidArgument("JSON nested deeper than {} levels", JsonParser::kMaxDepth);
+    }
+    size_t pos = text_.size();
+    if (doc != nullptr) {
+      const char* loc = nullptr;
+      if (!doc->current_location().get(loc) && loc >= buf_.data() &&
+          loc <= buf_.data() + text_.size()) {
+        pos = static_cast<size_t>(loc - buf_.data());
+      }
+    }
+    if (err == simdjson::EMPTY) pos = 0;
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < pos && i < text_.size(); ++i) {
+      if (text_[i] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
+    }
+    return InvalidArgument("invalid JSON at byte {} (line {}, column {}): {}", pos, line, col,
+                           Expectation(err));
+  }
+
+  od::parser parser_;
+  simdjson::dom::parser dom_parser_;
+  std::string buf_;
+  std::string_view text_;
+  bool depth_exceeded_ = false;
+};
+
+JsonParser::JsonParser() : impl_(std::make_unique<JsonParserImpl>()) {}
+JsonParser::~JsonParser() = default;
+
+Result<JsonValue> JsonParser::Parse(std::string_view text) {
+  JsonParserImpl& p = *impl_;
+  return p.Parse(text);
+}
+
+bool JsonParser::IsValid(std::string_view text) { return impl_->IsValid(text); }
+
+}  // namespace sluice::codec

@@ -1,0 +1,103 @@
+// Tests for JSON writing (escaping, UTF-8 repair) and parsing (errors with positions).
+#include <gtest/gtest.h>
+
+#include "codec/json_parser.h"
+#include "codec/json_writer.h"
+#include "codec/utf8.h"
+
+namespace sluice::codec {
+namespace {
+
+TEST(JsonWriterTest, WritesNestedValuesWithCommas) {
+  JsonWriter w;
+  w.BeginObject().Field("a", int64_t{1}).Key("b").BeginArray().Int(-2).String("x").Null();
+  w.Bool(true).BeginObject().EndObject().EndArray().Key("c").Double(1.5).EndObject();
+  EXPECT_EQ(w.str(), R"({"a":1,"b":[-2,"x",null,true,{}],"c":1.5})");
+}
+
+TEST(JsonWriterTest, EscapesControlCharactersAndQuotes) {
+  EXPECT_EQ(QuoteJson("a\"b\\c\n\x01"), R"("a\"b\\c\n\u0001")");
+}
+
+TEST(JsonWriterTest, ReplacesInvalidUtf8WithReplacementCharacter) {
+  EXPECT_EQ(QuoteJson("a\xff" "b"), "\"a\xEF\xBF\xBD" "b\"");
+  EXPECT_EQ(QuoteJson("\xC3\xA9"), "\"\xC3\xA9\"");  // é kept
+}
+
+TEST(Utf8Test, FindsFirstInvalidByte) {
+  EXPECT_FALSE(FindInvalidUtf8("h\xC3\xA9llo").has_value());
+  EXPECT_EQ(FindInvalidUtf8("ab\xC0\x80").value(), 2u);   // overlong
+  EXPECT_EQ(FindInvalidUtf8("\xED\xA0\x80").value(), 0u);  // surrogate
+}
+
+TEST(JsonParserTest, ParsesNestedDocumentKeepingNumberText) {
+  JsonParser p;
+  auto v = p.Parse(R"( {"a": [1, 2.50, 123456789012345678901234567890], "b": {"c": "x\ny"},
+                       "d": null, "e": false} )");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->ToJson(),
+            R"({"a":[1,2.50,123456789012345678901234567890],"b":{"c":"x\ny"},"d":null,"e":false})");
+  EXPECT_EQ(v->Find("a")->items()[0].AsInt64().value(), 1);
+  EXPECT_FALSE(v->Find("a")->items()[1].AsInt64().has_value());
+}
+
+TEST(JsonParserTest, ParsesScalarDocuments) {
+  JsonParser p;
+  EXPECT_EQ(p.Parse("42").value().ToJson(), "42");
+  EXPECT_EQ(p.Parse(" \"hi\" ").value().text(), "hi");
+  EXPECT_EQ(p.Parse("true").value().ToJson(), "true");
+  EXPECT_EQ(p.Parse("null").value().ToJson(), "null");
+}
+
+TEST(JsonParserTest, RejectsMalformedInputWithPosition) {
+  JsonParser p;
+  for (const char* bad : {"", "{", "[1,]", "{\"a\" 1}", "tru", "01", "1 2", "{\"a\":1}}",
+                          "\"abc", "[1 2]", "nul", "-", "{'a':1}"}) {
+    auto v = p.Parse(bad);
+    EXPECT_FALSE(v.ok()) << bad;
+    if (!v.ok()) {
+      EXPECT_EQ(v.status().code(), ErrorCode::kInvalidArgument);
+      EXPECT_NE(v.status().message().find("invalid JSON at byte"), std::string::npos)
+          << v.status().message();
+    }
+  }
+  auto v = p.Parse("{\n  \"a\": tru\n}");
+  ASSERT_FALSE(v.ok());
+  EXPECT_NE(v.status().message().find("line 2"), std::string::npos) << v.status().message();
+}
+
+TEST(JsonParserTest, RejectsInvalidUtf8) {
+  JsonParser p;
+  auto v = p.Parse("{\"a\": \"\xff\"}");
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(v.status().message(), "invalid UTF-8 at byte 7");
+}
+
+TEST(JsonParserTest, RejectsDeepNesting) {
+  JsonParser p;
+  std::string deep(100, '[');
+  deep += std::string(100, ']');
+  auto v = p.Parse(deep);
+  ASSERT_FALSE(v.ok());
+  EXPECT_NE(v.status().message().find("nested deeper"), std::string::npos);
+}
+
+TEST(JsonParserTest, IsValidChecksWithoutBuildingTree) {
+  JsonParser p;
+  EXPECT_TRUE(p.IsValid(R"({"a":1})"));
+  EXPECT_TRUE(p.IsValid(R"("s")"));
+  EXPECT_FALSE(p.IsValid("hello"));
+  EXPECT_FALSE(p.IsValid("{\"a\":"));
+}
+
+TEST(JsonNumberTest, FollowsGrammar) {
+  EXPECT_TRUE(IsJsonNumber("0"));
+  EXPECT_TRUE(IsJsonNumber("-1.5e+10"));
+  EXPECT_FALSE(IsJsonNumber("01"));
+  EXPECT_FALSE(IsJsonNumber("1."));
+  EXPECT_FALSE(IsJsonNumber("+1"));
+}
+
+}  // namespace
+}  // namespace sluice::codec
