@@ -1,0 +1,67 @@
+// ServerConfig: every setting of `sluice serve`, with its defaults, validation and YAML form.
+// Loading (file < environment < flags) is in config/loader.h.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace sluice::config {
+
+// Plain settings; copyable. Field names follow the YAML keys (see README.md for the layout).
+struct ServerConfig {
+  std::string data_dir = "./data";
+  std::string http_listen = "127.0.0.1:8080";           // http.listen
+  std::string log_backend = "embedded";                 // or "kafka://HOST:PORT[,HOST:PORT]"
+  std::map<std::string, std::string> kafka_properties;  // kafka.properties: extra librdkafka ones
+  uint32_t shards = 0;                                  // 0 = number of cores
+  uint32_t blocking_threads = 4;
+  std::string log_level = "info";    // log.level
+  std::string log_format = "human";  // log.format
+  bool insecure = false;             // allow binding a non-loopback address without auth
+
+  // http.*
+  int64_t max_request_bytes = 16LL * 1024 * 1024;
+  int64_t max_event_bytes = 1LL * 1024 * 1024;
+  int32_t max_events_per_request = 10000;
+  int32_t max_connections = 10000;
+  int64_t request_timeout_ms = 30000;
+
+  // store.*: defaults for new topics and housekeeping.
+  std::string default_durability = "always";  // always | interval | never
+  int64_t flush_interval_ms = 100;
+  int64_t segment_bytes = 256LL * 1024 * 1024;
+  int64_t retention_ms = 7LL * 24 * 3600 * 1000;  // -1: keep forever
+  int64_t housekeeping_interval_ms = 5000;
+  int64_t checkpoint_interval_ms = 1000;
+
+  // OK, or kInvalidArgument naming the first bad key and why ("http.listen: port 0 is not in
+  // 1..65535").
+  Status Validate() const;
+  // The whole config in the YAML layout LoadServerConfig reads (for --print-config).
+  std::string ToYaml() const;
+
+  // True when log_backend is "kafka://...".
+  bool UsesKafka() const;
+  // The broker list of a kafka:// backend ("h1:9092,h2:9092"), for bootstrap.servers;
+  // empty for the embedded backend.
+  std::string KafkaBootstrapServers() const;
+
+  bool operator==(const ServerConfig&) const = default;
+};
+
+struct HostPort {
+  std::string host;  // without brackets for IPv6
+  uint16_t port = 0;
+  bool operator==(const HostPort&) const = default;
+};
+
+// Parses "host:port" or "[v6addr]:port" with port 1..65535 and a non-empty host.
+// Errors: kInvalidArgument with the reason (no key name: callers add it).
+Result<HostPort> ParseHostPort(std::string_view s);
+
+}  // namespace sluice::config
