@@ -1,0 +1,68 @@
+// Unit tests for the gateway's pure parts: murmur2 partitioning, routing, percent-decoding.
+#include <gtest/gtest.h>
+
+#include "gateway/http.h"
+#include "gateway/partitioner.h"
+#include "gateway/router.h"
+
+namespace sluice::gateway {
+namespace {
+
+TEST(PartitionerTest, Murmur2MatchesKafka) {
+  // Vectors from Kafka's UtilsTest.testMurmur2.
+  EXPECT_EQ(Murmur2("21"), -973932308);
+  EXPECT_EQ(Murmur2("foobar"), -790332482);
+  EXPECT_EQ(Murmur2("a-little-bit-long-string"), -985981536);
+  EXPECT_EQ(Murmur2("a-little-bit-longer-string"), -1486304829);
+  EXPECT_EQ(Murmur2("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8"), -58897971);
+  EXPECT_EQ(Murmur2("abc"), 479470107);
+}
+
+TEST(PartitionerTest, PartitionForKeyIsInRange) {
+  for (int i = 0; i < 100; ++i) {
+    int32_t p = PartitionForKey(std::to_string(i), 7);
+    EXPECT_GE(p, 0);
+    EXPECT_LT(p, 7);
+  }
+}
+
+Task<HttpResponse> Ok(HttpRequest&) { co_return HttpResponse::Json(200, "{}"); }
+
+TEST(RouterTest, MatchesPathParamsAndReportsMethodNotAllowed) {
+  Router r;
+  r.Add("GET", "/v1/topics/{topic}/partitions/{p}/events", Ok, "fetch");
+  r.Add("POST", "/v1/topics", Ok, "create");
+  HttpRequest req;
+  req.method = "GET";
+  req.path = "/v1/topics/orders/partitions/3/events";
+  auto m = r.Find(req);
+  ASSERT_NE(m.handler, nullptr);
+  EXPECT_EQ(m.route, "fetch");
+  EXPECT_EQ(req.Param("topic"), "orders");
+  EXPECT_EQ(req.Param("p"), "3");
+  req.method = "GET";
+  req.path = "/v1/topics";
+  m = r.Find(req);
+  EXPECT_EQ(m.handler, nullptr);
+  EXPECT_TRUE(m.path_matched);
+  EXPECT_EQ(m.allowed, "POST");
+  req.path = "/nope";
+  m = r.Find(req);
+  EXPECT_FALSE(m.path_matched);
+}
+
+TEST(HttpTest, PercentDecodeHandlesEscapesAndErrors) {
+  EXPECT_EQ(PercentDecode("a%20b+c", true).value(), "a b c");
+  EXPECT_EQ(PercentDecode("a+b", false).value(), "a+b");
+  EXPECT_FALSE(PercentDecode("a%2", false).ok());
+  EXPECT_FALSE(PercentDecode("a%zz", false).ok());
+}
+
+TEST(HttpTest, ErrorBodyUsesErrorCodeName) {
+  auto r = HttpResponse::Error(NotFound("topic x not found"));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, R"({"error_code":"not_found","message":"topic x not found"})");
+}
+
+}  // namespace
+}  // namespace sluice::gateway

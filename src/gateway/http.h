@@ -1,0 +1,52 @@
+// Transport-neutral HTTP request/response types used by routes, so handlers (and the components
+// that register them) never include Boost.Beast.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+
+namespace sluice::gateway {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // raw request target ("/v1/topics?x=1")
+  std::string path;    // percent-decoded path without the query
+  std::map<std::string, std::string> query;        // decoded; last one wins
+  std::map<std::string, std::string> headers;      // names lower-cased
+  std::map<std::string, std::string> path_params;  // filled by the router
+  std::string body;
+  std::string remote;  // "ip:port" of the peer
+
+  // Header value or "" (name lower-case).
+  std::string_view Header(std::string_view name) const;
+  // Query parameter or nullopt.
+  std::optional<std::string_view> Query(std::string_view name) const;
+  const std::string& Param(const std::string& name) const { return path_params.at(name); }
+  // Media type of Content-Type, lower-cased, without parameters ("application/json").
+  std::string MediaType() const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static HttpResponse Json(int status, std::string body);
+  // {"error_code": ErrorCodeName(code), "message": ...} with ErrorCodeToHttp(code).
+  static HttpResponse Error(const Status& status);
+  // As above with an explicit HTTP status (e.g. 415, 405, 411 that have no ErrorCode of their own).
+  static HttpResponse Error(int http_status, std::string_view error_code, std::string_view message);
+};
+
+// Decodes %XX escapes (and '+' as space when plus_as_space). Errors: malformed escapes.
+Result<std::string> PercentDecode(std::string_view s, bool plus_as_space);
+std::string PercentEncode(std::string_view s);
+
+}  // namespace sluice::gateway

@@ -1,0 +1,49 @@
+// HttpClient: a small blocking HTTP/1.1 client with keep-alive and timeouts, used by the CLI and
+// the end-to-end tests to talk to a running `sluice serve`. Beast stays inside http_client.cc.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace sluice::gateway {
+
+struct HttpClientResponse {
+  int status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+class HttpClientImpl;
+
+// Not thread-safe: one client per thread. Reuses one connection while the server keeps it open.
+class HttpClient {
+ public:
+  // base_url: "http://host:port" (a trailing slash is ignored; https is not supported yet).
+  // Errors: kInvalidArgument for a malformed URL.
+  static Result<std::unique_ptr<HttpClient>> Create(std::string_view base_url);
+  ~HttpClient();
+
+  // Sends one request and reads the whole response. target is "/path?query".
+  // Non-2xx statuses are returned as responses, not errors. Errors: kUnavailable (cannot
+  // connect, connection lost), kDeadlineExceeded (no complete response within timeout_ms).
+  // GET/HEAD/DELETE are retried once on a fresh connection when a reused connection turns out
+  // to be closed; POST/PATCH never are (the server may have acted on them).
+  Result<HttpClientResponse> Request(std::string_view method, std::string_view target,
+                                     std::string_view body = {},
+                                     std::string_view content_type = "application/json",
+                                     int64_t timeout_ms = 30000);
+
+  // Drops the current connection (the next request reconnects).
+  void Disconnect();
+  const std::string& base_url() const;
+
+ private:
+  explicit HttpClient(std::unique_ptr<HttpClientImpl> impl);
+  std::unique_ptr<HttpClientImpl> impl_;
+};
+
+}  // namespace sluice::gateway

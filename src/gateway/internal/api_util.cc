@@ -1,0 +1,112 @@
+// Helpers shared by the RestApi handlers.
+#include "gateway/internal/api_util.h"
+
+#include <charconv>
+
+#include "codec/json_parser.h"
+
+namespace sluice::gateway::internal {
+
+bool IsJsonMediaType(const std::string& mt) {
+  if (mt.empty() || mt == "application/json") return true;
+  return mt.starts_with("application/") && mt.ends_with("+json");
+}
+
+bool IsNdjsonMediaType(const std::string& mt) {
+  return mt == "application/x-ndjson" || mt == "application/ndjson" ||
+         mt == "application/jsonl" || mt == "application/x-jsonlines";
+}
+
+HttpResponse UnsupportedMediaType(const HttpRequest& req, std::string_view accepted) {
+  return HttpResponse::Error(
+      415, "invalid_argument",
+      fmt::format("unsupported Content-Type '{}'; send {}", req.Header("content-type"),
+                  accepted));
+}
+
+Result<codec::JsonValue> ParseJsonBody(const HttpRequest& req) {
+  codec::JsonParser parser;
+  auto v = parser.Parse(req.body);
+  if (!v.ok()) return v.status().WithContext("request body");
+  return v;
+}
+
+Result<std::optional<int64_t>> IntParam(const HttpRequest& req, std::string_view name,
+                                        int64_t min, int64_t max) {
+  auto raw = req.Query(name);
+  if (!raw) return std::optional<int64_t>();
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), v);
+  if (raw->empty() || ec != std::errc() || p != raw->data() + raw->size()) {
+    return InvalidArgument("query parameter '{}' must be an integer, got '{}'", name, *raw);
+  }
+  if (v < min || v > max) {
+    if (v < 0 && min >= 0) {
+      return InvalidArgument("query parameter '{}' must not be negative, got {}", name, v);
+    }
+    return InvalidArgument("query parameter '{}' must be between {} and {}, got {}", name, min,
+                           max, v);
+  }
+  return std::optional<int64_t>(v);
+}
+
+Result<int32_t> ParsePartition(const std::string& s) {
+  int32_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v < 0) {
+    return InvalidArgument("partition must be a non-negative integer, got '{}'", s);
+  }
+  return v;
+}
+
+Result<std::map<std::string, std::string>> ConfigObjectToMap(const codec::JsonValue& v) {
+  if (!v.is_object()) {
+    return InvalidArgument("\"config\" must be an object, got {}",
+                           codec::JsonValue::TypeName(v.type()));
+  }
+  std::map<std::string, std::string> out;
+  for (const auto& [k, val] : v.members()) {
+    if (val.is_string() || val.is_number()) {
+      out[k] = val.text();
+    } else if (val.is_bool()) {
+      out[k] = val.bool_value() ? "true" : "false";
+    } else {
+      return InvalidArgument("config key '{}' must be a string, number or boolean, got {}", k,
+                             codec::JsonValue::TypeName(val.type()));
+    }
+  }
+  return out;
+}
+
+void WriteTopicDescription(codec::JsonWriter& w, const storage::TopicDescription& d) {
+  w.BeginObject();
+  w.Field("name", d.name);
+  w.Field("internal", d.internal);
+  w.Field("partition_count", static_cast<int64_t>(d.partitions.size()));
+  w.Key("config").BeginObject();
+  for (const auto& [k, v] : d.config.ToMap()) {
+    w.Key(k);
+    int64_t n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (!v.empty() && ec == std::errc() && p == v.data() + v.size()) {
+      w.Int(n);
+    } else {
+      w.String(v);
+    }
+  }
+  w.EndObject();
+  w.Key("partitions").BeginArray();
+  for (const auto& p : d.partitions) {
+    w.BeginObject();
+    w.Field("partition", p.partition.value());
+    w.Field("log_start_offset", p.log_start_offset.value());
+    w.Field("high_watermark", p.high_watermark.value());
+    w.Field("size_bytes", p.size_bytes);
+    w.Field("segments", p.segments);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
+}  // namespace sluice::gateway::internal

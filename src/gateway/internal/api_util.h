@@ -1,0 +1,40 @@
+// Helpers shared by the RestApi handlers: body/parameter parsing and JSON rendering of log types.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "base/status.h"
+#include "codec/json_value.h"
+#include "codec/json_writer.h"
+#include "gateway/http.h"
+#include "storage/log.h"
+
+namespace sluice::gateway::internal {
+
+// True for media types the JSON routes accept: none given, application/json, application/*+json.
+bool IsJsonMediaType(const std::string& media_type);
+// True for NDJSON media types: application/x-ndjson, application/ndjson, application/jsonl,
+// application/x-jsonlines.
+bool IsNdjsonMediaType(const std::string& media_type);
+// 415 response naming what is accepted.
+HttpResponse UnsupportedMediaType(const HttpRequest& req, std::string_view accepted);
+
+// Parses a JSON request body; the status says what is wrong and where.
+Result<codec::JsonValue> ParseJsonBody(const HttpRequest& req);
+
+// A query parameter as an integer in [min, max]; nullopt when absent.
+// Errors: kInvalidArgument naming the parameter (non-numeric, negative, out of range).
+Result<std::optional<int64_t>> IntParam(const HttpRequest& req, std::string_view name,
+                                        int64_t min, int64_t max);
+// Parses a path segment as a partition number (>= 0).
+Result<int32_t> ParsePartition(const std::string& s);
+
+// {"k": "v"|number|bool} → string map for TopicConfig::Apply.
+Result<std::map<std::string, std::string>> ConfigObjectToMap(const codec::JsonValue& v);
+
+// Writes a topic description object.
+void WriteTopicDescription(codec::JsonWriter& w, const storage::TopicDescription& d);
+
+}  // namespace sluice::gateway::internal

@@ -1,0 +1,320 @@
+// RestApi: route registration, topic admin, group offsets, health and metrics. Produce and fetch
+// live in events_api.cc.
+#include "gateway/rest_api.h"
+
+#include "gateway/internal/api_util.h"
+#include "metrics/registry.h"
+
+namespace sluice::gateway {
+
+using codec::JsonValue;
+using codec::JsonWriter;
+using internal::ParseJsonBody;
+
+RestApi::RestApi(RestApiOptions options, runtime::Shards& shards, const Clock& clock)
+    : options_(std::move(options)), shards_(shards), clock_(clock) {}
+
+void RestApi::Register(Router& router) {
+  auto add = [&](const char* method, const char* pattern, const char* name,
+                 Task<HttpResponse> (RestApi::*fn)(HttpRequest&)) {
+    // Not a coroutine itself: it returns the member coroutine's awaitable, whose frame holds
+    // `this` and the request reference, so nothing dangles.
+    router.Add(method, pattern, [this, fn](HttpRequest& r) { return (this->*fn)(r); }, name);
+  };
+  add("POST", "/v1/topics", "create_topic", &RestApi::CreateTopic);
+  add("GET", "/v1/topics", "list_topics", &RestApi::ListTopics);
+  add("GET", "/v1/topics/{topic}", "describe_topic", &RestApi::DescribeTopic);
+  add("PATCH", "/v1/topics/{topic}", "alter_topic", &RestApi::AlterTopic);
+  add("DELETE", "/v1/topics/{topic}", "delete_topic", &RestApi::DeleteTopic);
+  add("POST", "/v1/topics/{topic}/events", "produce", &RestApi::Produce);
+  add("GET", "/v1/topics/{topic}/partitions/{partition}/events", "fetch", &RestApi::Fetch);
+  add("POST", "/v1/groups/{group}/offsets", "commit_offsets", &RestApi::CommitOffsets);
+  add("GET", "/v1/groups/{group}/offsets", "fetch_offsets", &RestApi::FetchOffsets);
+  add("GET", "/metrics", "metrics", &RestApi::Metrics);
+  add("GET", "/health/live", "health_live", &RestApi::Live);
+  add("GET", "/health/ready", "health_ready", &RestApi::Ready);
+}
+
+storage::Log* RestApi::LogOr503(HttpResponse* unavailable) const {
+  storage::Log* log = stopping_.load() ? nullptr : log_.load();
+  if (log == nullptr) {
+    *unavailable = HttpResponse::Error(
+        Unavailable("server is {}", stopping_.load() ? "stopping" : "starting"));
+    unavailable->headers.emplace_back("Retry-After", "1");
+  }
+  return log;
+}
+
+Task<Result<RestApi::TopicMeta>> RestApi::GetTopicMeta(storage::Log& log,
+                                                       const std::string& topic) {
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(meta_mu_);
+    auto it = meta_.find(topic);
+    if (it != meta_.end() && now - it->second.fetched < std::chrono::seconds(1)) {
+      co_return it->second;
+    }
+  }
+  auto d = co_await log.DescribeTopic(topic);
+  if (!d.ok()) co_return d.status();
+  TopicMeta m;
+  m.partitions = static_cast<int32_t>(d->partitions.size());
+  if (m.partitions == 0) m.partitions = d->config.partitions;
+  m.max_message_bytes = d->config.max_message_bytes;
+  m.fetched = now;
+  std::lock_guard lock(meta_mu_);
+  meta_[topic] = m;
+  co_return m;
+}
+
+void RestApi::ForgetTopic(const std::string& topic) {
+  std::lock_guard lock(meta_mu_);
+  meta_.erase(topic);
+}
+
+Task<HttpResponse> RestApi::CreateTopic(HttpRequest& req) {
+  HttpResponse err;
+  storage::Log* log = LogOr503(&err);
+  if (log == nullptr) co_return err;
+  if (!internal::IsJsonMediaType(req.MediaType())) {
+    co_return internal::UnsupportedMediaType(req, "application/json");
+  }
+  auto body = ParseJsonBody(req);
+  if (!body.ok()) co_return HttpResponse::Error(body.status());
+  if (!body->is_object()) {
+    co_return HttpResponse::Error(InvalidArgument("request body must be a JSON object"));
+  }
+  for (const auto& [k, v] : body->members()) {
+    if (k != "name" && k != "partitions" && k != "config") {
+      co_return HttpResponse::Error(InvalidArgument(
+          "unknown field '{}' in topic spec; expected name, partitions, config", k));
+    }
+  }
+  const JsonValue* name = body->Find("name");
+  if (name == nullptr || !name->is_string()) {
+    co_return HttpResponse::Error(InvalidArgument("\"name\" (a string) is required"));
+  }
+  Status st = storage::ValidateTopicName(name->text(), false);
+  if (!st.ok()) co_return HttpResponse::Error(st);
+  storage::TopicConfig config = options_.default_topic_config;
+  if (const JsonValue* c = body->Find("config")) {
+    auto kv = internal::ConfigObjectToMap(*c);
+    if (!kv.ok()) co_return HttpResponse::Error(kv.status());
+    st = config.Apply(*kv);
+    if (!st.ok()) co_return HttpResponse::Error(st);
+  }
+  if (const JsonValue* p = body->Find("partitions")) {
+    auto n = p->AsInt64();
+    if (!n || *n < 1 || *n > 10000) {
+      co_return HttpResponse::Error(
+          InvalidArgument("\"partitions\" must be an integer between 1 and 10000"));
+    }
+    config.partitions = static_cast<int32_t>(*n);
+  }
+  st = config.Validate();
+  if (!st.ok()) co_return HttpResponse::Error(st);
+  st = co_await log->CreateTopic(name->text(), config);
+  if (!st.ok()) co_return HttpResponse::Error(st);
+  ForgetTopic(name->text());
+  auto d = co_await log->DescribeTopic(name->text());
+  if (!d.ok()) co_return HttpResponse::Error(d.status());
+  JsonWriter w;
+  internal::WriteTopicDescription(w, *d);
+  co_return HttpResponse::Json(201, w.Take());
+}
+
+Task<HttpResponse> RestApi::ListTopics(HttpRequest& req) {
+  HttpResponse err;
+  storage::Log* log = LogOr503(&err);
+  if (log == nullptr) co_return err;
+  bool internal_too = req.Query("internal").value_or("false") == "true";
+  auto topics = co_await log->ListTopics(internal_too);
+  if (!topics.ok()) co_return HttpResponse::Error(topics.status());
+  JsonWriter w;
+  w.BeginObject().Key("topics").BeginArray();
+  for (const auto& d : *topics) internal::WriteTopicDescription(w, d);
+  w.EndArray().EndObject();
+  co_return HttpResponse::Json(200, w.Take());
+}
+
+Task<HttpResponse> RestApi::DescribeTopic(HttpRequest& req) {
+  HttpResponse err;
+  storage::Log* log = LogOr503(&err);
+  if (log == nullptr) co_return err;
+  const std::string& topic = req.Param("topic");
+  Status st = storage::ValidateTopicName(topic, true);
+  if (!st.ok()) co_return HttpResponse::Error(st);
+  auto d = co_await log->DescribeTopic(topic);
+  if (!d.ok()) co_return HttpResponse::Error(d.status());
+  JsonWriter w;
+  internal::WriteTopicDescription(w, *d);
+  co_return HttpResponse::Json(200, w.Take());
+}
+
+Task<HttpResponse> RestApi::AlterTopic(HttpRequest& req) {
+  HttpResponse err;
+  storage::Log* log = LogOr503(&err);
+  if (log == nullptr) co_return err;
+  if (!internal::IsJsonMediaType(req.MediaType())) {
+    co_return internal::UnsupportedMediaType(req, "application/json");
+  }
+  const std::string& topic = req.Param("topic");
+  Status st = storage::ValidateTopicName(topic, false);
+  if (!st.ok()) co_return HttpResponse::Error(st);
+  auto body = ParseJsonBody(req);
+  if (!body.ok()) co_return HttpResponse::Error(body.status());
+  const JsonValue* c = body->Find("config");
+  if (!body->is_object() || c == nullptr) {
+    co_return HttpResponse::Error(
+        InvalidArgument("request body must be an object with a \"config\" object"));
+  }
+  auto kv = internal::ConfigObjectToMap(*c);
+  if (!kv.ok()) co_return HttpResponse::Error(kv.status());
+  if (kv->empty()) co_return HttpResponse::Error(InvalidArgument("\"config\" is empty"));
+  st = co_await log->AlterTopicConfig(topic, *kv);
+  if (!st.ok()) co_return HttpResponse::Error(st);
+  ForgetTopic(topic);
+  auto d = co_await log->DescribeTopic(topic);
+  if (!d.ok()) co_return HttpResponse::Error(d.status());
+  JsonWriter w;
+  internal::WriteTopicDescription(w, *d);
+  co_return HttpResponse::Json(200, w.Take());
+}
+
+Task<HttpResponse> RestApi::DeleteTopic(HttpRequest& req) {
+  HttpResponse err;
+  storage::Log* log = LogOr503(&err);
+  if (log == nullptr) co_return err;
+  const std::string& topic = req.Param("topic");
+  Status st = storage::ValidateTopicName(topic, false);
+  if (!st.ok()) co_return HttpResponse::Error(st);
+  st = co_await log->DeleteTopic(topic);
+  ForgetTopic(topic);
+  if (!st.ok()) co_return HttpResponse::Error(st);
+  HttpResponse r;
+  r.status = 204;
+  co_return r;
+}
+
+namespace {
+Status ValidateGroup(const std::string& g) {
+  if (g.empty() || g.size() > 249) return InvalidArgument("group name must be 1-249 characters");
+  for (unsigned char c : g) {
+    if (c < 0x20 || c == 0x7f) return InvalidArgument("group name contains a control character");
+  }
+  return Status::Ok();
+}
+}  // namespace
+
+Task<HttpResponse> RestApi::CommitOffsets(HttpRequest& req) {
+  HttpResponse err;
+  storage::Log* log = LogOr503(&err);
+  if (log == nullptr) co_return err;
+  if (!internal::IsJsonMediaType(req.MediaType())) {
+    co_return internal::UnsupportedMediaType(req, "application/json");
+  }
+  const std::string& group = req.Param("group");
+  Status st = ValidateGroup(group);
+  if (!st.ok()) co_return HttpResponse::Error(st);
+  auto body = ParseJsonBody(req);
+  if (!body.ok()) co_return HttpResponse::Error(body.status());
+  const JsonValue* offs = body->Find("offsets");
+  if (offs == nullptr || !offs->is_array() || offs->items().empty()) {
+    co_return HttpResponse::Error(
+        InvalidArgument("request body must be {{\"offsets\": [{{\"topic\", \"partition\", "
+                        "\"offset\"}}, ...]}} with at least one entry"));
+  }
+  std::vector<storage::GroupOffset> commits;
+  for (size_t i = 0; i < offs->items().size(); ++i) {
+    const JsonValue& e = offs->items()[i];
+    const JsonValue* t = e.Find("topic");
+    const JsonValue* p = e.Find("partition");
+    const JsonValue* o = e.Find("offset");
+    const JsonValue* md = e.Find("metadata");
+    auto pn = p ? p->AsInt64() : std::nullopt;
+    auto on = o ? o->AsInt64() : std::nullopt;
+    if (t == nullptr || !t->is_string() || !pn || !on) {
+      co_return HttpResponse::Error(InvalidArgument(
+          "offsets[{}] needs \"topic\" (string), \"partition\" and \"offset\" (integers)", i));
+    }
+    if (*pn < 0 || *on < 0) {
+      co_return HttpResponse::Error(
+          InvalidArgument("offsets[{}]: partition and offset must not be negative", i));
+    }
+    st = storage::ValidateTopicName(t->text(), false);
+    if (!st.ok()) co_return HttpResponse::Error(st.WithContext(fmt::format("offsets[{}]", i)));
+    auto meta = co_await GetTopicMeta(*log, t->text());
+    if (!meta.ok()) co_return HttpResponse::Error(meta.status());
+    if (*pn >= meta->partitions) {
+      co_return HttpResponse::Error(NotFound("offsets[{}]: topic {} has no partition {}", i,
+                                             t->text(), *pn));
+    }
+    storage::GroupOffset g;
+    g.tp = model::TopicPartition{t->text(), model::PartitionId(static_cast<int32_t>(*pn))};
+    g.offset = model::Offset(*on);
+    if (md != nullptr && md->is_string()) g.metadata = md->text();
+    commits.push_back(std::move(g));
+  }
+  st = co_await log->CommitOffsets(group, commits);
+  if (!st.ok()) co_return HttpResponse::Error(st);
+  JsonWriter w;
+  w.BeginObject().Field("group", group).Key("offsets").BeginArray();
+  for (const auto& g : commits) {
+    w.BeginObject().Field("topic", g.tp.topic).Field("partition", g.tp.partition.value());
+    w.Field("offset", g.offset.value()).EndObject();
+  }
+  w.EndArray().EndObject();
+  co_return HttpResponse::Json(200, w.Take());
+}
+
+Task<HttpResponse> RestApi::FetchOffsets(HttpRequest& req) {
+  HttpResponse err;
+  storage::Log* log = LogOr503(&err);
+  if (log == nullptr) co_return err;
+  const std::string& group = req.Param("group");
+  Status st = ValidateGroup(group);
+  if (!st.ok()) co_return HttpResponse::Error(st);
+  std::vector<model::TopicPartition> tps;
+  if (auto topic = req.Query("topic")) {
+    std::string t(*topic);
+    st = storage::ValidateTopicName(t, false);
+    if (!st.ok()) co_return HttpResponse::Error(st);
+    auto meta = co_await GetTopicMeta(*log, t);
+    if (!meta.ok()) co_return HttpResponse::Error(meta.status());
+    for (int32_t p = 0; p < meta->partitions; ++p) {
+      tps.push_back(model::TopicPartition{t, model::PartitionId(p)});
+    }
+  }
+  auto offs = co_await log->FetchOffsets(group, tps);
+  if (!offs.ok()) co_return HttpResponse::Error(offs.status());
+  JsonWriter w;
+  w.BeginObject().Field("group", group).Key("offsets").BeginArray();
+  for (const auto& g : *offs) {
+    w.BeginObject().Field("topic", g.tp.topic).Field("partition", g.tp.partition.value());
+    w.Field("offset", g.offset.value()).Field("metadata", g.metadata).EndObject();
+  }
+  w.EndArray().EndObject();
+  co_return HttpResponse::Json(200, w.Take());
+}
+
+Task<HttpResponse> RestApi::Metrics(HttpRequest&) {
+  HttpResponse r;
+  r.content_type = metrics::kExpositionContentType;
+  if (options_.metrics != nullptr) {
+    // Rendering is quick (microseconds per series); scrapes are rare.
+    r.body = options_.metrics->Expose();
+  }
+  co_return r;
+}
+
+Task<HttpResponse> RestApi::Live(HttpRequest&) {
+  co_return HttpResponse::Json(200, R"({"status":"live"})");
+}
+
+Task<HttpResponse> RestApi::Ready(HttpRequest&) {
+  HttpResponse err;
+  if (LogOr503(&err) == nullptr) co_return err;
+  co_return HttpResponse::Json(200, R"({"status":"ready"})");
+}
+
+}  // namespace sluice::gateway

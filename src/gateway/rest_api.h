@@ -1,0 +1,84 @@
+// RestApi: the /v1 HTTP API (topics, produce, fetch, group offsets) plus /metrics and /health,
+// implemented over storage::Log so it works with the embedded store and with Kafka alike.
+// Wire shapes: docs/http-api.md.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "base/clock.h"
+#include "gateway/router.h"
+#include "runtime/shards.h"
+#include "storage/log.h"
+
+namespace sluice::metrics {
+class Registry;
+}
+
+namespace sluice::gateway {
+
+struct RestApiOptions {
+  int64_t max_event_bytes = 1024 * 1024;   // key + value + headers of one event
+  int32_t max_events_per_request = 10000;
+  int32_t max_wait_ms = 30000;             // cap on a fetch's wait_ms
+  int32_t default_fetch_max = 100;
+  int32_t max_fetch_max = 10000;
+  // Defaults for topics created over HTTP (the request's "config" overrides them).
+  storage::TopicConfig default_topic_config;
+  metrics::Registry* metrics = nullptr;  // /metrics exposes it; may be null
+};
+
+// Lifecycle: construct, Register() into the router before the server starts, SetLog() once the
+// log is open (readiness), SetLog(nullptr) before the log stops. Thread-safe: handlers run on any
+// shard; the topic metadata cache takes a mutex.
+class RestApi {
+ public:
+  RestApi(RestApiOptions options, runtime::Shards& shards, const Clock& clock);
+
+  void Register(Router& router);
+  // The log the routes use; nullptr makes /health/ready and every /v1 route answer 503.
+  void SetLog(storage::Log* log) { log_.store(log); }
+  // `stopping` changes the 503 message from "starting" to "stopping".
+  void SetStopping() { stopping_.store(true); }
+
+ private:
+  struct TopicMeta {
+    int32_t partitions = 0;
+    int32_t max_message_bytes = 0;
+    std::chrono::steady_clock::time_point fetched;
+  };
+
+  Task<HttpResponse> CreateTopic(HttpRequest& req);
+  Task<HttpResponse> ListTopics(HttpRequest& req);
+  Task<HttpResponse> DescribeTopic(HttpRequest& req);
+  Task<HttpResponse> AlterTopic(HttpRequest& req);
+  Task<HttpResponse> DeleteTopic(HttpRequest& req);
+  Task<HttpResponse> Produce(HttpRequest& req);
+  Task<HttpResponse> Fetch(HttpRequest& req);
+  Task<HttpResponse> CommitOffsets(HttpRequest& req);
+  Task<HttpResponse> FetchOffsets(HttpRequest& req);
+  Task<HttpResponse> Metrics(HttpRequest& req);
+  Task<HttpResponse> Live(HttpRequest& req);
+  Task<HttpResponse> Ready(HttpRequest& req);
+
+  // The log, or a 503 response in *unavailable.
+  storage::Log* LogOr503(HttpResponse* unavailable) const;
+  // Partition count and batch limit of a topic, cached for a second. Errors: kNotFound.
+  Task<Result<TopicMeta>> GetTopicMeta(storage::Log& log, const std::string& topic);
+  void ForgetTopic(const std::string& topic);
+
+  RestApiOptions options_;
+  runtime::Shards& shards_;
+  const Clock& clock_;
+  std::atomic<storage::Log*> log_{nullptr};
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> sticky_{0};  // round-robin partition for keyless requests
+  std::mutex meta_mu_;
+  std::map<std::string, TopicMeta> meta_;  // guarded by meta_mu_
+};
+
+}  // namespace sluice::gateway
