@@ -1,0 +1,114 @@
+// Client command helpers.
+#include "app/client_common.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "codec/json_parser.h"
+
+namespace sluice::app {
+
+std::optional<std::string> Args::Get(const std::string& f) const {
+  auto it = flags.find(f);
+  if (it == flags.end() || it->second.empty()) return std::nullopt;
+  return it->second.back();
+}
+
+Result<Args> ParseArgs(const std::vector<std::string>& argv, const std::vector<std::string>& valued,
+                       const std::vector<std::string>& boolean) {
+  Args out;
+  auto is = [](const std::vector<std::string>& v, const std::string& s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+  };
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (!a.starts_with("--") || a == "--") {
+      out.positional.push_back(a);
+      continue;
+    }
+    std::string name = a, value;
+    bool has_value = false;
+    if (auto eq = a.find('='); eq != std::string::npos) {
+      name = a.substr(0, eq);
+      value = a.substr(eq + 1);
+      has_value = true;
+    }
+    if (is(valued, name) || name == "--server") {
+      if (!has_value) {
+        if (i + 1 >= argv.size()) return InvalidArgument("{}: missing value", name);
+        value = argv[++i];
+      }
+      out.flags[name].push_back(value);
+    } else if (is(boolean, name) || name == "--json") {
+      if (has_value) return InvalidArgument("{} takes no value", name);
+      out.flags[name].push_back("true");
+    } else {
+      return InvalidArgument("unknown flag {}", name);
+    }
+  }
+  return out;
+}
+
+std::string ServerUrl(const Args& args) {
+  if (auto s = args.Get("--server")) return *s;
+  if (const char* e = std::getenv("SLUICE_SERVER"); e != nullptr && *e != '\0') return e;
+  return "http://127.0.0.1:8080";
+}
+
+Result<std::unique_ptr<Api>> Api::Connect(const Args& args) {
+  auto c = gateway::HttpClient::Create(ServerUrl(args));
+  if (!c.ok()) return c.status();
+  auto api = std::make_unique<Api>();
+  api->client_ = std::move(c).value();
+  return api;
+}
+
+Result<codec::JsonValue> Api::Call(const std::string& method, const std::string& target,
+                                   const std::string& body, const std::string& content_type,
+                                   int64_t timeout_ms) {
+  auto r = client_->Request(method, target, body, content_type, timeout_ms);
+  if (!r.ok()) {
+    if (r.status().code() == ErrorCode::kUnavailable) {
+      return Unavailable("{} (is `sluice serve` running at {}?)", r.status().message(),
+                         client_->base_url());
+    }
+    return r.status();
+  }
+  codec::JsonParser parser;
+  if (r->status < 200 || r->status > 299) {
+    auto v = parser.Parse(r->body);
+    std::string msg = fmt::format("HTTP {}", r->status);
+    ErrorCode code = ErrorCode::kInternal;
+    if (v.ok() && v->Find("message") != nullptr) {
+      msg = v->Find("message")->text();
+      if (const auto* ec = v->Find("error_code")) msg += fmt::format(" ({})", ec->text());
+    }
+    if (r->status == 404) code = ErrorCode::kNotFound;
+    if (r->status == 400 || r->status == 413 || r->status == 415) {
+      code = ErrorCode::kInvalidArgument;
+    }
+    if (r->status == 409) code = ErrorCode::kAlreadyExists;
+    if (r->status == 416) code = ErrorCode::kOutOfRange;
+    if (r->status == 503) code = ErrorCode::kUnavailable;
+    return Status(code, msg);
+  }
+  last_body_ = r->body;
+  if (r->body.empty()) return codec::JsonValue();
+  auto v = parser.Parse(r->body);
+  if (!v.ok()) return Internal("server sent malformed JSON: {}", v.status().message());
+  return v;
+}
+
+int Fail(const Status& st) {
+  fmt::print(stderr, "sluice: {}\n", st.message());
+  return 1;
+}
+
+int UsageError(const std::string& message, const char* usage) {
+  fmt::print(stderr, "sluice: {}\nusage: {}\n", message, usage);
+  return 2;
+}
+
+}  // namespace sluice::app

@@ -1,0 +1,54 @@
+// Shared pieces of the client commands: flag parsing, the HTTP client, error reporting.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "codec/json_value.h"
+#include "gateway/http_client.h"
+
+namespace sluice::app {
+
+// Parsed command line: positional arguments, and flags (repeatable ones keep every value).
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::vector<std::string>> flags;
+  bool Has(const std::string& f) const { return flags.count(f) != 0; }
+  std::optional<std::string> Get(const std::string& f) const;
+};
+
+// Parses argv. `valued` flags take a value ("--x v" or "--x=v"); `boolean` ones do not.
+// Errors: unknown flag, missing value.
+Result<Args> ParseArgs(const std::vector<std::string>& argv, const std::vector<std::string>& valued,
+                       const std::vector<std::string>& boolean);
+
+// --server, else $SLUICE_SERVER, else http://127.0.0.1:8080.
+std::string ServerUrl(const Args& args);
+
+// Sends a request and parses the JSON body of a 2xx response. Non-2xx responses become a Status
+// carrying the server's message; connection failures mention `sluice serve`.
+class Api {
+ public:
+  static Result<std::unique_ptr<Api>> Connect(const Args& args);
+  Result<codec::JsonValue> Call(const std::string& method, const std::string& target,
+                                const std::string& body = "",
+                                const std::string& content_type = "application/json",
+                                int64_t timeout_ms = 30000);
+  // Raw body of the last successful call (for --json).
+  const std::string& last_body() const { return last_body_; }
+
+ private:
+  std::unique_ptr<gateway::HttpClient> client_;
+  std::string last_body_;
+};
+
+// Prints "sluice: <message>" to stderr and returns 1.
+int Fail(const Status& st);
+// Prints "sluice: <message>\n<usage>" to stderr and returns 2.
+int UsageError(const std::string& message, const char* usage);
+
+}  // namespace sluice::app

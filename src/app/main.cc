@@ -1,0 +1,51 @@
+// `sluice`: one binary for the server (`sluice serve`) and the client commands that talk to it.
+#include <fmt/format.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "app/commands.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: sluice <command> [args]
+
+Server:
+  serve [--config FILE] [--data-dir DIR] [--http-listen HOST:PORT] [--log kafka://HOST:PORT]
+        [--insecure] [--print-config] ...        run the server (sluice serve --help)
+
+Clients (talk HTTP to a running server; --server URL or $SLUICE_SERVER,
+default http://127.0.0.1:8080):
+  topic create NAME [--partitions N] [--config k=v ...]
+  topic list | topic describe NAME | topic alter NAME --config k=v ... | topic delete NAME
+  produce TOPIC [--file F] [--key-field F] [--partition P] [--batch N]
+  consume TOPIC [--partition P] [--from-beginning | --offset N | --since MS]
+                [--group G] [--follow] [--max N]
+Add --json to print raw JSON responses. Details: docs/cli.md.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fmt::print(stderr, "{}", kUsage);
+    return 2;
+  }
+  std::string cmd = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (cmd == "serve") return sluice::app::RunServe(args);
+  if (cmd == "topic" || cmd == "topics") return sluice::app::RunTopic(args);
+  if (cmd == "produce") return sluice::app::RunProduce(args);
+  if (cmd == "consume") return sluice::app::RunConsume(args);
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    fmt::print("{}", kUsage);
+    return 0;
+  }
+  if (cmd == "--version" || cmd == "version") {
+    fmt::print("sluice 0.1.0\n");
+    return 0;
+  }
+  fmt::print(stderr, "sluice: unknown command '{}'\n\n{}", cmd, kUsage);
+  return 2;
+}

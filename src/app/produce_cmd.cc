@@ -1,0 +1,119 @@
+// `sluice produce TOPIC`: reads NDJSON lines from stdin or --file and sends them in batches.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+
+#include "app/client_common.h"
+#include "app/commands.h"
+#include "codec/json_parser.h"
+#include "codec/json_writer.h"
+#include "gateway/http.h"
+
+namespace sluice::app {
+
+namespace {
+
+constexpr const char* kUsage =
+    "sluice produce TOPIC [--file F] [--key-field FIELD] [--partition P] [--batch N] "
+    "[--server URL]";
+constexpr size_t kMaxBatchBytes = 4 * 1024 * 1024;
+
+}  // namespace
+
+int RunProduce(const std::vector<std::string>& argv) {
+  auto args = ParseArgs(argv, {"--file", "--key-field", "--partition", "--batch"}, {});
+  if (!args.ok()) return UsageError(args.status().message(), kUsage);
+  if (args->positional.size() != 1) return UsageError("produce needs exactly one TOPIC", kUsage);
+  const std::string topic = args->positional[0];
+  size_t batch_size = 500;
+  int64_t partition = -1;
+  try {
+    if (auto b = args->Get("--batch")) batch_size = std::stoul(*b);
+    if (auto p = args->Get("--partition")) partition = std::stoll(*p);
+  } catch (...) {
+    return UsageError("--batch and --partition take numbers", kUsage);
+  }
+  if (batch_size == 0 || batch_size > 10000) {
+    return UsageError("--batch must be between 1 and 10000", kUsage);
+  }
+  auto key_field = args->Get("--key-field");
+  bool envelope = key_field.has_value() || partition >= 0;
+
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (auto f = args->Get("--file"); f && *f != "-") {
+    file.open(*f);
+    if (!file) return Fail(InvalidArgument("cannot open {}", *f));
+    in = &file;
+  }
+  auto api_or = Api::Connect(*args);
+  if (!api_or.ok()) return Fail(api_or.status());
+  Api& api = **api_or;
+
+  const std::string target = "/v1/topics/" + gateway::PercentEncode(topic) + "/events" +
+                             (envelope ? "?envelope=true" : "");
+  codec::JsonParser parser;
+  std::string body;
+  size_t in_batch = 0, batch_first_line = 1, line_no = 0, produced = 0, batches = 0;
+  auto start = std::chrono::steady_clock::now();
+  auto flush = [&]() -> Status {
+    if (in_batch == 0) return Status::Ok();
+    auto r = api.Call("POST", target, body, "application/x-ndjson");
+    if (!r.ok()) {
+      return Status(r.status().code(),
+                    fmt::format("batch starting at input line {}: {} ({} events produced "
+                                "before it)", batch_first_line, r.status().message(), produced));
+    }
+    produced += in_batch;
+    ++batches;
+    body.clear();
+    in_batch = 0;
+    return Status::Ok();
+  };
+  std::string line;
+  while (std::getline(*in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    if (in_batch == 0) batch_first_line = line_no;
+    if (envelope) {
+      auto v = parser.Parse(line);
+      if (!v.ok()) return Fail(v.status().WithContext(fmt::format("input line {}", line_no)));
+      codec::JsonWriter w;
+      w.BeginObject();
+      if (key_field) {
+        const auto* k = v->Find(*key_field);
+        if (k != nullptr && !k->is_null()) {
+          w.Key("key");
+          if (k->is_string()) {
+            w.String(k->text());
+          } else {
+            w.Raw(k->ToJson());
+          }
+        }
+      }
+      if (partition >= 0) w.Key("partition").Int(partition);
+      w.Key("value").Raw(v->ToJson());
+      w.EndObject();
+      body += w.str();
+    } else {
+      body += line;
+    }
+    body.push_back('\n');
+    ++in_batch;
+    if (in_batch >= batch_size || body.size() >= kMaxBatchBytes) {
+      Status st = flush();
+      if (!st.ok()) return Fail(st);
+    }
+  }
+  Status st = flush();
+  if (!st.ok()) return Fail(st);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fmt::print(stderr, "produced {} events to {} in {} requests ({:.2f} s)\n", produced, topic,
+             batches, secs);
+  return 0;
+}
+
+}  // namespace sluice::app

@@ -1,0 +1,191 @@
+// `sluice serve`: loads the config, then starts shards, the HTTP server, the log (embedded or
+// Kafka) in that order, and stops them in reverse order on SIGINT/SIGTERM. The HTTP server comes
+// up before the log so /health/live answers during recovery; /health/ready turns 200 once the
+// log is open.
+#include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "app/commands.h"
+#include "base/clock.h"
+#include "base/logging.h"
+#include "config/loader.h"
+#include "gateway/http_server.h"
+#include "gateway/rest_api.h"
+#include "kafka/kafka_log.h"
+#include "metrics/registry.h"
+#include "storage/embedded_log.h"
+
+namespace sluice::app {
+
+namespace {
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+Result<storage::TopicConfig> DefaultTopicConfig(const config::ServerConfig& c) {
+  storage::TopicConfig t;
+  SLUICE_RETURN_IF_ERROR(t.Apply({{"durability", c.default_durability},
+                                  {"flush_interval_ms", std::to_string(c.flush_interval_ms)},
+                                  {"segment_bytes", std::to_string(c.segment_bytes)},
+                                  {"retention_ms", std::to_string(c.retention_ms)}}));
+  return t;
+}
+
+}  // namespace
+
+int RunServe(const std::vector<std::string>& raw_args) {
+  std::vector<std::string> args;
+  bool print_config = false;
+  for (const auto& a : raw_args) {
+    if (a == "--help" || a == "-h") {
+      fmt::print("usage: sluice serve [flags]\n{}\n", config::ServerFlagsUsage());
+      return 0;
+    }
+    if (a == "--print-config") {
+      print_config = true;
+      continue;
+    }
+    args.push_back(a);
+  }
+  std::vector<std::string> warnings;
+  auto cfg = config::LoadServerConfig(args, config::ProcessEnvironment(), &warnings);
+  if (!cfg.ok()) {
+    fmt::print(stderr, "sluice serve: {}\n", cfg.status().message());
+    return 2;
+  }
+  if (print_config) {
+    fmt::print("{}", cfg->ToYaml());
+    return 0;
+  }
+  auto level = logging::ParseLevel(cfg->log_level);
+  auto format = logging::ParseFormat(cfg->log_format);
+  if (!level.ok() || !format.ok()) {
+    fmt::print(stderr, "sluice serve: {}\n",
+               (!level.ok() ? level.status() : format.status()).message());
+    return 2;
+  }
+  logging::Setup(*level, *format);
+  auto& log = logging::Get("app");
+  for (const auto& w : warnings) log.warn("{}", w);
+
+  auto listen = config::ParseHostPort(cfg->http_listen);
+  if (!listen.ok()) {
+    fmt::print(stderr, "sluice serve: http.listen: {}\n", listen.status().message());
+    return 2;
+  }
+  if (!IsLoopback(listen->host) && !cfg->insecure) {
+    fmt::print(stderr,
+               "sluice serve: refusing to listen on non-loopback address {} without "
+               "authentication; pass --insecure to do it anyway\n",
+               cfg->http_listen);
+    return 2;
+  }
+  auto topic_defaults = DefaultTopicConfig(*cfg);
+  if (!topic_defaults.ok()) {
+    fmt::print(stderr, "sluice serve: store defaults: {}\n", topic_defaults.status().message());
+    return 2;
+  }
+
+  // Signals are taken synchronously by this thread only: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  size_t shard_count = cfg->shards != 0 ? cfg->shards : std::thread::hardware_concurrency();
+  if (shard_count == 0) shard_count = 1;
+  runtime::Shards shards(shard_count, cfg->blocking_threads);
+  shards.Start();
+  metrics::Registry registry;
+
+  gateway::RestApiOptions api_opts;
+  api_opts.max_event_bytes = cfg->max_event_bytes;
+  api_opts.max_events_per_request = cfg->max_events_per_request;
+  api_opts.max_wait_ms = static_cast<int32_t>(std::min<int64_t>(30000, cfg->request_timeout_ms));
+  api_opts.default_topic_config = *topic_defaults;
+  api_opts.metrics = &registry;
+  gateway::RestApi api(api_opts, shards, SystemClock::Instance());
+  gateway::Router router;
+  api.Register(router);
+
+  gateway::HttpServerOptions http_opts;
+  http_opts.host = listen->host;
+  http_opts.port = listen->port;
+  http_opts.max_body_bytes = cfg->max_request_bytes;
+  http_opts.max_connections = cfg->max_connections;
+  http_opts.request_timeout_ms = cfg->request_timeout_ms;
+  http_opts.idle_timeout_ms = std::max<int64_t>(60000, cfg->request_timeout_ms);
+  http_opts.metrics = &registry;
+  auto server = gateway::HttpServer::Start(http_opts, std::move(router), shards);
+  if (!server.ok()) {
+    fmt::print(stderr, "sluice serve: {}\n", server.status().message());
+    shards.Stop();
+    return 1;
+  }
+
+  std::unique_ptr<storage::Log> the_log;
+  std::function<void()> stop_log;
+  std::string where;
+  if (cfg->UsesKafka()) {
+    kafka::KafkaLogOptions ko;
+    ko.bootstrap_servers = cfg->KafkaBootstrapServers();
+    ko.properties = cfg->kafka_properties;
+    auto k = kafka::KafkaLog::Open(ko, shards);
+    if (!k.ok()) {
+      fmt::print(stderr, "sluice serve: kafka: {}\n", k.status().message());
+      (*server)->Stop();
+      shards.Stop();
+      return 1;
+    }
+    kafka::KafkaLog* kp = k->get();
+    stop_log = [kp] { kp->Stop(); };
+    the_log = std::move(k).value();
+    where = "in Kafka at " + ko.bootstrap_servers;
+  } else {
+    storage::EmbeddedLogOptions eo;
+    eo.data_dir = cfg->data_dir;
+    eo.default_topic_config = *topic_defaults;
+    eo.housekeeping_interval_ms = cfg->housekeeping_interval_ms;
+    eo.checkpoint_interval_ms = cfg->checkpoint_interval_ms;
+    eo.metrics = &registry;
+    auto e = storage::EmbeddedLog::Open(eo, shards, SystemClock::Instance());
+    if (!e.ok()) {
+      fmt::print(stderr, "sluice serve: cannot open the event store in {}: {}\n", cfg->data_dir,
+                 e.status().message());
+      (*server)->Stop();
+      shards.Stop();
+      return 1;
+    }
+    storage::EmbeddedLog* ep = e->get();
+    stop_log = [ep] { ep->Stop(); };
+    the_log = std::move(e).value();
+    where = "in " + cfg->data_dir;
+  }
+  api.SetLog(the_log.get());
+
+  std::string host = listen->host.find(':') != std::string::npos ? "[" + listen->host + "]"
+                                                                    : listen->host;
+  fmt::print("sluice serving on http://{}:{} (data {})\n", host, (*server)->port(), where);
+  std::fflush(stdout);
+  log.info("ready: http://{}:{}, {} shards, log {}", host, (*server)->port(), shard_count,
+           cfg->log_backend);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log.info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  api.SetStopping();
+  (*server)->Stop();
+  stop_log();
+  api.SetLog(nullptr);
+  shards.Stop();
+  log.info("stopped");
+  return 0;
+}
+
+}  // namespace sluice::app
