@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 
 #include "base/strong_id.h"
 
@@ -20,7 +21,11 @@ using PartitionId = StrongId<PartitionIdTag, int32_t>;
 using TimestampMs = int64_t;
 constexpr TimestampMs kNoTimestamp = -1;
 
+// Not an aggregate on purpose: GCC 12 destroys a braced aggregate temporary twice when it is
+// written inside a co_await expression; a constructor call does not have that bug.
 struct TopicPartition {
+  TopicPartition() = default;
+  TopicPartition(std::string t, PartitionId p) : topic(std::move(t)), partition(p) {}
   std::string topic;
   PartitionId partition;
   bool operator==(const TopicPartition&) const = default;

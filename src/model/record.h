@@ -10,7 +10,10 @@
 
 namespace sluice::model {
 
+// Header and ProduceRecord have constructors (not aggregates): see TopicPartition in ids.h.
 struct Header {
+  Header() = default;
+  Header(std::string k, std::optional<std::string> v) : key(std::move(k)), value(std::move(v)) {}
   std::string key;
   std::optional<std::string> value;  // nullopt = null header value
   bool operator==(const Header&) const = default;
@@ -18,6 +21,10 @@ struct Header {
 
 // One event to append. A missing value is a tombstone (compacted topics delete the key).
 struct ProduceRecord {
+  ProduceRecord() = default;
+  ProduceRecord(std::optional<std::string> k, std::optional<std::string> v,
+                std::vector<Header> h = {}, TimestampMs ts = kNoTimestamp)
+      : key(std::move(k)), value(std::move(v)), headers(std::move(h)), timestamp(ts) {}
   std::optional<std::string> key;
   std::optional<std::string> value;
   std::vector<Header> headers;

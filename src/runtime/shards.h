@@ -27,13 +27,12 @@ class BlockingPool {
   ~BlockingPool() { Stop(); }
 
   // Runs fn() on a pool thread; the awaiting coroutine resumes on its own executor.
-  // fn must not throw. REQUIRES: called from a coroutine.
+  // fn must not throw. Takes a named lambda and moves from it (see kNoTemporaryLambdas).
   template <typename Fn>
-  auto Run(Fn fn) -> Task<decltype(fn())> {
+  auto Run(Fn& fn) -> Task<decltype(fn())> {
     using R = decltype(fn());
-    co_return co_await asio::co_spawn(
-        pool_.get_executor(), [f = std::move(fn)]() mutable -> Task<R> { co_return f(); },
-        asio::use_awaitable);
+    auto task = [f = std::move(fn)]() mutable -> Task<R> { co_return f(); };
+    return asio::co_spawn(pool_.get_executor(), std::move(task), asio::use_awaitable);
   }
 
   void Stop() {
@@ -71,9 +70,14 @@ class Shards {
 
   // Runs fn() (returning Task<R>) on shard `id` and resumes the caller on its own executor
   // with the result. fn is moved into the new coroutine's frame, so its captures stay alive.
+  //
+  // kNoTemporaryLambdas: InvokeOn and BlockingPool::Run take the lambda by non-const lvalue
+  // reference (and move from it) so that a lambda temporary cannot be written inside a
+  // co_await expression: GCC 12 destroys such a temporary's captures twice (double free).
+  // Write `auto fn = [..]() -> Task<R> {..}; co_await shards.InvokeOn(id, fn);`.
   template <typename Fn>
-  auto InvokeOn(ShardId id, Fn fn) -> decltype(fn()) {
-    co_return co_await asio::co_spawn(context(id), std::move(fn), asio::use_awaitable);
+  auto InvokeOn(ShardId id, Fn& fn) -> decltype(fn()) {
+    return asio::co_spawn(context(id), std::move(fn), asio::use_awaitable);
   }
 
   // Fire-and-forget: spawns fn() on shard id. Exceptions abort (they are bugs).

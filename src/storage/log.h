@@ -27,24 +27,26 @@ struct AppendResult {
 
 // An encoded batch together with the bytes that back it.
 struct OwnedBatch {
+  OwnedBatch() = default;
+  explicit OwnedBatch(std::string b) : bytes(std::move(b)) {}
   std::string bytes;
   model::RecordBatchView view() const { return model::RecordBatchView(bytes); }
 };
 
 struct ReadOptions {
-  int32_t max_records = 1000;        // stop after this many records (>= 1)
-  int64_t max_bytes = 1 << 20;       // soft limit; at least one batch is always returned
-  int32_t wait_ms = 0;               // long-poll: wait up to this long when nothing is there
+  int32_t max_records = 1000;   // stop after this many records (>= 1)
+  int64_t max_bytes = 1 << 20;  // soft limit; at least one batch is always returned
+  int32_t wait_ms = 0;          // long-poll: wait up to this long when nothing is there
 };
 
 struct ReadResult {
   // Whole batches; the first may start before the requested offset and the last may run past
   // max_records: use ForEachRecord to get exactly the requested records.
   std::vector<OwnedBatch> batches;
-  model::Offset requested;            // the offset asked for
-  model::Offset next_offset;          // where the next read should start
-  model::Offset high_watermark;       // first offset not yet readable
-  model::Offset log_start_offset;     // first offset still stored
+  model::Offset requested;         // the offset asked for
+  model::Offset next_offset;       // where the next read should start
+  model::Offset high_watermark;    // first offset not yet readable
+  model::Offset log_start_offset;  // first offset still stored
   int32_t max_records = 0;
 
   // Calls fn for every record at or after `requested`, at most max_records of them.
@@ -68,8 +70,11 @@ struct TopicDescription {
 
 // Committed position of a consumer group on one partition.
 struct GroupOffset {
+  GroupOffset() = default;
+  GroupOffset(model::TopicPartition t, model::Offset o, std::string m = {})
+      : tp(std::move(t)), offset(o), metadata(std::move(m)) {}
   model::TopicPartition tp;
-  model::Offset offset;       // the next offset the group will read
+  model::Offset offset;  // the next offset the group will read
   std::string metadata;
 };
 

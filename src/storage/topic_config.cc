@@ -28,9 +28,12 @@ std::string Canonical(std::string_view key) {
 
 std::string_view DurabilityName(Durability d) {
   switch (d) {
-    case Durability::kAlways: return "always";
-    case Durability::kInterval: return "interval";
-    case Durability::kNever: return "never";
+    case Durability::kAlways:
+      return "always";
+    case Durability::kInterval:
+      return "interval";
+    case Durability::kNever:
+      return "never";
   }
   return "always";
 }
@@ -55,16 +58,24 @@ Status TopicConfig::Set(std::string_view raw_key, std::string_view value) {
     return Status::Ok();
   }
   if (key == "durability") {
-    if (value == "always") durability = Durability::kAlways;
-    else if (value == "interval") durability = Durability::kInterval;
-    else if (value == "never") durability = Durability::kNever;
-    else return InvalidArgument("config durability: '{}' is not one of always, interval, never", value);
+    if (value == "always")
+      durability = Durability::kAlways;
+    else if (value == "interval")
+      durability = Durability::kInterval;
+    else if (value == "never")
+      durability = Durability::kNever;
+    else
+      return InvalidArgument("config durability: '{}' is not one of always, interval, never",
+                             value);
     return Status::Ok();
   }
   if (key == "cleanup_policy") {
-    if (value == "delete") cleanup_policy = CleanupPolicy::kDelete;
-    else if (value == "compact") cleanup_policy = CleanupPolicy::kCompact;
-    else return InvalidArgument("config cleanup_policy: '{}' is not one of delete, compact", value);
+    if (value == "delete")
+      cleanup_policy = CleanupPolicy::kDelete;
+    else if (value == "compact")
+      cleanup_policy = CleanupPolicy::kCompact;
+    else
+      return InvalidArgument("config cleanup_policy: '{}' is not one of delete, compact", value);
     return Status::Ok();
   }
   if (key == "flush_interval_ms") return set_int(flush_interval_ms);
@@ -77,7 +88,8 @@ Status TopicConfig::Set(std::string_view raw_key, std::string_view value) {
   if (key == "max_message_bytes") {
     int64_t v = 0;
     SLUICE_RETURN_IF_ERROR(set_int(v));
-    if (v < 64 || v > (1LL << 30)) return InvalidArgument("config max_message_bytes: {} not in 64..2^30", v);
+    if (v < 64 || v > (1LL << 30))
+      return InvalidArgument("config max_message_bytes: {} not in 64..2^30", v);
     max_message_bytes = static_cast<int32_t>(v);
     return Status::Ok();
   }
@@ -142,8 +154,8 @@ Status ValidateTopicName(std::string_view name, bool allow_internal) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '.' || c == '_' || c == '-';
     if (!ok) {
-      return InvalidArgument("topic name '{}' has character '{}'; allowed: a-z A-Z 0-9 . _ -",
-                             name, c);
+      return InvalidArgument("topic name '{}' has character '{}'; allowed: a-z A-Z 0-9 . _ -", name,
+                             c);
     }
   }
   if (!allow_internal && name[0] == '_') {

@@ -1,0 +1,652 @@
+// EmbeddedLog: topic table, shard ownership of partitions, admin, offsets store, housekeeping.
+#include "storage/embedded_log.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <unordered_map>
+
+#include "storage/internal/file.h"
+#include "storage/internal/offsets_codec.h"
+#include "storage/partition_log.h"
+
+namespace sluice::storage {
+using model::Offset;
+using model::PartitionId;
+using model::TopicPartition;
+using runtime::ShardId;
+
+namespace {
+
+constexpr char kOffsetsTopic[] = "_offsets";
+constexpr char kDeletedSuffix[] = ".deleted";
+
+struct TopicMeta {
+  TopicConfig config;
+  bool internal = false;
+};
+using TopicTable = std::map<std::string, TopicMeta>;
+
+std::string SerializeConfig(const TopicConfig& c) {
+  std::string out;
+  for (const auto& [k, v] : c.ToMap()) out += k + "=" + v + "\n";
+  return out;
+}
+
+Result<TopicConfig> ParseConfig(const std::string& text, const std::string& path) {
+  std::map<std::string, std::string> kv;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    start = end + 1;
+    if (line.empty()) continue;
+    auto eq = line.find('=');
+    if (eq == std::string::npos) return DataLoss("{}: malformed line '{}'", path, line);
+    kv[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  TopicConfig c;
+  Status st = c.Apply(kv);
+  if (!st.ok()) return st.WithContext(path);
+  return c;
+}
+
+}  // namespace
+
+// Per-shard state; touched only on its shard.
+struct ShardState {
+  std::unordered_map<TopicPartition, std::shared_ptr<PartitionLog>> partitions;
+  runtime::Event wake;
+  bool stopping = false;
+  bool loop_running = false;
+  runtime::Event loop_exited;
+};
+
+class EmbeddedLogImpl {
+ public:
+  EmbeddedLogImpl(EmbeddedLogOptions options, runtime::Shards& shards, const Clock& clock)
+      : options_(std::move(options)), shards_(shards), clock_(clock) {
+    for (size_t i = 0; i < shards_.size(); ++i)
+      shard_state_.push_back(std::make_unique<ShardState>());
+    table_.store(std::make_shared<const TopicTable>());
+  }
+  ~EmbeddedLogImpl() {
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+  }
+
+  std::string TopicsDir() const { return options_.data_dir + "/topics"; }
+  std::string TopicDir(const std::string& t) const { return TopicsDir() + "/" + t; }
+  std::string PartitionDir(const TopicPartition& tp) const {
+    return fmt::format("{}/{}", TopicDir(tp.topic), tp.partition.value());
+  }
+
+  ShardId Owner(const TopicPartition& tp) const {
+    size_t h = std::hash<std::string>()(tp.topic);
+    return ShardId(
+        static_cast<uint32_t>((h + static_cast<size_t>(tp.partition.value())) % shards_.size()));
+  }
+  ShardState& Local() {
+    uint32_t i = runtime::Shards::CurrentIndex();
+    SLUICE_CHECK(i < shard_state_.size(), "storage call off a shard thread");
+    return *shard_state_[i];
+  }
+  std::shared_ptr<const TopicTable> Table() const { return table_.load(); }
+  PartitionLog::Deps Deps() { return {&shards_.blocking(), &clock_}; }
+
+  Result<std::shared_ptr<PartitionLog>> LocalPartition(const TopicPartition& tp) {
+    auto& parts = Local().partitions;
+    auto it = parts.find(tp);
+    if (it == parts.end()) return NotFound("partition {} does not exist", tp);
+    return it->second;
+  }
+
+  Status CheckPartition(const TopicPartition& tp, TopicMeta* meta_out = nullptr) const {
+    auto table = Table();
+    auto it = table->find(tp.topic);
+    if (it == table->end()) return NotFound("topic '{}' does not exist", tp.topic);
+    if (tp.partition.value() < 0 || tp.partition.value() >= it->second.config.partitions) {
+      return NotFound("topic '{}' has no partition {} (it has {})", tp.topic, tp.partition.value(),
+                      it->second.config.partitions);
+    }
+    if (meta_out) *meta_out = it->second;
+    return Status::Ok();
+  }
+
+  // ---- start-up ----
+  Status OpenAll() {
+    SLUICE_RETURN_IF_ERROR(internal::MakeDirs(TopicsDir()));
+    const std::string lock_path = options_.data_dir + "/.lock";
+    lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd_ < 0) return ErrnoStatus("open " + lock_path, errno);
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      return FailedPrecondition("data directory {} is in use by another sluice process",
+                                options_.data_dir);
+    }
+    DIR* d = ::opendir(TopicsDir().c_str());
+    if (!d) return ErrnoStatus("opendir " + TopicsDir(), errno);
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") names.push_back(n);
+    }
+    ::closedir(d);
+    auto table = std::make_shared<TopicTable>();
+    for (const auto& n : names) {
+      if (n.ends_with(kDeletedSuffix)) {
+        SLUICE_RETURN_IF_ERROR(internal::RemoveAll(TopicDir(n)));  // interrupted delete
+        continue;
+      }
+      const std::string conf_path = TopicDir(n) + "/topic.conf";
+      if (!internal::Exists(conf_path)) {
+        // A create that crashed before its config was written: nothing was acknowledged.
+        SLUICE_RETURN_IF_ERROR(internal::RemoveAll(TopicDir(n)));
+        continue;
+      }
+      SLUICE_ASSIGN_OR_RETURN(auto content, internal::ReadSmallFile(conf_path));
+      SLUICE_ASSIGN_OR_RETURN(TopicConfig cfg, ParseConfig(content, conf_path));
+      (*table)[n] = TopicMeta{cfg, n.starts_with("_")};
+    }
+    for (const auto& [name, meta] : *table) {
+      for (int32_t p = 0; p < meta.config.partitions; ++p) {
+        SLUICE_RETURN_IF_ERROR(OpenPartitionBlocking(TopicPartition{name, PartitionId(p)},
+                                                     meta.config, /*create=*/true));
+      }
+    }
+    table_.store(std::shared_ptr<const TopicTable>(table));
+    if (!table->contains(kOffsetsTopic)) {
+      TopicConfig oc;
+      oc.partitions = 1;
+      oc.cleanup_policy = CleanupPolicy::kCompact;
+      oc.durability = Durability::kAlways;
+      oc.segment_bytes = 64LL * 1024 * 1024;
+      oc.retention_ms = -1;
+      SLUICE_RETURN_IF_ERROR(runtime::BlockOn(shards_, ShardId(0), [this, oc]() -> Task<Status> {
+        co_return co_await CreateTopicOnShard0(kOffsetsTopic, oc, /*internal=*/true);
+      }));
+    }
+    SLUICE_RETURN_IF_ERROR(LoadOffsets());
+    for (size_t i = 0; i < shards_.size(); ++i) {
+      shards_.Spawn(ShardId(static_cast<uint32_t>(i)),
+                    [this]() -> Task<void> { co_await HousekeepingLoop(); });
+    }
+    return Status::Ok();
+  }
+
+  Status OpenPartitionBlocking(const TopicPartition& tp, const TopicConfig& cfg, bool create) {
+    auto opened = PartitionLog::Open(PartitionDir(tp), tp, cfg, Deps(), create);
+    if (!opened.ok()) return opened.status();
+    auto log = *opened;
+    runtime::BlockOn(shards_, Owner(tp), [this, tp, log]() -> Task<bool> {
+      Local().partitions[tp] = log;
+      co_return true;
+    });
+    return Status::Ok();
+  }
+
+  // ---- housekeeping ----
+  Task<void> HousekeepingLoop() {
+    ShardState& st = Local();
+    st.loop_running = true;
+    int64_t last_housekeeping = clock_.NowMs();
+    while (!st.stopping) {
+      co_await st.wake.WaitUntil(runtime::Event::Clock::now() +
+                                 std::chrono::milliseconds(options_.checkpoint_interval_ms));
+      if (st.stopping) break;
+      std::vector<std::shared_ptr<PartitionLog>> parts;
+      for (auto& [tp, p] : st.partitions) parts.push_back(p);
+      const bool hk = clock_.NowMs() - last_housekeeping >= options_.housekeeping_interval_ms;
+      if (hk) last_housekeeping = clock_.NowMs();
+      for (auto& p : parts) {
+        if (st.stopping) break;
+        (void)co_await p->Checkpoint();
+        if (hk) (void)co_await p->Housekeeping(false);
+      }
+    }
+    st.loop_running = false;
+    st.loop_exited.NotifyAll();
+  }
+
+  Task<Status> HousekeepingAll() {
+    Status first;
+    for (size_t i = 0; i < shards_.size(); ++i) {
+      auto fn1 = [this]() -> Task<Status> {
+        std::vector<std::shared_ptr<PartitionLog>> parts;
+        for (auto& [tp, p] : Local().partitions) parts.push_back(p);
+        Status s;
+        for (auto& p : parts) {
+          Status r = co_await p->Housekeeping(true);
+          if (s.ok()) s = r;
+        }
+        co_return s;
+      };
+      Status st = co_await shards_.InvokeOn(ShardId(static_cast<uint32_t>(i)), fn1);
+      if (first.ok()) first = st;
+    }
+    co_return first;
+  }
+
+  // ---- stop ----
+  void StopAll() {
+    if (stopped_.exchange(true)) return;
+    for (size_t i = 0; i < shards_.size(); ++i) {
+      runtime::BlockOn(shards_, ShardId(static_cast<uint32_t>(i)), [this]() -> Task<bool> {
+        ShardState& st = Local();
+        st.stopping = true;
+        st.wake.NotifyAll();
+        while (st.loop_running) co_await st.loop_exited.Wait();
+        for (auto& [tp, p] : st.partitions) (void)co_await p->Close(/*clean=*/true);
+        st.partitions.clear();
+        co_return true;
+      });
+    }
+  }
+
+  // ---- admin (serialised on shard 0) ----
+  Task<void> LockAdmin() {
+    while (admin_busy_) co_await admin_done_.Wait();
+    admin_busy_ = true;
+  }
+  void UnlockAdmin() {
+    admin_busy_ = false;
+    admin_done_.NotifyAll();
+  }
+
+  Task<Status> CreateTopicOnShard0(std::string name, TopicConfig cfg, bool internal) {
+    co_await LockAdmin();
+    Status st = co_await CreateTopicLocked(name, cfg, internal);
+    UnlockAdmin();
+    co_return st;
+  }
+
+  Task<Status> CreateTopicLocked(std::string name, TopicConfig cfg, bool internal) {
+    if (Table()->contains(name)) co_return AlreadyExists("topic '{}' already exists", name);
+    const std::string dir = TopicDir(name);
+    const std::string body = SerializeConfig(cfg);
+    const std::string topics_dir = TopicsDir();
+    auto fn2 = [dir, body, topics_dir]() -> Status {
+      if (internal::Exists(dir)) SLUICE_RETURN_IF_ERROR(internal::RemoveAll(dir));
+      SLUICE_RETURN_IF_ERROR(internal::MakeDirs(dir));
+      SLUICE_RETURN_IF_ERROR(internal::SyncDir(topics_dir));
+      return Status::Ok();
+    };
+    SLUICE_CO_RETURN_IF_ERROR(co_await shards_.blocking().Run(fn2));
+    for (int32_t p = 0; p < cfg.partitions; ++p) {
+      Status st = co_await AddPartition(TopicPartition{name, PartitionId(p)}, cfg);
+      if (!st.ok()) {
+        co_await DropPartitions(name, p);
+        auto fn3 = [dir] { return internal::RemoveAll(dir); };
+        (void)co_await shards_.blocking().Run(fn3);
+        co_return st;
+      }
+    }
+    // The config file is the commit point: a topic without it is removed on start.
+    auto fn4 = [dir, body]() -> Status {
+      return internal::WriteFileAtomic(dir + "/topic.conf", body);
+    };
+    SLUICE_CO_RETURN_IF_ERROR(co_await shards_.blocking().Run(fn4));
+    auto table = std::make_shared<TopicTable>(*Table());
+    (*table)[name] = TopicMeta{cfg, internal};
+    table_.store(std::shared_ptr<const TopicTable>(table));
+    co_return Status::Ok();
+  }
+
+  Task<Status> AddPartition(TopicPartition tp, TopicConfig cfg) {
+    const std::string pdir = PartitionDir(tp);
+    auto deps = Deps();
+    auto fn5 = [pdir, tp, cfg, deps]() { return PartitionLog::Open(pdir, tp, cfg, deps, true); };
+    auto opened = co_await shards_.blocking().Run(fn5);
+    if (!opened.ok()) co_return opened.status();
+    auto log = *opened;
+    auto fn6 = [this, tp, log]() -> Task<Status> {
+      Local().partitions[tp] = log;
+      co_return Status::Ok();
+    };
+    co_return co_await shards_.InvokeOn(Owner(tp), fn6);
+  }
+
+  // Closes and forgets partitions [0, count) of a topic on their owners.
+  Task<void> DropPartitions(std::string name, int32_t count) {
+    for (int32_t p = 0; p < count; ++p) {
+      TopicPartition tp{name, PartitionId(p)};
+      auto fn7 = [this, tp]() -> Task<bool> {
+        auto& parts = Local().partitions;
+        auto it = parts.find(tp);
+        if (it != parts.end()) {
+          auto log = it->second;
+          parts.erase(it);
+          (void)co_await log->Close(/*clean=*/false);
+        }
+        co_return true;
+      };
+      co_await shards_.InvokeOn(Owner(tp), fn7);
+    }
+  }
+
+  Task<Status> DeleteTopicOnShard0(std::string name) {
+    co_await LockAdmin();
+    auto table = Table();
+    auto it = table->find(name);
+    if (it == table->end()) {
+      UnlockAdmin();
+      co_return NotFound("topic '{}' does not exist", name);
+    }
+    const int32_t partitions = it->second.config.partitions;
+    auto next = std::make_shared<TopicTable>(*table);
+    next->erase(name);
+    table_.store(std::shared_ptr<const TopicTable>(next));
+    co_await DropPartitions(name, partitions);
+    const std::string dir = TopicDir(name);
+    const std::string doomed = fmt::format("{}.{}{}", dir, clock_.NowMs(), kDeletedSuffix);
+    const std::string topics_dir = TopicsDir();
+    auto fn8 = [dir, doomed, topics_dir]() -> Status {
+      SLUICE_RETURN_IF_ERROR(internal::Rename(dir, doomed));
+      SLUICE_RETURN_IF_ERROR(internal::SyncDir(topics_dir));
+      return internal::RemoveAll(doomed);
+    };
+    Status st = co_await shards_.blocking().Run(fn8);
+    UnlockAdmin();
+    co_return st;
+  }
+
+  Task<Status> AlterTopicOnShard0(std::string name, std::map<std::string, std::string> changes) {
+    co_await LockAdmin();
+    Status st = co_await AlterTopicLocked(name, std::move(changes));
+    UnlockAdmin();
+    co_return st;
+  }
+
+  Task<Status> AlterTopicLocked(std::string name, std::map<std::string, std::string> changes) {
+    auto table = Table();
+    auto it = table->find(name);
+    if (it == table->end()) co_return NotFound("topic '{}' does not exist", name);
+    TopicConfig cfg = it->second.config;
+    const int32_t old_partitions = cfg.partitions;
+    SLUICE_CO_RETURN_IF_ERROR(cfg.Apply(changes));
+    if (cfg.partitions < old_partitions) {
+      co_return InvalidArgument("topic '{}' has {} partitions; partitions can only grow", name,
+                                old_partitions);
+    }
+    if (it->second.internal && cfg.cleanup_policy != it->second.config.cleanup_policy) {
+      co_return InvalidArgument("cleanup_policy of internal topic '{}' cannot change", name);
+    }
+    for (int32_t p = old_partitions; p < cfg.partitions; ++p) {
+      SLUICE_CO_RETURN_IF_ERROR(co_await AddPartition(TopicPartition{name, PartitionId(p)}, cfg));
+    }
+    const std::string path = TopicDir(name) + "/topic.conf";
+    const std::string body = SerializeConfig(cfg);
+    auto fn9 = [path, body]() { return internal::WriteFileAtomic(path, body); };
+    SLUICE_CO_RETURN_IF_ERROR(co_await shards_.blocking().Run(fn9));
+    auto next = std::make_shared<TopicTable>(*table);
+    (*next)[name].config = cfg;
+    table_.store(std::shared_ptr<const TopicTable>(next));
+    for (int32_t p = 0; p < old_partitions; ++p) {
+      TopicPartition tp{name, PartitionId(p)};
+      auto fn10 = [this, tp, cfg]() -> Task<bool> {
+        auto log = LocalPartition(tp);
+        if (log.ok()) (*log)->SetConfig(cfg);
+        co_return true;
+      };
+      co_await shards_.InvokeOn(Owner(tp), fn10);
+    }
+    co_return Status::Ok();
+  }
+
+  Task<Result<TopicDescription>> Describe(std::string name) {
+    auto table = Table();
+    auto it = table->find(name);
+    if (it == table->end()) co_return NotFound("topic '{}' does not exist", name);
+    TopicDescription d{name, it->second.config, {}, it->second.internal};
+    for (int32_t p = 0; p < it->second.config.partitions; ++p) {
+      TopicPartition tp{name, PartitionId(p)};
+      auto fn11 = [this, tp]() -> Task<Result<PartitionInfo>> {
+        auto log = LocalPartition(tp);
+        if (!log.ok()) co_return log.status();
+        co_return (*log)->Info();
+      };
+      auto info = co_await shards_.InvokeOn(Owner(tp), fn11);
+      if (!info.ok()) co_return info.status();
+      d.partitions.push_back(*info);
+    }
+    co_return d;
+  }
+
+  // ---- data ----
+  Task<Result<AppendResult>> Append(TopicPartition tp, std::vector<model::ProduceRecord> records) {
+    TopicMeta meta;
+    SLUICE_CO_RETURN_IF_ERROR(CheckPartition(tp, &meta));
+    if (records.empty()) co_return InvalidArgument("append of zero records");
+    size_t estimate = 0;
+    for (const auto& r : records) {
+      if (meta.config.cleanup_policy == CleanupPolicy::kCompact && !r.key) {
+        co_return InvalidArgument("topic '{}' is compacted: every record needs a key", tp.topic);
+      }
+      estimate += (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0) + 32;
+    }
+    if (estimate > static_cast<size_t>(meta.config.max_message_bytes) + 64 * records.size()) {
+      co_return ResourceExhausted(
+          "batch of about {} bytes exceeds max_message_bytes {} of topic '{}'", estimate,
+          meta.config.max_message_bytes, tp.topic);
+    }
+    model::RecordBatchBuilder builder(clock_.NowMs(), estimate);
+    for (const auto& r : records) builder.Add(r);
+    std::string batch = builder.Finish();
+    auto fn12 = [this, tp, batch = std::move(batch)]() mutable -> Task<Result<AppendResult>> {
+      auto log = LocalPartition(tp);
+      if (!log.ok()) co_return log.status();
+      co_return co_await (*log)->Append(std::move(batch));
+    };
+    co_return co_await shards_.InvokeOn(Owner(tp), fn12);
+  }
+
+  Task<Result<ReadResult>> Read(TopicPartition tp, Offset offset, ReadOptions options) {
+    SLUICE_CO_RETURN_IF_ERROR(CheckPartition(tp));
+    if (options.max_bytes > options_.max_read_bytes) options.max_bytes = options_.max_read_bytes;
+    if (options.max_bytes < 1) co_return InvalidArgument("max_bytes must be >= 1");
+    if (options.wait_ms < 0) co_return InvalidArgument("wait_ms must be >= 0");
+    auto fn13 = [this, tp, offset, options]() -> Task<Result<ReadResult>> {
+      auto log = LocalPartition(tp);
+      if (!log.ok()) co_return log.status();
+      co_return co_await (*log)->Read(offset, options);
+    };
+    co_return co_await shards_.InvokeOn(Owner(tp), fn13);
+  }
+
+  Task<Result<Offset>> OffsetForTimestamp(TopicPartition tp, model::TimestampMs ts) {
+    SLUICE_CO_RETURN_IF_ERROR(CheckPartition(tp));
+    auto fn14 = [this, tp, ts]() -> Task<Result<Offset>> {
+      auto log = LocalPartition(tp);
+      if (!log.ok()) co_return log.status();
+      co_return (*log)->OffsetForTimestamp(ts);
+    };
+    co_return co_await shards_.InvokeOn(Owner(tp), fn14);
+  }
+
+  // ---- consumer offsets (map owned by the shard of _offsets/0) ----
+  TopicPartition OffsetsTp() const { return TopicPartition{kOffsetsTopic, PartitionId(0)}; }
+
+  Status LoadOffsets() {
+    return runtime::BlockOn(shards_, Owner(OffsetsTp()), [this]() -> Task<Status> {
+      SLUICE_CO_ASSIGN_OR_RETURN(auto log, LocalPartition(OffsetsTp()));
+      Offset pos = log->log_start_offset();
+      while (pos < log->high_watermark()) {
+        SLUICE_CO_ASSIGN_OR_RETURN(auto rr,
+                                   co_await log->Read(pos, ReadOptions{10000, 8 << 20, 0}));
+        Status bad;
+        SLUICE_CO_RETURN_IF_ERROR(rr.ForEachRecord([&](const model::RecordView& r) {
+          if (!r.key) return;
+          auto key = internal::DecodeOffsetKey(*r.key);
+          if (!key) {
+            bad = DataLoss("_offsets record at {} has a malformed key", r.offset.value());
+            return;
+          }
+          if (!r.value) {
+            offsets_[key->first].erase(key->second);
+            return;
+          }
+          auto val = internal::DecodeOffsetValue(*r.value);
+          if (!val) {
+            bad = DataLoss("_offsets record at {} has a malformed value", r.offset.value());
+            return;
+          }
+          offsets_[key->first][key->second] =
+              GroupOffset{key->second, Offset(val->first), val->second};
+        }));
+        SLUICE_CO_RETURN_IF_ERROR(bad);
+        if (rr.next_offset <= pos) break;
+        pos = rr.next_offset;
+      }
+      co_return Status::Ok();
+    });
+  }
+
+  Task<Status> CommitOffsets(std::string group, std::vector<GroupOffset> offsets) {
+    if (group.empty() || group.size() > 255)
+      co_return InvalidArgument("group id must be 1-255 bytes");
+    if (offsets.empty()) co_return InvalidArgument("no offsets to commit");
+    std::vector<model::ProduceRecord> records;
+    for (const auto& o : offsets) {
+      SLUICE_CO_RETURN_IF_ERROR(CheckPartition(o.tp));
+      if (o.offset.value() < 0) {
+        co_return InvalidArgument("offset {} for {} is negative", o.offset.value(), o.tp);
+      }
+      if (o.metadata.size() > 4096) co_return InvalidArgument("offset metadata over 4096 bytes");
+      records.push_back(
+          model::ProduceRecord{internal::EncodeOffsetKey(group, o.tp),
+                               internal::EncodeOffsetValue(o.offset.value(), o.metadata),
+                               {},
+                               model::kNoTimestamp});
+    }
+    model::RecordBatchBuilder builder(clock_.NowMs());
+    for (const auto& r : records) builder.Add(r);
+    std::string batch = builder.Finish();
+    auto fn15 = [this, group, offsets, batch = std::move(batch)]() mutable -> Task<Status> {
+      SLUICE_CO_ASSIGN_OR_RETURN(auto log, LocalPartition(OffsetsTp()));
+      auto r = co_await log->Append(std::move(batch));
+      if (!r.ok()) co_return r.status();
+      for (const auto& o : offsets) offsets_[group][o.tp] = o;
+      co_return Status::Ok();
+    };
+    co_return co_await shards_.InvokeOn(Owner(OffsetsTp()), fn15);
+  }
+
+  Task<Result<std::vector<GroupOffset>>> FetchOffsets(std::string group,
+                                                      std::vector<TopicPartition> partitions) {
+    auto fn16 = [this, group, partitions]() -> Task<Result<std::vector<GroupOffset>>> {
+      std::vector<GroupOffset> out;
+      auto git = offsets_.find(group);
+      if (git == offsets_.end()) co_return out;
+      if (partitions.empty()) {
+        for (const auto& [tp, o] : git->second) out.push_back(o);
+      } else {
+        for (const auto& tp : partitions) {
+          auto it = git->second.find(tp);
+          if (it != git->second.end()) out.push_back(it->second);
+        }
+      }
+      co_return out;
+    };
+    co_return co_await shards_.InvokeOn(Owner(OffsetsTp()), fn16);
+  }
+
+  EmbeddedLogOptions options_;
+  runtime::Shards& shards_;
+  const Clock& clock_;
+  int lock_fd_ = -1;
+  std::atomic<std::shared_ptr<const TopicTable>> table_;
+  std::vector<std::unique_ptr<ShardState>> shard_state_;
+  std::atomic<bool> stopped_{false};
+  bool admin_busy_ = false;  // shard 0 only
+  runtime::Event admin_done_;
+  std::map<std::string, std::map<TopicPartition, GroupOffset>> offsets_;  // offsets owner only
+};
+
+Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(EmbeddedLogOptions options,
+                                                       runtime::Shards& shards,
+                                                       const Clock& clock) {
+  SLUICE_CHECK(runtime::Shards::CurrentIndex() == UINT32_MAX, "Open must not run on a shard");
+  SLUICE_RETURN_IF_ERROR(options.default_topic_config.Validate());
+  auto impl = std::make_unique<EmbeddedLogImpl>(std::move(options), shards, clock);
+  Status st = impl->OpenAll();
+  if (!st.ok()) {
+    impl->StopAll();
+    return st;
+  }
+  return std::unique_ptr<EmbeddedLog>(new EmbeddedLog(std::move(impl)));
+}
+
+EmbeddedLog::EmbeddedLog(std::unique_ptr<EmbeddedLogImpl> impl) : impl_(std::move(impl)) {}
+EmbeddedLog::~EmbeddedLog() { Stop(); }
+void EmbeddedLog::Stop() { impl_->StopAll(); }
+
+Task<Status> EmbeddedLog::CreateTopic(std::string name, TopicConfig config) {
+  SLUICE_CO_RETURN_IF_ERROR(ValidateTopicName(name, /*allow_internal=*/false));
+  SLUICE_CO_RETURN_IF_ERROR(config.Validate());
+  auto fn17 = [this, name, config]() -> Task<Status> {
+    co_return co_await impl_->CreateTopicOnShard0(name, config, false);
+  };
+  co_return co_await impl_->shards_.InvokeOn(ShardId(0), fn17);
+}
+
+Task<Status> EmbeddedLog::DeleteTopic(std::string name) {
+  if (name.starts_with("_"))
+    co_return InvalidArgument("internal topic '{}' cannot be deleted", name);
+  auto fn18 = [this, name]() -> Task<Status> {
+    co_return co_await impl_->DeleteTopicOnShard0(name);
+  };
+  co_return co_await impl_->shards_.InvokeOn(ShardId(0), fn18);
+}
+
+Task<Result<std::vector<TopicDescription>>> EmbeddedLog::ListTopics(bool include_internal) {
+  std::vector<TopicDescription> out;
+  auto table = impl_->Table();
+  for (const auto& [name, meta] : *table) {
+    if (meta.internal && !include_internal) continue;
+    auto d = co_await impl_->Describe(name);
+    if (d.ok()) out.push_back(std::move(*d));  // skip topics deleted meanwhile
+  }
+  co_return out;
+}
+
+Task<Result<TopicDescription>> EmbeddedLog::DescribeTopic(std::string name) {
+  co_return co_await impl_->Describe(name);
+}
+
+Task<Status> EmbeddedLog::AlterTopicConfig(std::string name,
+                                           std::map<std::string, std::string> changes) {
+  auto fn19 = [this, name, changes]() -> Task<Status> {
+    co_return co_await impl_->AlterTopicOnShard0(name, changes);
+  };
+  co_return co_await impl_->shards_.InvokeOn(ShardId(0), fn19);
+}
+
+Task<Result<AppendResult>> EmbeddedLog::Append(model::TopicPartition tp,
+                                               std::vector<model::ProduceRecord> records) {
+  co_return co_await impl_->Append(std::move(tp), std::move(records));
+}
+
+Task<Result<ReadResult>> EmbeddedLog::Read(model::TopicPartition tp, Offset offset,
+                                           ReadOptions options) {
+  co_return co_await impl_->Read(std::move(tp), offset, options);
+}
+
+Task<Result<Offset>> EmbeddedLog::OffsetForTimestamp(model::TopicPartition tp,
+                                                     model::TimestampMs ts) {
+  co_return co_await impl_->OffsetForTimestamp(std::move(tp), ts);
+}
+
+Task<Status> EmbeddedLog::CommitOffsets(std::string group, std::vector<GroupOffset> offsets) {
+  co_return co_await impl_->CommitOffsets(std::move(group), std::move(offsets));
+}
+
+Task<Result<std::vector<GroupOffset>>> EmbeddedLog::FetchOffsets(
+    std::string group, std::vector<model::TopicPartition> partitions) {
+  co_return co_await impl_->FetchOffsets(std::move(group), std::move(partitions));
+}
+
+Task<Status> EmbeddedLog::RunHousekeeping() { co_return co_await impl_->HousekeepingAll(); }
+
+}  // namespace sluice::storage

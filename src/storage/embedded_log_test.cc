@@ -1,0 +1,602 @@
+// Behaviour of the embedded store that the shared Log suite cannot see: files on disk,
+// recovery after damage, group commit, retention, compaction and restarts.
+#include "storage/embedded_log.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+
+#include "runtime/event.h"
+#include "storage/segment.h"
+
+namespace sluice::storage {
+namespace {
+namespace fs = std::filesystem;
+using model::Offset;
+using model::PartitionId;
+using model::ProduceRecord;
+using model::TopicPartition;
+using runtime::BlockOn;
+using runtime::ShardId;
+
+class EmbeddedLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           fmt::format("sluice-store-{}-{}", ::getpid(), std::random_device()());
+    fs::create_directories(dir_);
+    shards_ = std::make_unique<runtime::Shards>(2, 2);
+    shards_->Start();
+    Open();
+  }
+  void TearDown() override {
+    if (log_) log_->Stop();
+    log_.reset();
+    shards_->Stop();
+    fs::remove_all(dir_);
+  }
+  void Open() {
+    EmbeddedLogOptions o;
+    o.data_dir = dir_.string();
+    o.housekeeping_interval_ms = 3600 * 1000;  // tests drive housekeeping themselves
+    o.checkpoint_interval_ms = 3600 * 1000;
+    auto r = EmbeddedLog::Open(o, *shards_, clock_);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    log_ = std::move(*r);
+  }
+  void Restart() {
+    log_->Stop();
+    log_.reset();
+    Open();
+  }
+  // Makes the next open treat the log as crashed, with no recovery point (verify everything).
+  void ForgetCleanShutdown(bool keep_recovery_point = false) {
+    log_->Stop();
+    log_.reset();
+    for (auto& e : fs::recursive_directory_iterator(dir_)) {
+      auto n = e.path().filename().string();
+      if (n == "clean-shutdown" || (!keep_recovery_point && n == "recovery-point")) {
+        fs::remove(e.path());
+      }
+    }
+  }
+  fs::path PartitionDir(const std::string& t, int p) {
+    return dir_ / "topics" / t / std::to_string(p);
+  }
+
+  template <typename Fn>
+  auto Run(Fn fn) {
+    return BlockOn(*shards_, ShardId(0), std::move(fn));
+  }
+  void Create(const std::string& name, std::map<std::string, std::string> kv = {}) {
+    TopicConfig c;
+    ASSERT_TRUE(c.Apply(kv).ok());
+    Status st = Run([&]() -> Task<Status> { co_return co_await log_->CreateTopic(name, c); });
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+  Result<AppendResult> Append(const std::string& t, int p, std::vector<ProduceRecord> recs) {
+    return Run([&]() -> Task<Result<AppendResult>> {
+      co_return co_await log_->Append(TopicPartition{t, PartitionId(p)}, recs);
+    });
+  }
+  Result<AppendResult> AppendValues(const std::string& t, int p, int n, const std::string& prefix,
+                                    size_t pad = 0) {
+    std::vector<ProduceRecord> recs;
+    for (int i = 0; i < n; ++i) {
+      recs.push_back(ProduceRecord{std::nullopt,
+                                   prefix + std::to_string(i) + std::string(pad, 'x'),
+                                   {},
+                                   model::kNoTimestamp});
+    }
+    return Append(t, p, std::move(recs));
+  }
+  // All values from offset `from` (or the log start), in order.
+  std::vector<std::pair<int64_t, std::string>> ReadAll(const std::string& t, int p,
+                                                       int64_t from = -1) {
+    return Run([&]() -> Task<std::vector<std::pair<int64_t, std::string>>> {
+      std::vector<std::pair<int64_t, std::string>> out;
+      TopicPartition tp{t, PartitionId(p)};
+      auto d = co_await log_->DescribeTopic(t);
+      Offset pos = from >= 0 ? Offset(from) : d->partitions[p].log_start_offset;
+      while (true) {
+        auto r = co_await log_->Read(tp, pos, ReadOptions{7, 1 << 20, 0});
+        EXPECT_TRUE(r.ok()) << r.status().ToString();
+        if (!r.ok()) break;
+        EXPECT_TRUE(r->ForEachRecord([&](const model::RecordView& rv) {
+                       out.emplace_back(rv.offset.value(),
+                                        rv.value ? std::string(*rv.value) : "<null>");
+                     }).ok());
+        if (r->next_offset >= r->high_watermark) break;
+        pos = r->next_offset;
+      }
+      co_return out;
+    });
+  }
+  TopicDescription Describe(const std::string& t) {
+    return *Run(
+        [&]() -> Task<Result<TopicDescription>> { co_return co_await log_->DescribeTopic(t); });
+  }
+
+  fs::path dir_;
+  ManualClock clock_;
+  std::unique_ptr<runtime::Shards> shards_;
+  std::unique_ptr<EmbeddedLog> log_;
+};
+
+TEST_F(EmbeddedLogTest, AppendsGetContiguousOffsetsAndSurviveRestart) {
+  Create("orders", {{"partitions", "3"}});
+  for (int i = 0; i < 5; ++i) {
+    auto r = AppendValues("orders", 1, 10, fmt::format("b{}-", i));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->base_offset, Offset(i * 10));
+    EXPECT_EQ(r->record_count, 10);
+  }
+  Restart();
+  auto all = ReadAll("orders", 1);
+  ASSERT_EQ(all.size(), 50u);
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(all[i].first, i);
+    EXPECT_EQ(all[i].second, fmt::format("b{}-{}", i / 10, i % 10));
+  }
+  EXPECT_TRUE(ReadAll("orders", 0).empty());
+  EXPECT_EQ(Describe("orders").partitions[1].high_watermark, Offset(50));
+}
+
+TEST_F(EmbeddedLogTest, SegmentsRollBySizeAndReadsCrossThem) {
+  Create(
+      "t",
+      {{"segment_bytes", "4096"}, {"max_message_bytes", "4096"}, {"index_interval_bytes", "256"}});
+  for (int i = 0; i < 40; ++i)
+    ASSERT_TRUE(AppendValues("t", 0, 3, fmt::format("{}-", i), 100).ok());
+  auto d = Describe("t");
+  EXPECT_GT(d.partitions[0].segments, 2);
+  auto all = ReadAll("t", 0);
+  ASSERT_EQ(all.size(), 120u);
+  for (int i = 0; i < 120; ++i) EXPECT_EQ(all[i].first, i);
+  auto mid = ReadAll("t", 0, 77);
+  ASSERT_FALSE(mid.empty());
+  EXPECT_EQ(mid.front().first, 77);
+  Restart();
+  EXPECT_EQ(ReadAll("t", 0).size(), 120u);
+}
+
+TEST_F(EmbeddedLogTest, SegmentsRollByAge) {
+  Create("t", {{"segment_ms", "1000"}});
+  ASSERT_TRUE(AppendValues("t", 0, 1, "a").ok());
+  clock_.AdvanceMs(1500);
+  ASSERT_TRUE(AppendValues("t", 0, 1, "b").ok());
+  EXPECT_EQ(Describe("t").partitions[0].segments, 2);
+}
+
+// Truncating the log at every byte inside the last batch must drop exactly that batch.
+TEST_F(EmbeddedLogTest, RecoveryTruncatesATornLastBatchAtEveryByte) {
+  Create("t");
+  ASSERT_TRUE(AppendValues("t", 0, 5, "first").ok());
+  ASSERT_TRUE(AppendValues("t", 0, 5, "second").ok());
+  ForgetCleanShutdown();
+  const fs::path seg = PartitionDir("t", 0) / fmt::format("{:020d}.log", 0);
+  std::string full;
+  {
+    std::ifstream in(seg, std::ios::binary);
+    full.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t first_size = static_cast<size_t>(model::BatchTotalSize(full.data()));
+  ASSERT_LT(first_size, full.size());
+  for (size_t cut = first_size; cut < full.size(); ++cut) {
+    {
+      std::ofstream out(seg, std::ios::binary | std::ios::trunc);
+      out.write(full.data(), static_cast<std::streamsize>(cut));
+    }
+    fs::remove(PartitionDir("t", 0) / "recovery-point");
+    Open();
+    auto all = ReadAll("t", 0);
+    ASSERT_EQ(all.size(), 5u) << "cut at " << cut;
+    EXPECT_EQ(all.back().second, "first4");
+    EXPECT_EQ(fs::file_size(seg), first_size) << "cut at " << cut;
+    // The log takes appends again at the right offset.
+    auto r = AppendValues("t", 0, 1, "again");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->base_offset, Offset(5));
+    ForgetCleanShutdown();
+  }
+}
+
+TEST_F(EmbeddedLogTest, RecoveryDropsABatchWithAFlippedBit) {
+  Create("t");
+  ASSERT_TRUE(AppendValues("t", 0, 3, "keep").ok());
+  ASSERT_TRUE(AppendValues("t", 0, 3, "damaged").ok());
+  ForgetCleanShutdown();
+  const fs::path seg = PartitionDir("t", 0) / fmt::format("{:020d}.log", 0);
+  std::string full;
+  {
+    std::ifstream in(seg, std::ios::binary);
+    full.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t first_size = static_cast<size_t>(model::BatchTotalSize(full.data()));
+  std::mt19937 rng(7);
+  for (int round = 0; round < 20; ++round) {
+    std::string bad = full;
+    size_t byte = first_size + model::batch_layout::kCrcStart +
+                  rng() % (full.size() - first_size - model::batch_layout::kCrcStart);
+    bad[byte] = static_cast<char>(bad[byte] ^ (1 << (rng() % 8)));
+    {
+      std::ofstream out(seg, std::ios::binary | std::ios::trunc);
+      out.write(bad.data(), static_cast<std::streamsize>(bad.size()));
+    }
+    Open();
+    auto all = ReadAll("t", 0);
+    ASSERT_EQ(all.size(), 3u) << "flipped byte " << byte;
+    EXPECT_EQ(all.back().second, "keep2");
+    ForgetCleanShutdown();
+  }
+}
+
+TEST_F(EmbeddedLogTest, MissingAndCorruptIndexesAreRebuilt) {
+  Create(
+      "t",
+      {{"segment_bytes", "8192"}, {"max_message_bytes", "8192"}, {"index_interval_bytes", "128"}});
+  for (int i = 0; i < 60; ++i) ASSERT_TRUE(AppendValues("t", 0, 2, fmt::format("{}-", i), 50).ok());
+  auto before = ReadAll("t", 0, 33);
+  log_->Stop();
+  log_.reset();
+  int removed = 0;
+  for (auto& e : fs::directory_iterator(PartitionDir("t", 0))) {
+    if (e.path().extension() == ".index") {
+      fs::remove(e.path());
+      ++removed;
+    } else if (e.path().extension() == ".timeindex") {
+      std::ofstream(e.path(), std::ios::binary | std::ios::app) << "xyz";  // not whole entries
+    }
+  }
+  ASSERT_GT(removed, 1);
+  Open();
+  EXPECT_EQ(ReadAll("t", 0, 33), before);
+  auto ts = Run([&]() -> Task<Result<Offset>> {
+    co_return co_await log_->OffsetForTimestamp(TopicPartition{"t", PartitionId(0)}, 0);
+  });
+  ASSERT_TRUE(ts.ok());
+  EXPECT_EQ(*ts, Offset(0));
+}
+
+TEST_F(EmbeddedLogTest, RecoveryPointBoundsTheVerifiedTail) {
+  Create("t");
+  ASSERT_TRUE(AppendValues("t", 0, 4, "a").ok());
+  log_->Stop();
+  log_.reset();
+  // The recovery point as it stood after "a": a crash later finds this one on disk.
+  const fs::path rp = PartitionDir("t", 0) / "recovery-point";
+  std::string old_rp;
+  {
+    std::ifstream in(rp, std::ios::binary);
+    old_rp.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  Open();
+  ASSERT_TRUE(AppendValues("t", 0, 4, "b").ok());
+  ForgetCleanShutdown(/*keep_recovery_point=*/true);
+  std::ofstream(rp, std::ios::binary | std::ios::trunc) << old_rp;
+  // A torn tail above the recovery point is truncated.
+  const fs::path seg = PartitionDir("t", 0) / fmt::format("{:020d}.log", 0);
+  fs::resize_file(seg, fs::file_size(seg) - 3);
+  Open();
+  auto all = ReadAll("t", 0);
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all.back().second, "a3");
+  // Damage below the recovery point is data loss, reported rather than silently truncated.
+  ForgetCleanShutdown(/*keep_recovery_point=*/true);
+  std::ofstream(rp, std::ios::binary | std::ios::trunc) << old_rp;
+  fs::resize_file(seg, 20);
+  EmbeddedLogOptions o;
+  o.data_dir = dir_.string();
+  auto r = EmbeddedLog::Open(o, *shards_, clock_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kDataLoss);
+}
+
+TEST_F(EmbeddedLogTest, ConcurrentDurableAppendsAreGroupCommitted) {
+  Create("t", {{"durability", "always"}});
+  constexpr int kWriters = 64;
+  auto results = Run([&]() -> Task<std::vector<Result<AppendResult>>> {
+    auto ex = co_await asio::this_coro::executor;
+    std::vector<Result<AppendResult>> out(kWriters);
+    int done = 0;
+    runtime::Event all_done;
+    for (int i = 0; i < kWriters; ++i) {
+      asio::co_spawn(
+          ex,
+          [&, i]() -> Task<void> {
+            std::vector<ProduceRecord> recs(
+                10, ProduceRecord{std::nullopt, fmt::format("w{}", i), {}, model::kNoTimestamp});
+            out[i] = co_await log_->Append(TopicPartition{"t", PartitionId(0)}, recs);
+            if (++done == kWriters) all_done.NotifyAll();
+          },
+          asio::detached);
+    }
+    while (done < kWriters) co_await all_done.Wait();
+    co_return out;
+  });
+  std::set<int64_t> bases;
+  for (auto& r : results) {
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    bases.insert(r->base_offset.value());
+  }
+  EXPECT_EQ(bases.size(), static_cast<size_t>(kWriters));
+  EXPECT_EQ(*bases.rbegin(), (kWriters - 1) * 10);
+  EXPECT_EQ(ReadAll("t", 0).size(), static_cast<size_t>(kWriters * 10));
+}
+
+TEST_F(EmbeddedLogTest, RetentionDeletesWholeOldSegments) {
+  Create("t",
+         {{"segment_bytes", "2048"}, {"max_message_bytes", "2048"}, {"retention_bytes", "4096"}});
+  for (int i = 0; i < 30; ++i)
+    ASSERT_TRUE(AppendValues("t", 0, 2, fmt::format("{}-", i), 100).ok());
+  auto before = Describe("t").partitions[0];
+  ASSERT_GT(before.size_bytes, 4096);
+  ASSERT_TRUE(Run([&]() -> Task<Status> { co_return co_await log_->RunHousekeeping(); }).ok());
+  auto after = Describe("t").partitions[0];
+  EXPECT_LE(after.size_bytes, 4096 + 2048);
+  EXPECT_GT(after.log_start_offset, Offset(0));
+  EXPECT_EQ(after.high_watermark, Offset(60));
+  auto r = Run([&]() -> Task<Result<ReadResult>> {
+    co_return co_await log_->Read(TopicPartition{"t", PartitionId(0)}, Offset(0), ReadOptions{});
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kOutOfRange);
+  auto rest = ReadAll("t", 0);
+  EXPECT_EQ(rest.front().first, after.log_start_offset.value());
+  EXPECT_EQ(rest.back().first, 59);
+}
+
+TEST_F(EmbeddedLogTest, RetentionByTimeUsesTheNewestTimestampInASegment) {
+  Create("t",
+         {{"segment_bytes", "2048"}, {"max_message_bytes", "2048"}, {"retention_ms", "60000"}, {"segment_ms", "60000"}});
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(AppendValues("t", 0, 2, "old", 100).ok());
+  clock_.AdvanceMs(120000);
+  ASSERT_TRUE(AppendValues("t", 0, 2, "new", 100).ok());
+  ASSERT_TRUE(Run([&]() -> Task<Status> { co_return co_await log_->RunHousekeeping(); }).ok());
+  auto d = Describe("t").partitions[0];
+  EXPECT_EQ(d.segments, 1);
+  EXPECT_EQ(d.log_start_offset, Offset(40));
+}
+
+TEST_F(EmbeddedLogTest, CompactionKeepsTheLastValuePerKeyAndDropsOldTombstones) {
+  Create("kv", {{"cleanup_policy", "compact"},
+                {"segment_bytes", "1024"},
+                {"max_message_bytes", "1024"},
+                {"delete_retention_ms", "1000"}});
+  // keys k0..k4 written 6 times each; k1 finally deleted.
+  for (int round = 0; round < 6; ++round) {
+    for (int k = 0; k < 5; ++k) {
+      ASSERT_TRUE(
+          Append(
+              "kv", 0,
+              {ProduceRecord{
+                  fmt::format("k{}", k), fmt::format("v{}-{}", k, round), {}, model::kNoTimestamp}})
+              .ok());
+    }
+  }
+  ASSERT_TRUE(Append("kv", 0, {ProduceRecord{"k1", std::nullopt, {}, model::kNoTimestamp}}).ok());
+  ASSERT_TRUE(Append("kv", 0, {ProduceRecord{"k9", "filler", {}, model::kNoTimestamp}}).ok());
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(
+        Append("kv", 0,
+               {ProduceRecord{"k9", "filler" + std::string(200, 'f'), {}, model::kNoTimestamp}})
+            .ok());
+  auto null_key = Append("kv", 0, {ProduceRecord{std::nullopt, "x", {}, model::kNoTimestamp}});
+  EXPECT_EQ(null_key.status().code(), ErrorCode::kInvalidArgument);
+
+  auto latest = [&]() {
+    std::map<std::string, std::string> m;
+    Run([&]() -> Task<bool> {
+      TopicPartition tp{"kv", PartitionId(0)};
+      Offset pos(0);
+      while (true) {
+        auto r = co_await log_->Read(tp, pos, ReadOptions{1000, 1 << 20, 0});
+        EXPECT_TRUE(r.ok());
+        (void)r->ForEachRecord([&](const model::RecordView& rv) {
+          if (rv.value)
+            m[std::string(*rv.key)] = std::string(*rv.value);
+          else
+            m.erase(std::string(*rv.key));
+        });
+        if (r->next_offset >= r->high_watermark) break;
+        pos = r->next_offset;
+      }
+      co_return true;
+    });
+    return m;
+  };
+  auto expected = latest();
+  auto size_before = Describe("kv").partitions[0].size_bytes;
+  ASSERT_TRUE(Run([&]() -> Task<Status> { co_return co_await log_->RunHousekeeping(); }).ok());
+  EXPECT_LT(Describe("kv").partitions[0].size_bytes, size_before);
+  EXPECT_EQ(latest(), expected);
+  auto records = ReadAll("kv", 0);
+  // Offsets keep increasing and old versions of k0 are gone.
+  int k0_versions = 0;
+  for (size_t i = 1; i < records.size(); ++i) EXPECT_LT(records[i - 1].first, records[i].first);
+  for (auto& [o, v] : records) k0_versions += v.starts_with("v0-");
+  EXPECT_EQ(k0_versions, 1);
+  // The tombstone survives until delete_retention_ms has passed.
+  int tombstones = 0;
+  for (auto& [o, v] : records) tombstones += v == "<null>";
+  EXPECT_EQ(tombstones, 1);
+  clock_.AdvanceMs(5000);
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(
+        Append("kv", 0, {ProduceRecord{"k8", std::string(200, 'g'), {}, model::kNoTimestamp}})
+            .ok());
+  ASSERT_TRUE(Run([&]() -> Task<Status> { co_return co_await log_->RunHousekeeping(); }).ok());
+  tombstones = 0;
+  for (auto& [o, v] : ReadAll("kv", 0)) tombstones += v == "<null>";
+  EXPECT_EQ(tombstones, 0);
+  Restart();
+  auto after_restart = latest();
+  EXPECT_EQ(after_restart.count("k0"), 1u);
+  EXPECT_EQ(after_restart.count("k1"), 0u);
+  EXPECT_EQ(after_restart["k4"], "v4-5");
+}
+
+TEST_F(EmbeddedLogTest, OffsetForTimestampFindsTheFirstRecordAtOrAfter) {
+  Create(
+      "t",
+      {{"segment_bytes", "2048"}, {"max_message_bytes", "2048"}, {"index_interval_bytes", "100"}});
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(Append("t", 0,
+                       {ProduceRecord{std::nullopt, std::string(60, 'v'), {}, 1000 + i * 10},
+                        ProduceRecord{std::nullopt, std::string(60, 'w'), {}, 1005 + i * 10}})
+                    .ok());
+  }
+  auto lookup = [&](int64_t ts) {
+    return *Run([&]() -> Task<Result<Offset>> {
+      co_return co_await log_->OffsetForTimestamp(TopicPartition{"t", PartitionId(0)}, ts);
+    });
+  };
+  EXPECT_EQ(lookup(0), Offset(0));
+  EXPECT_EQ(lookup(1000), Offset(0));
+  EXPECT_EQ(lookup(1001), Offset(1));
+  EXPECT_EQ(lookup(1006), Offset(2));
+  EXPECT_EQ(lookup(1250), Offset(50));
+  EXPECT_EQ(lookup(1495), Offset(99));
+  EXPECT_EQ(lookup(99999), Offset(100));  // none: the high watermark
+  Restart();
+  EXPECT_EQ(lookup(1250), Offset(50));
+}
+
+TEST_F(EmbeddedLogTest, LongPollWakesWhenDataArrives) {
+  Create("t");
+  auto got = Run([&]() -> Task<std::pair<size_t, int64_t>> {
+    auto ex = co_await asio::this_coro::executor;
+    asio::co_spawn(
+        ex,
+        [&]() -> Task<void> {
+          asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
+          co_await t.async_wait(asio::use_awaitable);
+          std::vector<ProduceRecord> recs{
+              ProduceRecord{std::nullopt, "late", {}, model::kNoTimestamp}};
+          (void)co_await log_->Append(TopicPartition{"t", PartitionId(0)}, recs);
+        },
+        asio::detached);
+    auto start = std::chrono::steady_clock::now();
+    auto r = co_await log_->Read(TopicPartition{"t", PartitionId(0)}, Offset(0),
+                                 ReadOptions{10, 1 << 20, 5000});
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - start)
+                  .count();
+    co_return std::make_pair(r.ok() ? r->batches.size() : 0, static_cast<int64_t>(ms));
+  });
+  EXPECT_EQ(got.first, 1u);
+  EXPECT_LT(got.second, 4000);
+}
+
+TEST_F(EmbeddedLogTest, GroupOffsetsSurviveRestart) {
+  Create("t", {{"partitions", "2"}});
+  ASSERT_TRUE(AppendValues("t", 1, 5, "x").ok());
+  auto commit = [&](const std::string& g, int p, int64_t o) {
+    return Run([&]() -> Task<Status> {
+      std::vector<GroupOffset> offs{
+          GroupOffset{TopicPartition{"t", PartitionId(p)}, Offset(o), "m"}};
+      co_return co_await log_->CommitOffsets(g, offs);
+    });
+  };
+  ASSERT_TRUE(commit("g1", 1, 3).ok());
+  ASSERT_TRUE(commit("g1", 1, 4).ok());
+  ASSERT_TRUE(commit("g2", 0, 0).ok());
+  EXPECT_EQ(commit("g1", 7, 1).code(), ErrorCode::kNotFound);
+  EXPECT_EQ(commit("g1", 0, -5).code(), ErrorCode::kInvalidArgument);
+  Restart();
+  auto fetched = *Run([&]() -> Task<Result<std::vector<GroupOffset>>> {
+    co_return co_await log_->FetchOffsets("g1", std::vector<TopicPartition>{});
+  });
+  ASSERT_EQ(fetched.size(), 1u);
+  EXPECT_EQ(fetched[0].offset, Offset(4));
+  EXPECT_EQ(fetched[0].metadata, "m");
+  EXPECT_EQ(fetched[0].tp.partition, PartitionId(1));
+}
+
+TEST_F(EmbeddedLogTest, TopicAdminValidatesAndPersists) {
+  Create("a.b-c_1", {{"partitions", "2"}, {"retention.ms", "1000"}});
+  EXPECT_EQ(Run([&]() -> Task<Status> {
+              co_return co_await log_->CreateTopic("a.b-c_1", TopicConfig{});
+            }).code(),
+            ErrorCode::kAlreadyExists);
+  for (std::string bad : std::vector<std::string>{"", "has space", "_internal", "..",
+                                                  std::string(250, 'x'), "slash/name"}) {
+    EXPECT_EQ(Run([&]() -> Task<Status> {
+                co_return co_await log_->CreateTopic(bad, TopicConfig{});
+              }).code(),
+              ErrorCode::kInvalidArgument)
+        << bad;
+  }
+  Status st = Run([&]() -> Task<Status> {
+    std::map<std::string, std::string> kv{{"partitions", "4"}, {"durability", "never"}};
+    co_return co_await log_->AlterTopicConfig("a.b-c_1", kv);
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Run([&]() -> Task<Status> {
+              std::map<std::string, std::string> kv{{"partitions", "1"}};
+              co_return co_await log_->AlterTopicConfig("a.b-c_1", kv);
+            }).code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(Run([&]() -> Task<Status> {
+              std::map<std::string, std::string> kv{{"durability", "sometimes"}};
+              co_return co_await log_->AlterTopicConfig("a.b-c_1", kv);
+            }).code(),
+            ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(AppendValues("a.b-c_1", 3, 2, "p3").ok());
+  Restart();
+  auto d = Describe("a.b-c_1");
+  EXPECT_EQ(d.config.partitions, 4);
+  EXPECT_EQ(d.config.durability, Durability::kNever);
+  EXPECT_EQ(d.config.retention_ms, 1000);
+  EXPECT_EQ(d.partitions[3].high_watermark, Offset(2));
+  auto list = *Run([&]() -> Task<Result<std::vector<TopicDescription>>> {
+    co_return co_await log_->ListTopics(false);
+  });
+  ASSERT_EQ(list.size(), 1u);
+  auto all = *Run([&]() -> Task<Result<std::vector<TopicDescription>>> {
+    co_return co_await log_->ListTopics(true);
+  });
+  EXPECT_EQ(all.size(), 2u);  // plus _offsets
+  ASSERT_TRUE(Run([&]() -> Task<Status> { co_return co_await log_->DeleteTopic("a.b-c_1"); }).ok());
+  EXPECT_EQ(AppendValues("a.b-c_1", 0, 1, "x").status().code(), ErrorCode::kNotFound);
+  Restart();
+  EXPECT_FALSE(fs::exists(dir_ / "topics" / "a.b-c_1"));
+  Create("a.b-c_1");
+  EXPECT_TRUE(ReadAll("a.b-c_1", 0).empty());
+}
+
+TEST_F(EmbeddedLogTest, BadReadsAndAppendsGetClearErrors) {
+  Create("t", {{"max_message_bytes", "1024"}});
+  auto big = AppendValues("t", 0, 1, std::string(5000, 'z'));
+  EXPECT_EQ(big.status().code(), ErrorCode::kResourceExhausted);
+  EXPECT_EQ(AppendValues("nope", 0, 1, "x").status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(AppendValues("t", 1, 1, "x").status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(Append("t", 0, {}).status().code(), ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(AppendValues("t", 0, 2, "ok").ok());
+  auto read = [&](int64_t off) {
+    return Run([&]() -> Task<Result<ReadResult>> {
+      co_return co_await log_->Read(TopicPartition{"t", PartitionId(0)}, Offset(off),
+                                    ReadOptions{});
+    });
+  };
+  EXPECT_EQ(read(-1).status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(read(3).status().code(), ErrorCode::kOutOfRange);
+  auto at_end = read(2);
+  ASSERT_TRUE(at_end.ok());
+  EXPECT_TRUE(at_end->batches.empty());
+  EXPECT_EQ(ReadAll("t", 0).size(), 2u);  // nothing from the failed appends
+}
+
+TEST_F(EmbeddedLogTest, SecondProcessCannotOpenTheSameDirectory) {
+  EmbeddedLogOptions o;
+  o.data_dir = dir_.string();
+  auto second = EmbeddedLog::Open(o, *shards_, clock_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), ErrorCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace sluice::storage

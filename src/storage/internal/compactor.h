@@ -1,0 +1,34 @@
+// Compaction of sealed segments: keeps the last record per key (and tombstones until
+// delete_retention_ms has passed), preserving offsets. Runs on the blocking pool on immutable
+// sealed segments; the owner shard swaps the results in.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/segment.h"
+
+namespace sluice::storage::internal {
+
+struct CompactionInput {
+  std::string dir;
+  std::vector<std::shared_ptr<Segment>> sealed;  // oldest first; all but the active segment
+  std::shared_ptr<Segment> active;               // read (up to active_end) for newer keys
+  int64_t active_end = 0;
+  int64_t now_ms = 0;
+  int64_t delete_retention_ms = 0;
+  int64_t index_interval_bytes = 4096;
+};
+
+struct CompactionResult {
+  std::vector<std::shared_ptr<Segment>> replaced;  // rewritten segments, reopened
+  int64_t records_removed = 0;
+};
+
+// Crash safety: each rewritten segment is written to <base>.log.cleaned and fsynced; its
+// index files are deleted; then it is renamed over <base>.log (atomic). A crash leaves either
+// the old or the new file, and missing indexes are rebuilt on open.
+Result<CompactionResult> CompactSegments(const CompactionInput& in);
+
+}  // namespace sluice::storage::internal

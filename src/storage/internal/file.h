@@ -1,0 +1,52 @@
+// File: a thin RAII wrapper over a POSIX file descriptor returning Status. Positional I/O
+// only (pread/pwrite), so one File can be read and written from different threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace sluice::storage::internal {
+
+class File {
+ public:
+  // Opens path; creates it when `create` (mode 0644). Errors carry the path.
+  static Result<std::shared_ptr<File>> Open(const std::string& path, bool create);
+  ~File();
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+
+  const std::string& path() const { return path_; }
+  int fd() const { return fd_; }
+
+  // Writes all of data at pos (retrying short writes).
+  Status WriteAt(int64_t pos, std::string_view data);
+  // Reads exactly n bytes at pos into dst; kOutOfRange when the file is shorter.
+  Status ReadAt(int64_t pos, size_t n, char* dst) const;
+  // Reads up to n bytes; returns how many were read.
+  Result<size_t> ReadSomeAt(int64_t pos, size_t n, char* dst) const;
+  Status DataSync();
+  Status Sync();
+  Status Truncate(int64_t size);
+  Result<int64_t> Size() const;
+
+ private:
+  File(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  std::string path_;
+  int fd_ = -1;
+};
+
+// Directory helpers. All errors name the path.
+Status MakeDirs(const std::string& path);
+Status SyncDir(const std::string& path);
+// Writes a small file atomically: temp file, fsync, rename, fsync of the directory.
+Status WriteFileAtomic(const std::string& path, std::string_view content);
+Result<std::string> ReadSmallFile(const std::string& path);
+bool Exists(const std::string& path);
+Status RemoveFile(const std::string& path);  // ok when missing
+Status RemoveAll(const std::string& path);   // recursive; ok when missing
+Status Rename(const std::string& from, const std::string& to);
+
+}  // namespace sluice::storage::internal

@@ -1,0 +1,510 @@
+// PartitionLog: recovery, append with group commit, reads, retention and checkpoints.
+#include "storage/partition_log.h"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "base/crc32c.h"
+#include "storage/internal/compactor.h"
+
+namespace sluice::storage {
+using model::Offset;
+
+namespace {
+
+// Parses "00000000000000000123.log" into 123.
+std::optional<int64_t> ParseSegmentName(std::string_view name, std::string_view ext) {
+  if (name.size() != 20 + ext.size() || name.substr(20) != ext) return std::nullopt;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(name.data(), name.data() + 20, v);
+  if (ec != std::errc() || p != name.data() + 20) return std::nullopt;
+  return v;
+}
+
+Result<std::vector<std::string>> ListDir(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return ErrnoStatus("opendir " + dir, errno);
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") out.push_back(std::move(n));
+  }
+  ::closedir(d);
+  return out;
+}
+
+// Recovery point file: "v1 <segment base> <position> <crc32c of the preceding text>\n".
+std::string EncodeRecoveryPoint(int64_t segment, int64_t position) {
+  std::string body = fmt::format("v1 {} {}", segment, position);
+  return fmt::format("{} {}\n", body, crc32c::Value(body));
+}
+
+std::optional<std::pair<int64_t, int64_t>> DecodeRecoveryPoint(const std::string& s) {
+  int64_t seg = 0, pos = 0;
+  uint32_t crc = 0;
+  if (std::sscanf(s.c_str(), "v1 %ld %ld %u", &seg, &pos, &crc) != 3) return std::nullopt;
+  std::string body = fmt::format("v1 {} {}", seg, pos);
+  if (crc32c::Value(body) != crc || seg < 0 || pos < 0) return std::nullopt;
+  return std::make_pair(seg, pos);
+}
+
+}  // namespace
+
+PartitionLog::PartitionLog(std::string dir, model::TopicPartition tp, TopicConfig config, Deps deps)
+    : dir_(std::move(dir)), tp_(std::move(tp)), config_(config), deps_(deps) {}
+
+Result<std::shared_ptr<PartitionLog>> PartitionLog::Open(std::string dir, model::TopicPartition tp,
+                                                         TopicConfig config, Deps deps,
+                                                         bool create) {
+  auto log =
+      std::shared_ptr<PartitionLog>(new PartitionLog(std::move(dir), std::move(tp), config, deps));
+  SLUICE_RETURN_IF_ERROR(log->Recover(create).WithContext(fmt::format("partition {}", log->tp_)));
+  return log;
+}
+
+Status PartitionLog::Recover(bool create) {
+  if (create) SLUICE_RETURN_IF_ERROR(internal::MakeDirs(dir_));
+  SLUICE_ASSIGN_OR_RETURN(auto names, ListDir(dir_));
+  std::vector<int64_t> bases;
+  for (const auto& n : names) {
+    if (auto b = ParseSegmentName(n, ".log")) {
+      bases.push_back(*b);
+    } else if (n.ends_with(".tmp") || n.ends_with(".cleaned")) {
+      // Leftovers of an interrupted checkpoint or compaction: the originals are intact.
+      SLUICE_RETURN_IF_ERROR(internal::RemoveFile(dir_ + "/" + n));
+    }
+  }
+  std::sort(bases.begin(), bases.end());
+  const bool clean = internal::Exists(CleanMarkerPath());
+  std::optional<std::pair<int64_t, int64_t>> rp;
+  if (!clean && internal::Exists(RecoveryPointPath())) {
+    auto content = internal::ReadSmallFile(RecoveryPointPath());
+    if (content.ok()) rp = DecodeRecoveryPoint(*content);
+  }
+  const int64_t now = deps_.clock->NowMs();
+  for (size_t i = 0; i < bases.size(); ++i) {
+    SLUICE_ASSIGN_OR_RETURN(auto seg,
+                            Segment::Open(dir_, Offset(bases[i]), config_.index_interval_bytes));
+    int64_t verified_from = 0;
+    if (clean) {
+      verified_from = INT64_MAX;
+    } else if (rp && bases[i] < rp->first) {
+      verified_from = INT64_MAX;
+    } else if (rp && bases[i] == rp->first) {
+      verified_from = rp->second;
+    }
+    const int64_t before = *seg->log_file()->Size();
+    auto truncated = seg->Recover(verified_from);
+    if (!truncated.ok()) return truncated.status();
+    stats_.truncated_bytes_on_recovery += static_cast<uint64_t>(before - seg->size());
+    if (!segments_.empty() && seg->base_offset() < segments_.rbegin()->second->next_offset()) {
+      return DataLoss("segment {} overlaps the previous segment", seg->base_offset());
+    }
+    seg->set_created_ms(now);
+    segments_.emplace(bases[i], std::move(seg));
+    if (*truncated) {
+      // Everything after a damaged batch is unreachable: drop later segments.
+      for (size_t j = i + 1; j < bases.size(); ++j) {
+        auto later = Segment::Open(dir_, Offset(bases[j]), config_.index_interval_bytes);
+        if (later.ok()) {
+          stats_.truncated_bytes_on_recovery +=
+              static_cast<uint64_t>((*later)->log_file()->Size().value());
+          SLUICE_RETURN_IF_ERROR((*later)->Delete());
+        }
+      }
+      break;
+    }
+  }
+  if (segments_.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(auto seg,
+                            Segment::Create(dir_, Offset(0), config_.index_interval_bytes));
+    seg->set_created_ms(now);
+    segments_.emplace(0, std::move(seg));
+    SLUICE_RETURN_IF_ERROR(internal::SyncDir(dir_));
+  }
+  // What survived a process crash is in the page cache; make it durable before serving it.
+  SLUICE_RETURN_IF_ERROR(active().log_file()->DataSync());
+  durable_offset_ = next_offset();
+  durable_segment_ = active().base_offset().value();
+  durable_position_ = active().size();
+  if (clean) {
+    SLUICE_RETURN_IF_ERROR(internal::RemoveFile(CleanMarkerPath()));
+    SLUICE_RETURN_IF_ERROR(internal::SyncDir(dir_));
+  }
+  return Status::Ok();
+}
+
+Offset PartitionLog::high_watermark() const {
+  return config_.durability == Durability::kAlways ? durable_offset_ : next_offset();
+}
+
+PartitionInfo PartitionLog::Info() const {
+  PartitionInfo info;
+  info.partition = tp_.partition;
+  info.log_start_offset = log_start_offset();
+  info.high_watermark = high_watermark();
+  info.size_bytes = 0;
+  for (const auto& [base, seg] : segments_) info.size_bytes += seg->size();
+  info.segments = static_cast<int32_t>(segments_.size());
+  return info;
+}
+
+Task<Status> PartitionLog::RollIfNeeded(size_t incoming) {
+  while (rolling_) co_await roll_done_.Wait();
+  Segment& seg = active();
+  const bool full = seg.size() + static_cast<int64_t>(incoming) > config_.segment_bytes;
+  const bool old = deps_.clock->NowMs() - seg.created_ms() >= config_.segment_ms;
+  if (seg.empty() || !(full || old)) co_return Status::Ok();
+  rolling_ = true;
+  std::shared_ptr<Segment> sealed = segments_.rbegin()->second;
+  const Offset next = sealed->next_offset();
+  const std::string dir = dir_;
+  const int64_t interval = config_.index_interval_bytes;
+  // Sealing adds the final time-index entry; do that here, the file work on the pool.
+  auto fn1 = [sealed, next, dir, interval]() -> Result<std::shared_ptr<Segment>> {
+    SLUICE_RETURN_IF_ERROR(sealed->Seal());
+    SLUICE_ASSIGN_OR_RETURN(auto seg, Segment::Create(dir, next, interval));
+    SLUICE_RETURN_IF_ERROR(internal::SyncDir(dir));
+    return std::shared_ptr<Segment>(std::move(seg));
+  };
+  auto created = co_await deps_.blocking->Run(fn1);
+  rolling_ = false;
+  roll_done_.NotifyAll();
+  if (!created.ok()) {
+    write_error_ = created.status();
+    co_return write_error_;
+  }
+  (*created)->set_created_ms(deps_.clock->NowMs());
+  unsynced_files_.push_back(sealed->log_file());
+  segments_.emplace(next.value(), std::move(*created));
+  ++sealed_since_compaction_;
+  co_return Status::Ok();
+}
+
+Task<Result<AppendResult>> PartitionLog::Append(std::string batch) {
+  auto self = shared_from_this();
+  if (closed_) co_return Unavailable("partition {} is closed", tp_);
+  if (!write_error_.ok()) {
+    co_return Unavailable("partition {} is read-only after an I/O error ({}); restart to reopen",
+                          tp_, write_error_.message());
+  }
+  if (static_cast<int64_t>(batch.size()) > config_.max_message_bytes) {
+    co_return ResourceExhausted("batch of {} bytes exceeds max_message_bytes {} of topic {}",
+                                batch.size(), config_.max_message_bytes, tp_.topic);
+  }
+  SLUICE_CO_RETURN_IF_ERROR(co_await RollIfNeeded(batch.size()));
+  if (closed_) co_return Unavailable("partition {} is closed", tp_);
+  if (!write_error_.ok()) co_return Unavailable("partition {} is read-only", tp_);
+  // No suspension between here and the write: offsets are assigned in log order.
+  const Offset base = next_offset();
+  model::SetBaseOffset(batch, base);
+  model::RecordBatchView v(batch);
+  Segment& seg = active();
+  const int64_t size_before = seg.size();
+  Status st = seg.Append(batch);
+  if (!st.ok()) {
+    // A partial write must not stay behind a later append.
+    Status undo = seg.TruncateTo(size_before);
+    if (!undo.ok()) write_error_ = st;
+    co_return st.WithContext(fmt::format("append to {}", tp_));
+  }
+  stats_.appended_batches++;
+  stats_.appended_records += static_cast<uint64_t>(v.record_count());
+  stats_.appended_bytes += batch.size();
+  AppendResult result{base, v.record_count(), deps_.clock->NowMs()};
+  const Offset end = v.last_offset() + 1;
+  switch (config_.durability) {
+    case Durability::kAlways:
+      SLUICE_CO_RETURN_IF_ERROR(co_await WaitDurable(end));
+      break;
+    case Durability::kInterval:
+      ScheduleIntervalFlush(co_await asio::this_coro::executor);
+      data_arrived_.NotifyAll();
+      break;
+    case Durability::kNever:
+      data_arrived_.NotifyAll();
+      break;
+  }
+  co_return result;
+}
+
+Task<Status> PartitionLog::WaitDurable(Offset target) {
+  while (durable_offset_ < target) {
+    if (!write_error_.ok()) {
+      co_return Unavailable("partition {}: flush failed ({}); the write is not acknowledged", tp_,
+                            write_error_.message());
+    }
+    if (closed_) co_return Unavailable("partition {} closed before the write was durable", tp_);
+    if (!flush_in_flight_) {
+      asio::co_spawn(co_await asio::this_coro::executor, RunFlush(), asio::detached);
+    }
+    co_await flush_done_.Wait();
+  }
+  co_return Status::Ok();
+}
+
+// One group commit: fdatasync of every file written since the last one. Appends that arrive
+// while it runs are covered by the next one.
+Task<void> PartitionLog::RunFlush() {
+  auto self = shared_from_this();
+  if (flush_in_flight_ || !write_error_.ok()) co_return;
+  flush_in_flight_ = true;
+  const Offset target = next_offset();
+  const int64_t seg_base = active().base_offset().value();
+  const int64_t position = active().size();
+  std::vector<std::shared_ptr<internal::File>> files = std::move(unsynced_files_);
+  unsynced_files_.clear();
+  files.push_back(active().log_file());
+  const Clock* clock = deps_.clock;
+  auto fn2 = [files, clock]() -> std::pair<Status, int64_t> {
+    const int64_t t0 = clock->MonotonicNs();
+    for (const auto& f : files) {
+      Status s = f->DataSync();
+      if (!s.ok()) return {s, 0};
+    }
+    return {Status::Ok(), clock->MonotonicNs() - t0};
+  };
+  auto [st, ns] = co_await deps_.blocking->Run(fn2);
+  flush_in_flight_ = false;
+  stats_.fsyncs++;
+  stats_.fsync_ns_total += ns;
+  if (!st.ok()) {
+    // Never pretend: the partition stops taking writes until it is reopened.
+    write_error_ = st;
+  } else if (target > durable_offset_) {
+    durable_offset_ = target;
+    durable_segment_ = seg_base;
+    durable_position_ = position;
+  }
+  flush_done_.NotifyAll();
+  data_arrived_.NotifyAll();
+}
+
+void PartitionLog::ScheduleIntervalFlush(asio::any_io_executor ex) {
+  if (interval_flush_scheduled_) return;
+  interval_flush_scheduled_ = true;
+  auto self = shared_from_this();
+  asio::co_spawn(
+      ex,
+      [self, ex]() -> Task<void> {
+        asio::steady_timer t(ex, std::chrono::milliseconds(self->config_.flush_interval_ms));
+        boost::system::error_code ec;
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        self->interval_flush_scheduled_ = false;
+        if (!self->closed_) co_await self->RunFlush();
+      },
+      asio::detached);
+}
+
+Task<Status> PartitionLog::Flush() {
+  auto self = shared_from_this();
+  co_return co_await WaitDurable(next_offset());
+}
+
+Task<Status> PartitionLog::Checkpoint() {
+  auto self = shared_from_this();
+  if (!write_error_.ok() || closed_) co_return Status::Ok();
+  if (durable_segment_ == checkpointed_segment_ && durable_position_ == checkpointed_position_) {
+    co_return Status::Ok();
+  }
+  const int64_t seg = durable_segment_;
+  const int64_t pos = durable_position_;
+  auto it = segments_.find(seg);
+  if (it == segments_.end()) co_return Status::Ok();
+  std::shared_ptr<Segment> s = it->second;
+  // Index entries are written here (on the owner shard), synced on the pool.
+  SLUICE_CO_RETURN_IF_ERROR(s->FlushIndexes());
+  const std::string path = RecoveryPointPath();
+  auto fn3 = [s, path, seg, pos]() -> Status {
+    SLUICE_RETURN_IF_ERROR(s->SyncIndexes());
+    return internal::WriteFileAtomic(path, EncodeRecoveryPoint(seg, pos));
+  };
+  Status st = co_await deps_.blocking->Run(fn3);
+  if (st.ok()) {
+    checkpointed_segment_ = seg;
+    checkpointed_position_ = pos;
+  }
+  co_return st;
+}
+
+Task<Result<ReadResult>> PartitionLog::Read(Offset offset, ReadOptions options) {
+  auto self = shared_from_this();
+  if (options.max_records < 1) co_return InvalidArgument("max_records must be >= 1");
+  if (offset.value() < 0) co_return InvalidArgument("offset {} is negative", offset.value());
+  if (offset < log_start_offset()) {
+    co_return OutOfRange("offset {} is before the log start offset {} of {}", offset.value(),
+                         log_start_offset().value(), tp_);
+  }
+  if (offset > high_watermark()) {
+    co_return OutOfRange("offset {} is beyond the high watermark {} of {}", offset.value(),
+                         high_watermark().value(), tp_);
+  }
+  if (offset == high_watermark() && options.wait_ms > 0) {
+    const auto deadline = runtime::Event::Clock::now() + std::chrono::milliseconds(options.wait_ms);
+    while (offset == high_watermark() && !closed_ && runtime::Event::Clock::now() < deadline) {
+      co_await data_arrived_.WaitUntil(deadline);
+    }
+    if (offset < log_start_offset()) {
+      co_return OutOfRange("offset {} was removed by retention while waiting", offset.value());
+    }
+  }
+  ReadResult out;
+  out.requested = offset;
+  out.max_records = options.max_records;
+  out.log_start_offset = log_start_offset();
+  const Offset hw = high_watermark();
+  out.high_watermark = hw;
+  out.next_offset = offset;
+  if (offset >= hw) co_return out;
+  int64_t bytes = 0;
+  int64_t records = 0;
+  auto it = segments_.upper_bound(offset.value());
+  if (it != segments_.begin()) --it;
+  for (; it != segments_.end(); ++it) {
+    const Segment& seg = *it->second;
+    if (seg.next_offset() <= offset) continue;
+    auto pos = seg.FindPosition(offset);
+    if (!pos.ok()) co_return pos.status();
+    const size_t before = out.batches.size();
+    Status st = seg.ReadBatches(*pos, hw, options.max_bytes - bytes, &out.batches, &bytes);
+    if (!st.ok()) co_return st;
+    for (size_t i = before; i < out.batches.size(); ++i) {
+      auto v = out.batches[i].view();
+      records += v.last_offset() + 1 - std::max(v.base_offset(), offset);
+    }
+    if (bytes >= options.max_bytes || records >= options.max_records) break;
+    if (out.batches.size() == before && seg.next_offset() >= hw) break;
+  }
+  // Trim to max_records and compute where the next read starts.
+  Offset next = offset;
+  int64_t counted = 0;
+  size_t keep = 0;
+  for (; keep < out.batches.size(); ++keep) {
+    auto v = out.batches[keep].view();
+    if (counted >= options.max_records) break;
+    Offset first = std::max(v.base_offset(), offset);
+    int64_t n = v.last_offset() + 1 - first;
+    if (counted + n > options.max_records) {
+      // Batch straddles the limit: keep it; the next read resumes inside it.
+      next = first + (options.max_records - counted);
+      counted = options.max_records;
+      ++keep;
+      break;
+    }
+    counted += n;
+    next = v.last_offset() + 1;
+  }
+  out.batches.resize(keep);
+  // Nothing left below hw (compaction can leave gaps): skip to it.
+  out.next_offset = out.batches.empty() ? hw : next;
+  co_return out;
+}
+
+Result<Offset> PartitionLog::OffsetForTimestamp(model::TimestampMs ts) const {
+  const Offset hw = high_watermark();
+  for (const auto& [base, seg] : segments_) {
+    auto found = seg->FindOffsetForTimestamp(ts);
+    if (!found.ok()) return found.status();
+    if (*found) return std::min(**found, hw);
+  }
+  return hw;
+}
+
+Task<Status> PartitionLog::Housekeeping(bool force) {
+  auto self = shared_from_this();
+  if (closed_ || housekeeping_running_) co_return Status::Ok();
+  housekeeping_running_ = true;
+  Status st = co_await ApplyRetention();
+  if (st.ok() && config_.cleanup_policy == CleanupPolicy::kCompact &&
+      (force || sealed_since_compaction_ > 0)) {
+    st = co_await Compact();
+  }
+  housekeeping_running_ = false;
+  co_return st;
+}
+
+Task<Status> PartitionLog::ApplyRetention() {
+  if (config_.cleanup_policy == CleanupPolicy::kCompact) co_return Status::Ok();
+  const int64_t now = deps_.clock->NowMs();
+  int64_t total = 0;
+  for (const auto& [b, s] : segments_) total += s->size();
+  std::vector<std::shared_ptr<Segment>> doomed;
+  // Only sealed segments go, oldest first, as whole segments.
+  while (segments_.size() > 1) {
+    auto& oldest = segments_.begin()->second;
+    bool expired = config_.retention_ms > 0 && oldest->max_timestamp() != model::kNoTimestamp &&
+                   oldest->max_timestamp() < now - config_.retention_ms;
+    bool over = config_.retention_bytes > 0 && total - oldest->size() >= config_.retention_bytes;
+    if (!expired && !over) break;
+    total -= oldest->size();
+    doomed.push_back(oldest);
+    segments_.erase(segments_.begin());
+  }
+  if (doomed.empty()) co_return Status::Ok();
+  stats_.segments_deleted += doomed.size();
+  auto fn4 = [doomed]() -> Status {
+    for (const auto& s : doomed) SLUICE_RETURN_IF_ERROR(s->Delete());
+    return Status::Ok();
+  };
+  co_return co_await deps_.blocking->Run(fn4);
+}
+
+Task<Status> PartitionLog::Compact() {
+  // Sealed segments are immutable, so the pool can read and rewrite them while appends go on.
+  std::vector<std::shared_ptr<Segment>> sealed;
+  for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
+    sealed.push_back(it->second);
+  }
+  if (sealed.empty()) co_return Status::Ok();
+  std::shared_ptr<Segment> act = segments_.rbegin()->second;
+  const int64_t active_end = act->size();
+  internal::CompactionInput input{dir_,
+                                  sealed,
+                                  act,
+                                  active_end,
+                                  deps_.clock->NowMs(),
+                                  config_.delete_retention_ms,
+                                  config_.index_interval_bytes};
+  auto fn5 = [input]() { return internal::CompactSegments(input); };
+  auto result = co_await deps_.blocking->Run(fn5);
+  if (!result.ok()) co_return result.status();
+  for (auto& seg : result->replaced) {
+    seg->set_created_ms(deps_.clock->NowMs());
+    segments_[seg->base_offset().value()] = seg;
+  }
+  stats_.compactions++;
+  sealed_since_compaction_ = 0;
+  co_return Status::Ok();
+}
+
+Task<Status> PartitionLog::Close(bool clean) {
+  auto self = shared_from_this();
+  if (closed_) co_return Status::Ok();
+  Status st;
+  if (clean && write_error_.ok()) {
+    while (rolling_) co_await roll_done_.Wait();
+    st = co_await Flush();
+    if (st.ok()) {
+      std::shared_ptr<Segment> act = segments_.rbegin()->second;
+      const std::string marker = CleanMarkerPath();
+      const std::string rp = RecoveryPointPath();
+      const std::string body = EncodeRecoveryPoint(act->base_offset().value(), act->size());
+      SLUICE_CO_RETURN_IF_ERROR(act->FlushIndexes());
+      auto fn6 = [act, marker, rp, body]() -> Status {
+        SLUICE_RETURN_IF_ERROR(act->SyncIndexes());
+        SLUICE_RETURN_IF_ERROR(internal::WriteFileAtomic(rp, body));
+        return internal::WriteFileAtomic(marker, "clean\n");
+      };
+      st = co_await deps_.blocking->Run(fn6);
+    }
+  }
+  closed_ = true;
+  flush_done_.NotifyAll();
+  data_arrived_.NotifyAll();
+  roll_done_.NotifyAll();
+  co_return st;
+}
+
+}  // namespace sluice::storage

@@ -1,0 +1,121 @@
+// PartitionLog: one partition of a topic — its segments, the append path with group commit,
+// reads, timestamp lookups, retention, compaction and crash recovery.
+// Owned by EmbeddedLog's per-shard table (shared_ptr so in-flight calls keep it alive) and
+// used only on its owner shard. Blocking I/O (fdatasync, file creation, compaction rewrites)
+// runs on the blocking pool.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "runtime/event.h"
+#include "runtime/shards.h"
+#include "storage/log.h"
+#include "storage/segment.h"
+
+namespace sluice::storage {
+
+struct PartitionStats {
+  uint64_t appended_batches = 0;
+  uint64_t appended_records = 0;
+  uint64_t appended_bytes = 0;
+  uint64_t fsyncs = 0;
+  int64_t fsync_ns_total = 0;
+  uint64_t truncated_bytes_on_recovery = 0;
+  uint64_t segments_deleted = 0;
+  uint64_t compactions = 0;
+};
+
+// Invariants:
+//  1. segments_ is non-empty; the last one is the active segment; bases increase.
+//  2. durable_offset_ <= next_offset(); under durability `always` readers see only offsets
+//     below durable_offset_ (nothing a crash could take back is ever read or acked).
+//  3. Once write_error_ is set the partition refuses appends until reopened.
+class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
+ public:
+  struct Deps {
+    runtime::BlockingPool* blocking;
+    const Clock* clock;
+  };
+
+  // Opens the partition in `dir`, creating it when `create`. Recovers after an unclean stop:
+  // the tail after the recovery point is verified by CRC and torn or corrupt batches are
+  // truncated; missing or damaged indexes are rebuilt. Blocking: call on a blocking thread or
+  // at start-up.
+  static Result<std::shared_ptr<PartitionLog>> Open(std::string dir, model::TopicPartition tp,
+                                                    TopicConfig config, Deps deps, bool create);
+
+  const model::TopicPartition& tp() const { return tp_; }
+  const TopicConfig& config() const { return config_; }
+  void SetConfig(const TopicConfig& config) { config_ = config; }
+
+  // Appends one encoded batch (base offset 0; stamped here). Resolves per the durability
+  // policy. Errors: kUnavailable when read-only or closed.
+  Task<Result<AppendResult>> Append(std::string batch);
+  Task<Result<ReadResult>> Read(model::Offset offset, ReadOptions options);
+  Result<model::Offset> OffsetForTimestamp(model::TimestampMs ts) const;
+  PartitionInfo Info() const;
+
+  model::Offset next_offset() const { return segments_.rbegin()->second->next_offset(); }
+  model::Offset log_start_offset() const { return segments_.begin()->second->base_offset(); }
+  model::Offset high_watermark() const;
+  const PartitionStats& stats() const { return stats_; }
+  const Status& write_error() const { return write_error_; }
+
+  // Makes everything appended so far durable.
+  Task<Status> Flush();
+  // Records a recovery point at the durable position (bounds work after a crash).
+  Task<Status> Checkpoint();
+  // Applies retention (time, bytes) and, for compacted topics, compaction. `force` compacts
+  // even when no new segment was sealed since the last run.
+  Task<Status> Housekeeping(bool force);
+  // Flushes, seals and marks a clean shutdown (clean=true) or just stops (clean=false).
+  // Wakes every waiter; later calls fail with kUnavailable.
+  Task<Status> Close(bool clean);
+
+ private:
+  PartitionLog(std::string dir, model::TopicPartition tp, TopicConfig config, Deps deps);
+  Status Recover(bool create);
+  Task<Status> RollIfNeeded(size_t incoming);
+  Task<Status> WaitDurable(model::Offset target);
+  Task<void> RunFlush();
+  void ScheduleIntervalFlush(asio::any_io_executor ex);
+  Task<Status> ApplyRetention();
+  Task<Status> Compact();
+  Segment& active() { return *segments_.rbegin()->second; }
+  const Segment& active() const { return *segments_.rbegin()->second; }
+  std::string RecoveryPointPath() const { return dir_ + "/recovery-point"; }
+  std::string CleanMarkerPath() const { return dir_ + "/clean-shutdown"; }
+
+  std::string dir_;
+  model::TopicPartition tp_;
+  TopicConfig config_;
+  Deps deps_;
+  std::map<int64_t, std::shared_ptr<Segment>> segments_;
+
+  // Group commit state.
+  model::Offset durable_offset_;
+  int64_t durable_segment_ = 0;   // base of the segment holding the durable end
+  int64_t durable_position_ = 0;  // byte position of the durable end in that segment
+  bool flush_in_flight_ = false;
+  bool interval_flush_scheduled_ = false;
+  std::vector<std::shared_ptr<internal::File>> unsynced_files_;  // sealed, not yet fdatasynced
+  runtime::Event flush_done_;
+  runtime::Event data_arrived_;
+
+  bool rolling_ = false;
+  runtime::Event roll_done_;
+  bool housekeeping_running_ = false;
+  int64_t checkpointed_segment_ = -1;
+  int64_t checkpointed_position_ = -1;
+  uint64_t sealed_since_compaction_ = 0;
+
+  Status write_error_;
+  bool closed_ = false;
+  PartitionStats stats_;
+};
+
+}  // namespace sluice::storage
