@@ -226,6 +226,14 @@ class HttpServerImpl {
         co_await WriteResponse(conn, r, 11, false);
         co_return;
       }
+      if (ec == http::error::body_limit) {
+        // Beast checks Content-Length against body_limit while parsing the head.
+        HttpResponse r = HttpResponse::Error(
+            413, "resource_exhausted",
+            fmt::format("request body exceeds the limit of {} bytes", options_.max_body_bytes));
+        co_await WriteResponse(conn, r, 11, false);
+        co_return;
+      }
       if (ec) {
         if (ec != http::error::end_of_stream && ec != asio::error::operation_aborted &&
             ec != asio::error::connection_reset && ec != asio::error::eof &&

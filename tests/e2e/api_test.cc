@@ -1,0 +1,394 @@
+// End-to-end tests of the HTTP API and CLI against the real `sluice serve` binary.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "e2e/server_process.h"
+#include "gateway/partitioner.h"
+
+namespace sluice::e2e {
+namespace {
+
+class ApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    server_ = new ServerProcess(dir_->path() + "/data", dir_->path() + "/server.log",
+                                {"--set", "http.max_event_bytes=65536", "--set",
+                                 "http.max_request_bytes=1048576", "--set",
+                                 "store.housekeeping_interval_ms=100"});
+    Status st = server_->Start();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+  static void TearDownTestSuite() {
+    if (server_->running()) {
+      EXPECT_EQ(server_->Stop(), 0) << server_->Output();
+    }
+    delete server_;
+    delete dir_;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(server_->running());
+    client_ = std::move(gateway::HttpClient::Create(server_->url())).value();
+  }
+
+  JsonResponse Do(const std::string& method, const std::string& target,
+                  const std::string& body = "", const std::string& ct = "application/json") {
+    return Call(*client_, method, target, body, ct);
+  }
+  void CreateTopic(const std::string& name, int partitions, const std::string& config = "{}") {
+    auto r = Do("POST", "/v1/topics",
+                "{\"name\":\"" + name + "\",\"partitions\":" + std::to_string(partitions) +
+                    ",\"config\":" + config + "}");
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  int64_t HighWatermark(const std::string& topic, int p) {
+    auto r = Do("GET", "/v1/topics/" + topic);
+    return r.json.Find("partitions")->items()[p].Find("high_watermark")->AsInt64().value();
+  }
+  static void ExpectError(const JsonResponse& r, int status, const std::string& code) {
+    EXPECT_EQ(r.status, status) << r.body;
+    ASSERT_TRUE(r.json.is_object()) << r.body;
+    EXPECT_EQ(r.json.Find("error_code")->text(), code) << r.body;
+    EXPECT_FALSE(r.json.Find("message")->text().empty());
+  }
+
+  static TempDir* dir_;
+  static ServerProcess* server_;
+  std::unique_ptr<gateway::HttpClient> client_;
+};
+TempDir* ApiTest::dir_ = nullptr;
+ServerProcess* ApiTest::server_ = nullptr;
+
+TEST_F(ApiTest, HealthAndMetricsAnswer) {
+  EXPECT_EQ(Do("GET", "/health/live").status, 200);
+  EXPECT_EQ(Do("GET", "/health/ready").status, 200);
+  auto m = Do("GET", "/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_TRUE(m.content_type.starts_with("text/plain; version=0.0.4")) << m.content_type;
+  EXPECT_NE(m.body.find("sluice_http_requests_total{"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("sluice_http_request_duration_seconds_bucket"), std::string::npos);
+}
+
+TEST_F(ApiTest, UnknownRouteIs404AndWrongMethodIs405) {
+  ExpectError(Do("GET", "/v2/nothing"), 404, "not_found");
+  ExpectError(Do("PUT", "/v1/topics"), 405, "invalid_argument");
+}
+
+TEST_F(ApiTest, TopicLifecycle) {
+  auto r = Do("POST", "/v1/topics",
+              R"({"name":"life","partitions":3,"config":{"durability":"never","retention_ms":60000}})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.json.Find("name")->text(), "life");
+  EXPECT_EQ(r.json.Find("partitions")->items().size(), 3u);
+  EXPECT_EQ(r.json.Find("config")->Find("durability")->text(), "never");
+  EXPECT_EQ(r.json.Find("config")->Find("retention_ms")->AsInt64(), 60000);
+  ExpectError(Do("POST", "/v1/topics", R"({"name":"life"})"), 409, "already_exists");
+
+  auto list = Do("GET", "/v1/topics");
+  ASSERT_EQ(list.status, 200);
+  bool found = false;
+  for (const auto& t : list.json.Find("topics")->items()) found |= t.Find("name")->text() == "life";
+  EXPECT_TRUE(found) << list.body;
+
+  auto d = Do("GET", "/v1/topics/life");
+  ASSERT_EQ(d.status, 200);
+  const auto& p0 = d.json.Find("partitions")->items()[0];
+  EXPECT_EQ(p0.Find("log_start_offset")->AsInt64(), 0);
+  EXPECT_EQ(p0.Find("high_watermark")->AsInt64(), 0);
+  EXPECT_NE(p0.Find("size_bytes"), nullptr);
+  EXPECT_NE(p0.Find("segments"), nullptr);
+
+  auto a = Do("PATCH", "/v1/topics/life", R"({"config":{"retention_ms":120000}})");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(a.json.Find("config")->Find("retention_ms")->AsInt64(), 120000);
+  ExpectError(Do("PATCH", "/v1/topics/life", R"({"config":{"retention_ms":"soon"}})"), 400,
+              "invalid_argument");
+
+  EXPECT_EQ(Do("DELETE", "/v1/topics/life").status, 204);
+  ExpectError(Do("GET", "/v1/topics/life"), 404, "not_found");
+  ExpectError(Do("DELETE", "/v1/topics/life"), 404, "not_found");
+}
+
+TEST_F(ApiTest, BadTopicSpecsAre400) {
+  ExpectError(Do("POST", "/v1/topics", R"({"name":"bad/name"})"), 400, "invalid_argument");
+  ExpectError(Do("POST", "/v1/topics", R"({"name":"_internal"})"), 400, "invalid_argument");
+  ExpectError(Do("POST", "/v1/topics", R"({"name":"x","partitions":0})"), 400,
+              "invalid_argument");
+  ExpectError(Do("POST", "/v1/topics", R"({"name":"x","config":{"durability":"sometimes"}})"),
+              400, "invalid_argument");
+  ExpectError(Do("POST", "/v1/topics", R"({"name":"x","color":"red"})"), 400,
+              "invalid_argument");
+  ExpectError(Do("POST", "/v1/topics", R"({"name": )"), 400, "invalid_argument");
+  ExpectError(Do("GET", "/v1/topics/bad%24name"), 400, "invalid_argument");
+  ExpectError(Do("POST", "/v1/topics", R"({"name":"x"})", "text/plain"), 415,
+              "invalid_argument");
+}
+
+TEST_F(ApiTest, ProduceAndFetchPlainArrayAndNdjson) {
+  CreateTopic("plain", 1);
+  auto r = Do("POST", "/v1/topics/plain/events", R"({"n": 1})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"offsets":[{"partition":0,"offset":0}]})");
+  r = Do("POST", "/v1/topics/plain/events", R"([{"n": 2}, "three", 4.50, null])");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json.Find("offsets")->items().size(), 4u);
+  EXPECT_EQ(r.json.Find("offsets")->items()[3].Find("offset")->AsInt64(), 4);
+  r = Do("POST", "/v1/topics/plain/events", "{\"n\":5}\n\n[6]\r\n", "application/x-ndjson");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"offsets":[{"partition":0,"offset":5},{"partition":0,"offset":6}]})");
+
+  auto f = Do("GET", "/v1/topics/plain/partitions/0/events?offset=0&max=100");
+  ASSERT_EQ(f.status, 200) << f.body;
+  const auto& ev = f.json.Find("events")->items();
+  ASSERT_EQ(ev.size(), 7u);
+  EXPECT_EQ(ev[0].Find("value")->ToJson(), R"({"n":1})");
+  EXPECT_EQ(ev[2].Find("value")->text(), "three");
+  EXPECT_EQ(ev[3].Find("value")->ToJson(), "4.50");
+  EXPECT_EQ(ev[4].Find("value")->ToJson(), "null");
+  EXPECT_EQ(ev[6].Find("value")->ToJson(), "[6]");
+  EXPECT_TRUE(ev[0].Find("key")->is_null());
+  EXPECT_GT(ev[0].Find("timestamp")->AsInt64().value(), 1'600'000'000'000);
+  EXPECT_EQ(f.json.Find("next_offset")->AsInt64(), 7);
+  EXPECT_EQ(f.json.Find("high_watermark")->AsInt64(), 7);
+  EXPECT_EQ(f.json.Find("log_start_offset")->AsInt64(), 0);
+
+  auto g = Do("GET", "/v1/topics/plain/partitions/0/events?offset=2&max=2");
+  ASSERT_EQ(g.status, 200);
+  ASSERT_EQ(g.json.Find("events")->items().size(), 2u);
+  EXPECT_EQ(g.json.Find("events")->items()[0].Find("offset")->AsInt64(), 2);
+  EXPECT_EQ(g.json.Find("next_offset")->AsInt64(), 4);
+
+  auto all = Do("GET", "/v1/topics/plain/partitions/0/events");
+  EXPECT_EQ(all.json.Find("events")->items().size(), 7u);
+}
+
+TEST_F(ApiTest, EnvelopeCarriesKeyHeadersTimestampAndPartition) {
+  CreateTopic("env", 4);
+  auto r = Do("POST", "/v1/topics/env/events?envelope=true",
+              R"([{"key":"user-1","value":{"a":1},"headers":{"trace":"t1","nil":null},"timestamp":1700000000123},
+                  {"value":"direct","partition":3},
+                  {"key":"user-1","value":2}])");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto& offs = r.json.Find("offsets")->items();
+  int32_t keyed = gateway::PartitionForKey("user-1", 4);
+  EXPECT_EQ(offs[0].Find("partition")->AsInt64(), keyed);
+  EXPECT_EQ(offs[1].Find("partition")->AsInt64(), 3);
+  EXPECT_EQ(offs[2].Find("partition")->AsInt64(), keyed);
+  EXPECT_EQ(offs[2].Find("offset")->AsInt64().value(), offs[0].Find("offset")->AsInt64().value() + 1);
+
+  auto f = Do("GET", "/v1/topics/env/partitions/" + std::to_string(keyed) + "/events?offset=0");
+  ASSERT_EQ(f.status, 200) << f.body;
+  const auto& e0 = f.json.Find("events")->items()[0];
+  EXPECT_EQ(e0.Find("key")->text(), "user-1");
+  EXPECT_EQ(e0.Find("value")->ToJson(), R"({"a":1})");
+  EXPECT_EQ(e0.Find("timestamp")->AsInt64(), 1700000000123);
+  EXPECT_EQ(e0.Find("headers")->ToJson(), R"({"trace":"t1","nil":null})");
+
+  auto s = Do("GET", "/v1/topics/env/partitions/" + std::to_string(keyed) +
+                         "/events?since=1700000000124");
+  ASSERT_EQ(s.status, 200) << s.body;
+  ASSERT_EQ(s.json.Find("events")->items().size(), 1u);
+  EXPECT_EQ(s.json.Find("events")->items()[0].Find("value")->ToJson(), "2");
+
+  ExpectError(Do("POST", "/v1/topics/env/events?envelope=true", R"({"value":1,"partition":4})"),
+              400, "invalid_argument");
+  ExpectError(Do("POST", "/v1/topics/env/events?envelope=true", R"({"valu":1})"), 400,
+              "invalid_argument");
+  ExpectError(Do("POST", "/v1/topics/env/events?envelope=true", R"({"value":1,"timestamp":"x"})"),
+              400, "invalid_argument");
+}
+
+TEST_F(ApiTest, BadProduceRequestsAreRejectedAndWriteNothing) {
+  CreateTopic("strict", 2);
+  ExpectError(Do("POST", "/v1/topics/nope/events", "{}"), 404, "not_found");
+  ExpectError(Do("POST", "/v1/topics/bad%24/events", "{}"), 400, "invalid_argument");
+  auto bad = Do("POST", "/v1/topics/strict/events", R"([{"a":1}, {"a":2}, {"a": tru}])");
+  ExpectError(bad, 400, "invalid_argument");
+  EXPECT_NE(bad.json.Find("message")->text().find("byte"), std::string::npos) << bad.body;
+  auto nd = Do("POST", "/v1/topics/strict/events", "{\"a\":1}\n{\"a\":2}\n{oops}\n",
+               "application/x-ndjson");
+  ExpectError(nd, 400, "invalid_argument");
+  EXPECT_NE(nd.json.Find("message")->text().find("line 3"), std::string::npos) << nd.body;
+  ExpectError(Do("POST", "/v1/topics/strict/events", "\"\xff\""), 400, "invalid_argument");
+  ExpectError(Do("POST", "/v1/topics/strict/events", "{}", "text/plain"), 415,
+              "invalid_argument");
+  ExpectError(Do("POST", "/v1/topics/strict/events", "[]"), 400, "invalid_argument");
+  // One oversize event at the end of a batch: 413 and nothing written anywhere.
+  std::string big = "[{\"a\":1},{\"a\":2},\"" + std::string(70000, 'x') + "\"]";
+  ExpectError(Do("POST", "/v1/topics/strict/events", big), 413, "resource_exhausted");
+  // A body over http.max_request_bytes: 413 before the body is read.
+  std::string huge = "\"" + std::string(1100000, 'y') + "\"";
+  auto h = Do("POST", "/v1/topics/strict/events", huge);
+  EXPECT_EQ(h.status, 413) << h.body;
+  client_->Disconnect();
+  EXPECT_EQ(HighWatermark("strict", 0), 0);
+  EXPECT_EQ(HighWatermark("strict", 1), 0);
+}
+
+TEST_F(ApiTest, BadFetchParametersAre4xx) {
+  CreateTopic("fetchy", 1);
+  ASSERT_EQ(Do("POST", "/v1/topics/fetchy/events", "[1,2,3]").status, 200);
+  ExpectError(Do("GET", "/v1/topics/fetchy/partitions/0/events?offset=-1"), 400,
+              "invalid_argument");
+  ExpectError(Do("GET", "/v1/topics/fetchy/partitions/0/events?offset=abc"), 400,
+              "invalid_argument");
+  ExpectError(Do("GET", "/v1/topics/fetchy/partitions/0/events?max=0"), 400, "invalid_argument");
+  ExpectError(Do("GET", "/v1/topics/fetchy/partitions/0/events?wait_ms=-5"), 400,
+              "invalid_argument");
+  ExpectError(Do("GET", "/v1/topics/fetchy/partitions/0/events?offset=1&since=5"), 400,
+              "invalid_argument");
+  ExpectError(Do("GET", "/v1/topics/fetchy/partitions/x/events"), 400, "invalid_argument");
+  ExpectError(Do("GET", "/v1/topics/fetchy/partitions/9/events?offset=0"), 404, "not_found");
+  ExpectError(Do("GET", "/v1/topics/nope/partitions/0/events?offset=0"), 404, "not_found");
+  // At the high watermark: empty result; past it: out of range or empty, never 5xx.
+  auto at = Do("GET", "/v1/topics/fetchy/partitions/0/events?offset=3");
+  EXPECT_EQ(at.status, 200) << at.body;
+  EXPECT_TRUE(at.json.Find("events")->items().empty());
+  EXPECT_LT(Do("GET", "/v1/topics/fetchy/partitions/0/events?offset=1000").status, 500);
+}
+
+TEST_F(ApiTest, OffsetBelowLogStartIs416) {
+  CreateTopic("short", 1,
+              R"({"segment_bytes":1024,"max_message_bytes":1024,"retention_bytes":1024})");
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_EQ(Do("POST", "/v1/topics/short/events", "\"" + std::string(100, 'a' + i % 26) + "\"")
+                  .status,
+              200);
+  }
+  int64_t start = 0;
+  for (int i = 0; i < 100 && start == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto d = Do("GET", "/v1/topics/short");
+    start = d.json.Find("partitions")->items()[0].Find("log_start_offset")->AsInt64().value();
+  }
+  ASSERT_GT(start, 0) << "retention never advanced the log start";
+  auto r = Do("GET", "/v1/topics/short/partitions/0/events?offset=0");
+  ExpectError(r, 416, "out_of_range");
+  EXPECT_NE(r.json.Find("message")->text().find("log_start_offset is " + std::to_string(start)),
+            std::string::npos)
+      << r.body;
+  auto ok = Do("GET", "/v1/topics/short/partitions/0/events");
+  ASSERT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.json.Find("events")->items()[0].Find("offset")->AsInt64(), start);
+}
+
+TEST_F(ApiTest, LongPollWaitsAndWakesOnNewData) {
+  CreateTopic("poll", 1);
+  auto t0 = std::chrono::steady_clock::now();
+  auto empty = Do("GET", "/v1/topics/poll/partitions/0/events?offset=0&wait_ms=300");
+  auto waited = std::chrono::steady_clock::now() - t0;
+  ASSERT_EQ(empty.status, 200);
+  EXPECT_TRUE(empty.json.Find("events")->items().empty());
+  EXPECT_GE(waited, std::chrono::milliseconds(250));
+
+  std::thread producer([url = server_->url()] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto c = std::move(gateway::HttpClient::Create(url)).value();
+    (void)c->Request("POST", "/v1/topics/poll/events", "\"wake\"");
+  });
+  auto got = Do("GET", "/v1/topics/poll/partitions/0/events?offset=0&wait_ms=10000");
+  producer.join();
+  ASSERT_EQ(got.status, 200);
+  ASSERT_EQ(got.json.Find("events")->items().size(), 1u) << got.body;
+  EXPECT_EQ(got.json.Find("events")->items()[0].Find("value")->text(), "wake");
+}
+
+TEST_F(ApiTest, GroupOffsetsCommitAndFetch) {
+  CreateTopic("grouped", 2);
+  auto c = Do("POST", "/v1/groups/g1/offsets",
+              R"({"offsets":[{"topic":"grouped","partition":0,"offset":5},{"topic":"grouped","partition":1,"offset":7}]})");
+  ASSERT_EQ(c.status, 200) << c.body;
+  auto f = Do("GET", "/v1/groups/g1/offsets?topic=grouped");
+  ASSERT_EQ(f.status, 200) << f.body;
+  const auto& offs = f.json.Find("offsets")->items();
+  ASSERT_EQ(offs.size(), 2u) << f.body;
+  for (const auto& o : offs) {
+    EXPECT_EQ(o.Find("offset")->AsInt64(), o.Find("partition")->AsInt64() == 0 ? 5 : 7);
+  }
+  auto all = Do("GET", "/v1/groups/g1/offsets");
+  EXPECT_EQ(all.status, 200);
+  EXPECT_EQ(all.json.Find("offsets")->items().size(), 2u) << all.body;
+  auto none = Do("GET", "/v1/groups/never/offsets?topic=grouped");
+  EXPECT_EQ(none.status, 200);
+  EXPECT_TRUE(none.json.Find("offsets")->items().empty());
+  ExpectError(Do("POST", "/v1/groups/g1/offsets",
+                 R"({"offsets":[{"topic":"grouped","partition":0,"offset":-1}]})"),
+              400, "invalid_argument");
+  ExpectError(Do("POST", "/v1/groups/g1/offsets",
+                 R"({"offsets":[{"topic":"nope","partition":0,"offset":1}]})"),
+              404, "not_found");
+  ExpectError(Do("POST", "/v1/groups/g1/offsets", R"({"offsets":[]})"), 400, "invalid_argument");
+}
+
+TEST_F(ApiTest, CliTopicProduceConsumeRoundTrip) {
+  std::string bin = SluiceBinary();
+  std::vector<std::string> env = {"SLUICE_SERVER=" + server_->url()};
+  auto c = RunCommand({bin, "topic", "create", "cli", "--partitions", "2", "--config",
+                       "durability=always"}, "", env);
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "created topic cli (2 partitions, durability always)\n");
+  auto again = RunCommand({bin, "topic", "create", "cli"}, "", env);
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("already_exists"), std::string::npos) << again.err;
+
+  auto p = RunCommand({bin, "produce", "cli", "--key-field", "user", "--batch", "2"},
+                      "{\"user\":\"a\",\"n\":1}\n{\"user\":\"b\",\"n\":2}\n\n{\"user\":\"a\",\"n\":3}\n",
+                      env);
+  EXPECT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_NE(p.err.find("produced 3 events to cli in 2 requests"), std::string::npos) << p.err;
+
+  auto l = RunCommand({bin, "topic", "list"}, "", env);
+  EXPECT_EQ(l.exit_code, 0);
+  EXPECT_NE(l.out.find("NAME"), std::string::npos);
+  EXPECT_NE(l.out.find("cli "), std::string::npos) << l.out;
+
+  auto d = RunCommand({bin, "topic", "describe", "cli", "--json"}, "", env);
+  EXPECT_EQ(d.exit_code, 0);
+  EXPECT_TRUE(d.out.starts_with("{\"name\":\"cli\"")) << d.out;
+
+  auto cons = RunCommand({bin, "consume", "cli", "--from-beginning", "--group", "cg"}, "", env);
+  EXPECT_EQ(cons.exit_code, 0) << cons.err;
+  int lines = 0;
+  for (char ch : cons.out) lines += ch == '\n';
+  EXPECT_EQ(lines, 3) << cons.out;
+  EXPECT_NE(cons.out.find("\"value\":{\"user\":\"a\",\"n\":3}"), std::string::npos) << cons.out;
+  // The group committed its position: consuming again with the group prints nothing.
+  auto again2 = RunCommand({bin, "consume", "cli", "--group", "cg"}, "", env);
+  EXPECT_EQ(again2.exit_code, 0);
+  EXPECT_EQ(again2.out, "");
+
+  auto bad = RunCommand({bin, "produce", "cli"}, "{\"ok\":1}\nnot json\n", env);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("line 2"), std::string::npos) << bad.err;
+  auto neg = RunCommand({bin, "consume", "cli", "--offset", "-3"}, "", env);
+  EXPECT_EQ(neg.exit_code, 2);
+  auto del = RunCommand({bin, "topic", "delete", "cli"}, "", env);
+  EXPECT_EQ(del.exit_code, 0);
+  EXPECT_EQ(del.out, "deleted topic cli\n");
+  auto down = RunCommand({bin, "topic", "list", "--server", "http://127.0.0.1:1"}, "", {});
+  EXPECT_EQ(down.exit_code, 1);
+  EXPECT_NE(down.err.find("sluice serve"), std::string::npos) << down.err;
+}
+
+TEST(ServeTest, RefusesNonLoopbackWithoutInsecure) {
+  TempDir dir;
+  auto r = RunCommand({SluiceBinary(), "serve", "--data-dir", dir.path(), "--http-listen",
+                       "0.0.0.0:" + std::to_string(FreePort())});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--insecure"), std::string::npos) << r.err;
+}
+
+TEST(ServeTest, PrintsServingLineAndStopsCleanlyOnSigterm) {
+  TempDir dir;
+  ServerProcess s(dir.path() + "/data", dir.path() + "/log");
+  ASSERT_TRUE(s.Start().ok()) << s.Output();
+  EXPECT_NE(s.Output().find("sluice serving on " + s.url() + " (data in " + dir.path() + "/data)"),
+            std::string::npos)
+      << s.Output();
+  EXPECT_EQ(s.Stop(), 0) << s.Output();
+}
+
+}  // namespace
+}  // namespace sluice::e2e

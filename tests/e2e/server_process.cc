@@ -1,0 +1,171 @@
+// ServerProcess and helpers for end-to-end tests.
+#include "e2e/server_process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "codec/json_parser.h"
+
+namespace sluice::e2e {
+
+const char* SluiceBinary() { return SLUICE_BINARY; }
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/sluice-e2e-XXXXXX";
+  char* p = mkdtemp(tmpl.data());
+  if (p == nullptr) std::abort();
+  path_ = p;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+uint16_t FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+ServerProcess::ServerProcess(std::string data_dir, std::string log_file,
+                             std::vector<std::string> extra)
+    : data_dir_(std::move(data_dir)), log_file_(std::move(log_file)), extra_(std::move(extra)) {}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) Signal(SIGKILL);
+}
+
+Status ServerProcess::Start(int timeout_ms) {
+  if (port_ == 0) port_ = FreePort();
+  std::vector<std::string> argv = {SluiceBinary(), "serve", "--data-dir", data_dir_,
+                                   "--http-listen", "127.0.0.1:" + std::to_string(port_),
+                                   "--shards", "2"};
+  argv.insert(argv.end(), extra_.begin(), extra_.end());
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    execv(cargv[0], cargv.data());
+    _exit(127);
+  }
+  pid_ = pid;
+  auto client = gateway::HttpClient::Create(url());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return Internal("sluice serve exited early (status {}):\n{}", status, Output());
+    }
+    auto r = (*client)->Request("GET", "/health/ready", "", "", 1000);
+    if (r.ok() && r->status == 200) return Status::Ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Internal("sluice serve not ready after {} ms:\n{}", timeout_ms, Output());
+}
+
+int ServerProcess::Signal(int sig) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, sig);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return status;
+}
+
+int ServerProcess::Stop() {
+  int status = Signal(SIGTERM);
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+std::string ServerProcess::Output() const {
+  std::ifstream f(log_file_);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input,
+                         const std::vector<std::string>& env) {
+  TempDir tmp;
+  std::string in_path = tmp.path() + "/in", out_path = tmp.path() + "/out",
+              err_path = tmp.path() + "/err";
+  {
+    std::ofstream(in_path) << input;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    int in = open(in_path.c_str(), O_RDONLY);
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
+    std::vector<char*> cargv;
+    for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+    cargv.push_back(nullptr);
+    execv(cargv[0], cargv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::stringstream o, e;
+  o << std::ifstream(out_path).rdbuf();
+  e << std::ifstream(err_path).rdbuf();
+  r.out = o.str();
+  r.err = e.str();
+  return r;
+}
+
+JsonResponse Call(gateway::HttpClient& client, const std::string& method,
+                  const std::string& target, const std::string& body,
+                  const std::string& content_type, int64_t timeout_ms) {
+  JsonResponse out;
+  auto r = client.Request(method, target, body, content_type, timeout_ms);
+  if (!r.ok()) {
+    out.status = -1;
+    out.body = r.status().ToString();
+    return out;
+  }
+  out.status = r->status;
+  out.content_type = r->content_type;
+  out.body = r->body;
+  if (!out.body.empty() && out.content_type.starts_with("application/json")) {
+    codec::JsonParser p;
+    auto v = p.Parse(out.body);
+    if (v.ok()) out.json = std::move(v).value();
+  }
+  return out;
+}
+
+}  // namespace sluice::e2e
