@@ -1,6 +1,11 @@
 // End-to-end tests of the HTTP API and CLI against the real `sluice serve` binary.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <thread>
 
@@ -388,6 +393,73 @@ TEST(ServeTest, PrintsServingLineAndStopsCleanlyOnSigterm) {
             std::string::npos)
       << s.Output();
   EXPECT_EQ(s.Stop(), 0) << s.Output();
+}
+
+// A raw TCP connection, for requests the HTTP client would never send.
+int RawConnect(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Reads until the peer closes (or 5 s pass); returns what arrived.
+std::string ReadUntilClose(int fd) {
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+TEST(ServeTest, SlowRequestIsCutOffAndExtraConnectionsGet503) {
+  TempDir dir;
+  ServerProcess s(dir.path() + "/data", dir.path() + "/log",
+                  {"--set", "http.request_timeout_ms=500", "--set", "http.max_connections=2"});
+  ASSERT_TRUE(s.Start().ok()) << s.Output();
+  // A request head that never completes: the server closes the connection after the timeout.
+  int slow = RawConnect(s.port());
+  ASSERT_GE(slow, 0);
+  ASSERT_GT(write(slow, "GET /health/live HTTP/1.1\r\nHost: x\r\n", 36), 0);
+  auto t0 = std::chrono::steady_clock::now();
+  std::string got = ReadUntilClose(slow);
+  auto took = std::chrono::steady_clock::now() - t0;
+  close(slow);
+  EXPECT_EQ(got, "");
+  EXPECT_GE(took, std::chrono::milliseconds(400));
+  EXPECT_LT(took, std::chrono::milliseconds(4000));
+
+  // Two idle connections fill the limit; the third is told 503 and closed.
+  int a = RawConnect(s.port()), b = RawConnect(s.port());
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  int c = RawConnect(s.port());
+  ASSERT_GE(c, 0);
+  std::string refused = ReadUntilClose(c);
+  EXPECT_TRUE(refused.starts_with("HTTP/1.1 503")) << refused;
+  EXPECT_NE(refused.find("too many connections"), std::string::npos) << refused;
+  close(a);
+  close(b);
+  close(c);
+  EXPECT_EQ(s.Stop(), 0) << s.Output();
+}
+
+TEST(ServeTest, BadConfigFailsWithTheKeyAndExitCode2) {
+  auto r = RunCommand({SluiceBinary(), "serve", "--set", "http.max_connections=0"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("http.max_connections"), std::string::npos) << r.err;
 }
 
 }  // namespace
