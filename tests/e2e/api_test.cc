@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -375,6 +376,42 @@ TEST_F(ApiTest, CliTopicProduceConsumeRoundTrip) {
   auto down = RunCommand({bin, "topic", "list", "--server", "http://127.0.0.1:1"}, "", {});
   EXPECT_EQ(down.exit_code, 1);
   EXPECT_NE(down.err.find("sluice serve"), std::string::npos) << down.err;
+}
+
+TEST_F(ApiTest, CliConsumeFollowsNewEventsAndHonoursStartFlags) {
+  CreateTopic("follow", 2);
+  std::string bin = SluiceBinary();
+  std::vector<std::string> env = {"SLUICE_SERVER=" + server_->url()};
+  CommandResult followed;
+  std::thread consumer([&] {
+    followed = RunCommand({bin, "consume", "follow", "--partition", "1", "--follow", "--max", "2"},
+                          "", env);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto r = Do("POST", "/v1/topics/follow/events?envelope=true",
+              R"([{"value":"x","partition":1},{"value":"y","partition":0},{"value":"z","partition":1}])");
+  ASSERT_EQ(r.status, 200) << r.body;
+  consumer.join();
+  EXPECT_EQ(followed.exit_code, 0) << followed.err;
+  EXPECT_EQ(std::count(followed.out.begin(), followed.out.end(), '\n'), 2) << followed.out;
+  EXPECT_TRUE(followed.out.starts_with("{\"partition\":1,\"offset\":0,\"timestamp\":"))
+      << followed.out;
+  EXPECT_NE(followed.out.find("\"key\":null,\"value\":\"x\",\"headers\":{}}\n"),
+            std::string::npos)
+      << followed.out;
+  EXPECT_NE(followed.out.find("\"offset\":1,"), std::string::npos) << followed.out;
+  EXPECT_NE(followed.out.find("\"value\":\"z\""), std::string::npos) << followed.out;
+
+  auto from1 = RunCommand({bin, "consume", "follow", "--partition", "1", "--offset", "1"}, "", env);
+  EXPECT_EQ(from1.exit_code, 0) << from1.err;
+  EXPECT_EQ(std::count(from1.out.begin(), from1.out.end(), '\n'), 1) << from1.out;
+  EXPECT_NE(from1.out.find("\"value\":\"z\""), std::string::npos) << from1.out;
+  auto future = RunCommand({bin, "consume", "follow", "--since", "4102444800000"}, "", env);
+  EXPECT_EQ(future.exit_code, 0) << future.err;
+  EXPECT_EQ(future.out, "");
+  auto missing = RunCommand({bin, "consume", "nope"}, "", env);
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("not_found"), std::string::npos) << missing.err;
 }
 
 TEST(ServeTest, RefusesNonLoopbackWithoutInsecure) {
