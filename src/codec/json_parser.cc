@@ -112,6 +112,26 @@ class JsonParserImpl {
     return out;
   }
 
+  Result<JsonParser::Minified> Minify(std::string_view text) {
+    buf_.assign(text.data(), text.size());
+    buf_.append(simdjson::SIMDJSON_PADDING, ' ');
+    simdjson::dom::element el;
+    if (dom_parser_.parse(buf_.data(), text.size(), false).get(el)) {
+      auto detailed = Parse(text);  // slower, but says where and what was expected
+      if (!detailed.ok()) return detailed.status();
+      return InvalidArgument("invalid JSON");
+    }
+    JsonParser::Minified out;
+    out.is_array = el.is_array();
+    out.text.resize(text.size());
+    size_t len = 0;
+    if (simdjson::minify(text.data(), text.size(), out.text.data(), len)) {
+      return Internal("JSON minify failed");
+    }
+    out.text.resize(len);
+    return out;
+  }
+
   bool IsValid(std::string_view text) {
     if (!simdjson::validate_utf8(text.data(), text.size())) return false;
     buf_.assign(text.data(), text.size());
@@ -244,5 +264,9 @@ Result<JsonValue> JsonParser::Parse(std::string_view text) {
 }
 
 bool JsonParser::IsValid(std::string_view text) { return impl_->IsValid(text); }
+
+Result<JsonParser::Minified> JsonParser::Minify(std::string_view text) {
+  return impl_->Minify(text);
+}
 
 }  // namespace sluice::codec

@@ -91,6 +91,21 @@ TEST(JsonParserTest, IsValidChecksWithoutBuildingTree) {
   EXPECT_FALSE(p.IsValid("{\"a\":"));
 }
 
+TEST(JsonParserTest, MinifyKeepsTokensAndReportsErrors) {
+  JsonParser p;
+  auto m = p.Minify(" { \"a\" : [ 1 , 4.50 , \"x y\\u00e9\" ] } \n");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->text, R"({"a":[1,4.50,"x y\u00e9"]})");
+  EXPECT_FALSE(m->is_array);
+  EXPECT_TRUE(p.Minify("[1]")->is_array);
+  auto bad = p.Minify("{\"a\": tru}");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("invalid JSON at byte"), std::string::npos);
+  auto utf = p.Minify("\"\xff\"");
+  ASSERT_FALSE(utf.ok());
+  EXPECT_EQ(utf.status().message(), "invalid UTF-8 at byte 1");
+}
+
 TEST(JsonNumberTest, FollowsGrammar) {
   EXPECT_TRUE(IsJsonNumber("0"));
   EXPECT_TRUE(IsJsonNumber("-1.5e+10"));

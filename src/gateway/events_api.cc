@@ -151,13 +151,11 @@ Task<HttpResponse> RestApi::Produce(HttpRequest& req) {
   // 1. Parse and validate everything before touching the log.
   std::vector<PendingEvent> events;
   codec::JsonParser parser;
-  auto add = [&](const JsonValue& v, const std::string& where) -> Status {
+  auto push = [&](PendingEvent e, const std::string& where) -> Status {
     if (events.size() >= static_cast<size_t>(options_.max_events_per_request)) {
       return ResourceExhausted("more than {} events in one request",
                                options_.max_events_per_request);
     }
-    PendingEvent e;
-    SLUICE_RETURN_IF_ERROR(ToEvent(v, envelope, where, e));
     size_t bytes = EventBytes(e.record);
     if (bytes > static_cast<size_t>(options_.max_event_bytes)) {
       return ResourceExhausted("{} is {} bytes; the limit is {} bytes", where, bytes,
@@ -166,6 +164,17 @@ Task<HttpResponse> RestApi::Produce(HttpRequest& req) {
     e.bound_bytes = RecordBound(e.record);
     events.push_back(std::move(e));
     return Status::Ok();
+  };
+  auto add = [&](const JsonValue& v, const std::string& where) -> Status {
+    PendingEvent e;
+    SLUICE_RETURN_IF_ERROR(ToEvent(v, envelope, where, e));
+    return push(std::move(e), where);
+  };
+  // Plain events need no tree: validate and minify in one SIMD pass.
+  auto add_text = [&](std::string value, const std::string& where) -> Status {
+    PendingEvent e;
+    e.record.value = std::move(value);
+    return push(std::move(e), where);
   };
   if (ndjson) {
     std::string_view body = req.body;
@@ -177,12 +186,31 @@ Task<HttpResponse> RestApi::Produce(HttpRequest& req) {
       body = nl == std::string_view::npos ? std::string_view() : body.substr(nl + 1);
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-      auto v = parser.Parse(line);
-      if (!v.ok()) {
-        co_return HttpResponse::Error(v.status().WithContext(fmt::format("line {}", line_no)));
+      std::string where = fmt::format("line {}", line_no);
+      if (!envelope) {
+        auto m = parser.Minify(line);
+        if (!m.ok()) co_return HttpResponse::Error(m.status().WithContext(where));
+        st = add_text(std::move(m->text), where);
+      } else {
+        auto v = parser.Parse(line);
+        if (!v.ok()) co_return HttpResponse::Error(v.status().WithContext(where));
+        st = add(*v, where);
       }
-      st = add(*v, fmt::format("line {}", line_no));
       if (!st.ok()) co_return HttpResponse::Error(st);
+    }
+  } else if (!envelope) {
+    auto m = parser.Minify(req.body);
+    if (!m.ok()) co_return HttpResponse::Error(m.status().WithContext("request body"));
+    if (!m->is_array) {
+      st = add_text(std::move(m->text), "event 0");
+      if (!st.ok()) co_return HttpResponse::Error(st);
+    } else {
+      auto v = parser.Parse(m->text);
+      if (!v.ok()) co_return HttpResponse::Error(v.status().WithContext("request body"));
+      for (size_t i = 0; i < v->items().size(); ++i) {
+        st = add(v->items()[i], fmt::format("event {}", i));
+        if (!st.ok()) co_return HttpResponse::Error(st);
+      }
     }
   } else {
     auto v = parser.Parse(req.body);
