@@ -257,6 +257,14 @@ class HttpServerImpl {
         co_await WriteResponse(conn, r, version, false);
         co_return;
       }
+      if (!parser.is_done() &&
+          beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        // curl sends this for bodies over 1 KiB and otherwise waits a second before sending.
+        http::response<http::empty_body> cont{http::status::continue_, version};
+        co_await http::async_write(conn.socket, cont,
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;
+      }
       if (!parser.is_done()) {
         co_await http::async_read(conn.socket, buffer, parser,
                                   asio::redirect_error(asio::use_awaitable, ec));
