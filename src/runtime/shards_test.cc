@@ -11,9 +11,10 @@ TEST(ShardsTest, InvokeOnRunsOnTheTargetShardAndResumesOnTheCaller) {
   Shards shards(2, 1);
   shards.Start();
   auto result = BlockOn(shards, ShardId(0), [&]() -> Task<std::pair<uint32_t, uint32_t>> {
-    uint32_t inner = co_await shards.InvokeOn(ShardId(1), []() -> Task<uint32_t> {
+    auto fn1 = []() -> Task<uint32_t> {
       co_return Shards::CurrentIndex();
-    });
+    };
+    uint32_t inner = co_await shards.InvokeOn(ShardId(1), fn1);
     co_return std::make_pair(inner, Shards::CurrentIndex());
   });
   EXPECT_EQ(result.first, 1u);
@@ -25,7 +26,8 @@ TEST(ShardsTest, BlockingPoolRunsOffShardAndResumesOnShard) {
   Shards shards(1, 2);
   shards.Start();
   auto result = BlockOn(shards, ShardId(0), [&]() -> Task<std::pair<uint32_t, uint32_t>> {
-    uint32_t inside = co_await shards.blocking().Run([] { return Shards::CurrentIndex(); });
+    auto fn2 = [] { return Shards::CurrentIndex(); };
+    uint32_t inside = co_await shards.blocking().Run(fn2);
     co_return std::make_pair(inside, Shards::CurrentIndex());
   });
   EXPECT_EQ(result.first, UINT32_MAX);
