@@ -1,0 +1,109 @@
+// KafkaLog behaviour that is specific to the Kafka backend (the shared behaviour is in
+// tests/log/): options, admin_api=false, Stop(), topics created out of band after start.
+#include "kafka/kafka_log.h"
+
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+namespace sluice::kafka {
+namespace {
+
+using runtime::ShardId;
+
+class KafkaLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char errstr[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
+    mock_handle_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    ASSERT_NE(mock_handle_, nullptr) << errstr;
+    cluster_ = rd_kafka_mock_cluster_new(mock_handle_, 1);
+    ASSERT_NE(cluster_, nullptr);
+    shards_.Start();
+    KafkaLogOptions opts;
+    opts.bootstrap_servers = rd_kafka_mock_cluster_bootstraps(cluster_);
+    opts.admin_api = false;
+    opts.properties["log_level"] = "3";
+    auto log = KafkaLog::Open(opts, shards_);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    log_ = std::move(log).value();
+  }
+  void TearDown() override {
+    if (log_) log_->Stop();
+    shards_.Stop();
+    log_.reset();
+    if (cluster_) rd_kafka_mock_cluster_destroy(cluster_);
+    if (mock_handle_) rd_kafka_destroy(mock_handle_);
+  }
+
+  Result<storage::AppendResult> Append(const std::string& topic) {
+    return runtime::BlockOn(shards_, ShardId(0), [&]() -> Task<Result<storage::AppendResult>> {
+      std::vector<model::ProduceRecord> recs(1);
+      recs[0].value = "v";
+      co_return co_await log_->Append(model::TopicPartition{topic, model::PartitionId(0)},
+                                      std::move(recs));
+    });
+  }
+
+  runtime::Shards shards_{1, 1};
+  rd_kafka_t* mock_handle_ = nullptr;
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+  std::unique_ptr<KafkaLog> log_;
+};
+
+TEST(KafkaLogOpenTest, RejectsMissingBootstrapServersAndBadProperties) {
+  runtime::Shards shards(1, 1);
+  auto r = KafkaLog::Open({}, shards);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument);
+  KafkaLogOptions opts;
+  opts.bootstrap_servers = "127.0.0.1:1";
+  opts.properties["no.such.property"] = "1";
+  r = KafkaLog::Open(opts, shards);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("no.such.property"), std::string::npos);
+}
+
+TEST_F(KafkaLogTest, TopicCreatedOutOfBandAfterStartIsFound) {
+  ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, "first", 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_TRUE(Append("first").ok());  // fills the metadata cache
+  auto missing = Append("later");
+  EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
+  ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, "later", 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  auto found = Append("later");
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(found->base_offset.value(), 0);
+}
+
+TEST_F(KafkaLogTest, AdminCallsAreUnimplementedWhenAdminApiIsOff) {
+  Status st = runtime::BlockOn(shards_, ShardId(0), [&]() -> Task<Status> {
+    co_return co_await log_->CreateTopic("t", storage::TopicConfig{});
+  });
+  EXPECT_EQ(st.code(), ErrorCode::kUnimplemented) << st.ToString();
+  ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, "t", 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  st = runtime::BlockOn(shards_, ShardId(0), [&]() -> Task<Status> {
+    std::map<std::string, std::string> changes{{"retention.ms", "1000"}};
+    co_return co_await log_->AlterTopicConfig("t", std::move(changes));
+  });
+  EXPECT_EQ(st.code(), ErrorCode::kUnimplemented) << st.ToString();
+}
+
+TEST_F(KafkaLogTest, CallsAfterStopAreUnavailable) {
+  ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, "t", 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_TRUE(Append("t").ok());
+  log_->Stop();
+  log_->Stop();  // idempotent
+  auto r = Append("t");
+  EXPECT_EQ(r.status().code(), ErrorCode::kUnavailable) << r.status().ToString();
+  auto list = runtime::BlockOn(
+      shards_, ShardId(0), [&]() -> Task<Result<std::vector<storage::TopicDescription>>> {
+        co_return co_await log_->ListTopics(false);
+      });
+  EXPECT_EQ(list.status().code(), ErrorCode::kUnavailable) << list.status().ToString();
+}
+
+}  // namespace
+}  // namespace sluice::kafka
