@@ -2,6 +2,7 @@
 // the whole request before anything is appended, partitioning, one Append per partition (in
 // parallel across partitions) and rendering fetched records.
 #include <algorithm>
+#include <chrono>
 #include <memory>
 
 #include "codec/json_parser.h"
@@ -344,8 +345,22 @@ Task<HttpResponse> RestApi::Fetch(HttpRequest& req) {
   }
   storage::ReadOptions ro;
   ro.max_records = static_cast<int32_t>(max->value_or(options_.default_fetch_max));
-  ro.wait_ms = static_cast<int32_t>(wait->value_or(0));
-  auto r = co_await log->Read(tp, from, ro);
+  // Long polls wait in slices so a stopping server answers them (empty) within a slice.
+  constexpr int32_t kWaitSliceMs = 250;
+  auto wait_until = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(wait->value_or(0));
+  Result<storage::ReadResult> r;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    wait_until - std::chrono::steady_clock::now())
+                    .count();
+    ro.wait_ms = static_cast<int32_t>(std::clamp<int64_t>(left, 0, kWaitSliceMs));
+    r = co_await log->Read(tp, from, ro);
+    if (!r.ok() || !r->batches.empty() || r->high_watermark > from || ro.wait_ms == 0 ||
+        stopping_.load()) {
+      break;
+    }
+  }
   if (!r.ok()) {
     if (r.status().code() == ErrorCode::kOutOfRange) {
       auto d = co_await log->DescribeTopic(topic);

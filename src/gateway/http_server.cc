@@ -45,6 +45,7 @@ struct Conn {
   tcp::socket socket;
   asio::steady_timer timer;
   bool done = false;
+  bool busy = false;  // between a request's head being read and its response being written
 
   void SetDeadline(int64_t ms) { timer.expires_after(std::chrono::milliseconds(ms)); }
   void ClearDeadline() { timer.expires_at(SteadyClock::time_point::max()); }
@@ -133,21 +134,28 @@ class HttpServerImpl {
       acceptor_.close(ec);
       co_return true;
     });
-    for (uint32_t i = 0; i < shards_.size(); ++i) {
-      runtime::BlockOn(shards_, runtime::ShardId(i), [this, i]() -> Task<bool> {
-        for (Conn* c : states_[i].conns) c->Close();
-        co_return true;
-      });
-    }
-    // Handlers that are mid-flight (e.g. a long-poll read) finish on their own; give them a
-    // moment so their responses are not dropped mid-write, but never block shutdown for long.
+    // Idle connections go now; busy ones may finish their current request (handlers see
+    // stopping and long polls end early), then everything left is closed.
+    CloseConnections(/*busy_too=*/false);
     auto deadline = SteadyClock::now() + std::chrono::seconds(2);
     while (active_.load() > 0 && SteadyClock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    CloseConnections(/*busy_too=*/true);
   }
 
  private:
+  void CloseConnections(bool busy_too) {
+    for (uint32_t i = 0; i < shards_.size(); ++i) {
+      runtime::BlockOn(shards_, runtime::ShardId(i), [this, i, busy_too]() -> Task<bool> {
+        for (Conn* c : states_[i].conns) {
+          if (busy_too || !c->busy) c->Close();
+        }
+        co_return true;
+      });
+    }
+  }
+
   Task<void> AcceptLoop() {
     uint32_t next = 0;
     for (;;) {
@@ -245,6 +253,7 @@ class HttpServerImpl {
         co_return;
       }
       conn.SetDeadline(options_.request_timeout_ms);
+      conn.busy = true;
       auto start = SteadyClock::now();
       unsigned version = parser.get().version();
       auto cl = parser.content_length();
@@ -303,6 +312,7 @@ class HttpServerImpl {
       if (stopped_.load()) keep_alive = false;
       conn.SetDeadline(options_.request_timeout_ms);
       bool ok = co_await WriteResponse(conn, resp, version, keep_alive, req.method == "HEAD");
+      conn.busy = false;
       if (!ok || !keep_alive) co_return;
     }
   }
