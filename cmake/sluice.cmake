@@ -10,8 +10,10 @@ function(sluice_component name)
   target_link_libraries(sluice_${name} PUBLIC ${ARG_DEPS})
 endfunction()
 
-# sluice_test(NAME SOURCES... DEPS targets... [LABELS labels...])
-# One GoogleTest executable; each test case becomes a ctest test carrying the labels.
+# sluice_test(NAME SOURCES... DEPS targets... [LABELS label])
+# One GoogleTest executable; each test case becomes a ctest test carrying the label.
+# Only one label survives gtest_discover_tests' PROPERTIES; a test that needs several (e.g.
+# e2e and slow) is registered with add_test and set_tests_properties (see tests/e2e).
 function(sluice_test name)
   cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})

@@ -1,7 +1,7 @@
 // Log: the one interface every component uses to reach the event log. Two implementations:
 // storage::EmbeddedLog (the local Event Store, the default) and kafka::KafkaLog (an external
 // Apache Kafka cluster through librdkafka, the scale-out mode). Behaviour both must share is
-// pinned by tests/log_conformance_test.cc.
+// pinned by tests/log/log_conformance.cc.
 #pragma once
 
 #include <map>
