@@ -9,7 +9,9 @@
 #include <random>
 #include <set>
 
+#include "metrics/registry.h"
 #include "runtime/event.h"
+#include <thread>
 #include "storage/segment.h"
 
 namespace sluice::storage {
@@ -596,6 +598,53 @@ TEST_F(EmbeddedLogTest, SecondProcessCannotOpenTheSameDirectory) {
   auto second = EmbeddedLog::Open(o, *shards_, clock_);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), ErrorCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace sluice::storage
+
+namespace sluice::storage {
+namespace {
+
+TEST(EmbeddedLogMetricsTest, AppendsAndPartitionStateAreExposed) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / fmt::format("sluice-metrics-{}", ::getpid());
+  fs::remove_all(dir);
+  runtime::Shards shards(2, 2);
+  shards.Start();
+  metrics::Registry registry;
+  EmbeddedLogOptions o;
+  o.data_dir = dir.string();
+  o.metrics = &registry;
+  o.checkpoint_interval_ms = 20;
+  auto log = EmbeddedLog::Open(o, shards, SystemClock::Instance());
+  ASSERT_TRUE(log.ok());
+  auto fn = [&]() -> Task<Status> {
+    TopicConfig c;
+    SLUICE_CO_RETURN_IF_ERROR(co_await (*log)->CreateTopic("m", c));
+    std::vector<model::ProduceRecord> recs(5, model::ProduceRecord(std::nullopt, "v"));
+    model::TopicPartition tp("m", model::PartitionId(0));
+    auto r = co_await (*log)->Append(tp, recs);
+    co_return r.status();
+  };
+  ASSERT_TRUE(runtime::BlockOn(shards, runtime::ShardId(0), fn).ok());
+  std::string text;
+  for (int i = 0; i < 250; ++i) {
+    text = registry.Expose();
+    if (text.find("sluice_storage_high_watermark{partition=\"0\",topic=\"m\"} 5") !=
+        std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_NE(text.find("sluice_storage_appended_records_total 5"), std::string::npos) << text;
+  EXPECT_NE(text.find("sluice_storage_high_watermark{partition=\"0\",topic=\"m\"} 5"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("sluice_storage_fsync_seconds_count"), std::string::npos);
+  (*log)->Stop();
+  shards.Stop();
+  fs::remove_all(dir);
 }
 
 }  // namespace

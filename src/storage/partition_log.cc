@@ -213,6 +213,10 @@ Task<Result<AppendResult>> PartitionLog::Append(std::string batch) {
   stats_.appended_batches++;
   stats_.appended_records += static_cast<uint64_t>(v.record_count());
   stats_.appended_bytes += batch.size();
+  if (deps_.probe.appended_records) {
+    deps_.probe.appended_records->Inc(static_cast<uint64_t>(v.record_count()));
+    deps_.probe.appended_bytes->Inc(batch.size());
+  }
   AppendResult result{base, v.record_count(), deps_.clock->NowMs()};
   const Offset end = v.last_offset() + 1;
   switch (config_.durability) {
@@ -270,6 +274,8 @@ Task<void> PartitionLog::RunFlush() {
   flush_in_flight_ = false;
   stats_.fsyncs++;
   stats_.fsync_ns_total += ns;
+  if (deps_.probe.fsync_seconds && st.ok())
+    deps_.probe.fsync_seconds->Observe(static_cast<double>(ns) / 1e9);
   if (!st.ok()) {
     // Never pretend: the partition stops taking writes until it is reopened.
     write_error_ = st;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "metrics/registry.h"
 #include "runtime/event.h"
 #include "runtime/shards.h"
 #include "storage/log.h"
@@ -36,9 +37,16 @@ struct PartitionStats {
 //  3. Once write_error_ is set the partition refuses appends until reopened.
 class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
  public:
+  // Shared, thread-safe instruments (null when metrics are off).
+  struct Probe {
+    metrics::Counter* appended_records = nullptr;
+    metrics::Counter* appended_bytes = nullptr;
+    metrics::Histogram* fsync_seconds = nullptr;
+  };
   struct Deps {
     runtime::BlockingPool* blocking;
     const Clock* clock;
+    Probe probe;
   };
 
   // Opens the partition in `dir`, creating it when `create`. Recovers after an unclean stop:
