@@ -96,7 +96,7 @@ class EmbeddedLogImpl {
     return *shard_state_[i];
   }
   std::shared_ptr<const TopicTable> Table() const { return table_.load(); }
-  PartitionLog::Deps Deps() { return {&shards_.blocking(), &clock_, probe_}; }
+  PartitionLog::Deps Deps() { return {&shards_.blocking(), &clock_, probe_, options_.faults}; }
 
   void InitMetrics() {
     metrics::Registry* r = options_.metrics;

@@ -9,6 +9,7 @@
 
 #include "base/clock.h"
 #include "runtime/shards.h"
+#include "storage/fault_injector.h"
 #include "storage/log.h"
 
 namespace sluice::metrics {
@@ -29,6 +30,8 @@ struct EmbeddedLogOptions {
   int64_t max_read_bytes = 64LL * 1024 * 1024;
   // Where counters and gauges go; may be null.
   metrics::Registry* metrics = nullptr;
+  // Makes chosen fsyncs/writes fail; tests only.
+  FaultInjector* faults = nullptr;
 };
 
 class EmbeddedLogImpl;

@@ -8,10 +8,10 @@
 #include <fstream>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "metrics/registry.h"
 #include "runtime/event.h"
-#include <thread>
 #include "storage/segment.h"
 
 namespace sluice::storage {
@@ -45,6 +45,7 @@ class EmbeddedLogTest : public ::testing::Test {
     o.data_dir = dir_.string();
     o.housekeeping_interval_ms = 3600 * 1000;  // tests drive housekeeping themselves
     o.checkpoint_interval_ms = 3600 * 1000;
+    o.faults = &faults_;
     auto r = EmbeddedLog::Open(o, *shards_, clock_);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     log_ = std::move(*r);
@@ -124,6 +125,7 @@ class EmbeddedLogTest : public ::testing::Test {
 
   fs::path dir_;
   ManualClock clock_;
+  FaultInjector faults_;
   std::unique_ptr<runtime::Shards> shards_;
   std::unique_ptr<EmbeddedLog> log_;
 };
@@ -329,6 +331,47 @@ TEST_F(EmbeddedLogTest, ConcurrentDurableAppendsAreGroupCommitted) {
   EXPECT_EQ(ReadAll("t", 0).size(), static_cast<size_t>(kWriters * 10));
 }
 
+TEST_F(EmbeddedLogTest, AFailedFsyncIsNeverAcknowledgedAndMakesThePartitionReadOnly) {
+  Create("t", {{"durability", "always"}, {"partitions", "2"}});
+  ASSERT_TRUE(AppendValues("t", 0, 2, "before").ok());
+  faults_.fail_syncs = 1;
+  auto failed = AppendValues("t", 0, 2, "lost");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(failed.status().message().find("not acknowledged"), std::string::npos);
+  // Readers never see what was not made durable, and the partition refuses further writes.
+  EXPECT_EQ(ReadAll("t", 0).size(), 2u);
+  auto refused = AppendValues("t", 0, 1, "after");
+  EXPECT_EQ(refused.status().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(refused.status().message().find("read-only"), std::string::npos);
+  // Other partitions are unaffected.
+  EXPECT_TRUE(AppendValues("t", 1, 1, "other").ok());
+  // Reopening makes it writable again; acknowledged data is intact.
+  Restart();
+  auto r = AppendValues("t", 0, 1, "reopened");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto all = ReadAll("t", 0);
+  EXPECT_EQ(all.front().second, "before0");
+  EXPECT_EQ(all.back().second, "reopened0");
+}
+
+TEST_F(EmbeddedLogTest, AFailedWriteLeavesNoPartialBatch) {
+  Create("t", {{"durability", "always"}});
+  ASSERT_TRUE(AppendValues("t", 0, 3, "a").ok());
+  faults_.fail_writes = 1;
+  auto failed = AppendValues("t", 0, 3, "b");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), ErrorCode::kResourceExhausted);
+  auto next = AppendValues("t", 0, 3, "c");
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(next->base_offset, Offset(3));
+  ForgetCleanShutdown();
+  Open();
+  auto all = ReadAll("t", 0);
+  ASSERT_EQ(all.size(), 6u);
+  EXPECT_EQ(all[3].second, "c0");
+}
+
 TEST_F(EmbeddedLogTest, RetentionDeletesWholeOldSegments) {
   Create("t",
          {{"segment_bytes", "2048"}, {"max_message_bytes", "2048"}, {"retention_bytes", "4096"}});
@@ -352,8 +395,10 @@ TEST_F(EmbeddedLogTest, RetentionDeletesWholeOldSegments) {
 }
 
 TEST_F(EmbeddedLogTest, RetentionByTimeUsesTheNewestTimestampInASegment) {
-  Create("t",
-         {{"segment_bytes", "2048"}, {"max_message_bytes", "2048"}, {"retention_ms", "60000"}, {"segment_ms", "60000"}});
+  Create("t", {{"segment_bytes", "2048"},
+               {"max_message_bytes", "2048"},
+               {"retention_ms", "60000"},
+               {"segment_ms", "60000"}});
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(AppendValues("t", 0, 2, "old", 100).ok());
   clock_.AdvanceMs(120000);
   ASSERT_TRUE(AppendValues("t", 0, 2, "new", 100).ok());

@@ -203,7 +203,13 @@ Task<Result<AppendResult>> PartitionLog::Append(std::string batch) {
   model::RecordBatchView v(batch);
   Segment& seg = active();
   const int64_t size_before = seg.size();
-  Status st = seg.Append(batch);
+  Status st;
+  if (deps_.faults && FaultInjector::Take(deps_.faults->fail_writes)) {
+    (void)seg.log_file()->WriteAt(size_before, std::string_view(batch).substr(0, batch.size() / 2));
+    st = ErrnoStatus("write " + seg.log_file()->path() + " (injected)", ENOSPC);
+  } else {
+    st = seg.Append(batch);
+  }
   if (!st.ok()) {
     // A partial write must not stay behind a later append.
     Status undo = seg.TruncateTo(size_before);
@@ -262,8 +268,12 @@ Task<void> PartitionLog::RunFlush() {
   unsynced_files_.clear();
   files.push_back(active().log_file());
   const Clock* clock = deps_.clock;
-  auto fn2 = [files, clock]() -> std::pair<Status, int64_t> {
+  FaultInjector* faults = deps_.faults;
+  auto fn2 = [files, clock, faults]() -> std::pair<Status, int64_t> {
     const int64_t t0 = clock->MonotonicNs();
+    if (faults && FaultInjector::Take(faults->fail_syncs)) {
+      return {ErrnoStatus("fdatasync (injected)", EIO), 0};
+    }
     for (const auto& f : files) {
       Status s = f->DataSync();
       if (!s.ok()) return {s, 0};

@@ -14,6 +14,7 @@
 #include "metrics/registry.h"
 #include "runtime/event.h"
 #include "runtime/shards.h"
+#include "storage/fault_injector.h"
 #include "storage/log.h"
 #include "storage/segment.h"
 
@@ -47,6 +48,7 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
     runtime::BlockingPool* blocking;
     const Clock* clock;
     Probe probe;
+    FaultInjector* faults = nullptr;  // tests only
   };
 
   // Opens the partition in `dir`, creating it when `create`. Recovers after an unclean stop:
