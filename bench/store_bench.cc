@@ -1,0 +1,445 @@
+// store_bench: the Event Store benchmarks of issue 2, on an EmbeddedLog in a directory of your
+// choice (put it on the filesystem fio measures). Prints one JSON object per line:
+//   append   — 1 KiB events, 64 per Append (64 KiB batches), durability `interval`, several
+//              appenders over several partitions: MiB/s at the last ack and once Stop() has
+//              flushed everything (the figure comparable to fio's write + final fsync).
+//   open     — reopening that store after the clean Stop (no verification).
+//   ack      — durability `always`: N producer coroutines, each appending 100-event batches of
+//              ~100-byte events back to back for a fixed time: events/s and ack latency.
+//   read     — reading back what `append` wrote through the Log interface (page cache), GB/s,
+//              one reader alone and one reader per partition at once.
+//   recovery — a partition holding ~1 GiB: Stop, delete `clean-shutdown` (and `recovery-point`
+//              for a full verification), then time EmbeddedLog::Open.
+// Usage: store_bench --dir DIR [--phases append,ack,read,recovery] [--append-mib 2048]
+//   [--append-partitions 4] [--appenders-per-partition 2] [--ack-seconds 8] [--ack-producers 64]
+//   [--ack-partitions 2] [--recovery-mib 1024] [--shards 2]
+// Note (kNoTemporaryLambdas, runtime/shards.h): no lambda or braced temporary inside co_await.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <latch>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "runtime/shards.h"
+#include "storage/embedded_log.h"
+
+namespace sluice::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using model::PartitionId;
+using model::ProduceRecord;
+using model::TopicPartition;
+using runtime::BlockOn;
+using runtime::ShardId;
+using storage::EmbeddedLog;
+using storage::EmbeddedLogOptions;
+using storage::Log;
+using storage::TopicConfig;
+using Clk = std::chrono::steady_clock;
+
+constexpr int64_t kMiB = 1024 * 1024;
+
+struct Args {
+  std::string dir;
+  std::set<std::string> phases{"append", "ack", "read", "recovery"};
+  int64_t append_mib = 2048;
+  int append_partitions = 4;
+  int appenders_per_partition = 2;
+  double ack_seconds = 8;
+  int ack_producers = 64;
+  int ack_partitions = 2;
+  int64_t recovery_mib = 1024;
+  size_t shards = 2;
+};
+
+[[noreturn]] void Die(const std::string& msg) {
+  fmt::print(stderr, "store_bench: {}\n", msg);
+  std::exit(1);
+}
+
+double Seconds(Clk::time_point a, Clk::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// A printable, non-repeating-looking payload of n bytes (no compression is involved anyway).
+std::string Payload(size_t n, uint64_t seed) {
+  std::string s(n, 'x');
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (size_t i = 0; i < n; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    s[i] = static_cast<char>('a' + (x % 26));
+  }
+  return s;
+}
+
+std::vector<ProduceRecord> MakeBatch(const std::vector<std::string>& values) {
+  std::vector<ProduceRecord> recs;
+  recs.reserve(values.size());
+  for (const auto& v : values) recs.emplace_back(std::nullopt, v);
+  return recs;
+}
+
+std::unique_ptr<EmbeddedLog> OpenLog(const std::string& dir, runtime::Shards& shards,
+                                     double* seconds = nullptr) {
+  EmbeddedLogOptions o;
+  o.data_dir = dir;
+  o.housekeeping_interval_ms = 3600 * 1000;  // no retention work during the benchmark
+  auto t0 = Clk::now();
+  auto r = EmbeddedLog::Open(o, shards, SystemClock::Instance());
+  auto t1 = Clk::now();
+  if (!r.ok()) Die(fmt::format("open {}: {}", dir, r.status().ToString()));
+  if (seconds) *seconds = Seconds(t0, t1);
+  return std::move(r).value();
+}
+
+void CreateTopic(Log& log, runtime::Shards& shards, const std::string& name,
+                 std::map<std::string, std::string> kv) {
+  TopicConfig c;
+  Status st = c.Apply(kv);
+  if (!st.ok()) Die(st.ToString());
+  st = BlockOn(shards, ShardId(0), [&]() -> Task<Status> {
+    Status s = co_await log.CreateTopic(name, c);
+    co_return s;
+  });
+  if (!st.ok()) Die(fmt::format("create {}: {}", name, st.ToString()));
+}
+
+int64_t TopicBytes(Log& log, runtime::Shards& shards, const std::string& name) {
+  auto d = BlockOn(shards, ShardId(0), [&]() -> Task<Result<storage::TopicDescription>> {
+    auto r = co_await log.DescribeTopic(name);
+    co_return r;
+  });
+  if (!d.ok()) Die(d.status().ToString());
+  int64_t total = 0;
+  for (const auto& p : d->partitions) total += p.size_bytes;
+  return total;
+}
+
+// Appenders spread over partitions; each takes 64 KiB batches from a shared budget until it is
+// spent. Returns payload bytes written.
+struct AppendOutcome {
+  int64_t payload_bytes = 0;
+  int64_t batches = 0;
+  double seconds_acked = 0;
+};
+
+AppendOutcome RunAppend(Log& log, runtime::Shards& shards, const std::string& topic,
+                        int partitions, int appenders_per_partition, int64_t total_bytes) {
+  constexpr int kEvents = 64;
+  constexpr size_t kEventBytes = 1024;
+  std::vector<std::string> values;
+  for (int i = 0; i < kEvents; ++i) values.push_back(Payload(kEventBytes, i));
+  const int64_t batch_bytes = kEvents * static_cast<int64_t>(kEventBytes);
+  std::atomic<int64_t> budget{total_bytes};
+  std::atomic<int64_t> done_bytes{0};
+  std::atomic<int64_t> done_batches{0};
+  std::atomic<bool> failed{false};
+  std::mutex err_mu;
+  std::string err;
+  const int n = partitions * appenders_per_partition;
+  std::latch finished(n);
+  auto t0 = Clk::now();
+  for (int i = 0; i < n; ++i) {
+    TopicPartition tp(topic, PartitionId(i % partitions));
+    auto fn = [&, tp]() -> Task<void> {
+      while (!failed.load() && budget.fetch_sub(batch_bytes) > 0) {
+        std::vector<ProduceRecord> recs = MakeBatch(values);
+        auto r = co_await log.Append(tp, std::move(recs));
+        if (!r.ok()) {
+          std::lock_guard lk(err_mu);
+          err = r.status().ToString();
+          failed = true;
+          break;
+        }
+        done_bytes += batch_bytes;
+        done_batches += 1;
+      }
+      finished.count_down();
+    };
+    shards.Spawn(ShardId(static_cast<uint32_t>(i % shards.size())), std::move(fn));
+  }
+  finished.wait();
+  auto t1 = Clk::now();
+  if (failed) Die("append: " + err);
+  return {done_bytes.load(), done_batches.load(), Seconds(t0, t1)};
+}
+
+struct Percentiles {
+  double p50 = 0, p99 = 0, p999 = 0, max = 0, mean = 0;
+};
+
+Percentiles Summarise(std::vector<int64_t>& ns) {
+  Percentiles p;
+  if (ns.empty()) return p;
+  std::sort(ns.begin(), ns.end());
+  auto at = [&](double q) {
+    size_t i = static_cast<size_t>(q * static_cast<double>(ns.size() - 1) + 0.5);
+    return static_cast<double>(ns[std::min(i, ns.size() - 1)]) / 1e6;
+  };
+  p.p50 = at(0.50);
+  p.p99 = at(0.99);
+  p.p999 = at(0.999);
+  p.max = static_cast<double>(ns.back()) / 1e6;
+  double sum = 0;
+  for (auto v : ns) sum += static_cast<double>(v);
+  p.mean = sum / static_cast<double>(ns.size()) / 1e6;
+  return p;
+}
+
+void PhaseAck(Log& log, runtime::Shards& shards, const Args& a) {
+  const std::string topic = "bench-ack";
+  CreateTopic(log, shards, topic,
+              {{"partitions", std::to_string(a.ack_partitions)}, {"durability", "always"}});
+  constexpr int kEvents = 100;
+  constexpr size_t kEventBytes = 100;
+  std::vector<std::string> values;
+  for (int i = 0; i < kEvents; ++i) values.push_back(Payload(kEventBytes, 1000 + i));
+  const auto warmup = std::chrono::milliseconds(500);
+  const auto start = Clk::now();
+  const auto measure_from = start + warmup;
+  const auto deadline = measure_from + std::chrono::duration_cast<Clk::duration>(
+                                           std::chrono::duration<double>(a.ack_seconds));
+  std::vector<std::vector<int64_t>> lat(a.ack_producers);
+  std::atomic<bool> failed{false};
+  std::mutex err_mu;
+  std::string err;
+  std::latch finished(a.ack_producers);
+  for (int i = 0; i < a.ack_producers; ++i) {
+    TopicPartition tp(topic, PartitionId(i % a.ack_partitions));
+    std::vector<int64_t>* mine = &lat[i];
+    mine->reserve(1 << 16);
+    auto fn = [&, tp, mine]() -> Task<void> {
+      while (!failed.load()) {
+        std::vector<ProduceRecord> recs = MakeBatch(values);
+        auto t0 = Clk::now();
+        if (t0 >= deadline) break;
+        auto r = co_await log.Append(tp, std::move(recs));
+        auto t1 = Clk::now();
+        if (!r.ok()) {
+          std::lock_guard lk(err_mu);
+          err = r.status().ToString();
+          failed = true;
+          break;
+        }
+        if (t0 >= measure_from) mine->push_back((t1 - t0).count());
+      }
+      finished.count_down();
+    };
+    shards.Spawn(ShardId(static_cast<uint32_t>(i % shards.size())), std::move(fn));
+  }
+  finished.wait();
+  const auto end = Clk::now();
+  if (failed) Die("ack: " + err);
+  std::vector<int64_t> all;
+  for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+  const double secs = Seconds(measure_from, std::min(end, deadline));
+  const double batches = static_cast<double>(all.size());
+  Percentiles p = Summarise(all);
+  fmt::print(
+      "{{\"bench\":\"ack\",\"durability\":\"always\",\"producers\":{},\"partitions\":{},"
+      "\"batch_events\":{},\"event_bytes\":{},\"seconds\":{:.2f},\"appends\":{},"
+      "\"events_per_s\":{:.0f},\"appends_per_s\":{:.0f},\"ack_ms\":{{\"p50\":{:.3f},"
+      "\"p99\":{:.3f},\"p999\":{:.3f},\"max\":{:.3f},\"mean\":{:.3f}}}}}\n",
+      a.ack_producers, a.ack_partitions, kEvents, kEventBytes, secs, all.size(),
+      batches * kEvents / secs, batches / secs, p.p50, p.p99, p.p999, p.max, p.mean);
+  std::fflush(stdout);
+}
+
+// Reads every partition of `topic` from offset 0 to the high watermark; `parallel` runs one
+// reader per partition at once, otherwise partition 0 alone. Returns bytes and seconds.
+void PhaseRead(Log& log, runtime::Shards& shards, const std::string& topic, int partitions,
+               bool parallel) {
+  const int readers = parallel ? partitions : 1;
+  std::atomic<int64_t> bytes{0};
+  std::atomic<int64_t> records{0};
+  std::atomic<bool> failed{false};
+  std::mutex err_mu;
+  std::string err;
+  std::latch finished(readers);
+  auto t0 = Clk::now();
+  for (int i = 0; i < readers; ++i) {
+    TopicPartition tp(topic, PartitionId(i));
+    auto fn = [&, tp]() -> Task<void> {
+      storage::ReadOptions ro;
+      ro.max_records = 1 << 30;
+      ro.max_bytes = 32 * kMiB;
+      model::Offset pos(0);
+      int64_t mine = 0, recs = 0;
+      while (true) {
+        auto r = co_await log.Read(tp, pos, ro);
+        if (!r.ok()) {
+          std::lock_guard lk(err_mu);
+          err = r.status().ToString();
+          failed = true;
+          break;
+        }
+        for (const auto& b : r->batches) {
+          mine += static_cast<int64_t>(b.bytes.size());
+          recs += b.view().last_offset() + 1 - b.view().base_offset();
+        }
+        if (r->next_offset >= r->high_watermark || r->batches.empty()) break;
+        pos = r->next_offset;
+      }
+      bytes += mine;
+      records += recs;
+      finished.count_down();
+    };
+    shards.Spawn(ShardId(static_cast<uint32_t>(i % shards.size())), std::move(fn));
+  }
+  finished.wait();
+  auto t1 = Clk::now();
+  if (failed) Die("read: " + err);
+  const double secs = Seconds(t0, t1);
+  fmt::print(
+      "{{\"bench\":\"read\",\"readers\":{},\"max_bytes\":{},\"bytes\":{},\"records\":{},"
+      "\"seconds\":{:.3f},\"gb_s\":{:.3f},\"mib_s\":{:.0f}}}\n",
+      readers, 32 * kMiB, bytes.load(), records.load(), secs,
+      static_cast<double>(bytes.load()) / secs / 1e9,
+      static_cast<double>(bytes.load()) / secs / kMiB);
+  std::fflush(stdout);
+}
+
+void RemoveMarkers(const fs::path& dir, bool keep_recovery_point) {
+  for (auto& e : fs::recursive_directory_iterator(dir)) {
+    auto n = e.path().filename().string();
+    if (n == "clean-shutdown" || (!keep_recovery_point && n == "recovery-point")) {
+      fs::remove(e.path());
+    }
+  }
+}
+
+void PhaseRecovery(runtime::Shards& shards, const Args& a) {
+  const fs::path dir = fs::path(a.dir) / "recovery";
+  fs::remove_all(dir);
+  auto log = OpenLog(dir.string(), shards);
+  const std::string topic = "bench-recovery";
+  CreateTopic(*log, shards, topic, {{"partitions", "1"}, {"durability", "interval"}});
+  auto w = RunAppend(*log, shards, topic, 1, 4, a.recovery_mib * kMiB);
+  const int64_t disk = TopicBytes(*log, shards, topic);
+  log->Stop();
+  log.reset();
+  const fs::path pdir = dir / "topics" / topic / "0";
+  for (bool keep_rp : {false, true}) {
+    RemoveMarkers(pdir, keep_rp);
+    double secs = 0;
+    log = OpenLog(dir.string(), shards, &secs);
+    const int64_t after = TopicBytes(*log, shards, topic);
+    fmt::print(
+        "{{\"bench\":\"recovery\",\"recovery_point\":{},\"partition_bytes\":{},"
+        "\"bytes_after\":{},\"payload_bytes\":{},\"open_seconds\":{:.3f},\"verify_gb_s\":{:.2f}}}\n",
+        keep_rp ? "\"kept\"" : "\"deleted\"", disk, after, w.payload_bytes, secs,
+        keep_rp ? 0.0 : static_cast<double>(disk) / secs / 1e9);
+    std::fflush(stdout);
+    if (after != disk) Die(fmt::format("recovery lost bytes: {} -> {}", disk, after));
+    log->Stop();
+    log.reset();
+  }
+  fs::remove_all(dir);
+}
+
+Args Parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) Die("missing value for " + k);
+      return argv[++i];
+    };
+    if (k == "--dir") {
+      a.dir = next();
+    } else if (k == "--phases") {
+      a.phases.clear();
+      std::stringstream ss(next());
+      std::string p;
+      while (std::getline(ss, p, ',')) a.phases.insert(p);
+    } else if (k == "--append-mib") {
+      a.append_mib = std::stoll(next());
+    } else if (k == "--append-partitions") {
+      a.append_partitions = std::stoi(next());
+    } else if (k == "--appenders-per-partition") {
+      a.appenders_per_partition = std::stoi(next());
+    } else if (k == "--ack-seconds") {
+      a.ack_seconds = std::stod(next());
+    } else if (k == "--ack-producers") {
+      a.ack_producers = std::stoi(next());
+    } else if (k == "--ack-partitions") {
+      a.ack_partitions = std::stoi(next());
+    } else if (k == "--recovery-mib") {
+      a.recovery_mib = std::stoll(next());
+    } else if (k == "--shards") {
+      a.shards = static_cast<size_t>(std::stoul(next()));
+    } else {
+      Die("unknown flag " + k + " (see the comment at the top of bench/store_bench.cc)");
+    }
+  }
+  if (a.dir.empty()) Die("--dir DIR is required");
+  return a;
+}
+
+int Main(int argc, char** argv) {
+  const Args a = Parse(argc, argv);
+  runtime::Shards shards(a.shards, 4);
+  shards.Start();
+  const fs::path store = fs::path(a.dir) / "store";
+  const std::string topic = "bench-append";
+  fs::remove_all(store);
+  fs::create_directories(store);
+  auto log = OpenLog(store.string(), shards);
+  const bool appended = a.phases.count("append") || a.phases.count("read");
+  if (appended) {
+    CreateTopic(*log, shards, topic,
+                {{"partitions", std::to_string(a.append_partitions)}, {"durability", "interval"}});
+    auto t0 = Clk::now();
+    auto w = RunAppend(*log, shards, topic, a.append_partitions, a.appenders_per_partition,
+                       a.append_mib * kMiB);
+    const int64_t disk = TopicBytes(*log, shards, topic);
+    // Stop() flushes (fdatasync) every partition: the end is comparable to fio's end_fsync.
+    log->Stop();
+    auto t1 = Clk::now();
+    log.reset();
+    const double durable = Seconds(t0, t1);
+    fmt::print(
+        "{{\"bench\":\"append\",\"durability\":\"interval\",\"partitions\":{},\"appenders\":{},"
+        "\"event_bytes\":1024,\"batch_events\":64,\"payload_bytes\":{},\"disk_bytes\":{},"
+        "\"seconds_acked\":{:.3f},\"mib_s_acked\":{:.1f},\"seconds_durable\":{:.3f},"
+        "\"mib_s\":{:.1f},\"disk_mib_s\":{:.1f}}}\n",
+        a.append_partitions, a.append_partitions * a.appenders_per_partition, w.payload_bytes,
+        disk, w.seconds_acked, static_cast<double>(w.payload_bytes) / kMiB / w.seconds_acked,
+        durable, static_cast<double>(w.payload_bytes) / kMiB / durable,
+        static_cast<double>(disk) / kMiB / durable);
+    std::fflush(stdout);
+    double open_secs = 0;
+    log = OpenLog(store.string(), shards, &open_secs);
+    fmt::print("{{\"bench\":\"open\",\"clean\":true,\"bytes\":{},\"open_seconds\":{:.3f}}}\n",
+               disk, open_secs);
+    std::fflush(stdout);
+  }
+  if (a.phases.count("ack")) PhaseAck(*log, shards, a);
+  if (a.phases.count("read")) {
+    PhaseRead(*log, shards, topic, a.append_partitions, /*parallel=*/false);
+    PhaseRead(*log, shards, topic, a.append_partitions, /*parallel=*/true);
+  }
+  log->Stop();
+  log.reset();
+  fs::remove_all(store);
+  if (a.phases.count("recovery")) PhaseRecovery(shards, a);
+  shards.Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace sluice::bench
+
+int main(int argc, char** argv) { return sluice::bench::Main(argc, argv); }
