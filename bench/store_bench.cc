@@ -4,15 +4,25 @@
 //              appenders over several partitions: MiB/s at the last ack and once Stop() has
 //              flushed everything (the figure comparable to fio's write + final fsync).
 //   open     — reopening that store after the clean Stop (no verification).
-//   ack      — durability `always`: N producer coroutines, each appending 100-event batches of
-//              ~100-byte events back to back for a fixed time: events/s and ack latency.
+//   ack      — durability `always`, closed loop at saturation: N producer coroutines, each
+//              appending 100-event batches of ~100-byte events back to back for a fixed time:
+//              the maximum sustainable events/s, and ack latency at that rate (mostly queueing).
+//   ack_open — durability `always`, open loop at a fixed offered rate (the goal's 200K events/s
+//              by default): N producers, each sending one 100-event batch every
+//              N * 100 / rate seconds on a fixed schedule (staggered so the combined sends are
+//              evenly spaced); ack latency is measured from the *scheduled* send time, so a
+//              late send (a slow earlier ack, a busy shard) counts against it instead of being
+//              hidden (coordinated omission). Reports achieved events/s and ack p50/p99/p999.
 //   read     — reading back what `append` wrote through the Log interface (page cache), GB/s,
-//              one reader alone and one reader per partition at once.
+//              one reader alone and one reader per partition at once; then both again with
+//              the reader checking every batch's CRC, as a consumer would.
 //   recovery — a partition holding ~1 GiB: Stop, delete `clean-shutdown` (and `recovery-point`
 //              for a full verification), then time EmbeddedLog::Open.
-// Usage: store_bench --dir DIR [--phases append,ack,read,recovery] [--append-mib 2048]
+// Usage: store_bench --dir DIR [--phases append,ack,ack_open,read,recovery] [--append-mib 2048]
 //   [--append-partitions 4] [--appenders-per-partition 2] [--ack-seconds 8] [--ack-producers 64]
-//   [--ack-partitions 2] [--recovery-mib 1024] [--shards 2]
+//   [--ack-partitions 2] [--ack-rate 200000] [--ack-open-seconds 10] [--recovery-mib 1024]
+//   [--shards 2]
+// --ack-producers and --ack-partitions apply to both ack phases; --ack-rate is in events/s.
 // Note (kNoTemporaryLambdas, runtime/shards.h): no lambda or braced temporary inside co_await.
 #include <fmt/format.h>
 
@@ -51,13 +61,15 @@ constexpr int64_t kMiB = 1024 * 1024;
 
 struct Args {
   std::string dir;
-  std::set<std::string> phases{"append", "ack", "read", "recovery"};
+  std::set<std::string> phases{"append", "ack", "ack_open", "read", "recovery"};
   int64_t append_mib = 2048;
   int append_partitions = 4;
   int appenders_per_partition = 2;
   double ack_seconds = 8;
   int ack_producers = 64;
   int ack_partitions = 2;
+  double ack_rate = 200000;  // events/s offered by ack_open, all producers together
+  double ack_open_seconds = 10;
   int64_t recovery_mib = 1024;
   size_t shards = 2;
 };
@@ -248,7 +260,7 @@ void PhaseAck(Log& log, runtime::Shards& shards, const Args& a) {
   const double batches = static_cast<double>(all.size());
   Percentiles p = Summarise(all);
   fmt::print(
-      "{{\"bench\":\"ack\",\"durability\":\"always\",\"producers\":{},\"partitions\":{},"
+      "{{\"bench\":\"ack\",\"mode\":\"closed_loop\",\"durability\":\"always\",\"producers\":{},\"partitions\":{},"
       "\"batch_events\":{},\"event_bytes\":{},\"seconds\":{:.2f},\"appends\":{},"
       "\"events_per_s\":{:.0f},\"appends_per_s\":{:.0f},\"ack_ms\":{{\"p50\":{:.3f},"
       "\"p99\":{:.3f},\"p999\":{:.3f},\"max\":{:.3f},\"mean\":{:.3f}}}}}\n",
@@ -257,10 +269,114 @@ void PhaseAck(Log& log, runtime::Shards& shards, const Args& a) {
   std::fflush(stdout);
 }
 
+// Open loop: producer i sends its k-th batch at start + i * period / N + k * period, where
+// period = N * batch_events / rate, whatever happened to its previous batch (if that ack came
+// late, the next send goes out at once, already late). Latency runs from the scheduled time.
+// Sends scheduled in the 0.5 s warm-up are not measured; the achieved rate counts the events
+// whose ack arrived inside the measured window, so a store that falls behind shows a lower
+// rate (and a growing send lag) rather than the offered one.
+void PhaseAckOpen(Log& log, runtime::Shards& shards, const Args& a) {
+  const std::string topic = "bench-ack-open";
+  CreateTopic(log, shards, topic,
+              {{"partitions", std::to_string(a.ack_partitions)}, {"durability", "always"}});
+  constexpr int kEvents = 100;
+  constexpr size_t kEventBytes = 100;
+  std::vector<std::string> values;
+  for (int i = 0; i < kEvents; ++i) values.push_back(Payload(kEventBytes, 2000 + i));
+  const int n = a.ack_producers;
+  const auto period = std::chrono::duration_cast<Clk::duration>(
+      std::chrono::duration<double>(static_cast<double>(n) * kEvents / a.ack_rate));
+  const auto start = Clk::now() + std::chrono::milliseconds(50);  // every producer spawned
+  const auto measure_from = start + std::chrono::milliseconds(500);
+  const auto deadline = measure_from + std::chrono::duration_cast<Clk::duration>(
+                                           std::chrono::duration<double>(a.ack_open_seconds));
+  struct Samples {
+    std::vector<int64_t> ack, service, lag;  // from schedule, from the call, call - schedule
+    int64_t events_in_window = 0;            // events acked inside [measure_from, deadline)
+  };
+  std::vector<Samples> per(n);
+  std::atomic<bool> failed{false};
+  std::mutex err_mu;
+  std::string err;
+  std::latch finished(n);
+  for (int i = 0; i < n; ++i) {
+    TopicPartition tp(topic, PartitionId(i % a.ack_partitions));
+    Samples* mine = &per[i];
+    const size_t expected = static_cast<size_t>(a.ack_open_seconds * 1e9 /
+                                                static_cast<double>(period.count())) + 16;
+    mine->ack.reserve(expected);
+    mine->service.reserve(expected);
+    mine->lag.reserve(expected);
+    const auto first = start + period * i / n;
+    auto fn = [&, tp, mine, first]() -> Task<void> {
+      auto ex = co_await asio::this_coro::executor;
+      asio::steady_timer timer(ex);
+      for (int64_t k = 0; !failed.load(); ++k) {
+        const auto sched = first + period * k;
+        if (sched >= deadline) break;
+        std::vector<ProduceRecord> recs = MakeBatch(values);
+        if (Clk::now() < sched) {
+          timer.expires_at(sched);
+          co_await timer.async_wait(asio::use_awaitable);
+        }
+        const auto t0 = Clk::now();
+        auto r = co_await log.Append(tp, std::move(recs));
+        const auto t1 = Clk::now();
+        if (!r.ok()) {
+          std::lock_guard lk(err_mu);
+          err = r.status().ToString();
+          failed = true;
+          break;
+        }
+        if (sched >= measure_from) {
+          mine->ack.push_back((t1 - sched).count());
+          mine->service.push_back((t1 - t0).count());
+          mine->lag.push_back((t0 - sched).count());
+        }
+        if (t1 >= measure_from && t1 < deadline) mine->events_in_window += kEvents;
+      }
+      finished.count_down();
+    };
+    shards.Spawn(ShardId(static_cast<uint32_t>(i % shards.size())), std::move(fn));
+  }
+  finished.wait();
+  const auto end = Clk::now();
+  if (failed) Die("ack_open: " + err);
+  std::vector<int64_t> ack, service, lag;
+  int64_t events = 0;
+  for (auto& s : per) {
+    ack.insert(ack.end(), s.ack.begin(), s.ack.end());
+    service.insert(service.end(), s.service.begin(), s.service.end());
+    lag.insert(lag.end(), s.lag.begin(), s.lag.end());
+    events += s.events_in_window;
+  }
+  const double secs = Seconds(measure_from, deadline);
+  const size_t appends = ack.size();
+  Percentiles pa = Summarise(ack);
+  Percentiles ps = Summarise(service);
+  Percentiles pl = Summarise(lag);
+  fmt::print(
+      "{{\"bench\":\"ack_open\",\"mode\":\"open_loop\",\"durability\":\"always\","
+      "\"producers\":{},\"partitions\":{},\"batch_events\":{},\"event_bytes\":{},"
+      "\"offered_events_per_s\":{:.0f},\"period_ms\":{:.3f},\"seconds\":{:.2f},"
+      "\"drain_seconds\":{:.3f},\"appends\":{},\"events_per_s\":{:.0f},"
+      "\"ack_ms\":{{\"p50\":{:.3f},\"p99\":{:.3f},\"p999\":{:.3f},\"max\":{:.3f},"
+      "\"mean\":{:.3f}}},\"service_ms\":{{\"p50\":{:.3f},\"p99\":{:.3f},\"p999\":{:.3f}}},"
+      "\"send_lag_ms\":{{\"p50\":{:.3f},\"p99\":{:.3f},\"max\":{:.3f}}}}}\n",
+      n, a.ack_partitions, kEvents, kEventBytes, a.ack_rate,
+      std::chrono::duration<double, std::milli>(period).count(), secs,
+      Seconds(deadline, std::max(end, deadline)), appends,
+      static_cast<double>(events) / secs, pa.p50, pa.p99, pa.p999, pa.max, pa.mean, ps.p50,
+      ps.p99, ps.p999, pl.p50, pl.p99, pl.max);
+  std::fflush(stdout);
+}
+
 // Reads every partition of `topic` from offset 0 to the high watermark; `parallel` runs one
-// reader per partition at once, otherwise partition 0 alone. Returns bytes and seconds.
+// reader per partition at once, otherwise partition 0 alone. With `verify_crc` the reader also
+// checks every batch's CRC-32C, as a consumer does (ReadResult::ForEachRecord, Kafka clients):
+// the store itself may or may not verify on read, so this is the end-to-end figure.
 void PhaseRead(Log& log, runtime::Shards& shards, const std::string& topic, int partitions,
-               bool parallel) {
+               bool parallel, bool verify_crc) {
   const int readers = parallel ? partitions : 1;
   std::atomic<int64_t> bytes{0};
   std::atomic<int64_t> records{0};
@@ -285,10 +401,23 @@ void PhaseRead(Log& log, runtime::Shards& shards, const std::string& topic, int 
           failed = true;
           break;
         }
+        bool bad = false;
         for (const auto& b : r->batches) {
-          mine += static_cast<int64_t>(b.bytes.size());
-          recs += b.view().last_offset() + 1 - b.view().base_offset();
+          const model::RecordBatchView v = b.view();
+          if (verify_crc) {
+            Status st = v.VerifyHeaderAndCrc();
+            if (!st.ok()) {
+              std::lock_guard lk(err_mu);
+              err = st.ToString();
+              failed = true;
+              bad = true;
+              break;
+            }
+          }
+          mine += static_cast<int64_t>(v.size());
+          recs += v.last_offset() + 1 - v.base_offset();
         }
+        if (bad) break;
         if (r->next_offset >= r->high_watermark || r->batches.empty()) break;
         pos = r->next_offset;
       }
@@ -303,9 +432,9 @@ void PhaseRead(Log& log, runtime::Shards& shards, const std::string& topic, int 
   if (failed) Die("read: " + err);
   const double secs = Seconds(t0, t1);
   fmt::print(
-      "{{\"bench\":\"read\",\"readers\":{},\"max_bytes\":{},\"bytes\":{},\"records\":{},"
-      "\"seconds\":{:.3f},\"gb_s\":{:.3f},\"mib_s\":{:.0f}}}\n",
-      readers, 32 * kMiB, bytes.load(), records.load(), secs,
+      "{{\"bench\":\"read\",\"readers\":{},\"reader_checks_crc\":{},\"max_bytes\":{},"
+      "\"bytes\":{},\"records\":{},\"seconds\":{:.3f},\"gb_s\":{:.3f},\"mib_s\":{:.0f}}}\n",
+      readers, verify_crc ? "true" : "false", 32 * kMiB, bytes.load(), records.load(), secs,
       static_cast<double>(bytes.load()) / secs / 1e9,
       static_cast<double>(bytes.load()) / secs / kMiB);
   std::fflush(stdout);
@@ -376,6 +505,10 @@ Args Parse(int argc, char** argv) {
       a.ack_producers = std::stoi(next());
     } else if (k == "--ack-partitions") {
       a.ack_partitions = std::stoi(next());
+    } else if (k == "--ack-rate") {
+      a.ack_rate = std::stod(next());
+    } else if (k == "--ack-open-seconds") {
+      a.ack_open_seconds = std::stod(next());
     } else if (k == "--recovery-mib") {
       a.recovery_mib = std::stoll(next());
     } else if (k == "--shards") {
@@ -385,6 +518,7 @@ Args Parse(int argc, char** argv) {
     }
   }
   if (a.dir.empty()) Die("--dir DIR is required");
+  if (a.ack_rate <= 0 || a.ack_producers <= 0) Die("--ack-rate and --ack-producers must be > 0");
   return a;
 }
 
@@ -427,9 +561,12 @@ int Main(int argc, char** argv) {
     std::fflush(stdout);
   }
   if (a.phases.count("ack")) PhaseAck(*log, shards, a);
+  if (a.phases.count("ack_open")) PhaseAckOpen(*log, shards, a);
   if (a.phases.count("read")) {
-    PhaseRead(*log, shards, topic, a.append_partitions, /*parallel=*/false);
-    PhaseRead(*log, shards, topic, a.append_partitions, /*parallel=*/true);
+    for (bool verify : {false, true}) {
+      PhaseRead(*log, shards, topic, a.append_partitions, /*parallel=*/false, verify);
+      PhaseRead(*log, shards, topic, a.append_partitions, /*parallel=*/true, verify);
+    }
   }
   log->Stop();
   log.reset();

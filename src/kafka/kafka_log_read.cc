@@ -78,7 +78,7 @@ class BatchAccumulator {
     if (!builder_) return;
     std::string bytes = builder_->Finish();
     model::SetBaseOffset(bytes, model::Offset(base_));
-    batches_.push_back(storage::OwnedBatch{std::move(bytes)});
+    batches_.push_back(storage::OwnedBatch(std::move(bytes)));
     builder_.reset();
   }
   std::optional<model::RecordBatchBuilder> builder_;

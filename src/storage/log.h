@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -25,12 +26,24 @@ struct AppendResult {
   model::TimestampMs log_append_time = model::kNoTimestamp;
 };
 
-// An encoded batch together with the bytes that back it.
-struct OwnedBatch {
+// An encoded batch and the storage that keeps its bytes alive. Batches read together share one
+// buffer (no copy per batch); a batch built elsewhere owns its own string.
+class OwnedBatch {
+ public:
   OwnedBatch() = default;
-  explicit OwnedBatch(std::string b) : bytes(std::move(b)) {}
-  std::string bytes;
-  model::RecordBatchView view() const { return model::RecordBatchView(bytes); }
+  explicit OwnedBatch(std::string b) {
+    auto s = std::make_shared<const std::string>(std::move(b));
+    bytes_ = *s;
+    storage_ = std::move(s);
+  }
+  OwnedBatch(std::shared_ptr<const void> storage, std::string_view bytes)
+      : storage_(std::move(storage)), bytes_(bytes) {}
+  std::string_view bytes() const { return bytes_; }
+  model::RecordBatchView view() const { return model::RecordBatchView(bytes_); }
+
+ private:
+  std::shared_ptr<const void> storage_;
+  std::string_view bytes_;
 };
 
 struct ReadOptions {
@@ -49,7 +62,8 @@ struct ReadResult {
   model::Offset log_start_offset;  // first offset still stored
   int32_t max_records = 0;
 
-  // Calls fn for every record at or after `requested`, at most max_records of them.
+  // Calls fn for every record at or after `requested`, at most max_records of them. Checks each
+  // batch's CRC-32C first (as Kafka clients do): the store does not re-verify on read.
   Status ForEachRecord(const std::function<void(const model::RecordView&)>& fn) const;
 };
 

@@ -384,7 +384,8 @@ Task<Result<ReadResult>> PartitionLog::Read(Offset offset, ReadOptions options) 
     auto pos = seg.FindPosition(offset);
     if (!pos.ok()) co_return pos.status();
     const size_t before = out.batches.size();
-    Status st = seg.ReadBatches(*pos, hw, options.max_bytes - bytes, &out.batches, &bytes);
+    Status st =
+        seg.ReadBatches(*pos, hw, options.max_bytes - bytes, read_buffers_, &out.batches, &bytes);
     if (!st.ok()) co_return st;
     for (size_t i = before; i < out.batches.size(); ++i) {
       auto v = out.batches[i].view();

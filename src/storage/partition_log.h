@@ -123,6 +123,7 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   int64_t checkpointed_position_ = -1;
   uint64_t sealed_since_compaction_ = 0;
 
+  internal::ReadBuffers read_buffers_;
   Status write_error_;
   bool closed_ = false;
   PartitionStats stats_;

@@ -7,6 +7,7 @@ Status ReadResult::ForEachRecord(const std::function<void(const model::RecordVie
   int32_t emitted = 0;
   for (const auto& b : batches) {
     if (emitted >= max_records) break;
+    SLUICE_RETURN_IF_ERROR(b.view().VerifyHeaderAndCrc());
     Status st = b.view().ForEachRecord([&](const model::RecordView& r) {
       if (r.offset < requested || emitted >= max_records) return;
       ++emitted;

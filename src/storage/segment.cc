@@ -202,41 +202,37 @@ Result<std::optional<Offset>> Segment::FindOffsetForTimestamp(model::TimestampMs
 }
 
 Status Segment::ReadBatches(int64_t position, Offset end_offset, int64_t max_bytes,
-                            std::vector<OwnedBatch>* out, int64_t* bytes_read) const {
+                            internal::ReadBuffers& buffers, std::vector<OwnedBatch>* out,
+                            int64_t* bytes_read) const {
   const bool must_return_one = out->empty();
-  auto push = [&](std::string_view bytes) -> Status {
-    model::RecordBatchView v(bytes);
-    SLUICE_RETURN_IF_ERROR(v.VerifyHeaderAndCrc().WithContext(log_->path()));
-    out->push_back(OwnedBatch{std::string(bytes)});
-    *bytes_read += static_cast<int64_t>(bytes.size());
-    return Status::Ok();
-  };
   int64_t want = std::min(std::max<int64_t>(max_bytes, bl::kHeaderSize), size_ - position);
   if (want <= 0) return Status::Ok();
-  // One read for the whole range, then split into batches.
-  std::string chunk(static_cast<size_t>(want), '\0');
-  SLUICE_RETURN_IF_ERROR(log_->ReadAt(position, chunk.size(), chunk.data()));
+  // The first batch may be larger than max_bytes: then read exactly that batch.
+  if (must_return_one) {
+    SLUICE_ASSIGN_OR_RETURN(BatchInfo first, ReadBatchInfo(position));
+    if (first.base_offset >= end_offset) return Status::Ok();
+    if (first.size > want) want = first.size;
+  }
+  std::shared_ptr<char[]> buf = buffers.Get(static_cast<size_t>(want));
+  SLUICE_RETURN_IF_ERROR(log_->ReadAt(position, static_cast<size_t>(want), buf.get()));
   size_t p = 0;
-  while (position + static_cast<int64_t>(p) < size_) {
-    const int64_t at = position + static_cast<int64_t>(p);
-    const bool fits_header = chunk.size() - p >= bl::kHeaderSize;
-    int64_t total = fits_header ? model::BatchTotalSize(chunk.data() + p) : 0;
-    if (!fits_header || p + static_cast<size_t>(total) > chunk.size()) {
-      if (!must_return_one || !out->empty()) break;
-      // The first batch is larger than max_bytes: read it whole.
-      auto info = ReadBatchInfo(at);
-      if (!info.ok()) return info.status();
-      if (info->base_offset >= end_offset) break;
-      std::string whole(static_cast<size_t>(info->size), '\0');
-      SLUICE_RETURN_IF_ERROR(log_->ReadAt(at, whole.size(), whole.data()));
-      return push(whole);
-    }
+  const size_t n = static_cast<size_t>(want);
+  while (n - p >= bl::kHeaderSize) {
+    const int64_t total = model::BatchTotalSize(buf.get() + p);
     if (total < static_cast<int64_t>(bl::kHeaderSize) || total > kMaxBatchBytes) {
-      return DataLoss("{}: bad batch length at {}", log_->path(), at);
+      return DataLoss("{}: bad batch length at {}", log_->path(),
+                      position + static_cast<int64_t>(p));
     }
-    std::string_view bytes(chunk.data() + p, static_cast<size_t>(total));
-    if (model::RecordBatchView(bytes).base_offset() >= end_offset) break;
-    SLUICE_RETURN_IF_ERROR(push(bytes));
+    if (p + static_cast<size_t>(total) > n) break;
+    std::string_view bytes(buf.get() + p, static_cast<size_t>(total));
+    model::RecordBatchView v(bytes);
+    if (v.magic() != model::kMagicV2) {
+      return DataLoss("{}: bad batch magic at {}", log_->path(),
+                      position + static_cast<int64_t>(p));
+    }
+    if (v.base_offset() >= end_offset) break;
+    out->emplace_back(buf, bytes);
+    *bytes_read += total;
     p += static_cast<size_t>(total);
   }
   return Status::Ok();

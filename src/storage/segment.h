@@ -10,6 +10,7 @@
 #include "model/record_batch.h"
 #include "storage/internal/file.h"
 #include "storage/internal/index_file.h"
+#include "storage/internal/read_buffers.h"
 #include "storage/log.h"
 
 namespace sluice::storage {
@@ -66,9 +67,11 @@ class Segment {
   // Offset of the first record whose timestamp is >= ts; nullopt when none is in this segment.
   Result<std::optional<model::Offset>> FindOffsetForTimestamp(model::TimestampMs ts) const;
   // Reads whole batches starting at `position`, stopping before `end_offset`, after max_bytes
-  // (at least one batch) or at the end of the segment. Verifies each batch's CRC.
+  // (at least one batch) or at the end of the segment, with one pread into a buffer from
+  // `buffers`; the batches are views into it. Checks framing, not CRCs (readers do).
   Status ReadBatches(int64_t position, model::Offset end_offset, int64_t max_bytes,
-                     std::vector<OwnedBatch>* out, int64_t* bytes_read) const;
+                     internal::ReadBuffers& buffers, std::vector<OwnedBatch>* out,
+                     int64_t* bytes_read) const;
   // Header of the batch at position.
   Result<BatchInfo> ReadBatchInfo(int64_t position) const;
 
