@@ -4,6 +4,7 @@
 
 #include <simdjson.h>
 
+#include "base/check.h"
 #include "codec/utf8.h"
 
 namespace sluice::codec {
@@ -79,6 +80,34 @@ simdjson::error_code RawToken(od::document& d, std::string_view& out) {
 class JsonParserImpl {
  public:
   Result<JsonValue> Parse(std::string_view text) {
+    Result<JsonValue> r = ParseImpl(text);
+    ReleaseIfLarge(text.size());
+    return r;
+  }
+
+  Result<JsonParser::Minified> Minify(std::string_view text) {
+    Result<JsonParser::Minified> r = MinifyImpl(text);
+    ReleaseIfLarge(text.size());
+    return r;
+  }
+
+  bool IsValid(std::string_view text) {
+    bool ok = IsValidImpl(text);
+    ReleaseIfLarge(text.size());
+    return ok;
+  }
+
+ private:
+  // A parser kept per thread would otherwise hold ~15 bytes of simdjson buffers per byte of
+  // the largest document it ever saw.
+  void ReleaseIfLarge(size_t size) {
+    if (size <= JsonParser::kRetainBytes) return;
+    parser_ = od::parser();
+    dom_parser_ = simdjson::dom::parser();
+    std::string().swap(buf_);
+  }
+
+  Result<JsonValue> ParseImpl(std::string_view text) {
     if (auto bad = FindInvalidUtf8(text)) {
       return InvalidArgument("invalid UTF-8 at byte {}", *bad);
     }
@@ -112,12 +141,12 @@ class JsonParserImpl {
     return out;
   }
 
-  Result<JsonParser::Minified> Minify(std::string_view text) {
+  Result<JsonParser::Minified> MinifyImpl(std::string_view text) {
     buf_.assign(text.data(), text.size());
     buf_.append(simdjson::SIMDJSON_PADDING, ' ');
     simdjson::dom::element el;
     if (dom_parser_.parse(buf_.data(), text.size(), false).get(el)) {
-      auto detailed = Parse(text);  // slower, but says where and what was expected
+      auto detailed = ParseImpl(text);  // slower, but says where and what was expected
       if (!detailed.ok()) return detailed.status();
       return InvalidArgument("invalid JSON");
     }
@@ -132,7 +161,7 @@ class JsonParserImpl {
     return out;
   }
 
-  bool IsValid(std::string_view text) {
+  bool IsValidImpl(std::string_view text) {
     if (!simdjson::validate_utf8(text.data(), text.size())) return false;
     buf_.assign(text.data(), text.size());
     buf_.append(simdjson::SIMDJSON_PADDING, ' ');
@@ -140,7 +169,6 @@ class JsonParserImpl {
     return !dom_parser_.parse(buf_.data(), text.size(), false).get(el);
   }
 
- private:
   template <typename V>
   simdjson::error_code Scalar(V& v, od::json_type type, JsonValue& out) {
     simdjson::error_code err;
@@ -267,6 +295,56 @@ bool JsonParser::IsValid(std::string_view text) { return impl_->IsValid(text); }
 
 Result<JsonParser::Minified> JsonParser::Minify(std::string_view text) {
   return impl_->Minify(text);
+}
+
+Status JsonParser::SplitMinifiedArray(std::string_view a, std::vector<std::string_view>& items) {
+  items.clear();
+  SLUICE_CHECK(a.size() >= 2 && a.front() == '[' && a.back() == ']', "not a minified array");
+  if (a.size() == 2) return Status::Ok();
+  // Parse counts the array as depth 1 and rejects any value deeper than kMaxDepth, so a
+  // container at depth kMaxDepth must be empty.
+  auto too_deep = [] {
+    return InvalidArgument("JSON nested deeper than {} levels", JsonParser::kMaxDepth);
+  };
+  int depth = 1;
+  size_t start = 1;
+  const char* p = a.data();
+  const size_t n = a.size();
+  for (size_t i = 1; i < n; ++i) {
+    char c = p[i];
+    switch (c) {
+      case '"': {
+        // Skip the string; Minify validated it, so it is closed and escapes are well formed.
+        for (++i; p[i] != '"'; ++i) {
+          if (p[i] == '\\') ++i;
+        }
+        break;
+      }
+      case '[':
+      case '{':
+        if (++depth > JsonParser::kMaxDepth) return too_deep();
+        if (depth == JsonParser::kMaxDepth && p[i + 1] != ']' && p[i + 1] != '}') {
+          return too_deep();
+        }
+        break;
+      case ']':
+      case '}':
+        if (--depth == 0) {
+          items.push_back(a.substr(start, i - start));
+          return Status::Ok();
+        }
+        break;
+      case ',':
+        if (depth == 1) {
+          items.push_back(a.substr(start, i - start));
+          start = i + 1;
+        }
+        break;
+      default: break;
+    }
+  }
+  SLUICE_CHECK(false, "unterminated minified array");
+  return Status::Ok();
 }
 
 }  // namespace sluice::codec

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 #include "codec/json_value.h"
@@ -12,10 +13,13 @@ namespace sluice::codec {
 
 class JsonParserImpl;
 
-// Reusable: keeps its simdjson buffers between calls. Not thread-safe: one per thread/request.
+// Reusable: keeps its simdjson buffers between calls (up to kRetainBytes of input; buffers for
+// larger documents are released after the call), so a long-lived parser per thread avoids the
+// large allocations a fresh simdjson parser makes. Not thread-safe: one per thread/request.
 class JsonParser {
  public:
   static constexpr int kMaxDepth = 64;
+  static constexpr size_t kRetainBytes = 1 << 20;
   JsonParser();
   ~JsonParser();
   JsonParser(const JsonParser&) = delete;
@@ -37,6 +41,12 @@ class JsonParser {
     bool is_array = false;  // the value is a JSON array
   };
   Result<Minified> Minify(std::string_view text);
+
+  // Splits a JSON array that Minify returned (is_array) into its elements' texts, which are
+  // views into `minified`. Enforces Parse's nesting limit (the array counts as one level).
+  // REQUIRES: minified is Minify's output for an array (valid, no insignificant whitespace).
+  // Errors: kInvalidArgument "JSON nested deeper than 64 levels".
+  static Status SplitMinifiedArray(std::string_view minified, std::vector<std::string_view>& items);
 
  private:
   std::unique_ptr<JsonParserImpl> impl_;

@@ -1,6 +1,8 @@
 // Tests for JSON writing (escaping, UTF-8 repair) and parsing (errors with positions).
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "codec/json_parser.h"
 #include "codec/json_writer.h"
 #include "codec/utf8.h"
@@ -104,6 +106,45 @@ TEST(JsonParserTest, MinifyKeepsTokensAndReportsErrors) {
   auto utf = p.Minify("\"\xff\"");
   ASSERT_FALSE(utf.ok());
   EXPECT_EQ(utf.status().message(), "invalid UTF-8 at byte 1");
+}
+
+TEST(JsonParserTest, SplitsMinifiedArrayIntoElementTexts) {
+  JsonParser p;
+  auto m = p.Minify(R"([ {"a": [1, "x,]\"}"]}, "s\\", 4.50, null, [] , {"b":{}} ])");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  std::vector<std::string_view> items;
+  ASSERT_TRUE(JsonParser::SplitMinifiedArray(m->text, items).ok());
+  ASSERT_EQ(items.size(), 6u);
+  EXPECT_EQ(items[0], R"({"a":[1,"x,]\"}"]})");
+  EXPECT_EQ(items[1], R"("s\\")");
+  EXPECT_EQ(items[2], "4.50");
+  EXPECT_EQ(items[3], "null");
+  EXPECT_EQ(items[4], "[]");
+  EXPECT_EQ(items[5], R"({"b":{}})");
+  ASSERT_TRUE(JsonParser::SplitMinifiedArray("[]", items).ok());
+  EXPECT_TRUE(items.empty());
+}
+
+TEST(JsonParserTest, SplitMinifiedArrayKeepsParsesDepthLimit) {
+  // Parse accepts 64 levels (the outer array is one) and rejects any value below them.
+  auto nested = [](int levels, std::string_view inner) {
+    return std::string(static_cast<size_t>(levels), '[') + std::string(inner) +
+           std::string(static_cast<size_t>(levels), ']');
+  };
+  JsonParser p;
+  std::vector<std::string_view> items;
+  for (auto [levels, inner, ok] : {std::tuple{64, "", true}, std::tuple{63, "1", true},
+                                   std::tuple{64, "1", false}, std::tuple{65, "", false}}) {
+    std::string text = nested(levels, inner);
+    EXPECT_EQ(p.Parse(text).ok(), ok) << text;
+    auto m = p.Minify(text);
+    ASSERT_TRUE(m.ok());
+    Status st = JsonParser::SplitMinifiedArray(m->text, items);
+    EXPECT_EQ(st.ok(), ok) << text;
+    if (!ok) {
+      EXPECT_EQ(st.message(), "JSON nested deeper than 64 levels");
+    }
+  }
 }
 
 TEST(JsonNumberTest, FollowsGrammar) {

@@ -92,14 +92,154 @@ Status ToEvent(const JsonValue& v, bool envelope, const std::string& where, Pend
   return Status::Ok();
 }
 
+// Names an event in error messages ("event 3", "line 7"); formatted only when an error is
+// reported.
+struct Where {
+  const char* kind;  // "event" or "line"
+  size_t n = 0;
+  std::string ToString() const { return fmt::format("{} {}", kind, n); }
+};
+
+// Parses and validates a produce body into events; nothing is appended. Synchronous so the
+// Produce coroutine's frame stays small.
+class EventParser {
+ public:
+  EventParser(const RestApiOptions& options, codec::JsonParser& parser, bool envelope,
+              std::vector<PendingEvent>& events)
+      : options_(options), parser_(parser), envelope_(envelope), events_(events) {}
+
+  Status Parse(std::string_view body, bool ndjson) {
+    if (ndjson) return ParseNdjson(body);
+    if (!envelope_) {
+      // Plain events need no tree: validate and minify in one SIMD pass (runtime-dispatched
+      // simdjson DOM), then split arrays on the minified text.
+      auto m = parser_.Minify(body);
+      if (!m.ok()) return m.status().WithContext("request body");
+      if (!m->is_array) return AddText(std::move(m->text), Where{"event", 0});
+      std::vector<std::string_view> items;
+      SLUICE_RETURN_IF_ERROR(codec::JsonParser::SplitMinifiedArray(m->text, items)
+                                 .WithContext("request body"));
+      events_.reserve(std::min(items.size(), MaxEvents() + 1));
+      for (size_t i = 0; i < items.size(); ++i) {
+        SLUICE_RETURN_IF_ERROR(AddText(std::string(items[i]), Where{"event", i}));
+      }
+      return Status::Ok();
+    }
+    auto v = parser_.Parse(body);
+    if (!v.ok()) return v.status().WithContext("request body");
+    if (!v->is_array()) return AddValue(*v, Where{"event", 0});
+    for (size_t i = 0; i < v->items().size(); ++i) {
+      SLUICE_RETURN_IF_ERROR(AddValue(v->items()[i], Where{"event", i}));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  size_t MaxEvents() const { return static_cast<size_t>(options_.max_events_per_request); }
+
+  Status ParseNdjson(std::string_view body) {
+    size_t line_no = 0;
+    while (!body.empty()) {
+      ++line_no;
+      auto nl = body.find('\n');
+      std::string_view line = body.substr(0, nl);
+      body = nl == std::string_view::npos ? std::string_view() : body.substr(nl + 1);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+      Where where{"line", line_no};
+      if (!envelope_) {
+        auto m = parser_.Minify(line);
+        if (!m.ok()) return m.status().WithContext(where.ToString());
+        SLUICE_RETURN_IF_ERROR(AddText(std::move(m->text), where));
+      } else {
+        auto v = parser_.Parse(line);
+        if (!v.ok()) return v.status().WithContext(where.ToString());
+        SLUICE_RETURN_IF_ERROR(AddValue(*v, where));
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status Push(PendingEvent e, const Where& where) {
+    if (events_.size() >= MaxEvents()) {
+      return ResourceExhausted("more than {} events in one request",
+                               options_.max_events_per_request);
+    }
+    size_t bytes = EventBytes(e.record);
+    if (bytes > static_cast<size_t>(options_.max_event_bytes)) {
+      return ResourceExhausted("{} is {} bytes; the limit is {} bytes", where.ToString(), bytes,
+                               options_.max_event_bytes);
+    }
+    e.bound_bytes = RecordBound(e.record);
+    events_.push_back(std::move(e));
+    return Status::Ok();
+  }
+
+  Status AddValue(const JsonValue& v, const Where& where) {
+    PendingEvent e;
+    SLUICE_RETURN_IF_ERROR(ToEvent(v, envelope_, where.ToString(), e));
+    return Push(std::move(e), where);
+  }
+
+  Status AddText(std::string value, const Where& where) {
+    PendingEvent e;
+    e.record.value = std::move(value);
+    return Push(std::move(e), where);
+  }
+
+  const RestApiOptions& options_;
+  codec::JsonParser& parser_;
+  const bool envelope_;
+  std::vector<PendingEvent>& events_;
+};
+
+// Events of one partition split into batches under the topic's batch limit (indexes into the
+// request's events), appended in order.
+struct Chunk {
+  std::vector<size_t> indexes;
+};
+using PartitionChunks = std::map<int32_t, std::vector<Chunk>>;
+
+PartitionChunks GroupIntoChunks(const std::vector<PendingEvent>& events, size_t batch_limit) {
+  PartitionChunks per_partition;
+  std::map<int32_t, size_t> chunk_bytes;
+  for (size_t i = 0; i < events.size(); ++i) {
+    int32_t p = events[i].partition;
+    auto& chunks = per_partition[p];
+    size_t& bytes = chunk_bytes[p];
+    if (chunks.empty() ||
+        bytes + events[i].bound_bytes + model::batch_layout::kHeaderSize > batch_limit) {
+      chunks.emplace_back();
+      chunks.back().indexes.reserve(events.size() - i);
+      bytes = 0;
+    }
+    chunks.back().indexes.push_back(i);
+    bytes += events[i].bound_bytes;
+  }
+  return per_partition;
+}
+
+// Appends one partition's chunks in order, recording each event's offset.
+Task<Status> AppendChunks(storage::Log* log, const std::string* topic, int32_t p,
+                          const std::vector<Chunk>* chunks, std::vector<PendingEvent>* events,
+                          std::vector<model::Offset>* offsets) {
+  for (const Chunk& c : *chunks) {
+    std::vector<model::ProduceRecord> records;
+    records.reserve(c.indexes.size());
+    for (size_t i : c.indexes) records.push_back(std::move((*events)[i].record));
+    auto r = co_await log->Append(model::TopicPartition{*topic, model::PartitionId(p)},
+                                  std::move(records));
+    if (!r.ok()) co_return r.status().WithContext(fmt::format("partition {}", p));
+    for (size_t k = 0; k < c.indexes.size(); ++k) {
+      (*offsets)[c.indexes[k]] = r->base_offset + static_cast<int64_t>(k);
+    }
+  }
+  co_return Status::Ok();
+}
+
 // Runs every task concurrently on the calling shard's executor and waits for all.
 template <typename T>
 Task<std::vector<T>> WhenAll(std::vector<std::function<Task<T>()>> fns) {
-  if (fns.size() == 1) {
-    std::vector<T> one;
-    one.push_back(co_await fns[0]());
-    co_return one;
-  }
   auto ex = co_await asio::this_coro::executor;
   struct State {
     explicit State(asio::any_io_executor e, size_t n) : results(n), remaining(n), timer(e) {}
@@ -129,7 +269,69 @@ Task<std::vector<T>> WhenAll(std::vector<std::function<Task<T>()>> fns) {
   co_return std::move(st->results);
 }
 
+// Appends every partition's chunks, partitions in parallel. Errors: the first failure.
+Task<Status> AppendAll(storage::Log* log, const std::string* topic,
+                       const PartitionChunks* per_partition, std::vector<PendingEvent>* events,
+                       std::vector<model::Offset>* offsets) {
+  if (per_partition->size() == 1) {
+    const auto& [p, chunks] = *per_partition->begin();
+    co_return co_await AppendChunks(log, topic, p, &chunks, events, offsets);
+  }
+  std::vector<std::function<Task<Status>()>> tasks;
+  for (const auto& [p, chunks] : *per_partition) {
+    tasks.push_back([=, p = p, chunks = &chunks]() {
+      return AppendChunks(log, topic, p, chunks, events, offsets);
+    });
+  }
+  auto results = co_await WhenAll<Status>(std::move(tasks));
+  for (auto& r : results) {
+    if (!r.ok()) co_return std::move(r);
+  }
+  co_return Status::Ok();
+}
+
+// Chooses each event's partition (explicit, by key, else the request's sticky partition) and
+// checks it fits a batch. Errors: kInvalidArgument (no such partition), kResourceExhausted.
+Status AssignPartitions(const std::string& topic, int32_t partitions, size_t batch_limit,
+                        int32_t sticky, std::vector<PendingEvent>& events) {
+  for (size_t i = 0; i < events.size(); ++i) {
+    auto& e = events[i];
+    if (e.partition >= partitions) {
+      return InvalidArgument("event {}: partition {} does not exist; topic {} has {} partitions",
+                             i, e.partition, topic, partitions);
+    }
+    if (e.partition < 0) {
+      e.partition = e.record.key ? PartitionForKey(*e.record.key, partitions) : sticky;
+    }
+    if (e.bound_bytes + model::batch_layout::kHeaderSize > batch_limit) {
+      return ResourceExhausted("event {} is too large for topic {} (max_message_bytes {})", i,
+                               topic, batch_limit);
+    }
+  }
+  return Status::Ok();
+}
+
+// The response body {"offsets":[{"partition":P,"offset":O},...]}.
+std::string OffsetsJson(const std::vector<PendingEvent>& events,
+                        const std::vector<model::Offset>& offsets) {
+  JsonWriter w;
+  w.BeginObject().Key("offsets").BeginArray();
+  for (size_t i = 0; i < events.size(); ++i) {
+    w.BeginObject().Field("partition", events[i].partition);
+    w.Field("offset", offsets[i].value()).EndObject();
+  }
+  w.EndArray().EndObject();
+  return w.Take();
+}
+
 }  // namespace
+
+codec::JsonParser& RestApi::ShardParser(std::unique_ptr<codec::JsonParser>& fallback) {
+  uint32_t i = runtime::Shards::CurrentIndex();
+  if (i < parsers_.size()) return *parsers_[i];
+  fallback = std::make_unique<codec::JsonParser>();
+  return *fallback;
+}
 
 Task<HttpResponse> RestApi::Produce(HttpRequest& req) {
   HttpResponse err;
@@ -151,159 +353,34 @@ Task<HttpResponse> RestApi::Produce(HttpRequest& req) {
 
   // 1. Parse and validate everything before touching the log.
   std::vector<PendingEvent> events;
-  codec::JsonParser parser;
-  auto push = [&](PendingEvent e, const std::string& where) -> Status {
-    if (events.size() >= static_cast<size_t>(options_.max_events_per_request)) {
-      return ResourceExhausted("more than {} events in one request",
-                               options_.max_events_per_request);
-    }
-    size_t bytes = EventBytes(e.record);
-    if (bytes > static_cast<size_t>(options_.max_event_bytes)) {
-      return ResourceExhausted("{} is {} bytes; the limit is {} bytes", where, bytes,
-                               options_.max_event_bytes);
-    }
-    e.bound_bytes = RecordBound(e.record);
-    events.push_back(std::move(e));
-    return Status::Ok();
-  };
-  auto add = [&](const JsonValue& v, const std::string& where) -> Status {
-    PendingEvent e;
-    SLUICE_RETURN_IF_ERROR(ToEvent(v, envelope, where, e));
-    return push(std::move(e), where);
-  };
-  // Plain events need no tree: validate and minify in one SIMD pass.
-  auto add_text = [&](std::string value, const std::string& where) -> Status {
-    PendingEvent e;
-    e.record.value = std::move(value);
-    return push(std::move(e), where);
-  };
-  if (ndjson) {
-    std::string_view body = req.body;
-    size_t line_no = 0;
-    while (!body.empty()) {
-      ++line_no;
-      auto nl = body.find('\n');
-      std::string_view line = body.substr(0, nl);
-      body = nl == std::string_view::npos ? std::string_view() : body.substr(nl + 1);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-      std::string where = fmt::format("line {}", line_no);
-      if (!envelope) {
-        auto m = parser.Minify(line);
-        if (!m.ok()) co_return HttpResponse::Error(m.status().WithContext(where));
-        st = add_text(std::move(m->text), where);
-      } else {
-        auto v = parser.Parse(line);
-        if (!v.ok()) co_return HttpResponse::Error(v.status().WithContext(where));
-        st = add(*v, where);
-      }
-      if (!st.ok()) co_return HttpResponse::Error(st);
-    }
-  } else if (!envelope) {
-    auto m = parser.Minify(req.body);
-    if (!m.ok()) co_return HttpResponse::Error(m.status().WithContext("request body"));
-    if (!m->is_array) {
-      st = add_text(std::move(m->text), "event 0");
-      if (!st.ok()) co_return HttpResponse::Error(st);
-    } else {
-      auto v = parser.Parse(m->text);
-      if (!v.ok()) co_return HttpResponse::Error(v.status().WithContext("request body"));
-      for (size_t i = 0; i < v->items().size(); ++i) {
-        st = add(v->items()[i], fmt::format("event {}", i));
-        if (!st.ok()) co_return HttpResponse::Error(st);
-      }
-    }
-  } else {
-    auto v = parser.Parse(req.body);
-    if (!v.ok()) co_return HttpResponse::Error(v.status().WithContext("request body"));
-    if (v->is_array()) {
-      for (size_t i = 0; i < v->items().size(); ++i) {
-        st = add(v->items()[i], fmt::format("event {}", i));
-        if (!st.ok()) co_return HttpResponse::Error(st);
-      }
-    } else {
-      st = add(*v, "event 0");
-      if (!st.ok()) co_return HttpResponse::Error(st);
-    }
+  {
+    std::unique_ptr<codec::JsonParser> own;
+    EventParser ep(options_, ShardParser(own), envelope, events);
+    st = ep.Parse(req.body, ndjson);
   }
-  if (events.empty()) co_return HttpResponse::Error(InvalidArgument("no events in request"));
+  if (st.ok() && events.empty()) st = InvalidArgument("no events in request");
+  if (!st.ok()) co_return HttpResponse::Error(st);
 
   auto meta = co_await GetTopicMeta(*log, topic);
   if (!meta.ok()) co_return HttpResponse::Error(meta.status());
-  const int32_t partitions = meta->partitions;
   const size_t batch_limit = static_cast<size_t>(std::max(meta->max_message_bytes, 1024));
   // Keyless events of one request stick to one partition (one append), rotating per request.
-  const auto sticky = static_cast<int32_t>(sticky_.fetch_add(1) % static_cast<uint64_t>(partitions));
-  for (size_t i = 0; i < events.size(); ++i) {
-    auto& e = events[i];
-    if (e.partition >= partitions) {
-      co_return HttpResponse::Error(InvalidArgument(
-          "event {}: partition {} does not exist; topic {} has {} partitions", i, e.partition,
-          topic, partitions));
-    }
-    if (e.partition < 0) {
-      e.partition = e.record.key ? PartitionForKey(*e.record.key, partitions) : sticky;
-    }
-    if (e.bound_bytes + model::batch_layout::kHeaderSize > batch_limit) {
-      co_return HttpResponse::Error(ResourceExhausted(
-          "event {} is too large for topic {} (max_message_bytes {})", i, topic, batch_limit));
-    }
-  }
+  const auto sticky =
+      static_cast<int32_t>(sticky_.fetch_add(1) % static_cast<uint64_t>(meta->partitions));
+  st = AssignPartitions(topic, meta->partitions, batch_limit, sticky, events);
+  if (!st.ok()) co_return HttpResponse::Error(st);
 
   // 2. Group per partition, split into batches under the topic's batch limit.
-  struct Chunk {
-    int32_t partition;
-    std::vector<size_t> indexes;
-  };
-  std::map<int32_t, std::vector<Chunk>> per_partition;
-  std::map<int32_t, size_t> chunk_bytes;
-  for (size_t i = 0; i < events.size(); ++i) {
-    int32_t p = events[i].partition;
-    auto& chunks = per_partition[p];
-    size_t& bytes = chunk_bytes[p];
-    if (chunks.empty() ||
-        bytes + events[i].bound_bytes + model::batch_layout::kHeaderSize > batch_limit) {
-      chunks.push_back(Chunk{p, {}});
-      bytes = 0;
-    }
-    chunks.back().indexes.push_back(i);
-    bytes += events[i].bound_bytes;
-  }
+  PartitionChunks per_partition = GroupIntoChunks(events, batch_limit);
 
   // 3. Append: partitions in parallel, chunks of one partition in order.
-  std::vector<std::function<Task<Status>()>> tasks;
   std::vector<model::Offset> offsets(events.size());
-  for (auto& [p, chunks] : per_partition) {
-    tasks.push_back([log, topic, p = p, chunks = &chunks, &events, &offsets]() -> Task<Status> {
-      for (const Chunk& c : *chunks) {
-        std::vector<model::ProduceRecord> records;
-        records.reserve(c.indexes.size());
-        for (size_t i : c.indexes) records.push_back(std::move(events[i].record));
-        auto r = co_await log->Append(model::TopicPartition{topic, model::PartitionId(p)},
-                                      std::move(records));
-        if (!r.ok()) co_return r.status().WithContext(fmt::format("partition {}", p));
-        for (size_t k = 0; k < c.indexes.size(); ++k) {
-          offsets[c.indexes[k]] = r->base_offset + static_cast<int64_t>(k);
-        }
-      }
-      co_return Status::Ok();
-    });
+  st = co_await AppendAll(log, &topic, &per_partition, &events, &offsets);
+  if (!st.ok()) {
+    if (st.code() == ErrorCode::kNotFound) ForgetTopic(topic);
+    co_return HttpResponse::Error(st);
   }
-  auto results = co_await WhenAll<Status>(std::move(tasks));
-  for (const auto& r : results) {
-    if (!r.ok()) {
-      if (r.code() == ErrorCode::kNotFound) ForgetTopic(topic);
-      co_return HttpResponse::Error(r);
-    }
-  }
-  JsonWriter w;
-  w.BeginObject().Key("offsets").BeginArray();
-  for (size_t i = 0; i < events.size(); ++i) {
-    w.BeginObject().Field("partition", events[i].partition);
-    w.Field("offset", offsets[i].value()).EndObject();
-  }
-  w.EndArray().EndObject();
-  co_return HttpResponse::Json(200, w.Take());
+  co_return HttpResponse::Json(200, OffsetsJson(events, offsets));
 }
 
 Task<HttpResponse> RestApi::Fetch(HttpRequest& req) {
@@ -375,7 +452,8 @@ Task<HttpResponse> RestApi::Fetch(HttpRequest& req) {
     co_return HttpResponse::Error(r.status());
   }
   JsonWriter w;
-  codec::JsonParser parser;
+  std::unique_ptr<codec::JsonParser> own_parser;
+  codec::JsonParser& parser = ShardParser(own_parser);  // not used across a co_await
   w.BeginObject().Key("events").BeginArray();
   model::Offset next = r->next_offset;
   bool any = false;

@@ -2,6 +2,7 @@
 // live in events_api.cc.
 #include "gateway/rest_api.h"
 
+#include "codec/json_parser.h"
 #include "gateway/internal/api_util.h"
 #include "metrics/registry.h"
 
@@ -12,7 +13,13 @@ using codec::JsonWriter;
 using internal::ParseJsonBody;
 
 RestApi::RestApi(RestApiOptions options, runtime::Shards& shards, const Clock& clock)
-    : options_(std::move(options)), shards_(shards), clock_(clock) {}
+    : options_(std::move(options)), shards_(shards), clock_(clock) {
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    parsers_.push_back(std::make_unique<codec::JsonParser>());
+  }
+}
+
+RestApi::~RestApi() = default;
 
 void RestApi::Register(Router& router) {
   auto add = [&](const char* method, const char* pattern, const char* name,

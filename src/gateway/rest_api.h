@@ -7,13 +7,19 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "base/clock.h"
 #include "gateway/router.h"
 #include "runtime/shards.h"
 #include "storage/log.h"
+
+namespace sluice::codec {
+class JsonParser;
+}
 
 namespace sluice::metrics {
 class Registry;
@@ -38,6 +44,7 @@ struct RestApiOptions {
 class RestApi {
  public:
   RestApi(RestApiOptions options, runtime::Shards& shards, const Clock& clock);
+  ~RestApi();
 
   void Register(Router& router);
   // The log the routes use; nullptr makes /health/ready and every /v1 route answer 503.
@@ -70,6 +77,9 @@ class RestApi {
   // Partition count and batch limit of a topic, cached for a second. Errors: kNotFound.
   Task<Result<TopicMeta>> GetTopicMeta(storage::Log& log, const std::string& topic);
   void ForgetTopic(const std::string& topic);
+  // This shard's JSON parser (kept so simdjson's buffers are reused across requests); off a
+  // shard thread, a new parser stored in *fallback.
+  codec::JsonParser& ShardParser(std::unique_ptr<codec::JsonParser>& fallback);
 
   RestApiOptions options_;
   runtime::Shards& shards_;
@@ -79,6 +89,8 @@ class RestApi {
   std::atomic<uint64_t> sticky_{0};  // round-robin partition for keyless requests
   std::mutex meta_mu_;
   std::map<std::string, TopicMeta> meta_;  // guarded by meta_mu_
+  // One per shard, used only by that shard's thread and never across a suspension point.
+  std::vector<std::unique_ptr<codec::JsonParser>> parsers_;
 };
 
 }  // namespace sluice::gateway
