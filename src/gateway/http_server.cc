@@ -14,9 +14,11 @@
 #include "runtime/asio.h"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -40,15 +42,31 @@ spdlog::logger& Logger() {
   return l;
 }
 
+// One connection, owned by its Session coroutine (shared with its Watch coroutine); touched
+// only on its shard.
+//
+// Deadlines are lazy: SetDeadline only moves the timer when the new deadline is earlier than
+// the one armed, otherwise Watch wakes at the armed time, sees the later deadline and re-arms.
+// Re-arming on every request would cancel and wake Watch up to three times per request.
 struct Conn {
-  explicit Conn(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+  explicit Conn(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {
+    timer.expires_at(SteadyClock::time_point::max());
+  }
   tcp::socket socket;
   asio::steady_timer timer;
+  SteadyClock::time_point deadline = SteadyClock::time_point::max();
   bool done = false;
   bool busy = false;  // between a request's head being read and its response being written
+  std::string remote;  // "ip:port" of the peer, looked up once
+  // Reused across the connection's requests so each one does not allocate them again.
+  std::string body;
+  std::string head;
 
-  void SetDeadline(int64_t ms) { timer.expires_after(std::chrono::milliseconds(ms)); }
-  void ClearDeadline() { timer.expires_at(SteadyClock::time_point::max()); }
+  void SetDeadline(int64_t ms) {
+    deadline = SteadyClock::now() + std::chrono::milliseconds(ms);
+    if (deadline < timer.expiry()) timer.expires_at(deadline);
+  }
+  void ClearDeadline() { deadline = SteadyClock::time_point::max(); }
   void Close() {
     boost::system::error_code ec;
     socket.shutdown(tcp::socket::shutdown_both, ec);
@@ -60,9 +78,41 @@ struct Conn {
 struct ShardState {
   std::set<Conn*> conns;
   // Metric handles looked up once per (route, method, status) on this shard.
-  std::map<std::string, metrics::Counter*> counters;
-  std::map<std::string, metrics::Histogram*> histograms;
+  std::map<std::string, metrics::Counter*, std::less<>> counters;
+  std::map<std::string, metrics::Histogram*, std::less<>> histograms;
+  std::string key;  // scratch for building the keys above
 };
+
+// Appends the status line and headers of a response: what Beast's serializer writes for a
+// response with these fields after prepare_payload() (no Content-Length for 1xx, 204 and 304).
+void AppendResponseHead(std::string& out, const HttpResponse& r, unsigned version,
+                        bool keep_alive, size_t body_size) {
+  out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  fmt::format_to(std::back_inserter(out), "{} ", r.status);
+  auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
+  out.append(reason.data(), reason.size());
+  out.append("\r\n");
+  auto field = [&out](std::string_view name, std::string_view value) {
+    out.append(name).append(": ").append(value).append("\r\n");
+  };
+  bool server = false, content_type = false;
+  for (const auto& [k, v] : r.headers) {
+    server = server || beast::iequals(k, "server");
+    content_type = content_type || beast::iequals(k, "content-type");
+  }
+  if (!server) field("Server", "sluice");
+  if (!content_type) field("Content-Type", r.content_type);
+  for (const auto& [k, v] : r.headers) field(k, v);
+  if (version >= 11 && !keep_alive) field("Connection", "close");
+  if (version < 11 && keep_alive) field("Connection", "keep-alive");
+  const bool no_body = (r.status >= 100 && r.status < 200) || r.status == 204 || r.status == 304;
+  if (!no_body) {
+    out.append("Content-Length: ");
+    fmt::format_to(std::back_inserter(out), "{}", body_size);
+    out.append("\r\n");
+  }
+  out.append("\r\n");
+}
 
 void ParseTarget(HttpRequest& req) {
   std::string_view t = req.target;
@@ -184,9 +234,15 @@ class HttpServerImpl {
       boost::system::error_code ec;
       co_await c->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (c->done) break;
-      if (c->timer.expiry() <= SteadyClock::now()) {
+      auto now = SteadyClock::now();
+      if (c->deadline <= now) {
         c->Close();
         break;
+      }
+      // Woken early (the deadline moved later, or was cleared) or re-armed earlier: wait for
+      // the current deadline.
+      if (c->timer.expiry() <= now || c->timer.expiry() > c->deadline) {
+        c->timer.expires_at(c->deadline);
       }
     }
   }
@@ -203,6 +259,9 @@ class HttpServerImpl {
       HttpResponse r = HttpResponse::Error(503, "unavailable", "too many connections");
       co_await WriteResponse(*conn, r, 11, false);
     } else {
+      boost::system::error_code rec;
+      auto ep = conn->socket.remote_endpoint(rec);
+      if (!rec) conn->remote = fmt::format("{}:{}", ep.address().to_string(), ep.port());
       conn->SetDeadline(options_.idle_timeout_ms);
       asio::co_spawn(conn->socket.get_executor(), Watch(conn), asio::detached);
       co_await Serve(*conn, st);
@@ -222,6 +281,9 @@ class HttpServerImpl {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<uint32_t>(options_.max_header_bytes));
       parser.body_limit(static_cast<uint64_t>(options_.max_body_bytes));
+      // Beast's string body appends to (and reserves) this string: reuse its capacity.
+      conn.body.clear();
+      parser.get().body() = std::move(conn.body);
       boost::system::error_code ec;
       conn.SetDeadline(first ? options_.request_timeout_ms : options_.idle_timeout_ms);
       first = false;
@@ -298,11 +360,7 @@ class HttpServerImpl {
         req.headers[std::move(name)] = std::string(f.value());
       }
       req.body = std::move(breq.body());
-      {
-        boost::system::error_code rec;
-        auto ep = conn.socket.remote_endpoint(rec);
-        if (!rec) req.remote = fmt::format("{}:{}", ep.address().to_string(), ep.port());
-      }
+      req.remote = conn.remote;
       ParseTarget(req);
 
       conn.ClearDeadline();  // handlers bound their own time (long-poll wait_ms)
@@ -311,6 +369,7 @@ class HttpServerImpl {
       Record(st, route, req.method, resp.status, start);
       if (stopped_.load()) keep_alive = false;
       conn.SetDeadline(options_.request_timeout_ms);
+      conn.body = std::move(req.body);
       bool ok = co_await WriteResponse(conn, resp, version, keep_alive, req.method == "HEAD");
       conn.busy = false;
       if (!ok || !keep_alive) co_return;
@@ -340,20 +399,16 @@ class HttpServerImpl {
     }
   }
 
+  // Writes the head (built in the connection's reused buffer) and the body in one write.
   Task<bool> WriteResponse(Conn& conn, const HttpResponse& r, unsigned version, bool keep_alive,
                            bool head = false) {
-    http::response<http::string_body> res;
-    res.version(version);
-    res.result(static_cast<unsigned>(r.status));
-    res.set(http::field::server, "sluice");
-    res.set(http::field::content_type, r.content_type);
-    for (const auto& [k, v] : r.headers) res.set(k, v);
-    res.keep_alive(keep_alive);
-    res.body() = r.body;
-    res.prepare_payload();
-    if (head) res.body().clear();
+    conn.head.clear();
+    AppendResponseHead(conn.head, r, version, keep_alive, r.body.size());
+    std::array<asio::const_buffer, 2> buffers = {
+        asio::buffer(conn.head), head ? asio::const_buffer() : asio::buffer(r.body)};
     boost::system::error_code ec;
-    co_await http::async_write(conn.socket, res, asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_write(conn.socket, buffers,
+                               asio::redirect_error(asio::use_awaitable, ec));
     co_return !ec;
   }
 
@@ -361,7 +416,18 @@ class HttpServerImpl {
               SteadyClock::time_point start) {
     if (options_.metrics == nullptr) return;
     double secs = std::chrono::duration<double>(SteadyClock::now() - start).count();
-    std::string key = fmt::format("{} {} {}", route, method, status);
+    std::string& key = st.key;
+    key.assign(route).append(" ").append(method);
+    auto hit = st.histograms.find(key);
+    if (hit == st.histograms.end()) {
+      auto& h = options_.metrics->GetHistogram(
+          "sluice_http_request_duration_seconds",
+          "Time from a request's head being read to its response being ready",
+          metrics::LatencyBucketsSeconds(), {{"route", route}, {"method", method}});
+      hit = st.histograms.emplace(key, &h).first;
+    }
+    hit->second->Observe(secs);
+    fmt::format_to(std::back_inserter(key), " {}", status);
     auto it = st.counters.find(key);
     if (it == st.counters.end()) {
       auto& c = options_.metrics->GetCounter(
@@ -370,16 +436,6 @@ class HttpServerImpl {
       it = st.counters.emplace(key, &c).first;
     }
     it->second->Inc();
-    std::string hkey = route + " " + method;
-    auto hit = st.histograms.find(hkey);
-    if (hit == st.histograms.end()) {
-      auto& h = options_.metrics->GetHistogram(
-          "sluice_http_request_duration_seconds",
-          "Time from a request's head being read to its response being ready",
-          metrics::LatencyBucketsSeconds(), {{"route", route}, {"method", method}});
-      hit = st.histograms.emplace(hkey, &h).first;
-    }
-    hit->second->Observe(secs);
   }
 
   HttpServerOptions options_;
