@@ -106,7 +106,15 @@ class HttpClientImpl {
     }
     stream_->expires_after(timeout);
     co_await http::async_write(*stream_, req, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return Unavailable("connection to {} lost: {}", base_url_, ec.message());
+    // A server may answer before reading the whole body (413) and close: the answer is still
+    // in our receive buffer, so read it before reporting the failed write.
+    const boost::system::error_code write_ec = ec;
+    const bool early_answer_possible =
+        ec == asio::error::broken_pipe || ec == asio::error::connection_reset;
+    if (ec && !early_answer_possible) {
+      co_return Unavailable("connection to {} lost: {}", base_url_, ec.message());
+    }
+    ec = {};
     http::response_parser<http::string_body> parser;
     parser.body_limit(1ULL << 32);
     co_await http::async_read(*stream_, buffer_, parser,
@@ -115,8 +123,13 @@ class HttpClientImpl {
       co_return Status(ErrorCode::kDeadlineExceeded,
                        fmt::format("no response from {} within {} ms", base_url_, timeout_ms));
     }
+    if (ec && write_ec) {
+      Disconnect();
+      co_return Unavailable("connection to {} lost: {}", base_url_, write_ec.message());
+    }
     if (ec) co_return Unavailable("connection to {} lost: {}", base_url_, ec.message());
     auto res = parser.release();
+    if (write_ec) Disconnect();
     HttpClientResponse out;
     out.status = static_cast<int>(res.result_int());
     out.content_type = std::string(res[http::field::content_type]);
