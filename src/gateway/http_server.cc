@@ -336,7 +336,14 @@ class HttpServerImpl {
                                    asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;
       }
-      if (!parser.is_done()) {
+      if (!parser.is_done() && buffer.size() > 0) {
+        // Usually the whole body came with the head: parse it from the buffer directly rather
+        // than through another composed read (which completes through the scheduler).
+        parser.eager(true);
+        buffer.consume(parser.put(buffer.data(), ec));
+        if (ec == http::error::need_more) ec = {};
+      }
+      if (!ec && !parser.is_done()) {
         co_await http::async_read(conn.socket, buffer, parser,
                                   asio::redirect_error(asio::use_awaitable, ec));
       }

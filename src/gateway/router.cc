@@ -4,8 +4,13 @@
 namespace sluice::gateway {
 
 namespace {
+bool IsParam(const std::string& segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
 std::vector<std::string_view> Split(std::string_view path) {
   std::vector<std::string_view> out;
+  out.reserve(8);
   size_t i = 0;
   while (i < path.size()) {
     if (path[i] == '/') {
@@ -36,15 +41,11 @@ Router::Match Router::Find(HttpRequest& req) const {
   auto segs = Split(req.path);
   for (const auto& r : routes_) {
     if (r.segments.size() != segs.size()) continue;
-    std::map<std::string, std::string> params;
+    // Literal segments first, so parameters are only copied for the route that matches.
     bool ok = true;
     for (size_t i = 0; i < segs.size() && ok; ++i) {
       const auto& p = r.segments[i];
-      if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
-        params[p.substr(1, p.size() - 2)] = std::string(segs[i]);
-      } else if (p != segs[i]) {
-        ok = false;
-      }
+      ok = IsParam(p) || p == segs[i];
     }
     if (!ok) continue;
     if (r.method != req.method) {
@@ -53,9 +54,13 @@ Router::Match Router::Find(HttpRequest& req) const {
       m.allowed += r.method;
       continue;
     }
+    req.path_params.clear();
+    for (size_t i = 0; i < segs.size(); ++i) {
+      const auto& p = r.segments[i];
+      if (IsParam(p)) req.path_params[p.substr(1, p.size() - 2)] = std::string(segs[i]);
+    }
     m.handler = &r.handler;
     m.route = r.name;
-    req.path_params = std::move(params);
     return m;
   }
   return m;
