@@ -361,7 +361,12 @@ Task<HttpResponse> RestApi::Produce(HttpRequest& req) {
   if (st.ok() && events.empty()) st = InvalidArgument("no events in request");
   if (!st.ok()) co_return HttpResponse::Error(st);
 
-  auto meta = co_await GetTopicMeta(*log, topic);
+  Result<TopicMeta> meta;
+  if (auto cached = CachedTopicMeta(topic)) {
+    meta = *cached;
+  } else {
+    meta = co_await GetTopicMeta(*log, topic);
+  }
   if (!meta.ok()) co_return HttpResponse::Error(meta.status());
   const size_t batch_limit = static_cast<size_t>(std::max(meta->max_message_bytes, 1024));
   // Keyless events of one request stick to one partition (one append), rotating per request.

@@ -8,8 +8,10 @@
 namespace sluice::gateway {
 
 std::string_view HttpRequest::Header(std::string_view name) const {
-  auto it = headers.find(std::string(name));
-  return it == headers.end() ? std::string_view() : std::string_view(it->second);
+  for (auto it = headers.rbegin(); it != headers.rend(); ++it) {
+    if (it->first == name) return it->second;
+  }
+  return std::string_view();
 }
 
 std::optional<std::string_view> HttpRequest::Query(std::string_view name) const {

@@ -18,7 +18,8 @@ struct HttpRequest {
   std::string target;  // raw request target ("/v1/topics?x=1")
   std::string path;    // percent-decoded path without the query
   std::map<std::string, std::string> query;        // decoded; last one wins
-  std::map<std::string, std::string> headers;      // names lower-cased
+  // Names lower-cased, in arrival order; Header() returns the last of repeated names.
+  std::vector<std::pair<std::string, std::string>> headers;
   std::map<std::string, std::string> path_params;  // filled by the router
   std::string body;
   std::string remote;  // "ip:port" of the peer

@@ -118,8 +118,12 @@ void ParseTarget(HttpRequest& req) {
   std::string_view t = req.target;
   auto q = t.find('?');
   std::string_view path = t.substr(0, q);
-  auto p = PercentDecode(path, false);
-  req.path = p.ok() ? std::move(p).value() : std::string(path);
+  if (path.find('%') == std::string_view::npos) {
+    req.path.assign(path.data(), path.size());  // nothing to decode; reuses req.path's capacity
+  } else {
+    auto p = PercentDecode(path, false);
+    req.path = p.ok() ? std::move(p).value() : std::string(path);
+  }
   if (q == std::string_view::npos) return;
   std::string_view qs = t.substr(q + 1);
   while (!qs.empty()) {
@@ -276,6 +280,8 @@ class HttpServerImpl {
 
   Task<void> Serve(Conn& conn, ShardState& st) {
     beast::flat_buffer buffer;
+    HttpRequest req;
+    req.remote = conn.remote;
     bool first = true;
     for (;;) {
       http::request_parser<http::string_body> parser;
@@ -358,16 +364,21 @@ class HttpServerImpl {
       auto breq = parser.release();
       bool keep_alive = breq.keep_alive();
 
-      HttpRequest req;
-      req.method = std::string(breq.method_string());
-      req.target = std::string(breq.target());
+      // The connection's HttpRequest is reused: assigning into its strings keeps their capacity.
+      req.method.assign(breq.method_string().data(), breq.method_string().size());
+      req.target.assign(breq.target().data(), breq.target().size());
+      size_t nheaders = 0;
       for (const auto& f : breq) {
-        std::string name(f.name_string());
+        if (nheaders == req.headers.size()) req.headers.emplace_back();
+        auto& [name, value] = req.headers[nheaders++];
+        name.assign(f.name_string().data(), f.name_string().size());
         for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        req.headers[std::move(name)] = std::string(f.value());
+        value.assign(f.value().data(), f.value().size());
       }
-      req.body = std::move(breq.body());
-      req.remote = conn.remote;
+      req.headers.resize(nheaders);
+      req.body.swap(breq.body());
+      req.query.clear();
+      req.path_params.clear();
       ParseTarget(req);
 
       conn.ClearDeadline();  // handlers bound their own time (long-poll wait_ms)
@@ -376,7 +387,7 @@ class HttpServerImpl {
       Record(st, route, req.method, resp.status, start);
       if (stopped_.load()) keep_alive = false;
       conn.SetDeadline(options_.request_timeout_ms);
-      conn.body = std::move(req.body);
+      conn.body.swap(req.body);
       bool ok = co_await WriteResponse(conn, resp, version, keep_alive, req.method == "HEAD");
       conn.busy = false;
       if (!ok || !keep_alive) co_return;

@@ -54,14 +54,8 @@ storage::Log* RestApi::LogOr503(HttpResponse* unavailable) const {
 
 Task<Result<RestApi::TopicMeta>> RestApi::GetTopicMeta(storage::Log& log,
                                                        const std::string& topic) {
+  if (auto cached = CachedTopicMeta(topic)) co_return *cached;
   auto now = std::chrono::steady_clock::now();
-  {
-    std::lock_guard lock(meta_mu_);
-    auto it = meta_.find(topic);
-    if (it != meta_.end() && now - it->second.fetched < std::chrono::seconds(1)) {
-      co_return it->second;
-    }
-  }
   auto d = co_await log.DescribeTopic(topic);
   if (!d.ok()) co_return d.status();
   TopicMeta m;
@@ -72,6 +66,16 @@ Task<Result<RestApi::TopicMeta>> RestApi::GetTopicMeta(storage::Log& log,
   std::lock_guard lock(meta_mu_);
   meta_[topic] = m;
   co_return m;
+}
+
+std::optional<RestApi::TopicMeta> RestApi::CachedTopicMeta(const std::string& topic) {
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(meta_mu_);
+  auto it = meta_.find(topic);
+  if (it != meta_.end() && now - it->second.fetched < std::chrono::seconds(1)) {
+    return it->second;
+  }
+  return std::nullopt;
 }
 
 void RestApi::ForgetTopic(const std::string& topic) {

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,8 @@ class RestApi {
   storage::Log* LogOr503(HttpResponse* unavailable) const;
   // Partition count and batch limit of a topic, cached for a second. Errors: kNotFound.
   Task<Result<TopicMeta>> GetTopicMeta(storage::Log& log, const std::string& topic);
+  // The cached entry when it is fresh; lets hot paths skip a coroutine call.
+  std::optional<TopicMeta> CachedTopicMeta(const std::string& topic);
   void ForgetTopic(const std::string& topic);
   // This shard's JSON parser (kept so simdjson's buffers are reused across requests); off a
   // shard thread, a new parser stored in *fallback.
