@@ -264,6 +264,9 @@ class HttpServerImpl {
       co_await WriteResponse(*conn, r, 11, false);
     } else {
       boost::system::error_code rec;
+      // Each response is one write; do not let Nagle hold it back waiting for an ACK (nginx
+      // does the same on keep-alive connections: tcp_nodelay on).
+      conn->socket.set_option(tcp::no_delay(true), rec);
       auto ep = conn->socket.remote_endpoint(rec);
       if (!rec) conn->remote = fmt::format("{}:{}", ep.address().to_string(), ep.port());
       conn->SetDeadline(options_.idle_timeout_ms);
