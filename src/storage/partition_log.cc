@@ -247,25 +247,37 @@ Task<Status> PartitionLog::WaitDurable(Offset target) {
                             write_error_.message());
     }
     if (closed_) co_return Unavailable("partition {} closed before the write was durable", tp_);
-    if (!flush_in_flight_) {
-      asio::co_spawn(co_await asio::this_coro::executor, RunFlush(), asio::detached);
+    // Start a flush unless one already started after this write (it covers it). Up to
+    // kMaxFlushesInFlight overlap, so a write that arrives during a flush does not wait for
+    // that flush and then a whole second one.
+    if (flush_target_started_ < target && flushes_in_flight_ < kMaxFlushesInFlight) {
+      StartFlush(co_await asio::this_coro::executor);
     }
     co_await flush_done_.Wait();
   }
   co_return Status::Ok();
 }
 
-// One group commit: fdatasync of every file written since the last one. Appends that arrive
-// while it runs are covered by the next one.
+// One group commit: fdatasync of every file written since the last durable point. Appends
+// that arrive while it runs are covered by the next one. fdatasync covers every dirty page of
+// the file whoever wrote it, so a later flush that finishes first makes the earlier range
+// durable too; sealed files stay listed until a flush that synced them succeeds.
+void PartitionLog::StartFlush(asio::any_io_executor ex) {
+  if (flushes_in_flight_ >= kMaxFlushesInFlight || !write_error_.ok()) return;
+  // Claimed here, before the coroutine first runs, so concurrent waiters see it at once.
+  ++flushes_in_flight_;
+  flush_target_started_ = next_offset();
+  auto self = shared_from_this();  // keeps the partition alive until the flush ends
+  asio::co_spawn(
+      ex, [self]() -> Task<void> { co_await self->RunFlush(); }, asio::detached);
+}
+
 Task<void> PartitionLog::RunFlush() {
   auto self = shared_from_this();
-  if (flush_in_flight_ || !write_error_.ok()) co_return;
-  flush_in_flight_ = true;
   const Offset target = next_offset();
   const int64_t seg_base = active().base_offset().value();
   const int64_t position = active().size();
-  std::vector<std::shared_ptr<internal::File>> files = std::move(unsynced_files_);
-  unsynced_files_.clear();
+  std::vector<std::shared_ptr<internal::File>> files = unsynced_files_;
   files.push_back(active().log_file());
   const Clock* clock = deps_.clock;
   FaultInjector* faults = deps_.faults;
@@ -281,7 +293,12 @@ Task<void> PartitionLog::RunFlush() {
     return {Status::Ok(), clock->MonotonicNs() - t0};
   };
   auto [st, ns] = co_await deps_.blocking->Run(fn2);
-  flush_in_flight_ = false;
+  --flushes_in_flight_;
+  if (st.ok()) {
+    std::erase_if(unsynced_files_, [&](const std::shared_ptr<internal::File>& f) {
+      return std::find(files.begin(), files.end(), f) != files.end();
+    });
+  }
   stats_.fsyncs++;
   stats_.fsync_ns_total += ns;
   if (deps_.probe.fsync_seconds && st.ok())
@@ -309,7 +326,7 @@ void PartitionLog::ScheduleIntervalFlush(asio::any_io_executor ex) {
         boost::system::error_code ec;
         co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         self->interval_flush_scheduled_ = false;
-        if (!self->closed_) co_await self->RunFlush();
+        if (!self->closed_) (void)co_await self->Flush();
       },
       asio::detached);
 }

@@ -91,6 +91,8 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   Status Recover(bool create);
   Task<Status> RollIfNeeded(size_t incoming);
   Task<Status> WaitDurable(model::Offset target);
+  // Starts a group commit (RunFlush) unless kMaxFlushesInFlight are running.
+  void StartFlush(asio::any_io_executor ex);
   Task<void> RunFlush();
   void ScheduleIntervalFlush(asio::any_io_executor ex);
   Task<Status> ApplyRetention();
@@ -110,7 +112,9 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   model::Offset durable_offset_;
   int64_t durable_segment_ = 0;   // base of the segment holding the durable end
   int64_t durable_position_ = 0;  // byte position of the durable end in that segment
-  bool flush_in_flight_ = false;
+  static constexpr int kMaxFlushesInFlight = 2;
+  int flushes_in_flight_ = 0;
+  model::Offset flush_target_started_;  // highest next_offset() a started flush covers
   bool interval_flush_scheduled_ = false;
   std::vector<std::shared_ptr<internal::File>> unsynced_files_;  // sealed, not yet fdatasynced
   runtime::Event flush_done_;
