@@ -2,6 +2,7 @@
 // the whole request before anything is appended, partitioning, one Append per partition (in
 // parallel across partitions) and rendering fetched records.
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <memory>
 
@@ -311,17 +312,29 @@ Status AssignPartitions(const std::string& topic, int32_t partitions, size_t bat
   return Status::Ok();
 }
 
-// The response body {"offsets":[{"partition":P,"offset":O},...]}.
+// The response body {"offsets":[{"partition":P,"offset":O},...]}. Written directly: the keys
+// are constants and the values integers, so nothing needs escaping.
 std::string OffsetsJson(const std::vector<PendingEvent>& events,
                         const std::vector<model::Offset>& offsets) {
-  JsonWriter w;
-  w.BeginObject().Key("offsets").BeginArray();
+  static constexpr std::string_view kHead = R"({"offsets":[)";
+  static constexpr std::string_view kPartition = R"({"partition":)";
+  static constexpr std::string_view kOffset = R"(,"offset":)";
+  std::string out;
+  out.reserve(kHead.size() + 2 + events.size() * (kPartition.size() + kOffset.size() + 32));
+  out.append(kHead);
+  char num[24];
   for (size_t i = 0; i < events.size(); ++i) {
-    w.BeginObject().Field("partition", events[i].partition);
-    w.Field("offset", offsets[i].value()).EndObject();
+    if (i > 0) out.push_back(',');
+    out.append(kPartition);
+    auto r = std::to_chars(num, num + sizeof(num), events[i].partition);
+    out.append(num, r.ptr);
+    out.append(kOffset);
+    r = std::to_chars(num, num + sizeof(num), offsets[i].value());
+    out.append(num, r.ptr);
+    out.push_back('}');
   }
-  w.EndArray().EndObject();
-  return w.Take();
+  out.append("]}");
+  return out;
 }
 
 }  // namespace

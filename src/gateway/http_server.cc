@@ -20,6 +20,7 @@
 
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <map>
 #include <set>
@@ -87,8 +88,10 @@ struct ShardState {
 // response with these fields after prepare_payload() (no Content-Length for 1xx, 204 and 304).
 void AppendResponseHead(std::string& out, const HttpResponse& r, unsigned version,
                         bool keep_alive, size_t body_size) {
+  char num[24];
   out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
-  fmt::format_to(std::back_inserter(out), "{} ", r.status);
+  out.append(num, std::to_chars(num, num + sizeof(num), r.status).ptr);
+  out.push_back(' ');
   auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
   out.append(reason.data(), reason.size());
   out.append("\r\n");
@@ -108,7 +111,7 @@ void AppendResponseHead(std::string& out, const HttpResponse& r, unsigned versio
   const bool no_body = (r.status >= 100 && r.status < 200) || r.status == 204 || r.status == 304;
   if (!no_body) {
     out.append("Content-Length: ");
-    fmt::format_to(std::back_inserter(out), "{}", body_size);
+    out.append(num, std::to_chars(num, num + sizeof(num), body_size).ptr);
     out.append("\r\n");
   }
   out.append("\r\n");
@@ -448,7 +451,9 @@ class HttpServerImpl {
       hit = st.histograms.emplace(key, &h).first;
     }
     hit->second->Observe(secs);
-    fmt::format_to(std::back_inserter(key), " {}", status);
+    char num[16];
+    key.push_back(' ');
+    key.append(num, std::to_chars(num, num + sizeof(num), status).ptr);
     auto it = st.counters.find(key);
     if (it == st.counters.end()) {
       auto& c = options_.metrics->GetCounter(
