@@ -46,9 +46,11 @@ Status ToEvent(const JsonValue& v, bool envelope, const std::string& where, Pend
     return Status::Ok();
   }
   if (!v.is_object()) {
-    return InvalidArgument("{}: with envelope=true each event must be an object with "
-                           "\"value\" and optional \"key\", \"headers\", \"timestamp\", "
-                           "\"partition\"", where);
+    return InvalidArgument(
+        "{}: with envelope=true each event must be an object with "
+        "\"value\" and optional \"key\", \"headers\", \"timestamp\", "
+        "\"partition\"",
+        where);
   }
   for (const auto& [k, f] : v.members()) {
     if (k == "value") {
@@ -75,8 +77,10 @@ Status ToEvent(const JsonValue& v, bool envelope, const std::string& where, Pend
     } else if (k == "timestamp") {
       auto ts = f.AsInt64();
       if (!ts || *ts < 0) {
-        return InvalidArgument("{}: \"timestamp\" must be a non-negative integer (ms since "
-                               "the epoch)", where);
+        return InvalidArgument(
+            "{}: \"timestamp\" must be a non-negative integer (ms since "
+            "the epoch)",
+            where);
       }
       out.record.timestamp = *ts;
     } else if (k == "partition") {
@@ -86,8 +90,10 @@ Status ToEvent(const JsonValue& v, bool envelope, const std::string& where, Pend
       }
       out.partition = static_cast<int32_t>(*p);
     } else {
-      return InvalidArgument("{}: unknown envelope field '{}'; expected key, value, headers, "
-                             "timestamp, partition", where, k);
+      return InvalidArgument(
+          "{}: unknown envelope field '{}'; expected key, value, headers, "
+          "timestamp, partition",
+          where, k);
     }
   }
   return Status::Ok();
@@ -118,8 +124,8 @@ class EventParser {
       if (!m.ok()) return m.status().WithContext("request body");
       if (!m->is_array) return AddText(std::move(m->text), Where{"event", 0});
       std::vector<std::string_view> items;
-      SLUICE_RETURN_IF_ERROR(codec::JsonParser::SplitMinifiedArray(m->text, items)
-                                 .WithContext("request body"));
+      SLUICE_RETURN_IF_ERROR(
+          codec::JsonParser::SplitMinifiedArray(m->text, items).WithContext("request body"));
       events_.reserve(std::min(items.size(), MaxEvents() + 1));
       for (size_t i = 0; i < items.size(); ++i) {
         SLUICE_RETURN_IF_ERROR(AddText(std::string(items[i]), Where{"event", i}));
@@ -298,8 +304,8 @@ Status AssignPartitions(const std::string& topic, int32_t partitions, size_t bat
   for (size_t i = 0; i < events.size(); ++i) {
     auto& e = events[i];
     if (e.partition >= partitions) {
-      return InvalidArgument("event {}: partition {} does not exist; topic {} has {} partitions",
-                             i, e.partition, topic, partitions);
+      return InvalidArgument("event {}: partition {} does not exist; topic {} has {} partitions", i,
+                             e.partition, topic, partitions);
     }
     if (e.partition < 0) {
       e.partition = e.record.key ? PartitionForKey(*e.record.key, partitions) : sticky;
@@ -383,8 +389,12 @@ Task<HttpResponse> RestApi::Produce(HttpRequest& req) {
   if (!meta.ok()) co_return HttpResponse::Error(meta.status());
   const size_t batch_limit = static_cast<size_t>(std::max(meta->max_message_bytes, 1024));
   // Keyless events of one request stick to one partition (one append), rotating per request.
+  // Prefer a partition this shard owns (no hop to another thread); as with Kafka's sticky
+  // partitioner, keyless events promise no particular partition.
+  const uint64_t seed = sticky_.fetch_add(1, std::memory_order_relaxed);
+  const auto local = log->LocalPartition(topic, meta->partitions, seed);
   const auto sticky =
-      static_cast<int32_t>(sticky_.fetch_add(1) % static_cast<uint64_t>(meta->partitions));
+      local ? local->value() : static_cast<int32_t>(seed % static_cast<uint64_t>(meta->partitions));
   st = AssignPartitions(topic, meta->partitions, batch_limit, sticky, events);
   if (!st.ok()) co_return HttpResponse::Error(st);
 
@@ -433,8 +443,7 @@ Task<HttpResponse> RestApi::Fetch(HttpRequest& req) {
     auto d = co_await log->DescribeTopic(topic);
     if (!d.ok()) co_return HttpResponse::Error(d.status());
     if (*partition >= static_cast<int32_t>(d->partitions.size())) {
-      co_return HttpResponse::Error(
-          NotFound("topic {} has no partition {}", topic, *partition));
+      co_return HttpResponse::Error(NotFound("topic {} has no partition {}", topic, *partition));
     }
     from = d->partitions[*partition].log_start_offset;
   }
@@ -442,8 +451,7 @@ Task<HttpResponse> RestApi::Fetch(HttpRequest& req) {
   ro.max_records = static_cast<int32_t>(max->value_or(options_.default_fetch_max));
   // Long polls wait in slices so a stopping server answers them (empty) within a slice.
   constexpr int32_t kWaitSliceMs = 250;
-  auto wait_until = std::chrono::steady_clock::now() +
-                    std::chrono::milliseconds(wait->value_or(0));
+  auto wait_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait->value_or(0));
   Result<storage::ReadResult> r;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -463,8 +471,9 @@ Task<HttpResponse> RestApi::Fetch(HttpRequest& req) {
         const auto& pi = d->partitions[*partition];
         co_return HttpResponse::Error(
             OutOfRange("offset {} is out of range for {}: log_start_offset is {}, "
-                       "high_watermark is {}", from.value(), fmt::format("{}", tp),
-                       pi.log_start_offset.value(), pi.high_watermark.value()));
+                       "high_watermark is {}",
+                       from.value(), fmt::format("{}", tp), pi.log_start_offset.value(),
+                       pi.high_watermark.value()));
       }
     }
     co_return HttpResponse::Error(r.status());

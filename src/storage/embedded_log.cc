@@ -85,10 +85,27 @@ class EmbeddedLogImpl {
     return fmt::format("{}/{}", TopicDir(tp.topic), tp.partition.value());
   }
 
+  // Partition p of a topic is owned by shard (hash(topic) + p) mod shards, so a topic's
+  // partitions spread over every shard.
   ShardId Owner(const TopicPartition& tp) const {
-    size_t h = std::hash<std::string>()(tp.topic);
+    size_t h = std::hash<std::string_view>()(tp.topic);
     return ShardId(
         static_cast<uint32_t>((h + static_cast<size_t>(tp.partition.value())) % shards_.size()));
+  }
+
+  // A partition of `topic` owned by the calling shard; see Log::LocalPartition.
+  std::optional<PartitionId> PickLocalPartition(std::string_view topic, int32_t count,
+                                                uint64_t seed) const {
+    const uint32_t shard = runtime::Shards::CurrentIndex();
+    const size_t n = shards_.size();
+    if (shard >= n || count <= 0) return std::nullopt;
+    // Local partitions are first, first + n, first + 2n, ... below count.
+    const size_t h = std::hash<std::string_view>()(topic) % n;
+    const auto first = static_cast<int64_t>((shard + n - h) % n);
+    if (first >= count) return std::nullopt;
+    const int64_t local = (count - 1 - first) / static_cast<int64_t>(n) + 1;
+    const int64_t k = static_cast<int64_t>(seed % static_cast<uint64_t>(local));
+    return PartitionId(static_cast<int32_t>(first + k * static_cast<int64_t>(n)));
   }
   ShardState& Local() {
     uint32_t i = runtime::Shards::CurrentIndex();
@@ -681,6 +698,12 @@ Task<Status> EmbeddedLog::CommitOffsets(std::string group, std::vector<GroupOffs
 Task<Result<std::vector<GroupOffset>>> EmbeddedLog::FetchOffsets(
     std::string group, std::vector<model::TopicPartition> partitions) {
   co_return co_await impl_->FetchOffsets(std::move(group), std::move(partitions));
+}
+
+std::optional<model::PartitionId> EmbeddedLog::LocalPartition(std::string_view topic,
+                                                              int32_t partition_count,
+                                                              uint64_t seed) const {
+  return impl_->PickLocalPartition(topic, partition_count, seed);
 }
 
 Task<Status> EmbeddedLog::RunHousekeeping() { co_return co_await impl_->HousekeepingAll(); }

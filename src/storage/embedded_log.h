@@ -63,6 +63,8 @@ class EmbeddedLog final : public Log {
                                 ReadOptions options) override;
   Task<Result<model::Offset>> OffsetForTimestamp(model::TopicPartition tp,
                                                  model::TimestampMs ts) override;
+  std::optional<model::PartitionId> LocalPartition(std::string_view topic, int32_t partition_count,
+                                                   uint64_t seed) const override;
   Task<Status> CommitOffsets(std::string group, std::vector<GroupOffset> offsets) override;
   Task<Result<std::vector<GroupOffset>>> FetchOffsets(
       std::string group, std::vector<model::TopicPartition> partitions) override;

@@ -636,6 +636,30 @@ TEST_F(EmbeddedLogTest, TopicAdminValidatesAndPersists) {
   EXPECT_TRUE(ReadAll("a.b-c_1", 0).empty());
 }
 
+TEST_F(EmbeddedLogTest, LocalPartitionsSplitATopicBetweenShards) {
+  auto picks = [&](uint32_t shard, int32_t count) {
+    std::set<int32_t> got;
+    for (uint64_t seed = 0; seed < 20; ++seed) {
+      auto fn = [&, seed]() -> Task<std::optional<PartitionId>> {
+        co_return log_->LocalPartition("topic-x", count, seed);
+      };
+      auto p = BlockOn(*shards_, ShardId(shard), fn);
+      if (p) got.insert(p->value());
+    }
+    return got;
+  };
+  auto s0 = picks(0, 5);
+  auto s1 = picks(1, 5);
+  EXPECT_EQ(s0.size() + s1.size(), 5u);
+  std::set<int32_t> all(s0.begin(), s0.end());
+  all.insert(s1.begin(), s1.end());
+  EXPECT_EQ(all, (std::set<int32_t>{0, 1, 2, 3, 4}));
+  // One partition: exactly one shard owns it.
+  EXPECT_EQ(picks(0, 1).size() + picks(1, 1).size(), 1u);
+  // Off the shards there is no local partition.
+  EXPECT_FALSE(log_->LocalPartition("topic-x", 5, 0).has_value());
+}
+
 TEST_F(EmbeddedLogTest, BadReadsAndAppendsGetClearErrors) {
   Create("t", {{"max_message_bytes", "1024"}});
   auto big = AppendValues("t", 0, 1, std::string(5000, 'z'));

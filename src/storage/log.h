@@ -122,6 +122,18 @@ class Log {
   virtual Task<Result<model::Offset>> OffsetForTimestamp(model::TopicPartition tp,
                                                          model::TimestampMs ts) = 0;
 
+  // For events without a key: a partition of `topic` (which has `partition_count` partitions)
+  // owned by the calling shard, so the append needs no hop between threads; `seed` rotates
+  // among such partitions. nullopt when none is local or the implementation has no owners.
+  virtual std::optional<model::PartitionId> LocalPartition(std::string_view topic,
+                                                           int32_t partition_count,
+                                                           uint64_t seed) const {
+    (void)topic;
+    (void)partition_count;
+    (void)seed;
+    return std::nullopt;
+  }
+
   // --- consumer groups ---
   virtual Task<Status> CommitOffsets(std::string group, std::vector<GroupOffset> offsets) = 0;
   // Committed offsets of the group for the given partitions (missing when never committed).
