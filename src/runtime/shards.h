@@ -75,8 +75,11 @@ class Shards {
   // reference (and move from it) so that a lambda temporary cannot be written inside a
   // co_await expression: GCC 12 destroys such a temporary's captures twice (double free).
   // Write `auto fn = [..]() -> Task<R> {..}; co_await shards.InvokeOn(id, fn);`.
+  // When the caller already runs on shard `id`, fn() is awaited in place: no post, no new
+  // frame for co_spawn (fn lives in the caller's frame for the whole co_await).
   template <typename Fn>
   auto InvokeOn(ShardId id, Fn& fn) -> decltype(fn()) {
+    if (CurrentIndex() == id.value()) return fn();
     return asio::co_spawn(context(id), std::move(fn), asio::use_awaitable);
   }
 
