@@ -136,6 +136,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
     kafka::KafkaLogOptions ko;
     ko.bootstrap_servers = cfg->KafkaBootstrapServers();
     ko.properties = cfg->kafka_properties;
+    ko.admin_api = cfg->kafka_admin_api;
     auto k = kafka::KafkaLog::Open(ko, shards);
     if (!k.ok()) {
       fmt::print(stderr, "sluice serve: kafka: {}\n", k.status().message());

@@ -178,7 +178,7 @@ TEST_F(LoaderTest, UnknownKeysInFileAreErrorsListingKnownKeys) {
                 "max_connections, request_timeout_ms)");
   path = WriteFile("z.yaml", "kafka:\n  props: {a: b}\n");
   EXPECT_EQ(Error({"--config", path}),
-            "unknown key 'kafka.props' in " + path + " (known: properties)");
+            "unknown key 'kafka.props' in " + path + " (known: admin_api, properties)");
 }
 
 TEST_F(LoaderTest, MalformedFilesAreReportedWithThePosition) {

@@ -70,8 +70,11 @@ std::string ServerConfig::ToYaml() const {
     out << YAML::Key << std::string(dot == std::string_view::npos ? path : path.substr(dot + 1));
     emit_value(f);
   }
-  if (!section.empty()) out << YAML::EndMap;
-  out << YAML::Key << "kafka" << YAML::Value << YAML::BeginMap;
+  // The kafka section ends with its free-form properties map (the table's last section).
+  if (section != "kafka") {
+    if (!section.empty()) out << YAML::EndMap;
+    out << YAML::Key << "kafka" << YAML::Value << YAML::BeginMap;
+  }
   out << YAML::Key << "properties" << YAML::Value;
   if (kafka_properties.empty()) out << YAML::Flow;
   out << YAML::BeginMap;

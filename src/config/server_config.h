@@ -17,6 +17,9 @@ struct ServerConfig {
   std::string data_dir = "./data";
   std::string http_listen = "127.0.0.1:8080";           // http.listen
   std::string log_backend = "embedded";                 // or "kafka://HOST:PORT[,HOST:PORT]"
+  // kafka.admin_api: use the admin API (create/delete/alter topics, describe configs). Off for
+  // clusters without it, such as librdkafka's mock cluster: topic admin then answers 501.
+  bool kafka_admin_api = true;
   std::map<std::string, std::string> kafka_properties;  // kafka.properties: extra librdkafka ones
   uint32_t shards = 0;                                  // 0 = number of cores
   uint32_t blocking_threads = 4;

@@ -108,6 +108,7 @@ TEST(ServerConfigTest, ToYamlWritesTheFileLayout) {
             "  housekeeping_interval_ms: 5000\n"
             "  checkpoint_interval_ms: 1000\n"
             "kafka:\n"
+            "  admin_api: true\n"
             "  properties:\n"
             "    security.protocol: \"SSL\"\n");
 }
