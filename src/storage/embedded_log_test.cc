@@ -66,6 +66,10 @@ class EmbeddedLogTest : public ::testing::Test {
       }
     }
   }
+  static std::string ReadFile(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
   fs::path PartitionDir(const std::string& t, int p) {
     return dir_ / "topics" / t / std::to_string(p);
   }
@@ -182,11 +186,7 @@ TEST_F(EmbeddedLogTest, RecoveryTruncatesATornLastBatchAtEveryByte) {
   ASSERT_TRUE(AppendValues("t", 0, 5, "second").ok());
   ForgetCleanShutdown();
   const fs::path seg = PartitionDir("t", 0) / fmt::format("{:020d}.log", 0);
-  std::string full;
-  {
-    std::ifstream in(seg, std::ios::binary);
-    full.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  const std::string full = ReadFile(seg);
   const size_t first_size = static_cast<size_t>(model::BatchTotalSize(full.data()));
   ASSERT_LT(first_size, full.size());
   for (size_t cut = first_size; cut < full.size(); ++cut) {
@@ -214,11 +214,7 @@ TEST_F(EmbeddedLogTest, RecoveryDropsABatchWithAFlippedBit) {
   ASSERT_TRUE(AppendValues("t", 0, 3, "damaged").ok());
   ForgetCleanShutdown();
   const fs::path seg = PartitionDir("t", 0) / fmt::format("{:020d}.log", 0);
-  std::string full;
-  {
-    std::ifstream in(seg, std::ios::binary);
-    full.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  const std::string full = ReadFile(seg);
   const size_t first_size = static_cast<size_t>(model::BatchTotalSize(full.data()));
   std::mt19937 rng(7);
   for (int round = 0; round < 20; ++round) {
@@ -293,11 +289,7 @@ TEST_F(EmbeddedLogTest, RecoveryPointBoundsTheVerifiedTail) {
   log_.reset();
   // The recovery point as it stood after "a": a crash later finds this one on disk.
   const fs::path rp = PartitionDir("t", 0) / "recovery-point";
-  std::string old_rp;
-  {
-    std::ifstream in(rp, std::ios::binary);
-    old_rp.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  const std::string old_rp = ReadFile(rp);
   Open();
   ASSERT_TRUE(AppendValues("t", 0, 4, "b").ok());
   ForgetCleanShutdown(/*keep_recovery_point=*/true);
