@@ -1,0 +1,252 @@
+// Parsing, canonical and normalized printing, imports and well-known types.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "schema/protobuf/protobuf.h"
+
+namespace sluice::schema::protobuf {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::unique_ptr<ParsedSchema> MustParse(std::string_view text,
+                                        std::span<const ResolvedReference> refs = {}) {
+  auto r = Parse(text, refs);
+  EXPECT_TRUE(r.ok()) << r.status().ToString() << "\n" << text;
+  return r.ok() ? std::move(r).value() : nullptr;
+}
+
+constexpr char kOrder[] = R"(syntax = "proto3";
+package shop.v1;
+import "google/protobuf/timestamp.proto";
+option java_package = "com.shop"; option java_multiple_files = true;
+message Order {
+  reserved 5, 9 to 11; reserved "old";
+  option deprecated = true;
+  // a comment
+  int64 id = 1 [deprecated = true, json_name = "ID"];
+  map<string, Item> items = 2;
+  optional string note = 3;
+  oneof payment { string card = 4; Item voucher = 6; }
+  google.protobuf.Timestamp at = 7;
+  repeated int32 codes = 8 [packed = true];
+  message Item { string sku = 1; double price = 2; }
+  enum Status { option allow_alias = true; NEW = 0; OLD = 1 [deprecated = true]; ALIAS = 1; }
+}
+enum Top { A = 0; }
+service Orders { rpc Get (Order) returns (stream Order.Item); }
+)";
+
+constexpr char kOrderCanonical[] = R"(syntax = "proto3";
+package shop.v1;
+
+import "google/protobuf/timestamp.proto";
+
+option java_package = "com.shop";
+option java_multiple_files = true;
+
+message Order {
+  reserved 5, 9 to 11;
+  reserved "old";
+
+  option deprecated = true;
+
+  int64 id = 1 [
+    deprecated = true,
+    json_name = "ID"
+  ];
+  map<string, Item> items = 2;
+  optional string note = 3;
+  google.protobuf.Timestamp at = 7;
+  repeated int32 codes = 8 [packed = true];
+
+  oneof payment {
+    string card = 4;
+    Item voucher = 6;
+  }
+
+  message Item {
+    string sku = 1;
+    double price = 2;
+  }
+  enum Status {
+    option allow_alias = true;
+    NEW = 0;
+    OLD = 1 [deprecated = true];
+    ALIAS = 1;
+  }
+}
+enum Top {
+  A = 0;
+}
+
+service Orders {
+  rpc Get (Order) returns (stream Order.Item);
+}
+)";
+
+TEST(ProtobufParseTest, CanonicalFollowsConfluentLayout) {
+  auto schema = MustParse(kOrder);
+  ASSERT_NE(schema, nullptr);
+  EXPECT_EQ(schema->type(), SchemaType::kProtobuf);
+  EXPECT_EQ(schema->canonical(), kOrderCanonical);
+}
+
+TEST(ProtobufParseTest, CanonicalIsAFixedPointAndIgnoresWhitespaceAndComments) {
+  auto a = MustParse(kOrder);
+  auto b = MustParse(a->canonical());
+  EXPECT_EQ(a->canonical(), b->canonical());
+  auto c = MustParse(
+      "// leading comment\nsyntax=\"proto3\";package shop.v1;import \"google/protobuf/"
+      "timestamp.proto\";option java_package=\"com.shop\";option java_multiple_files=true;"
+      "message Order{reserved 5,9 to 11;reserved \"old\";option deprecated=true;"
+      "int64 id=1[deprecated=true,json_name=\"ID\"];map<string,Item>items=2;/* c */"
+      "optional string note=3;oneof payment{string card=4;Item voucher=6;}"
+      "google.protobuf.Timestamp at=7;repeated int32 codes=8[packed=true];"
+      "message Item{string sku=1;double price=2;}enum Status{option allow_alias=true;NEW=0;"
+      "OLD=1[deprecated=true];ALIAS=1;}}enum Top{A=0;}"
+      "service Orders{rpc Get(Order)returns(stream Order.Item);}");
+  EXPECT_EQ(a->canonical(), c->canonical());
+}
+
+TEST(ProtobufParseTest, NormalizedSortsAndQualifiesAndReparses) {
+  auto a = MustParse(kOrder);
+  std::string normalized = a->Normalized();
+  EXPECT_THAT(normalized, HasSubstr("option java_multiple_files = true;\noption java_package"));
+  EXPECT_THAT(normalized, HasSubstr("map<string, .shop.v1.Order.Item> items = 2;"));
+  EXPECT_THAT(normalized, HasSubstr(".google.protobuf.Timestamp at = 7;"));
+  EXPECT_THAT(normalized, HasSubstr("  reserved 5;\n  reserved 9 to 11;\n"));
+  EXPECT_THAT(normalized, HasSubstr("ALIAS = 1;\n    OLD = 1"));
+  EXPECT_THAT(normalized, HasSubstr("rpc Get (.shop.v1.Order) returns (stream .shop.v1.Order.Item)"));
+  auto b = MustParse(normalized);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->Normalized(), normalized);
+
+  // Field order and name qualification do not matter to the normalized form.
+  auto x = MustParse("syntax = \"proto3\"; package p; message M { string b = 2; N a = 1; "
+                     "message N {} }");
+  auto y = MustParse("syntax = \"proto3\"; package p; message M { .p.M.N a = 1; string b = 2; "
+                     "message N {} }");
+  EXPECT_NE(x->canonical(), y->canonical());
+  EXPECT_EQ(x->Normalized(), y->Normalized());
+}
+
+TEST(ProtobufParseTest, Proto2LabelsDefaultsGroupsAndExtensions) {
+  constexpr char kText[] = R"(syntax = "proto2";
+package p2;
+message M {
+  required string name = 1 [default = "a\"b"];
+  optional int32 count = 2 [default = -3];
+  repeated group Line = 3 { optional string text = 4; }
+  extensions 100 to max;
+}
+extend M { optional bool flag = 100; }
+)";
+  auto a = MustParse(kText);
+  ASSERT_NE(a, nullptr);
+  EXPECT_THAT(a->canonical(), HasSubstr("required string name = 1 [default = \"a\\\"b\"];"));
+  EXPECT_THAT(a->canonical(), HasSubstr("optional int32 count = 2 [default = -3];"));
+  EXPECT_THAT(a->canonical(), HasSubstr("repeated group Line = 3 {\n    optional string text = 4;\n  }"));
+  EXPECT_THAT(a->canonical(), HasSubstr("extensions 100 to max;"));
+  EXPECT_THAT(a->canonical(), HasSubstr("extend M {\n  optional bool flag = 100;\n}\n"));
+  auto b = MustParse(a->canonical());
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(a->canonical(), b->canonical());
+  EXPECT_NE(MustParse(a->Normalized()), nullptr);
+}
+
+TEST(ProtobufParseTest, SyntaxErrorsNameLineAndColumn) {
+  auto r = Parse("syntax = \"proto3\";\nmessage A {\n  int32 x = 1\n}\n", {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("line 4:1:"));
+  EXPECT_THAT(r.status().message(), HasSubstr("Expected \";\""));
+}
+
+TEST(ProtobufParseTest, DefinitionErrorsNameLineAndColumn) {
+  auto r = Parse("syntax = \"proto3\";\nmessage A {\n  Foo x = 1;\n}\n", {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("line 3:3:"));
+  EXPECT_THAT(r.status().message(), HasSubstr("\"Foo\" is not defined"));
+
+  r = Parse("syntax = \"proto3\";\nmessage A {\n  int32 x = 1;\n  string y = 1;\n}\n", {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("line 4:"));
+}
+
+TEST(ProtobufParseTest, ImportsResolveThroughReferences) {
+  std::vector<ResolvedReference> inner = {
+      {"common/money.proto", "money", 2, "syntax = \"proto3\"; package common; "
+                                         "message Money { int64 units = 1; string currency = 2; }"}};
+  ResolvedReference outer("shop/item.proto", "item", 1,
+                          "syntax = \"proto3\"; package shop; import \"common/money.proto\"; "
+                          "message Item { string sku = 1; common.Money price = 2; }");
+  outer.references = inner;
+  std::vector<ResolvedReference> refs = {outer};
+  // common/money.proto comes with the reference's own references.
+  auto schema = MustParse("syntax = \"proto3\"; package shop; import \"shop/item.proto\"; "
+                          "import \"common/money.proto\"; "
+                          "message Order { repeated Item items = 1; common.Money total = 2; }",
+                          refs);
+  ASSERT_NE(schema, nullptr);
+  EXPECT_THAT(schema->canonical(), HasSubstr("import \"shop/item.proto\";"));
+}
+
+TEST(ProtobufParseTest, UnresolvedImportIsNamed) {
+  auto r = Parse("syntax = \"proto3\"; import \"missing/x.proto\"; message A {}", {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("import 'missing/x.proto' is not resolved"));
+
+  std::vector<ResolvedReference> refs = {
+      {"a.proto", "a", 1, "syntax = \"proto3\"; import \"b.proto\"; message A {}"}};
+  r = Parse("syntax = \"proto3\"; import \"a.proto\"; message M { A a = 1; }", refs);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("import 'a.proto': import 'b.proto'"));
+}
+
+TEST(ProtobufParseTest, ErrorsInReferencesNameTheImport) {
+  std::vector<ResolvedReference> refs = {{"a.proto", "a", 1, "syntax = \"proto3\";\nmessage A {"}};
+  auto r = Parse("syntax = \"proto3\"; import \"a.proto\"; message M { A a = 1; }", refs);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("import 'a.proto': line 2:"));
+}
+
+TEST(ProtobufParseTest, ImportCycleIsAnError) {
+  std::vector<ResolvedReference> refs = {
+      {"a.proto", "a", 1, "syntax = \"proto3\"; import \"b.proto\"; message A {}"},
+      {"b.proto", "b", 1, "syntax = \"proto3\"; import \"a.proto\"; message B {}"}};
+  auto r = Parse("syntax = \"proto3\"; import \"a.proto\"; message M {}", refs);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("import cycle"));
+}
+
+TEST(ProtobufParseTest, WellKnownTypesNeedNoReferences) {
+  auto schema = MustParse(R"(syntax = "proto3";
+import "google/protobuf/any.proto";
+import "google/protobuf/struct.proto";
+import "google/protobuf/wrappers.proto";
+import "google/protobuf/duration.proto";
+import "google/protobuf/empty.proto";
+import "google/protobuf/api.proto";
+message M {
+  google.protobuf.Any any = 1;
+  google.protobuf.Struct s = 2;
+  google.protobuf.StringValue w = 3;
+  google.protobuf.Duration d = 4;
+  google.protobuf.Empty e = 5;
+  google.protobuf.Api api = 6;
+})");
+  EXPECT_NE(schema, nullptr);
+}
+
+TEST(ProtobufParseTest, FileWithoutSyntaxIsProto2AndPrintsNoSyntax) {
+  auto schema = MustParse("message A { optional int32 x = 1; }");
+  ASSERT_NE(schema, nullptr);
+  EXPECT_EQ(schema->canonical(), "\nmessage A {\n  optional int32 x = 1;\n}\n");
+}
+
+}  // namespace
+}  // namespace sluice::schema::protobuf
