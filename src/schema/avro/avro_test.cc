@@ -250,6 +250,19 @@ TEST(AvroNormalizedTest, UsesFullNamesSortedPropertiesAndAliases) {
             R"("aliases":["Alpha","Zed"]})");
 }
 
+TEST(AvroNormalizedTest, SpellsOutLogicalTypesOnce) {
+  auto s = MustParse(R"({"type":"record","name":"R","fields":[
+      {"name":"a","type":{"scale":2,"precision":4,"logicalType":"decimal","type":"bytes"}},
+      {"name":"b","type":{"type":"fixed","name":"D","size":12,"logicalType":"duration","x":1}},
+      {"name":"c","type":{"type":"int","logicalType":"nonsense"}}]})");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->Normalized(),
+            R"({"type":"record","name":"R","fields":[)"
+            R"({"name":"a","type":{"type":"bytes","logicalType":"decimal","precision":4,"scale":2}},)"
+            R"({"name":"b","type":{"type":"fixed","name":"D","size":12,"logicalType":"duration","x":1}},)"
+            R"({"name":"c","type":{"type":"int","logicalType":"nonsense"}}]})");
+}
+
 // Parsing Canonical Form and fingerprints: vectors from the Avro specification's test suite.
 TEST(AvroPcfTest, MatchesTheSpecificationVectors) {
   struct Case {
