@@ -9,6 +9,7 @@
 // field added to a oneof) are silent. Messages describe the change from writer to reader.
 #include <fmt/format.h>
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
 
 #include <algorithm>
 #include <map>
