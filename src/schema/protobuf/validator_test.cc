@@ -14,6 +14,9 @@
 #include "schema/protobuf/protobuf.h"
 #include "schema/protobuf/protobuf_schema.h"
 
+// Heap allocations counted by the replaced operator new (alloc_counter_test.cc).
+long AllocationCount();
+
 namespace sluice::schema::protobuf {
 namespace {
 
@@ -234,6 +237,15 @@ TEST(ProtobufValidatorTest, ValidateIsThreadSafe) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
+}
+
+TEST(ProtobufValidatorTest, SuccessfulValidationDoesNotAllocate) {
+  auto f = Load(kShop);
+  auto v = Compile(*f);
+  std::string good = ValidOrder(*f);
+  long before = AllocationCount();
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(v->Validate(good).ok());
+  EXPECT_EQ(AllocationCount() - before, 0);
 }
 
 TEST(ProtobufValidatorTest, OutlivesItsSchema) {
