@@ -250,3 +250,35 @@ TEST(ProtobufParseTest, FileWithoutSyntaxIsProto2AndPrintsNoSyntax) {
 
 }  // namespace
 }  // namespace sluice::schema::protobuf
+
+namespace sluice::schema::protobuf {
+namespace {
+
+TEST(ProtobufParseTest, CustomOptionsPrintAndReparse) {
+  auto a = MustParse(R"(syntax = "proto3";
+package acme;
+import "google/protobuf/descriptor.proto";
+extend google.protobuf.FieldOptions { string pii = 50000; }
+extend google.protobuf.MessageOptions { Meta meta = 50001; }
+message Meta { string owner = 1; int32 tier = 2; }
+message User {
+  option (meta) = { owner: "team-a" tier: 2 };
+  string email = 1 [(pii) = "high", deprecated = true];
+  double score = 2 [(pii) = "low"];
+}
+)");
+  ASSERT_NE(a, nullptr);
+  EXPECT_THAT(a->canonical(), HasSubstr("option (meta) = { owner : \"team-a\" tier : 2 };"));
+  EXPECT_THAT(a->canonical(), HasSubstr("string email = 1 [\n    (pii) = \"high\",\n    deprecated = true\n  ];"));
+  EXPECT_THAT(a->canonical(), HasSubstr("extend google.protobuf.FieldOptions {\n  string pii = 50000;\n}\n"));
+  auto b = MustParse(a->canonical());
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(a->canonical(), b->canonical());
+  auto c = MustParse(a->Normalized());
+  ASSERT_NE(c, nullptr);
+  EXPECT_THAT(a->Normalized(), HasSubstr("extend .google.protobuf.FieldOptions {"));
+  EXPECT_EQ(c->Normalized(), a->Normalized());
+}
+
+}  // namespace
+}  // namespace sluice::schema::protobuf
