@@ -14,6 +14,10 @@
 
 #include "schema/json/json_schema.h"
 
+// Allocation counter for this thread (alloc_counter_test.cc replaces operator new).
+extern thread_local bool g_counting;
+extern thread_local size_t g_allocations;
+
 namespace sluice::schema::json {
 namespace {
 
@@ -103,6 +107,24 @@ TEST(JsonValidatorTest, IntegralFloatsAreIntegers) {
   EXPECT_TRUE(v->Validate("4.0").ok());
   EXPECT_FALSE(v->Validate("4.5").ok());
   EXPECT_FALSE(v->Validate("3").ok());
+}
+
+TEST(JsonValidatorTest, SteadyStateValidationDoesNotAllocate) {
+  auto v = Compile(R"({"type":"object","properties":{"id":{"type":"string","pattern":"^[a-f0-9]{4}$"},
+      "n":{"type":"integer","minimum":1},"c":{"enum":["USD","EUR"]},"ts":{"format":"date-time"},
+      "tags":{"type":"array","items":{"type":"string"}},"o":{"type":"object",
+      "properties":{"x":{"type":["string","null"]}},"required":["x"]}},"required":["id","n"],
+      "additionalProperties":false})");
+  std::string doc = R"({"id":"ab12","n":5,"c":"EUR","ts":"2024-01-01T00:00:00Z",
+      "tags":["a","b"],"o":{"x":null}})";
+  ASSERT_TRUE(v->Validate(doc).ok());  // warms up the thread's parser and buffers
+  g_allocations = 0;
+  g_counting = true;
+  bool ok = true;
+  for (int i = 0; i < 100; ++i) ok = ok && v->Validate(doc).ok();
+  g_counting = false;
+  EXPECT_TRUE(ok);
+  EXPECT_EQ(g_allocations, 0u);
 }
 
 TEST(JsonValidatorTest, ThreadSafe) {

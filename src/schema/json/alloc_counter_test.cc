@@ -1,0 +1,16 @@
+// Replaces the global operator new/delete in schema_json_test to count this thread's heap
+// allocations while g_counting is set (kept in its own file so the replacements are not inlined).
+#include <cstdlib>
+#include <new>
+
+thread_local bool g_counting = false;
+thread_local size_t g_allocations = 0;
+
+void* operator new(size_t size) {
+  if (g_counting) ++g_allocations;
+  void* p = std::malloc(size == 0 ? 1 : size);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
