@@ -127,6 +127,11 @@ TEST(JsonValidatorTest, SteadyStateValidationDoesNotAllocate) {
   EXPECT_EQ(g_allocations, 0u);
 }
 
+TEST(JsonValidatorTest, SelfReferenceWithoutDescentFailsInsteadOfOverflowing) {
+  auto v = Compile(R"({"allOf":[{"$ref":"#"}]})");
+  EXPECT_THAT(v->Validate("1").message(), HasSubstr("recursion"));
+}
+
 TEST(JsonValidatorTest, ThreadSafe) {
   auto v = Compile(R"({"type":"object","properties":{"n":{"type":"integer","maximum":100}}})");
   std::vector<std::thread> threads;

@@ -350,7 +350,21 @@ class CompiledValidator final : public Validator {
   }
 };
 
+// Nesting of Check calls on this thread: a schema that refers to itself without descending into
+// the document ({"$ref": "#"}) would otherwise recurse until the stack overflows.
+thread_local int t_check_depth = 0;
+constexpr int kMaxCheckDepth = 2000;
+
+struct DepthGuard {
+  DepthGuard() { ++t_check_depth; }
+  ~DepthGuard() { --t_check_depth; }
+};
+
 bool CompiledValidator::Check(int idx, element e, const Ctx& ctx) const {
+  DepthGuard guard;
+  if (t_check_depth > kMaxCheckDepth) {
+    return Fail(ctx, "schema recursion deeper than {} levels", kMaxCheckDepth);
+  }
   const CNode& n = nodes[static_cast<size_t>(idx)];
   if (n.always_false) return Fail(ctx, "no value is allowed here (schema false)");
   if (n.ref >= 0 && !Check(n.ref, e, ctx)) return false;
