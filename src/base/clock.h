@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 
 namespace sluice {
 
@@ -47,5 +48,20 @@ class ManualClock final : public Clock {
  private:
   std::atomic<int64_t> now_ms_;
 };
+
+}  // namespace sluice
+
+namespace sluice {
+
+// steady_clock time read from CLOCK_MONOTONIC_COARSE: a few nanoseconds instead of a TSC read,
+// at the resolution of the kernel tick (1-4 ms) and never ahead of steady_clock::now(). For
+// timeouts and cache ages on hot paths, not for latency measurements.
+inline std::chrono::steady_clock::time_point CoarseSteadyNow() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return std::chrono::steady_clock::time_point(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+}
 
 }  // namespace sluice

@@ -14,6 +14,7 @@
 #include "runtime/asio.h"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -21,12 +22,15 @@
 #include <array>
 #include <atomic>
 #include <charconv>
+#include <cstring>
 #include <chrono>
 #include <map>
 #include <set>
 #include <thread>
 
+#include "base/clock.h"
 #include "base/logging.h"
+#include "gateway/internal/http_parser.h"
 #include "metrics/registry.h"
 
 namespace sluice::gateway {
@@ -59,12 +63,16 @@ struct Conn {
   bool done = false;
   bool busy = false;  // between a request's head being read and its response being written
   std::string remote;  // "ip:port" of the peer, looked up once
-  // Reused across the connection's requests so each one does not allocate them again.
-  std::string body;
+  // Read buffer: bytes [rbegin, rend) are received and not yet parsed (pipelined requests
+  // stay there for the next turn of the loop).
+  std::string rbuf;
+  size_t rbegin = 0;
+  size_t rend = 0;
+  // Reused across the connection's requests so each one does not allocate it again.
   std::string head;
 
   void SetDeadline(int64_t ms) {
-    deadline = SteadyClock::now() + std::chrono::milliseconds(ms);
+    deadline = CoarseSteadyNow() + std::chrono::milliseconds(ms);
     if (deadline < timer.expiry()) timer.expires_at(deadline);
   }
   void ClearDeadline() { deadline = SteadyClock::time_point::max(); }
@@ -284,105 +292,138 @@ class HttpServerImpl {
     active_.fetch_sub(1);
   }
 
+  // Reads more bytes into the connection's buffer (compacting or growing it first). Returns
+  // false on EOF or error (or a full buffer that may not grow).
+  static Task<bool> ReadMore(Conn& conn, size_t max_buffer) {
+    std::string& buf = conn.rbuf;
+    if (conn.rbegin == conn.rend) {
+      conn.rbegin = conn.rend = 0;
+    } else if (conn.rend == buf.size() && conn.rbegin > 0) {
+      std::memmove(buf.data(), buf.data() + conn.rbegin, conn.rend - conn.rbegin);
+      conn.rend -= conn.rbegin;
+      conn.rbegin = 0;
+    }
+    if (conn.rend == buf.size()) {
+      // Full of unparsed bytes: grow, up to max_buffer (the parser refuses a head before it
+      // needs more than that).
+      size_t grown = std::min(buf.size() * 2, max_buffer);
+      if (grown <= buf.size()) co_return false;
+      buf.resize(grown);
+    }
+    boost::system::error_code ec;
+    size_t n = co_await conn.socket.async_read_some(
+        asio::buffer(buf.data() + conn.rend, buf.size() - conn.rend),
+        asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || n == 0) co_return false;
+    conn.rend += n;
+    co_return true;
+  }
+
   Task<void> Serve(Conn& conn, ShardState& st) {
-    beast::flat_buffer buffer;
     HttpRequest req;
     req.remote = conn.remote;
+    internal::RequestHead head;
+    internal::ParseError perr;
+    // Heads up to this size are read with one buffer; larger ones (up to max_header_bytes) grow it.
+    conn.rbuf.resize(16 * 1024);
     bool first = true;
     for (;;) {
-      http::request_parser<http::string_body> parser;
-      parser.header_limit(static_cast<uint32_t>(options_.max_header_bytes));
-      parser.body_limit(static_cast<uint64_t>(options_.max_body_bytes));
-      // Beast's string body appends to (and reserves) this string: reuse its capacity.
-      conn.body.clear();
-      parser.get().body() = std::move(conn.body);
-      boost::system::error_code ec;
       conn.SetDeadline(first ? options_.request_timeout_ms : options_.idle_timeout_ms);
       first = false;
-      co_await http::async_read_header(conn.socket, buffer, parser,
-                                       asio::redirect_error(asio::use_awaitable, ec));
-      if (ec == http::error::header_limit) {
-        HttpResponse r = HttpResponse::Error(431, "resource_exhausted",
-                                             fmt::format("request head larger than {} bytes",
-                                                         options_.max_header_bytes));
-        co_await WriteResponse(conn, r, 11, false);
-        co_return;
+      size_t scanned = 0;
+      internal::ParseResult pr;
+      for (;;) {
+        std::string_view avail(conn.rbuf.data() + conn.rbegin, conn.rend - conn.rbegin);
+        pr = internal::ParseRequestHead(avail, static_cast<size_t>(options_.max_header_bytes),
+                                        scanned, head, perr);
+        if (pr != internal::ParseResult::kNeedMore) break;
+        if (avail.size() > 0) conn.SetDeadline(options_.request_timeout_ms);
+        size_t want = std::max<size_t>(static_cast<size_t>(options_.max_header_bytes) + 1,
+                                       conn.rbuf.size());
+        bool ok = co_await ReadMore(conn, want);
+        if (!ok) co_return;  // closed (between requests, or mid-head: nothing to answer)
       }
-      if (ec == http::error::body_limit) {
-        // Beast checks Content-Length against body_limit while parsing the head.
-        HttpResponse r = HttpResponse::Error(
-            413, "resource_exhausted",
-            fmt::format("request body exceeds the limit of {} bytes", options_.max_body_bytes));
-        co_await WriteResponse(conn, r, 11, false);
-        co_return;
-      }
-      if (ec) {
-        if (ec != http::error::end_of_stream && ec != asio::error::operation_aborted &&
-            ec != asio::error::connection_reset && ec != asio::error::eof &&
-            ec != asio::error::bad_descriptor) {
-          HttpResponse r = HttpResponse::Error(400, "invalid_argument",
-                                               fmt::format("bad HTTP request: {}", ec.message()));
-          co_await WriteResponse(conn, r, 11, false);
-        }
+      if (pr == internal::ParseResult::kError) {
+        co_await WriteError(conn, perr, head.version);
         co_return;
       }
       conn.SetDeadline(options_.request_timeout_ms);
       conn.busy = true;
       auto start = SteadyClock::now();
-      unsigned version = parser.get().version();
-      auto cl = parser.content_length();
-      if (cl && *cl > static_cast<uint64_t>(options_.max_body_bytes)) {
+      unsigned version = head.version;
+      bool keep_alive = head.keep_alive;
+
+      // Copy the head out of the read buffer (which reading the body may move). The connection's
+      // HttpRequest is reused: assigning into its strings keeps their capacity.
+      req.method.assign(head.method.data(), head.method.size());
+      req.target.assign(head.target.data(), head.target.size());
+      size_t nheaders = 0;
+      for (const auto& [hname, hvalue] : head.headers) {
+        if (nheaders == req.headers.size()) req.headers.emplace_back();
+        auto& [name, value] = req.headers[nheaders++];
+        name.resize(hname.size());
+        for (size_t i = 0; i < hname.size(); ++i) {
+          char c = hname[i];
+          name[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+        }
+        value.assign(hvalue.data(), hvalue.size());
+      }
+      req.headers.resize(nheaders);
+      conn.rbegin += head.size;
+      const bool expect_continue = head.expect_continue;
+      const bool chunked = head.chunked;
+      const uint64_t content_length = head.content_length;
+
+      req.body.clear();
+      if (!chunked && content_length > static_cast<uint64_t>(options_.max_body_bytes)) {
         HttpResponse r = HttpResponse::Error(
             413, "resource_exhausted",
-            fmt::format("request body of {} bytes exceeds the limit of {} bytes", *cl,
+            fmt::format("request body of {} bytes exceeds the limit of {} bytes", content_length,
                         options_.max_body_bytes));
-        Record(st, "unmatched", std::string(parser.get().method_string()), 413, start);
+        Record(st, "unmatched", req.method, 413, start);
         co_await WriteResponse(conn, r, version, false);
         co_return;
       }
-      if (!parser.is_done() &&
-          beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      const size_t buffered = conn.rend - conn.rbegin;
+      if (expect_continue && (chunked || buffered < content_length)) {
         // curl sends this for bodies over 1 KiB and otherwise waits a second before sending.
-        http::response<http::empty_body> cont{http::status::continue_, version};
-        co_await http::async_write(conn.socket, cont,
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        boost::system::error_code ec;
+        co_await asio::async_write(conn.socket, asio::buffer(kContinue),
                                    asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;
       }
-      if (!parser.is_done() && buffer.size() > 0) {
-        // Usually the whole body came with the head: parse it from the buffer directly rather
-        // than through another composed read (which completes through the scheduler).
-        parser.eager(true);
-        buffer.consume(parser.put(buffer.data(), ec));
-        if (ec == http::error::need_more) ec = {};
+      if (chunked) {
+        internal::ChunkedDecoder decoder(static_cast<uint64_t>(options_.max_body_bytes));
+        for (;;) {
+          size_t used = 0;
+          std::string_view avail(conn.rbuf.data() + conn.rbegin, conn.rend - conn.rbegin);
+          auto r = decoder.Feed(avail, req.body, used, perr);
+          conn.rbegin += used;
+          if (r == internal::ParseResult::kDone) break;
+          if (r == internal::ParseResult::kError) {
+            co_await WriteError(conn, perr, version);
+            co_return;
+          }
+          bool ok = co_await ReadMore(conn, conn.rbuf.size());
+          if (!ok) co_return;
+        }
+      } else if (content_length > 0) {
+        // Usually the whole body came with the head: take it from the buffer; read the rest
+        // straight into the body.
+        size_t have = std::min<size_t>(buffered, content_length);
+        req.body.assign(conn.rbuf.data() + conn.rbegin, have);
+        conn.rbegin += have;
+        if (have < content_length) {
+          req.body.resize(content_length);
+          boost::system::error_code ec;
+          co_await asio::async_read(
+              conn.socket, asio::buffer(req.body.data() + have, content_length - have),
+              asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) co_return;
+        }
       }
-      if (!ec && !parser.is_done()) {
-        co_await http::async_read(conn.socket, buffer, parser,
-                                  asio::redirect_error(asio::use_awaitable, ec));
-      }
-      if (ec == http::error::body_limit) {
-        HttpResponse r = HttpResponse::Error(
-            413, "resource_exhausted",
-            fmt::format("request body exceeds the limit of {} bytes", options_.max_body_bytes));
-        co_await WriteResponse(conn, r, version, false);
-        co_return;
-      }
-      if (ec) co_return;
-      auto breq = parser.release();
-      bool keep_alive = breq.keep_alive();
-
-      // The connection's HttpRequest is reused: assigning into its strings keeps their capacity.
-      req.method.assign(breq.method_string().data(), breq.method_string().size());
-      req.target.assign(breq.target().data(), breq.target().size());
-      size_t nheaders = 0;
-      for (const auto& f : breq) {
-        if (nheaders == req.headers.size()) req.headers.emplace_back();
-        auto& [name, value] = req.headers[nheaders++];
-        name.assign(f.name_string().data(), f.name_string().size());
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        value.assign(f.value().data(), f.value().size());
-      }
-      req.headers.resize(nheaders);
-      req.body.swap(breq.body());
+      if (conn.rbegin == conn.rend) conn.rbegin = conn.rend = 0;
       req.query.clear();
       req.path_params.clear();
       ParseTarget(req);
@@ -393,11 +434,20 @@ class HttpServerImpl {
       Record(st, route, req.method, resp.status, start);
       if (stopped_.load()) keep_alive = false;
       conn.SetDeadline(options_.request_timeout_ms);
-      conn.body.swap(req.body);
       bool ok = co_await WriteResponse(conn, resp, version, keep_alive, req.method == "HEAD");
       conn.busy = false;
       if (!ok || !keep_alive) co_return;
     }
+  }
+
+  // Answers a request the parser refused, then the connection closes.
+  Task<void> WriteError(Conn& conn, const internal::ParseError& e, unsigned version) {
+    std::string_view code = e.status == 413 || e.status == 431 ? "resource_exhausted"
+                            : e.status == 501 || e.status == 505 ? "unimplemented"
+                                                                 : "invalid_argument";
+    HttpResponse r = HttpResponse::Error(
+        e.status, code, e.status == 400 ? "bad HTTP request: " + e.message : e.message);
+    co_await WriteResponse(conn, r, version, false);
   }
 
   Task<HttpResponse> Dispatch(HttpRequest& req, std::string& route) {

@@ -2,6 +2,8 @@
 // live in events_api.cc.
 #include "gateway/rest_api.h"
 
+#include "base/clock.h"
+
 #include "codec/json_parser.h"
 #include "gateway/internal/api_util.h"
 #include "metrics/registry.h"
@@ -55,7 +57,7 @@ storage::Log* RestApi::LogOr503(HttpResponse* unavailable) const {
 Task<Result<RestApi::TopicMeta>> RestApi::GetTopicMeta(storage::Log& log,
                                                        const std::string& topic) {
   if (auto cached = CachedTopicMeta(topic)) co_return *cached;
-  auto now = std::chrono::steady_clock::now();
+  auto now = CoarseSteadyNow();
   auto d = co_await log.DescribeTopic(topic);
   if (!d.ok()) co_return d.status();
   TopicMeta m;
@@ -69,7 +71,7 @@ Task<Result<RestApi::TopicMeta>> RestApi::GetTopicMeta(storage::Log& log,
 }
 
 std::optional<RestApi::TopicMeta> RestApi::CachedTopicMeta(const std::string& topic) {
-  auto now = std::chrono::steady_clock::now();
+  auto now = CoarseSteadyNow();
   std::lock_guard lock(meta_mu_);
   auto it = meta_.find(topic);
   if (it != meta_.end() && now - it->second.fetched < std::chrono::seconds(1)) {
