@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # HTTP produce benchmarks of issue 2, against nginx measured in the same run under the same load:
 #   1. nginx (2 workers, `return 204`) and `sluice serve` (topic with durability `interval`),
-#      each hit by wrk -t2 -c64 -d10s POSTing one 80-byte JSON event per request (keep-alive):
-#      req/s of each and the ratio (goal >= 0.6).
+#      each hit by wrk -t2 -c64 -d10s POSTing one 80-byte JSON event per request (keep-alive),
+#      alternately, ROUNDS times: the median req/s of each and their ratio (goal >= 0.6).
 #   2. batched produce to sluice: a JSON array of 100 such events per request: events/s
 #      (goal >= 1M/s).
 # Both servers run on this machine with wrk, so all three share the cores.
 #
 # Usage: bench/run_http_bench.sh [BUILD_DIR]   (default: build-bench next to this repo's src)
-# Env: DURATION (10s), CONNECTIONS (64), THREADS (2), PARTITIONS (2), NGINX_PORT (18080),
+# Env: DURATION (10s), ROUNDS (3), CONNECTIONS (64), THREADS (2), PARTITIONS (2), NGINX_PORT (18080),
 #      SLUICE_PORT (18081), BENCH_DIR (default: fresh mktemp -d; removed afterwards).
 # Needs wrk and nginx (nginx-light): scripts/bootstrap --bench.
 set -euo pipefail
@@ -24,6 +24,7 @@ duration=${DURATION:-10s}
 conns=${CONNECTIONS:-64}
 threads=${THREADS:-2}
 partitions=${PARTITIONS:-2}
+rounds=${ROUNDS:-3}
 nginx_port=${NGINX_PORT:-18080}
 sluice_port=${SLUICE_PORT:-18081}
 dir=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/sluice-http-bench.XXXXXX")}
@@ -76,7 +77,7 @@ http {
   client_body_temp_path $dir/nginx/body;
   keepalive_requests 1000000;
   server {
-    listen 127.0.0.1:$nginx_port;
+    listen 127.0.0.1:$nginx_port reuseport;
     location / { return 204; }
   }
 }
@@ -109,10 +110,24 @@ run_wrk() {  # name script url
   awk '/^Requests\/sec:/{print $2}' "$dir/$1.txt"
 }
 url_path=/v1/topics/bench/events
-echo "# nginx, single event per request" >&2
-nginx_rps=$(run_wrk nginx single "http://127.0.0.1:$nginx_port$url_path")
-echo "# sluice, single event per request" >&2
-sluice_rps=$(run_wrk sluice single "http://127.0.0.1:$sluice_port$url_path")
+# Single-event runs alternate nginx and sluice ROUNDS times; each side's median is compared, so
+# one disturbed run (this VM's neighbours) does not decide the ratio.
+nginx_runs=()
+sluice_runs=()
+for r in $(seq 1 "$rounds"); do
+  echo "# round $r: nginx, single event per request" >&2
+  nginx_runs+=("$(run_wrk "nginx-$r" single "http://127.0.0.1:$nginx_port$url_path")")
+  echo "# round $r: sluice, single event per request" >&2
+  sluice_runs+=("$(run_wrk "sluice-$r" single "http://127.0.0.1:$sluice_port$url_path")")
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+nginx_rps=$(median "${nginx_runs[@]}")
+sluice_rps=$(median "${sluice_runs[@]}")
+# The run whose req/s is the median gives the p99 and error count reported.
+for r in $(seq 1 "$rounds"); do
+  [[ ${nginx_runs[r-1]} == "$nginx_rps" ]] && cp "$dir/nginx-$r.txt" "$dir/nginx.txt"
+  [[ ${sluice_runs[r-1]} == "$sluice_rps" ]] && cp "$dir/sluice-$r.txt" "$dir/sluice.txt"
+done
 echo "# sluice, 100 events per request" >&2
 batch_rps=$(run_wrk sluice-batch batch "http://127.0.0.1:$sluice_port$url_path")
 
@@ -123,18 +138,23 @@ stored=$(curl -fsS "http://127.0.0.1:$sluice_port/v1/topics/bench" |
 
 python3 - "$nginx_rps" "$sluice_rps" "$batch_rps" "$(p99 nginx)" "$(p99 sluice)" \
   "$(p99 sluice-batch)" "$(errs nginx)" "$(errs sluice)" "$(errs sluice-batch)" "$stored" \
-  "$threads" "$conns" "$duration" <<'EOF'
+  "$threads" "$conns" "$duration" "${nginx_runs[*]}" "${sluice_runs[*]}" <<'EOF'
 import json, sys
 n, s, b = map(float, sys.argv[1:4])
 p_n, p_s, p_b = sys.argv[4:7]
 e_n, e_s, e_b = map(int, sys.argv[7:10])
 stored = int(sys.argv[10])
 load = f"wrk -t{sys.argv[11]} -c{sys.argv[12]} -d{sys.argv[13]}"
-print(json.dumps({"bench": "http_single_nginx", "load": load, "req_s": n, "p99": p_n, "errors": e_n}))
-print(json.dumps({"bench": "http_single_sluice", "load": load, "req_s": s, "p99": p_s, "errors": e_s}))
+runs_n = [float(x) for x in sys.argv[14].split()]
+runs_s = [float(x) for x in sys.argv[15].split()]
+print(json.dumps({"bench": "http_single_nginx", "load": load, "req_s": n, "runs": runs_n, "p99": p_n,
+                  "errors": e_n}))
+print(json.dumps({"bench": "http_single_sluice", "load": load, "req_s": s, "runs": runs_s, "p99": p_s,
+                  "errors": e_s}))
 print(json.dumps({"bench": "http_batch100_sluice", "load": load, "req_s": b, "events_per_s": b * 100,
                   "p99": p_b, "errors": e_b, "events_stored_total": stored}))
 v = lambda ok: "MET" if ok else "MISSED"
-print(f"single: sluice {s:.0f} req/s vs nginx {n:.0f} req/s -> ratio {s/n:.2f} (goal >= 0.6: {v(s/n >= 0.6)})")
+print(f"single (median of {len(runs_n)} alternating runs): sluice {s:.0f} req/s vs nginx {n:.0f} req/s"
+      f" -> ratio {s/n:.2f} (goal >= 0.6: {v(s/n >= 0.6)})")
 print(f"batched (100/request): {b*100:.0f} events/s (goal >= 1M/s: {v(b*100 >= 1e6)})")
 EOF
