@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <optional>
 #include <thread>
 
 #include "app/commands.h"
@@ -17,6 +18,8 @@
 #include "gateway/rest_api.h"
 #include "kafka/kafka_log.h"
 #include "metrics/registry.h"
+#include "registry/registry.h"
+#include "registry/rest_api.h"
 #include "storage/embedded_log.h"
 
 namespace sluice::app {
@@ -84,6 +87,22 @@ int RunServe(const std::vector<std::string>& raw_args) {
                "authentication; pass --insecure to do it anyway\n",
                cfg->http_listen);
     return 2;
+  }
+  std::optional<config::HostPort> registry_listen;
+  if (!cfg->registry_listen.empty()) {
+    auto rl = config::ParseHostPort(cfg->registry_listen);
+    if (!rl.ok()) {
+      fmt::print(stderr, "sluice serve: registry.listen: {}\n", rl.status().message());
+      return 2;
+    }
+    if (!IsLoopback(rl->host) && !cfg->insecure) {
+      fmt::print(stderr,
+                 "sluice serve: refusing to serve the schema registry on non-loopback address {} "
+                 "without authentication; pass --insecure to do it anyway\n",
+                 cfg->registry_listen);
+      return 2;
+    }
+    registry_listen = *rl;
   }
   auto topic_defaults = DefaultTopicConfig(*cfg);
   if (!topic_defaults.ok()) {
@@ -170,9 +189,45 @@ int RunServe(const std::vector<std::string>& raw_args) {
   }
   api.SetLog(the_log.get());
 
+  // The Schema Registry, on its own listener, once the log is there (its state is `_schemas`).
+  std::unique_ptr<registry::Registry> schema_registry;
+  std::unique_ptr<gateway::HttpServer> registry_server;
+  if (registry_listen) {
+    registry::RegistryOptions ro;
+    auto reg = std::make_unique<registry::Registry>(ro, *the_log, shards);
+    Status st = reg->Start();
+    if (!st.ok()) {
+      log.error("schema registry not started: {}", st.message());
+      fmt::print(stderr, "sluice serve: schema registry not started: {}\n", st.message());
+    } else {
+      gateway::Router reg_router;
+      registry::RegisterRoutes(reg_router, *reg);
+      gateway::HttpServerOptions ropts = http_opts;
+      ropts.host = registry_listen->host;
+      ropts.port = registry_listen->port;
+      auto rs = gateway::HttpServer::Start(ropts, std::move(reg_router), shards);
+      if (!rs.ok()) {
+        fmt::print(stderr, "sluice serve: schema registry: {}\n", rs.status().message());
+        reg->Stop();
+        (*server)->Stop();
+        stop_log();
+        shards.Stop();
+        return 1;
+      }
+      registry_server = std::move(rs).value();
+      schema_registry = std::move(reg);
+    }
+  }
+
   std::string host = listen->host.find(':') != std::string::npos ? "[" + listen->host + "]"
                                                                     : listen->host;
   fmt::print("sluice serving on http://{}:{} (data {})\n", host, (*server)->port(), where);
+  if (registry_server) {
+    std::string rhost = registry_listen->host.find(':') != std::string::npos
+                            ? "[" + registry_listen->host + "]"
+                            : registry_listen->host;
+    fmt::print("schema registry on http://{}:{}\n", rhost, registry_server->port());
+  }
   std::fflush(stdout);
   log.info("ready: http://{}:{}, {} shards, log {}", host, (*server)->port(), shard_count,
            cfg->log_backend);
@@ -181,6 +236,8 @@ int RunServe(const std::vector<std::string>& raw_args) {
   sigwait(&signals, &sig);
   log.info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
   api.SetStopping();
+  if (registry_server) registry_server->Stop();
+  if (schema_registry) schema_registry->Stop();
   (*server)->Stop();
   stop_log();
   api.SetLog(nullptr);

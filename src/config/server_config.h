@@ -16,6 +16,8 @@ namespace sluice::config {
 struct ServerConfig {
   std::string data_dir = "./data";
   std::string http_listen = "127.0.0.1:8080";           // http.listen
+  // registry.listen: the Schema Registry's listener; empty disables the registry.
+  std::string registry_listen = "127.0.0.1:8081";
   std::string log_backend = "embedded";                 // or "kafka://HOST:PORT[,HOST:PORT]"
   // kafka.admin_api: use the admin API (create/delete/alter topics, describe configs). Off for
   // clusters without it, such as librdkafka's mock cluster: topic admin then answers 501.

@@ -97,6 +97,8 @@ TEST(ServerConfigTest, ToYamlWritesTheFileLayout) {
             "  max_events_per_request: 10000\n"
             "  max_connections: 10000\n"
             "  request_timeout_ms: 30000\n"
+            "registry:\n"
+            "  listen: \"127.0.0.1:8081\"\n"
             "log:\n"
             "  level: \"info\"\n"
             "  format: \"human\"\n"

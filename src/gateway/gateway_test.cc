@@ -34,21 +34,27 @@ TEST(RouterTest, MatchesPathParamsAndReportsMethodNotAllowed) {
   r.Add("POST", "/v1/topics", Ok, "create");
   HttpRequest req;
   req.method = "GET";
-  req.path = "/v1/topics/orders/partitions/3/events";
+  req.target = req.path = "/v1/topics/orders/partitions/3/events";
   auto m = r.Find(req);
   ASSERT_NE(m.handler, nullptr);
   EXPECT_EQ(m.route, "fetch");
   EXPECT_EQ(req.Param("topic"), "orders");
   EXPECT_EQ(req.Param("p"), "3");
   req.method = "GET";
-  req.path = "/v1/topics";
+  req.target = req.path = "/v1/topics";
   m = r.Find(req);
   EXPECT_EQ(m.handler, nullptr);
   EXPECT_TRUE(m.path_matched);
   EXPECT_EQ(m.allowed, "POST");
-  req.path = "/nope";
+  req.target = req.path = "/nope";
   m = r.Find(req);
   EXPECT_FALSE(m.path_matched);
+  // An encoded '/' stays inside its parameter; the parameter is decoded.
+  req.target = "/v1/topics/a%2Fb%20c/partitions/1/events?x=1";
+  req.path = "/v1/topics/a/b c/partitions/1/events";
+  m = r.Find(req);
+  ASSERT_NE(m.handler, nullptr);
+  EXPECT_EQ(req.Param("topic"), "a/b c");
 }
 
 TEST(HttpTest, PercentDecodeHandlesEscapesAndErrors) {

@@ -38,7 +38,11 @@ void Router::Add(std::string method, std::string pattern, Handler handler, std::
 Router::Match Router::Find(HttpRequest& req) const {
   Match m;
   m.route = "unmatched";
-  auto segs = Split(req.path);
+  // Match on the raw path so an encoded '/' inside a parameter (a registry subject such as
+  // "a%2Fb") stays inside it; parameters are percent-decoded below.
+  std::string_view raw = req.target;
+  raw = raw.substr(0, raw.find('?'));
+  auto segs = Split(raw);
   for (const auto& r : routes_) {
     if (r.segments.size() != segs.size()) continue;
     // Literal segments first, so parameters are only copied for the route that matches.
@@ -57,7 +61,10 @@ Router::Match Router::Find(HttpRequest& req) const {
     req.path_params.clear();
     for (size_t i = 0; i < segs.size(); ++i) {
       const auto& p = r.segments[i];
-      if (IsParam(p)) req.path_params[p.substr(1, p.size() - 2)] = std::string(segs[i]);
+      if (!IsParam(p)) continue;
+      auto decoded = PercentDecode(segs[i], false);
+      req.path_params[p.substr(1, p.size() - 2)] =
+          decoded.ok() ? std::move(decoded).value() : std::string(segs[i]);
     }
     m.handler = &r.handler;
     m.route = r.name;

@@ -644,6 +644,17 @@ Task<Status> EmbeddedLog::CreateTopic(std::string name, TopicConfig config) {
   co_return co_await impl_->shards_.InvokeOn(ShardId(0), fn17);
 }
 
+Task<Status> EmbeddedLog::EnsureInternalTopic(std::string name, TopicConfig config) {
+  SLUICE_CO_RETURN_IF_ERROR(ValidateTopicName(name, /*allow_internal=*/true));
+  if (!name.starts_with("_")) co_return InvalidArgument("'{}' is not an internal topic name", name);
+  SLUICE_CO_RETURN_IF_ERROR(config.Validate());
+  auto fn = [this, name, config]() -> Task<Status> {
+    Status st = co_await impl_->CreateTopicOnShard0(name, config, /*internal=*/true);
+    co_return st.code() == ErrorCode::kAlreadyExists ? Status::Ok() : st;
+  };
+  co_return co_await impl_->shards_.InvokeOn(ShardId(0), fn);
+}
+
 Task<Status> EmbeddedLog::DeleteTopic(std::string name) {
   if (name.starts_with("_"))
     co_return InvalidArgument("internal topic '{}' cannot be deleted", name);

@@ -107,6 +107,17 @@ class Log {
   virtual Task<Status> AlterTopicConfig(std::string name,
                                         std::map<std::string, std::string> changes) = 0;
 
+  // Creates an internal topic (a name starting with '_', e.g. "_schemas") for the platform's own
+  // state unless it exists. Errors: as CreateTopic, except that an existing topic is fine.
+  virtual Task<Status> EnsureInternalTopic(std::string name, TopicConfig config) {
+    auto d = co_await DescribeTopic(name);
+    if (d.ok()) co_return Status::Ok();
+    if (d.status().code() != ErrorCode::kNotFound) co_return d.status();
+    Status st = co_await CreateTopic(std::move(name), std::move(config));
+    if (st.code() == ErrorCode::kAlreadyExists) co_return Status::Ok();
+    co_return st;
+  }
+
   // --- data ---
   // Appends records to one partition as one batch, atomically: all or none. Resolves when the
   // topic's durability policy is met (`always`: after fdatasync).

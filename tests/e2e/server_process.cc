@@ -1,6 +1,8 @@
 // ServerProcess and helpers for end-to-end tests.
 #include "e2e/server_process.h"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -62,6 +64,13 @@ Status ServerProcess::Start(int timeout_ms) {
                                    "--http-listen", "127.0.0.1:" + std::to_string(port_),
                                    "--shards", "2"};
   argv.insert(argv.end(), extra_.begin(), extra_.end());
+  // The schema registry's default port (8081) would collide between servers run in parallel:
+  // give it a free port of its own unless the test chose one.
+  if (std::find(extra_.begin(), extra_.end(), "--registry-listen") == extra_.end()) {
+    if (registry_port_ == 0) registry_port_ = FreePort();
+    argv.push_back("--registry-listen");
+    argv.push_back("127.0.0.1:" + std::to_string(registry_port_));
+  }
   pid_t pid = fork();
   if (pid == 0) {
     int fd = open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);

@@ -55,6 +55,7 @@ class ServerProcess {
   std::string data_dir_, log_file_;
   std::vector<std::string> extra_;
   uint16_t port_ = 0;
+  uint16_t registry_port_ = 0;
   pid_t pid_ = -1;
 };
 

@@ -31,6 +31,12 @@ std::string CheckListen(const ServerConfig& c) {
   return hp.ok() ? "" : hp.status().message();
 }
 
+std::string CheckRegistryListen(const ServerConfig& c) {
+  if (c.registry_listen.empty()) return "";
+  auto hp = ParseHostPort(c.registry_listen);
+  return hp.ok() ? "" : hp.status().message() + " (empty disables the registry)";
+}
+
 std::string CheckLogBackend(const ServerConfig& c) {
   constexpr std::string_view kPrefix = "kafka://";
   const std::string& b = c.log_backend;
@@ -118,6 +124,7 @@ const std::vector<Field>& Fields() {
       {"http.max_events_per_request", "", &C::max_events_per_request, 1, kInt32Max},
       {"http.max_connections", "", &C::max_connections, 1, kInt32Max},
       {"http.request_timeout_ms", "", &C::request_timeout_ms, 1, kInt64Max},
+      {"registry.listen", "--registry-listen", &C::registry_listen, 0, 0, CheckRegistryListen},
       {"log.level", "--log-level", &C::log_level, 0, 0, CheckLogLevel},
       {"log.format", "--log-format", &C::log_format, 0, 0, CheckLogFormat},
       {"store.default_durability", "", &C::default_durability, 0, 0, CheckDurability},

@@ -1,0 +1,232 @@
+// Registry: the Schema Registry's state and operations (issue 3), independent of HTTP.
+//
+// State lives in the compacted, single-partition internal topic `_schemas` of whatever Log the
+// process uses (embedded store or Kafka), and is replayed into memory on start; every instance
+// tails the topic, so reads are served from memory on any node. Writes are serialized through
+// shard 0 of this process: before deciding anything a writer catches up with the topic, then
+// appends one atomic batch and applies it by reading it back (the topic is the source of truth).
+//
+// Records (JSON key -> JSON value, null value = deleted):
+//   {"keytype":"SCHEMA","subject":s,"version":v}  -> {"subject","version","id","schemaType",
+//                                                     "schema","references","deleted"}
+//   {"keytype":"CONFIG","subject":s|null}          -> {"compatibilityLevel":"FULL"}
+//   {"keytype":"MODE","subject":s|null}            -> {"mode":"READONLY"}
+//   {"keytype":"ID"}                               -> {"next_id":n}  (ids are never reused)
+//
+// Errors carry Confluent's numeric codes (reference notes §1.4); the HTTP status is the code's
+// first three digits except for 409.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "runtime/asio.h"
+#include "runtime/event.h"
+#include "runtime/shards.h"
+#include "schema/compatibility.h"
+#include "schema/schema.h"
+#include "storage/log.h"
+
+namespace sluice::registry {
+
+inline constexpr char kSchemasTopic[] = "_schemas";
+
+// A registry error: Confluent error code (40401, 42201, 409, ...) and message. code 0 = ok.
+struct SrStatus {
+  int code = 0;
+  std::string message;
+  bool ok() const { return code == 0; }
+  int http_status() const { return code < 1000 ? code : code / 100; }
+};
+template <typename T>
+struct SrResult {
+  SrResult() = default;
+  SrResult(T v) : value(std::move(v)) {}  // NOLINT: implicit for co_return
+  SrResult(SrStatus s) : status(std::move(s)) {}  // NOLINT
+  SrStatus status;
+  T value{};
+  bool ok() const { return status.ok(); }
+};
+
+enum class Mode { kReadWrite, kReadOnly, kImport };
+std::string_view ModeName(Mode m);
+std::optional<Mode> ParseMode(std::string_view s);  // case-insensitive
+
+struct Reference {
+  std::string name;
+  std::string subject;
+  int32_t version = 0;
+  bool operator==(const Reference&) const = default;
+};
+
+// An immutable registered schema (one id).
+struct SchemaContent {
+  int32_t id = 0;
+  schema::SchemaType type = schema::SchemaType::kAvro;
+  std::string schema;  // canonical (or normalized) text as stored
+  std::vector<Reference> references;
+};
+
+// One subject-version.
+struct VersionInfo {
+  std::string subject;
+  int32_t version = 0;
+  bool deleted = false;
+  std::shared_ptr<const SchemaContent> content;
+};
+
+// A register/lookup/compatibility request body.
+struct SchemaRequest {
+  std::string schema;
+  schema::SchemaType type = schema::SchemaType::kAvro;
+  std::vector<Reference> references;
+  std::optional<int32_t> id;       // IMPORT mode only
+  std::optional<int32_t> version;  // IMPORT mode only
+};
+
+struct RegisterResult {
+  int32_t id = 0;
+  int32_t version = 0;
+};
+
+struct CompatibilityVerdict {
+  bool compatible = true;
+  std::vector<std::string> messages;
+};
+
+// A version selector from a URL: a number, or latest (also "-1").
+struct VersionSpec {
+  bool latest = false;
+  int32_t number = 0;
+};
+// Errors: 42202 for 0, negatives other than -1, non-numbers and out-of-range numbers.
+SrResult<VersionSpec> ParseVersion(std::string_view s);
+
+struct RegistryOptions {
+  schema::CompatibilityLevel default_level = schema::CompatibilityLevel::kBackward;
+  size_t max_schema_bytes = 1 << 20;
+  int32_t tail_wait_ms = 500;  // long-poll of the tail loop that picks up other writers' records
+};
+
+class Registry {
+ public:
+  Registry(RegistryOptions options, storage::Log& log, runtime::Shards& shards);
+  ~Registry();
+
+  // Creates `_schemas` if needed, replays it, and starts tailing it. From a non-shard thread.
+  Status Start();
+  // Stops the tail loop. From a non-shard thread; idempotent.
+  void Stop();
+
+  // --- reads (any thread) ---
+  std::vector<std::string> Subjects(bool include_deleted, std::string_view prefix) const;
+  SrResult<std::vector<int32_t>> Versions(const std::string& subject, bool include_deleted) const;
+  SrResult<VersionInfo> GetVersion(const std::string& subject, VersionSpec v,
+                                   bool include_deleted) const;
+  SrResult<std::shared_ptr<const SchemaContent>> GetById(int32_t id) const;
+  // (subject, version) pairs using the id.
+  SrResult<std::vector<std::pair<std::string, int32_t>>> UsesOfId(int32_t id,
+                                                                  bool include_deleted) const;
+  SrResult<std::vector<int32_t>> ReferencedBy(const std::string& subject, VersionSpec v) const;
+  // Every version (latest only when latest_only) as VersionInfo, for GET /schemas.
+  std::vector<VersionInfo> AllVersions(std::string_view prefix, bool include_deleted,
+                                       bool latest_only) const;
+  // The subject's own level, or the global one when subject is empty; nullopt when unset.
+  std::optional<schema::CompatibilityLevel> Level(const std::string& subject) const;
+  schema::CompatibilityLevel EffectiveLevel(const std::string& subject) const;
+  std::optional<Mode> GetMode(const std::string& subject) const;
+  Mode EffectiveMode(const std::string& subject) const;
+  bool SubjectExists(const std::string& subject, bool include_deleted) const;
+
+  // Finds the version of `subject` holding this schema. 40401, 40403, 42201.
+  SrResult<VersionInfo> Lookup(const std::string& subject, const SchemaRequest& req,
+                               bool normalize, bool include_deleted);
+  // Compatibility of `req` against one version (v) or, without v, exactly the check a
+  // registration would run. verbose adds the messages. 40401/40402/42201/42202.
+  SrResult<CompatibilityVerdict> TestCompatibility(const std::string& subject,
+                                                   std::optional<VersionSpec> v,
+                                                   const SchemaRequest& req, bool normalize,
+                                                   bool verbose);
+
+  // --- writes (coroutines; any shard) ---
+  Task<SrResult<RegisterResult>> Register(std::string subject, SchemaRequest req, bool normalize);
+  Task<SrResult<int32_t>> DeleteVersion(std::string subject, VersionSpec v, bool permanent);
+  Task<SrResult<std::vector<int32_t>>> DeleteSubject(std::string subject, bool permanent);
+  // subject empty = global. level nullopt = delete (returns the previous level).
+  Task<SrResult<std::optional<schema::CompatibilityLevel>>> SetLevel(
+      std::string subject, std::optional<schema::CompatibilityLevel> level);
+  Task<SrResult<std::optional<Mode>>> SetMode(std::string subject, std::optional<Mode> mode,
+                                              bool force);
+
+  // The parsed form of a registered schema (cached). 40403 / 42201 (should not happen).
+  SrResult<std::shared_ptr<const schema::ParsedSchema>> Parsed(int32_t id) const;
+  // A compiled validator for a registered id (cached).
+  SrResult<std::shared_ptr<const schema::Validator>> ValidatorFor(
+      int32_t id, std::span<const int32_t> message_indexes = {}) const;
+
+ private:
+  struct Subject {
+    std::map<int32_t, VersionInfo> versions;
+    std::optional<schema::CompatibilityLevel> level;
+    std::optional<Mode> mode;
+  };
+  struct State {
+    std::map<std::string, Subject> subjects;
+    std::unordered_map<int32_t, std::shared_ptr<const SchemaContent>> by_id;
+    // (type, text, references) -> id
+    std::map<std::string, int32_t> by_content;
+    std::optional<schema::CompatibilityLevel> level;
+    std::optional<Mode> mode;
+    int32_t next_id = 1;
+  };
+
+  // Parses a candidate (resolving its references against the current state).
+  SrResult<std::shared_ptr<const schema::ParsedSchema>> ParseCandidate(
+      const SchemaRequest& req, bool normalize, std::string* stored_text) const;
+  SrStatus Resolve(const std::vector<Reference>& refs,
+                   std::vector<schema::ResolvedReference>& out, int depth) const;
+  // Parsed live versions of the subject, oldest first.
+  SrResult<std::vector<std::shared_ptr<const schema::ParsedSchema>>> LiveHistory(
+      const std::string& subject) const;
+
+  Task<Status> CatchUp();
+  Task<void> TailLoop();
+  void Apply(const model::RecordView& rec);
+  Task<SrStatus> AppendAndApply(std::vector<model::ProduceRecord> records);
+  Task<void> LockWrites();
+  void UnlockWrites();
+  // Runs fn (returning Task<SrResult<T>>) on shard 0 under the write lock, after catching up.
+  template <typename T, typename Fn>
+  Task<SrResult<T>> Write(Fn& fn);
+
+  RegistryOptions options_;
+  storage::Log& log_;
+  runtime::Shards& shards_;
+
+  mutable std::shared_mutex mu_;
+  State state_;
+  mutable std::mutex parsed_mu_;
+  mutable std::unordered_map<int32_t, std::shared_ptr<const schema::ParsedSchema>> parsed_;
+  mutable std::map<std::pair<int32_t, std::vector<int32_t>>,
+                   std::shared_ptr<const schema::Validator>>
+      validators_;
+
+  // Shard 0 only.
+  int64_t applied_ = 0;  // next offset of _schemas to apply
+  bool writing_ = false;
+  runtime::Event write_done_;
+  bool catching_up_ = false;
+  runtime::Event catchup_done_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> tail_running_{false};
+};
+
+}  // namespace sluice::registry

@@ -1,0 +1,266 @@
+// Registry over a real embedded store: ids, idempotency, compatibility, deletes, references, and
+// that the state replays from `_schemas` after a restart.
+#include "registry/registry.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "base/clock.h"
+#include "storage/embedded_log.h"
+
+namespace sluice::registry {
+namespace {
+
+namespace fs = std::filesystem;
+using schema::CompatibilityLevel;
+using schema::SchemaType;
+
+constexpr char kV1[] =
+    R"({"type":"record","name":"User","fields":[{"name":"id","type":"long"}]})";
+constexpr char kV2[] =
+    R"({"type":"record","name":"User","fields":[{"name":"id","type":"long"},)"
+    R"({"name":"email","type":"string","default":""}]})";
+// Adds a field without a default: not BACKWARD compatible with kV1/kV2.
+constexpr char kBad[] =
+    R"({"type":"record","name":"User","fields":[{"name":"id","type":"long"},)"
+    R"({"name":"age","type":"int"}]})";
+
+SchemaRequest Avro(std::string text) {
+  SchemaRequest r;
+  r.schema = std::move(text);
+  return r;
+}
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("sluice-registry-test-" + std::to_string(std::random_device()()));
+    fs::create_directories(dir_);
+    shards_.Start();
+    Open();
+  }
+  void TearDown() override {
+    Close();
+    shards_.Stop();
+    fs::remove_all(dir_);
+  }
+  void Open() {
+    storage::EmbeddedLogOptions o;
+    o.data_dir = dir_.string();
+    auto log = storage::EmbeddedLog::Open(o, shards_, SystemClock::Instance());
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    log_ = std::move(log).value();
+    RegistryOptions ro;
+    ro.tail_wait_ms = 50;
+    reg_ = std::make_unique<Registry>(ro, *log_, shards_);
+    Status st = reg_->Start();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+  void Close() {
+    if (reg_) reg_->Stop();
+    reg_.reset();
+    if (log_) log_->Stop();
+    log_.reset();
+  }
+
+  SrResult<RegisterResult> Register(const std::string& subject, SchemaRequest req,
+                                    bool normalize = false) {
+    auto fn = [&]() -> Task<SrResult<RegisterResult>> {
+      co_return co_await reg_->Register(subject, req, normalize);
+    };
+    return runtime::BlockOn(shards_, runtime::ShardId(1), fn);
+  }
+  SrResult<int32_t> DeleteVersion(const std::string& subject, int32_t v, bool permanent) {
+    auto fn = [&]() -> Task<SrResult<int32_t>> {
+      co_return co_await reg_->DeleteVersion(subject, VersionSpec{false, v}, permanent);
+    };
+    return runtime::BlockOn(shards_, runtime::ShardId(0), fn);
+  }
+  SrResult<std::vector<int32_t>> DeleteSubject(const std::string& subject, bool permanent) {
+    auto fn = [&]() -> Task<SrResult<std::vector<int32_t>>> {
+      co_return co_await reg_->DeleteSubject(subject, permanent);
+    };
+    return runtime::BlockOn(shards_, runtime::ShardId(1), fn);
+  }
+  void SetLevel(const std::string& subject, CompatibilityLevel level) {
+    auto fn = [&]() -> Task<SrResult<std::optional<CompatibilityLevel>>> {
+      co_return co_await reg_->SetLevel(subject, level);
+    };
+    ASSERT_TRUE(runtime::BlockOn(shards_, runtime::ShardId(0), fn).ok());
+  }
+
+  fs::path dir_;
+  runtime::Shards shards_{2};
+  std::unique_ptr<storage::EmbeddedLog> log_;
+  std::unique_ptr<Registry> reg_;
+};
+
+TEST_F(RegistryTest, IdsAreGlobalStableAndRegistrationIsIdempotent) {
+  auto a = Register("users-value", Avro(kV1));
+  ASSERT_TRUE(a.ok()) << a.status.message;
+  EXPECT_EQ(a.value.id, 1);
+  EXPECT_EQ(a.value.version, 1);
+  // Same schema with other whitespace: same id and version, no new version.
+  auto again = Register("users-value", Avro(std::string(" ") + kV1 + "\n"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.value.id, 1);
+  EXPECT_EQ(again.value.version, 1);
+  // Same schema elsewhere: same id, version 1 there.
+  auto other = Register("other-value", Avro(kV1));
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other.value.id, 1);
+  EXPECT_EQ(other.value.version, 1);
+  auto b = Register("users-value", Avro(kV2));
+  ASSERT_TRUE(b.ok()) << b.status.message;
+  EXPECT_EQ(b.value.id, 2);
+  EXPECT_EQ(b.value.version, 2);
+  EXPECT_EQ(reg_->Versions("users-value", false).value, (std::vector<int32_t>{1, 2}));
+
+  Close();
+  Open();
+  auto latest = reg_->GetVersion("users-value", VersionSpec{true, 0}, false);
+  ASSERT_TRUE(latest.ok());
+  EXPECT_EQ(latest.value.version, 2);
+  EXPECT_EQ(latest.value.content->id, 2);
+  ASSERT_TRUE(reg_->GetById(1).ok());
+  auto c = Register("third-value", Avro(R"({"type":"string"})"));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c.value.id, 3);  // ids continue after a restart
+}
+
+TEST_F(RegistryTest, IncompatibleSchemasAreRefusedAndNothingIsStored) {
+  ASSERT_TRUE(Register("s", Avro(kV1)).ok());
+  auto bad = Register("s", Avro(kBad));
+  EXPECT_EQ(bad.status.code, 409);
+  EXPECT_NE(bad.status.message.find("age"), std::string::npos) << bad.status.message;
+  EXPECT_EQ(reg_->Versions("s", false).value.size(), 1u);
+  auto invalid = Register("s", Avro(R"({"type":"record","name":"X"})"));
+  EXPECT_EQ(invalid.status.code, 42201);
+  auto verdict = reg_->TestCompatibility("s", std::nullopt, Avro(kBad), false, true);
+  ASSERT_TRUE(verdict.ok());
+  EXPECT_FALSE(verdict.value.compatible);
+  EXPECT_FALSE(verdict.value.messages.empty());
+  SetLevel("s", CompatibilityLevel::kNone);
+  EXPECT_TRUE(Register("s", Avro(kBad)).ok());
+}
+
+TEST_F(RegistryTest, TransitiveLevelsCheckEveryLiveVersion) {
+  // v1 -> v2 (drop id, add optional) -> v3 (re-add id as string): each step BACKWARD
+  // compatible with the previous one, but v3 cannot read v1.
+  const std::string v1 = R"({"type":"record","name":"R","fields":[{"name":"a","type":"int"}]})";
+  const std::string v2 =
+      R"({"type":"record","name":"R","fields":[{"name":"b","type":"int","default":0}]})";
+  const std::string v3 =
+      R"({"type":"record","name":"R","fields":[{"name":"b","type":"int","default":0},)"
+      R"({"name":"a","type":"string","default":""}]})";
+  SetLevel("t", CompatibilityLevel::kBackwardTransitive);
+  ASSERT_TRUE(Register("t", Avro(v1)).ok());
+  ASSERT_TRUE(Register("t", Avro(v2)).ok());
+  EXPECT_EQ(Register("t", Avro(v3)).status.code, 409);
+  SetLevel("t", CompatibilityLevel::kBackward);
+  EXPECT_TRUE(Register("t", Avro(v3)).ok());
+}
+
+TEST_F(RegistryTest, SoftAndHardDeleteRules) {
+  ASSERT_TRUE(Register("d", Avro(kV1)).ok());
+  ASSERT_TRUE(Register("d", Avro(kV2)).ok());
+  EXPECT_EQ(DeleteVersion("d", 2, true).status.code, 40407);  // hard before soft
+  EXPECT_EQ(DeleteVersion("d", 2, false).value, 2);
+  EXPECT_EQ(DeleteVersion("d", 2, false).status.code, 40406);
+  EXPECT_TRUE(reg_->GetById(2).ok());  // ids stay resolvable after a soft delete
+  // Version numbers are not reused; the soft-deleted schema comes back with its old id.
+  auto back = Register("d", Avro(kV2));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back.value.version, 3);
+  EXPECT_EQ(back.value.id, 2);
+  EXPECT_EQ(DeleteSubject("d", true).status.code, 40405);
+  EXPECT_EQ(DeleteSubject("d", false).value, (std::vector<int32_t>{1, 3}));
+  EXPECT_EQ(DeleteSubject("d", false).status.code, 40404);
+  EXPECT_EQ(reg_->Versions("d", false).status.code, 40401);
+  EXPECT_EQ(reg_->Versions("d", true).value, (std::vector<int32_t>{1, 2, 3}));
+  EXPECT_EQ(DeleteSubject("d", true).value, (std::vector<int32_t>{1, 2, 3}));
+  EXPECT_EQ(reg_->Versions("d", true).status.code, 40401);
+  Close();
+  Open();
+  EXPECT_EQ(reg_->Versions("d", true).status.code, 40401);
+  // The next id is not reused after the hard delete.
+  auto fresh = Register("e", Avro(R"({"type":"int"})"));
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(fresh.value.id, 3);
+}
+
+TEST_F(RegistryTest, ReferencesResolveAndProtectTheirTarget) {
+  ASSERT_TRUE(Register("address", Avro(R"({"type":"record","name":"Address","namespace":)"
+                                       R"("com.acme","fields":[{"name":"city","type":"string"}]})"))
+                  .ok());
+  SchemaRequest order = Avro(
+      R"({"type":"record","name":"Order","namespace":"com.acme","fields":[)"
+      R"({"name":"ship_to","type":"com.acme.Address"}]})");
+  order.references.push_back(Reference{"com.acme.Address", "address", 1});
+  auto o = Register("order", order);
+  ASSERT_TRUE(o.ok()) << o.status.message;
+  auto by = reg_->ReferencedBy("address", VersionSpec{false, 1});
+  ASSERT_TRUE(by.ok());
+  EXPECT_EQ(by.value, std::vector<int32_t>{o.value.id});
+  EXPECT_EQ(DeleteVersion("address", 1, false).status.code, 42206);
+  SchemaRequest dangling = order;
+  dangling.references[0].version = 7;
+  EXPECT_EQ(Register("order2", dangling).status.code, 42201);
+  // The referrer's validator resolves the referenced type.
+  auto v = reg_->ValidatorFor(o.value.id);
+  ASSERT_TRUE(v.ok()) << v.status.message;
+  std::string datum = "\x08Oslo";  // string of length 4
+  EXPECT_TRUE(v.value->Validate(datum).ok());
+  EXPECT_FALSE(v.value->Validate("\x08Os").ok());
+}
+
+TEST_F(RegistryTest, JsonAndProtobufSchemas) {
+  SchemaRequest js;
+  js.type = SchemaType::kJson;
+  js.schema = R"({"type":"object","properties":{"a":{"type":"integer"}},"additionalProperties":false})";
+  auto j = Register("j", js);
+  ASSERT_TRUE(j.ok()) << j.status.message;
+  SchemaRequest narrower = js;
+  narrower.schema = R"({"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false})";
+  EXPECT_EQ(Register("j", narrower).status.code, 409);
+  SchemaRequest pb;
+  pb.type = SchemaType::kProtobuf;
+  pb.schema = "syntax = \"proto3\";\nmessage M { int64 a = 1; }\n";
+  auto p = Register("p", pb);
+  ASSERT_TRUE(p.ok()) << p.status.message;
+  SchemaRequest changed = pb;
+  changed.schema = "syntax = \"proto3\";\nmessage M { string a = 1; }\n";
+  EXPECT_EQ(Register("p", changed).status.code, 409);
+  auto got = reg_->GetById(p.value.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got.value->type, SchemaType::kProtobuf);
+}
+
+TEST_F(RegistryTest, ModesGuardWrites) {
+  auto set_mode = [&](const std::string& s, Mode m, bool force) {
+    auto fn = [&]() -> Task<SrResult<std::optional<Mode>>> {
+      co_return co_await reg_->SetMode(s, m, force);
+    };
+    return runtime::BlockOn(shards_, runtime::ShardId(0), fn);
+  };
+  ASSERT_TRUE(Register("m", Avro(kV1)).ok());
+  ASSERT_TRUE(set_mode("", Mode::kReadOnly, false).ok());
+  EXPECT_EQ(Register("m", Avro(kV2)).status.code, 42205);
+  EXPECT_EQ(set_mode("", Mode::kImport, false).status.code, 42205);  // subjects exist
+  ASSERT_TRUE(set_mode("", Mode::kImport, true).ok());
+  SchemaRequest imported = Avro(R"({"type":"long"})");
+  imported.id = 100;
+  imported.version = 5;
+  auto r = Register("imp", imported);
+  ASSERT_TRUE(r.ok()) << r.status.message;
+  EXPECT_EQ(r.value.id, 100);
+  EXPECT_EQ(r.value.version, 5);
+  ASSERT_TRUE(set_mode("", Mode::kReadWrite, false).ok());
+  EXPECT_EQ(Register("x", Avro(R"({"type":"bytes"})")).value.id, 101);
+}
+
+}  // namespace
+}  // namespace sluice::registry

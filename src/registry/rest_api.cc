@@ -1,0 +1,488 @@
+#include "registry/rest_api.h"
+
+#include <cctype>
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "codec/json_parser.h"
+#include "codec/json_writer.h"
+
+namespace sluice::registry {
+
+using gateway::HttpRequest;
+using gateway::HttpResponse;
+using schema::CompatibilityLevel;
+
+namespace {
+
+HttpResponse Json(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = kMediaType;
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse Error(int code, std::string_view message) {
+  codec::JsonWriter w;
+  w.BeginObject().Field("error_code", int64_t{code}).Field("message", message).EndObject();
+  return Json(code < 1000 ? code : code / 100, w.Take());
+}
+
+HttpResponse Error(const SrStatus& s) { return Error(s.code, s.message); }
+
+bool QueryBool(const HttpRequest& req, std::string_view name) {
+  auto v = req.Query(name);
+  if (!v) return false;
+  std::string lower(*v);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "true";
+}
+
+std::string_view QueryString(const HttpRequest& req, std::string_view name) {
+  auto v = req.Query(name);
+  return v ? *v : std::string_view();
+}
+
+// Path parameters that are not valid ids answer as unknown ids.
+std::optional<int32_t> ParseId(const std::string& s) {
+  int32_t n = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return n;
+}
+
+void WriteReferences(codec::JsonWriter& w, const std::vector<Reference>& refs) {
+  if (refs.empty()) return;
+  w.Key("references").BeginArray();
+  for (const auto& r : refs) {
+    w.BeginObject().Field("name", r.name).Field("subject", r.subject).Field("version", r.version);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+// The schema object (reference notes §1.3): subject, version, id, schemaType (not for AVRO),
+// schema, references (when any).
+void WriteVersion(codec::JsonWriter& w, const VersionInfo& v) {
+  w.BeginObject().Field("subject", v.subject).Field("version", v.version);
+  w.Field("id", v.content->id);
+  if (v.content->type != schema::SchemaType::kAvro) {
+    w.Field("schemaType", schema::SchemaTypeName(v.content->type));
+  }
+  w.Field("schema", v.content->schema);
+  WriteReferences(w, v.content->references);
+  if (v.deleted) w.Field("deleted", true);
+  w.EndObject();
+}
+
+// Parses a register / lookup / compatibility body.
+SrResult<SchemaRequest> ParseSchemaRequest(const HttpRequest& req) {
+  codec::JsonParser parser;
+  auto body = parser.Parse(req.body);
+  if (!body.ok()) return SrStatus{400, "Invalid JSON body: " + body.status().message()};
+  if (!body->is_object()) return SrStatus{422, "The request body must be a JSON object"};
+  SchemaRequest out;
+  const codec::JsonValue* schema = body->Find("schema");
+  if (schema == nullptr || !schema->is_string() || schema->text().empty()) {
+    return SrStatus{42201, "Invalid schema: the request has no \"schema\" string"};
+  }
+  out.schema = schema->text();
+  if (const auto* t = body->Find("schemaType"); t != nullptr && !t->is_null()) {
+    auto type = t->is_string() ? schema::ParseSchemaType(t->text()) : std::nullopt;
+    if (!type) {
+      return SrStatus{42201, fmt::format("Invalid schema type {}; supported: AVRO, JSON, PROTOBUF",
+                                         t->is_string() ? t->text() : t->ToJson())};
+    }
+    out.type = *type;
+  }
+  if (const auto* refs = body->Find("references"); refs != nullptr && !refs->is_null()) {
+    if (!refs->is_array()) return SrStatus{42201, "Invalid schema: \"references\" is not an array"};
+    for (const auto& r : refs->items()) {
+      const auto* name = r.Find("name");
+      const auto* subject = r.Find("subject");
+      const auto* version = r.Find("version");
+      if (name == nullptr || !name->is_string() || subject == nullptr || !subject->is_string() ||
+          version == nullptr || !version->AsInt64()) {
+        return SrStatus{42201, "Invalid schema: each reference needs a string \"name\", a string "
+                               "\"subject\" and an integer \"version\""};
+      }
+      out.references.push_back(Reference{name->text(), subject->text(),
+                                         static_cast<int32_t>(*version->AsInt64())});
+    }
+  }
+  auto int_field = [&](std::string_view key, std::optional<int32_t>& dst) -> SrStatus {
+    const auto* v = body->Find(key);
+    if (v == nullptr || v->is_null()) return SrStatus{};
+    auto n = v->AsInt64();
+    if (!n || *n < 0 || *n > INT32_MAX) {
+      return SrStatus{42201, fmt::format("\"{}\" must be a non-negative integer", key)};
+    }
+    // Clients send 0 / -1 for "not set".
+    if (*n > 0) dst = static_cast<int32_t>(*n);
+    return SrStatus{};
+  };
+  if (auto st = int_field("id", out.id); !st.ok()) return st;
+  if (auto st = int_field("version", out.version); !st.ok()) return st;
+  return out;
+}
+
+HttpResponse IntArray(const std::vector<int32_t>& v) {
+  codec::JsonWriter w;
+  w.BeginArray();
+  for (int32_t x : v) w.Int(x);
+  w.EndArray();
+  return Json(200, w.Take());
+}
+
+HttpResponse StringArray(const std::vector<std::string>& v) {
+  codec::JsonWriter w;
+  w.BeginArray();
+  for (const auto& x : v) w.String(x);
+  w.EndArray();
+  return Json(200, w.Take());
+}
+
+// offset/limit pagination on list endpoints.
+template <typename T>
+std::vector<T> Page(std::vector<T> v, const HttpRequest& req) {
+  int64_t offset = 0, limit = -1;
+  if (auto o = req.Query("offset")) std::from_chars(o->data(), o->data() + o->size(), offset);
+  if (auto l = req.Query("limit")) std::from_chars(l->data(), l->data() + l->size(), limit);
+  if (offset < 0) offset = 0;
+  if (static_cast<size_t>(offset) >= v.size()) return {};
+  auto begin = v.begin() + offset;
+  auto end = (limit < 0 || static_cast<size_t>(offset + limit) > v.size()) ? v.end()
+                                                                           : begin + limit;
+  return std::vector<T>(begin, end);
+}
+
+class Api {
+ public:
+  explicit Api(Registry& r) : r_(r) {}
+
+  Task<HttpResponse> Root(HttpRequest&) { co_return Json(200, "{}"); }
+
+  Task<HttpResponse> Types(HttpRequest&) { co_return Json(200, R"(["JSON","PROTOBUF","AVRO"])"); }
+
+  Task<HttpResponse> Contexts(HttpRequest&) { co_return Json(200, R"(["."])"); }
+
+  Task<HttpResponse> ServerVersion(HttpRequest&) {
+    co_return Json(200, R"({"version":"0.1.0","commitId":"sluice"})");
+  }
+
+  Task<HttpResponse> ListSchemas(HttpRequest& req) {
+    auto all = r_.AllVersions(QueryString(req, "subjectPrefix"), QueryBool(req, "deleted"),
+                              QueryBool(req, "latestOnly"));
+    all = Page(std::move(all), req);
+    codec::JsonWriter w;
+    w.BeginArray();
+    for (const auto& v : all) WriteVersion(w, v);
+    w.EndArray();
+    co_return Json(200, w.Take());
+  }
+
+  Task<HttpResponse> SchemaById(HttpRequest& req) {
+    auto c = ContentFor(req.Param("id"));
+    if (!c.ok()) co_return Error(c.status);
+    codec::JsonWriter w;
+    w.BeginObject();
+    if (c.value->type != schema::SchemaType::kAvro) {
+      w.Field("schemaType", schema::SchemaTypeName(c.value->type));
+    }
+    w.Field("schema", c.value->schema);
+    WriteReferences(w, c.value->references);
+    w.EndObject();
+    co_return Json(200, w.Take());
+  }
+
+  Task<HttpResponse> SchemaTextById(HttpRequest& req) {
+    auto c = ContentFor(req.Param("id"));
+    if (!c.ok()) co_return Error(c.status);
+    co_return Json(200, c.value->schema);
+  }
+
+  Task<HttpResponse> SubjectsById(HttpRequest& req) {
+    auto uses = UsesFor(req);
+    if (!uses.ok()) co_return Error(uses.status);
+    std::vector<std::string> subjects;
+    for (const auto& [s, v] : uses.value) {
+      if (subjects.empty() || subjects.back() != s) subjects.push_back(s);
+    }
+    co_return StringArray(Page(std::move(subjects), req));
+  }
+
+  Task<HttpResponse> VersionsById(HttpRequest& req) {
+    auto uses = UsesFor(req);
+    if (!uses.ok()) co_return Error(uses.status);
+    codec::JsonWriter w;
+    w.BeginArray();
+    for (const auto& [s, v] : Page(std::move(uses.value), req)) {
+      w.BeginObject().Field("subject", s).Field("version", v).EndObject();
+    }
+    w.EndArray();
+    co_return Json(200, w.Take());
+  }
+
+  Task<HttpResponse> ListSubjects(HttpRequest& req) {
+    bool deleted_only = QueryBool(req, "deletedOnly");
+    bool deleted = QueryBool(req, "deleted") || deleted_only;
+    auto subjects = r_.Subjects(deleted, QueryString(req, "subjectPrefix"));
+    if (deleted_only) {
+      std::erase_if(subjects, [&](const std::string& s) { return r_.SubjectExists(s, false); });
+    }
+    co_return StringArray(Page(std::move(subjects), req));
+  }
+
+  Task<HttpResponse> ListVersions(HttpRequest& req) {
+    auto v = r_.Versions(req.Param("subject"), QueryBool(req, "deleted"));
+    if (!v.ok()) co_return Error(v.status);
+    co_return IntArray(Page(std::move(v.value), req));
+  }
+
+  Task<HttpResponse> GetVersion(HttpRequest& req) {
+    auto v = VersionFor(req);
+    if (!v.ok()) co_return Error(v.status);
+    codec::JsonWriter w;
+    WriteVersion(w, v.value);
+    co_return Json(200, w.Take());
+  }
+
+  Task<HttpResponse> GetVersionSchema(HttpRequest& req) {
+    auto v = VersionFor(req);
+    if (!v.ok()) co_return Error(v.status);
+    co_return Json(200, v.value.content->schema);
+  }
+
+  Task<HttpResponse> ReferencedBy(HttpRequest& req) {
+    auto spec = ParseVersion(req.Param("version"));
+    if (!spec.ok()) co_return Error(spec.status);
+    auto ids = r_.ReferencedBy(req.Param("subject"), spec.value);
+    if (!ids.ok()) co_return Error(ids.status);
+    co_return IntArray(Page(std::move(ids.value), req));
+  }
+
+  Task<HttpResponse> Register(HttpRequest& req) {
+    auto body = ParseSchemaRequest(req);
+    if (!body.ok()) co_return Error(body.status);
+    auto r = co_await r_.Register(req.Param("subject"), std::move(body.value),
+                                  QueryBool(req, "normalize"));
+    if (!r.ok()) co_return Error(r.status);
+    codec::JsonWriter w;
+    w.BeginObject().Field("id", r.value.id).EndObject();
+    co_return Json(200, w.Take());
+  }
+
+  Task<HttpResponse> Lookup(HttpRequest& req) {
+    auto body = ParseSchemaRequest(req);
+    if (!body.ok()) co_return Error(body.status);
+    auto v = r_.Lookup(req.Param("subject"), body.value, QueryBool(req, "normalize"),
+                       QueryBool(req, "deleted"));
+    if (!v.ok()) co_return Error(v.status);
+    codec::JsonWriter w;
+    WriteVersion(w, v.value);
+    co_return Json(200, w.Take());
+  }
+
+  Task<HttpResponse> DeleteVersion(HttpRequest& req) {
+    auto spec = ParseVersion(req.Param("version"));
+    if (!spec.ok()) co_return Error(spec.status);
+    auto r = co_await r_.DeleteVersion(req.Param("subject"), spec.value,
+                                       QueryBool(req, "permanent"));
+    if (!r.ok()) co_return Error(r.status);
+    co_return Json(200, std::to_string(r.value));
+  }
+
+  Task<HttpResponse> DeleteSubject(HttpRequest& req) {
+    auto r = co_await r_.DeleteSubject(req.Param("subject"), QueryBool(req, "permanent"));
+    if (!r.ok()) co_return Error(r.status);
+    co_return IntArray(r.value);
+  }
+
+  Task<HttpResponse> CompatibilityOne(HttpRequest& req) {
+    auto spec = ParseVersion(req.Param("version"));
+    if (!spec.ok()) co_return Error(spec.status);
+    co_return Compatibility(req, spec.value);
+  }
+
+  Task<HttpResponse> CompatibilityAll(HttpRequest& req) {
+    co_return Compatibility(req, std::nullopt);
+  }
+
+  Task<HttpResponse> GetConfig(HttpRequest& req) {
+    std::string subject = SubjectParam(req);
+    auto level = r_.Level(subject);
+    if (!level) {
+      if (!subject.empty() && !QueryBool(req, "defaultToGlobal")) {
+        co_return Error(40408, fmt::format("Subject '{}' does not have subject-level "
+                                           "compatibility configured",
+                                           subject));
+      }
+      level = r_.EffectiveLevel("");
+    }
+    co_return Json(200, fmt::format(R"({{"compatibilityLevel":"{}"}})",
+                                    schema::CompatibilityLevelName(*level)));
+  }
+
+  Task<HttpResponse> PutConfig(HttpRequest& req) {
+    codec::JsonParser parser;
+    auto body = parser.Parse(req.body);
+    if (!body.ok() || !body->is_object()) {
+      co_return Error(422, "The request body must be a JSON object with \"compatibility\"");
+    }
+    const auto* c = body->Find("compatibility");
+    if (c == nullptr) c = body->Find("compatibilityLevel");
+    auto level = c != nullptr && c->is_string() ? schema::ParseCompatibilityLevel(c->text())
+                                                : std::nullopt;
+    if (!level) {
+      co_return Error(42203, fmt::format("Invalid compatibility level. Valid values are none, "
+                                         "backward, forward, full, backward_transitive, "
+                                         "forward_transitive, and full_transitive"));
+    }
+    auto r = co_await r_.SetLevel(SubjectParam(req), level);
+    if (!r.ok()) co_return Error(r.status);
+    co_return Json(200, fmt::format(R"({{"compatibility":"{}"}})",
+                                    schema::CompatibilityLevelName(*level)));
+  }
+
+  Task<HttpResponse> DeleteConfig(HttpRequest& req) {
+    auto r = co_await r_.SetLevel(SubjectParam(req), std::nullopt);
+    if (!r.ok()) co_return Error(r.status);
+    co_return Json(200, fmt::format(R"({{"compatibilityLevel":"{}"}})",
+                                    schema::CompatibilityLevelName(r.value.value_or(
+                                        CompatibilityLevel::kBackward))));
+  }
+
+  Task<HttpResponse> GetMode(HttpRequest& req) {
+    std::string subject = SubjectParam(req);
+    auto mode = r_.GetMode(subject);
+    if (!mode) {
+      if (!subject.empty() && !QueryBool(req, "defaultToGlobal")) {
+        co_return Error(40409, fmt::format("Subject '{}' does not have subject-level mode "
+                                           "configured",
+                                           subject));
+      }
+      mode = r_.EffectiveMode("");
+    }
+    co_return Json(200, fmt::format(R"({{"mode":"{}"}})", ModeName(*mode)));
+  }
+
+  Task<HttpResponse> PutMode(HttpRequest& req) {
+    codec::JsonParser parser;
+    auto body = parser.Parse(req.body);
+    if (!body.ok() || !body->is_object()) {
+      co_return Error(422, "The request body must be a JSON object with \"mode\"");
+    }
+    const auto* m = body->Find("mode");
+    auto mode = m != nullptr && m->is_string() ? ParseMode(m->text()) : std::nullopt;
+    if (!mode) {
+      co_return Error(42204, "Invalid mode. Valid values are READWRITE, READONLY and IMPORT");
+    }
+    auto r = co_await r_.SetMode(SubjectParam(req), mode, QueryBool(req, "force"));
+    if (!r.ok()) co_return Error(r.status);
+    co_return Json(200, fmt::format(R"({{"mode":"{}"}})", ModeName(*mode)));
+  }
+
+  Task<HttpResponse> DeleteMode(HttpRequest& req) {
+    auto r = co_await r_.SetMode(SubjectParam(req), std::nullopt, false);
+    if (!r.ok()) co_return Error(r.status);
+    co_return Json(200, fmt::format(R"({{"mode":"{}"}})",
+                                    ModeName(r.value.value_or(Mode::kReadWrite))));
+  }
+
+ private:
+  static std::string SubjectParam(const HttpRequest& req) {
+    auto it = req.path_params.find("subject");
+    return it == req.path_params.end() ? std::string() : it->second;
+  }
+
+  SrResult<std::shared_ptr<const SchemaContent>> ContentFor(const std::string& id_text) {
+    auto id = ParseId(id_text);
+    if (!id) return SrStatus{40403, fmt::format("Schema {} not found", id_text)};
+    return r_.GetById(*id);
+  }
+
+  SrResult<std::vector<std::pair<std::string, int32_t>>> UsesFor(const HttpRequest& req) {
+    auto id = ParseId(req.Param("id"));
+    if (!id) return SrStatus{40403, fmt::format("Schema {} not found", req.Param("id"))};
+    return r_.UsesOfId(*id, QueryBool(req, "deleted"));
+  }
+
+  SrResult<VersionInfo> VersionFor(const HttpRequest& req) {
+    auto spec = ParseVersion(req.Param("version"));
+    if (!spec.ok()) return spec.status;
+    return r_.GetVersion(req.Param("subject"), spec.value, QueryBool(req, "deleted"));
+  }
+
+  HttpResponse Compatibility(const HttpRequest& req, std::optional<VersionSpec> v) {
+    auto body = ParseSchemaRequest(req);
+    if (!body.ok()) return Error(body.status);
+    const bool verbose = QueryBool(req, "verbose");
+    auto r = r_.TestCompatibility(req.Param("subject"), v, body.value,
+                                  QueryBool(req, "normalize"), verbose);
+    if (!r.ok()) return Error(r.status);
+    codec::JsonWriter w;
+    w.BeginObject().Field("is_compatible", r.value.compatible);
+    if (verbose) {
+      w.Key("messages").BeginArray();
+      for (const auto& m : r.value.messages) w.String(m);
+      w.EndArray();
+    }
+    w.EndObject();
+    return Json(200, w.Take());
+  }
+
+  Registry& r_;
+};
+
+}  // namespace
+
+void RegisterRoutes(gateway::Router& router, Registry& registry) {
+  auto api = std::make_shared<Api>(registry);
+  auto add = [&](const char* method, const char* pattern, const char* name,
+                 Task<HttpResponse> (Api::*fn)(HttpRequest&)) {
+    router.Add(
+        method, pattern, [api, fn](HttpRequest& req) { return ((*api).*fn)(req); }, name);
+  };
+  add("GET", "/", "sr_root", &Api::Root);
+  add("POST", "/", "sr_root", &Api::Root);
+  add("GET", "/schemas/types", "sr_types", &Api::Types);
+  add("GET", "/contexts", "sr_contexts", &Api::Contexts);
+  add("GET", "/v1/metadata/version", "sr_version", &Api::ServerVersion);
+  add("GET", "/schemas", "sr_schemas", &Api::ListSchemas);
+  add("GET", "/schemas/ids/{id}", "sr_schema_by_id", &Api::SchemaById);
+  add("GET", "/schemas/ids/{id}/schema", "sr_schema_text_by_id", &Api::SchemaTextById);
+  add("GET", "/schemas/ids/{id}/subjects", "sr_subjects_by_id", &Api::SubjectsById);
+  add("GET", "/schemas/ids/{id}/versions", "sr_versions_by_id", &Api::VersionsById);
+  add("GET", "/subjects", "sr_subjects", &Api::ListSubjects);
+  add("POST", "/subjects/{subject}", "sr_lookup", &Api::Lookup);
+  add("DELETE", "/subjects/{subject}", "sr_delete_subject", &Api::DeleteSubject);
+  add("GET", "/subjects/{subject}/versions", "sr_versions", &Api::ListVersions);
+  add("POST", "/subjects/{subject}/versions", "sr_register", &Api::Register);
+  add("GET", "/subjects/{subject}/versions/{version}", "sr_version_get", &Api::GetVersion);
+  add("DELETE", "/subjects/{subject}/versions/{version}", "sr_version_delete",
+      &Api::DeleteVersion);
+  add("GET", "/subjects/{subject}/versions/{version}/schema", "sr_version_schema",
+      &Api::GetVersionSchema);
+  add("GET", "/subjects/{subject}/versions/{version}/referencedby", "sr_referencedby",
+      &Api::ReferencedBy);
+  add("POST", "/compatibility/subjects/{subject}/versions/{version}", "sr_compat_version",
+      &Api::CompatibilityOne);
+  add("POST", "/compatibility/subjects/{subject}/versions", "sr_compat_all",
+      &Api::CompatibilityAll);
+  add("GET", "/config", "sr_config", &Api::GetConfig);
+  add("PUT", "/config", "sr_config", &Api::PutConfig);
+  add("DELETE", "/config", "sr_config", &Api::DeleteConfig);
+  add("GET", "/config/{subject}", "sr_config_subject", &Api::GetConfig);
+  add("PUT", "/config/{subject}", "sr_config_subject", &Api::PutConfig);
+  add("DELETE", "/config/{subject}", "sr_config_subject", &Api::DeleteConfig);
+  add("GET", "/mode", "sr_mode", &Api::GetMode);
+  add("PUT", "/mode", "sr_mode", &Api::PutMode);
+  add("DELETE", "/mode", "sr_mode", &Api::DeleteMode);
+  add("GET", "/mode/{subject}", "sr_mode_subject", &Api::GetMode);
+  add("PUT", "/mode/{subject}", "sr_mode_subject", &Api::PutMode);
+  add("DELETE", "/mode/{subject}", "sr_mode_subject", &Api::DeleteMode);
+}
+
+}  // namespace sluice::registry
