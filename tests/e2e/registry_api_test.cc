@@ -3,9 +3,16 @@
 // (../shared/reference/schema-registry.md, sections 1-2), not from the implementation.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <cstdint>
 #include <memory>
 #include <set>
@@ -1255,6 +1262,268 @@ TEST_F(RegistryApiTest, QueryBooleansAreCaseInsensitiveAndUnknownParametersIgnor
   EXPECT_EQ(Subjects("?deleted=true"), (Names{"qs"}));
   Resp cfg = Get("/config/qs?defaultToGlobal=TRUE");
   EXPECT_EQ(cfg.Str("compatibilityLevel"), "BACKWARD") << cfg.body;
+}
+
+// ---------------------------------------------------------------------------------------------
+// More of the contract (reference 1.1-1.5)
+
+TEST_F(RegistryApiTest, IdentityIncludesDocsTypeAndReferences) {
+  // A doc change is a different schema (Confluent keys ids on toString, which keeps docs).
+  int64_t plain = Register("docs", kUserV1);
+  int64_t with_doc = Register(
+      "docs",
+      R"({"type":"record","name":"User","doc":"a user","fields":[{"name":"id","type":"long"}]})");
+  EXPECT_NE(plain, with_doc);
+  EXPECT_EQ(Ints(Get("/subjects/docs/versions")), (Ids{1, 2}));
+  // An explicit AVRO type is the default type.
+  EXPECT_EQ(Register("docs-explicit", kUserV1, "AVRO"), plain);
+
+  // The same text with references to different versions is a different schema.
+  Register("address", kAddress);
+  Register("address",
+           R"({"type":"record","name":"Address","namespace":"com.acme","fields":[{"name":"street","type":"string"},{"name":"zip","type":"string","default":""}]})");
+  int64_t to_v1 = Register("customer-1", kCustomer, "", kAddressRef);
+  int64_t to_v2 = Register("customer-2", kCustomer, "",
+                           R"([{"name":"com.acme.Address","subject":"address","version":2}])");
+  EXPECT_NE(to_v1, to_v2);
+  EXPECT_EQ(Register("customer-3", kCustomer, "", kAddressRef), to_v1);
+  EXPECT_EQ(Ints(Get("/subjects/address/versions/1/referencedby")), (Ids{to_v1}));
+  EXPECT_EQ(Ints(Get("/subjects/address/versions/latest/referencedby")), (Ids{to_v2}));
+}
+
+TEST_F(RegistryApiTest, ProtobufWhitespaceVariantsShareAnId) {
+  int64_t id = Register("proto-ws", kProtoV1, "PROTOBUF");
+  EXPECT_EQ(Register("proto-ws",
+                     "syntax=\"proto3\";  package acme; message Order{string id=1;}", "PROTOBUF"),
+            id);
+  EXPECT_EQ(Ints(Get("/subjects/proto-ws/versions")), (Ids{1}));
+  Resp l = Post("/subjects/proto-ws",
+                Body("syntax = \"proto3\";\n\npackage acme;\nmessage Order {\n\n  string id = 1;\n}",
+                     "PROTOBUF"));
+  EXPECT_EQ(l.status, 200) << l.body;
+  EXPECT_EQ(l.Int("id"), id) << l.body;
+  EXPECT_EQ(l.Str("schemaType"), "PROTOBUF") << l.body;
+}
+
+TEST_F(RegistryApiTest, AvroDefaultsMustMatchTheFirstUnionBranch) {
+  // Reference 3.3: a union default must match the first branch.
+  ExpectError(Post("/subjects/union/versions",
+                   Body(R"({"type":"record","name":"R","fields":[{"name":"f","type":["string","null"],"default":null}]})")),
+              422, 42201, "null default for [string, null]");
+  ExpectError(Post("/subjects/union/versions",
+                   Body(R"({"type":"record","name":"R","fields":[{"name":"f","type":"int","default":"one"}]})")),
+              422, 42201, "string default for int");
+  Register("union",
+           R"({"type":"record","name":"R","fields":[{"name":"f","type":["null","string"],"default":null}]})");
+  EXPECT_EQ(Subjects(), (Names{"union"}));
+}
+
+TEST_F(RegistryApiTest, DeletedOnlyAndPagination) {
+  Register("page-a", kUserV1);
+  Register("page-a", kUserV2);
+  Register("page-a",
+           R"({"type":"record","name":"User","fields":[{"name":"id","type":"long"},{"name":"email","type":"string","default":""},{"name":"age","type":"int","default":0}]})");
+  Register("page-b", kOther);
+  Register("page-c", kOther);
+  ASSERT_EQ(Delete("/subjects/page-c").status, 200);
+  ASSERT_EQ(Delete("/subjects/page-a/versions/2").status, 200);
+
+  EXPECT_EQ(Subjects("?deletedOnly=true"), (Names{"page-c"}));
+  EXPECT_EQ(Ints(Get("/subjects/page-a/versions?deletedOnly=true")), (Ids{2}));
+
+  // offset/limit on list endpoints.
+  Resp first = Get("/subjects?limit=1");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.json.items().size(), 1u) << first.body;
+  Resp second = Get("/subjects?offset=1&limit=1");
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(second.json.items().size(), 1u) << second.body;
+  EXPECT_NE(first.body, second.body);
+  Resp rest = Get("/subjects?offset=2");
+  EXPECT_TRUE(rest.json.is_array() && rest.json.items().empty()) << rest.body;
+  EXPECT_EQ(Ints(Get("/subjects/page-a/versions?offset=1&limit=1")), (Ids{3}));
+  EXPECT_EQ(Ints(Get("/subjects/page-a/versions?limit=-1")), (Ids{1, 3}));
+}
+
+TEST_F(RegistryApiTest, LookupInASoftDeletedSubjectIsSubjectNotFound) {
+  Register("gone", kUserV1);
+  ASSERT_EQ(Delete("/subjects/gone").status, 200);
+  ExpectError(Post("/subjects/gone", Body(kUserV1)), 404, 40401, "lookup in soft-deleted subject");
+  Resp d = Post("/subjects/gone?deleted=true", Body(kUserV1));
+  EXPECT_EQ(d.status, 200) << d.body;
+  EXPECT_EQ(d.Int("version"), 1) << d.body;
+}
+
+// Reference 1.2 lists 40402 (not 40401) for a missing version on this endpoint; Confluent looks
+// the version up without checking the subject first.
+TEST_F(RegistryApiTest, CompatibilityWithAMissingOrSoftDeletedVersionIs40402) {
+  Register("cmp-del", kUserV1);
+  Register("cmp-del", kUserV2);
+  ASSERT_EQ(Delete("/subjects/cmp-del/versions/1").status, 200);
+  ExpectError(Post("/compatibility/subjects/cmp-del/versions/1", Body(kUserV2)), 404, 40402,
+              "compatibility with a soft-deleted version");
+  ExpectError(Post("/compatibility/subjects/never/versions/3", Body(kUserV2)), 404, 40402,
+              "compatibility with a version of a subject without versions");
+}
+
+TEST_F(RegistryApiTest, TransitiveForwardAndFullWalkEveryLiveVersion) {
+  // v1 {a}, v2 {a, b}, candidate {b}: readable by v1? no (v1 needs a) -> FORWARD fails on v1 only
+  // once b is optional in v2.
+  const char* v1 = R"({"type":"record","name":"T","fields":[{"name":"a","type":"int"}]})";
+  const char* v2 =
+      R"({"type":"record","name":"T","fields":[{"name":"a","type":"int","default":0},{"name":"b","type":"int","default":0}]})";
+  const char* cand =
+      R"({"type":"record","name":"T","fields":[{"name":"b","type":"int","default":0}]})";
+  ASSERT_EQ(Put("/config/fwdt", R"({"compatibility":"FORWARD"})").status, 200);
+  Register("fwdt", v1);
+  Register("fwdt", v2);
+  Resp latest_only = Post("/compatibility/subjects/fwdt/versions", Body(cand));
+  EXPECT_TRUE(latest_only.Get("is_compatible") && latest_only.Get("is_compatible")->bool_value())
+      << latest_only.body;
+  ASSERT_EQ(Put("/config/fwdt", R"({"compatibility":"FORWARD_TRANSITIVE"})").status, 200);
+  Resp all = Post("/compatibility/subjects/fwdt/versions", Body(cand));
+  EXPECT_TRUE(all.Get("is_compatible") && !all.Get("is_compatible")->bool_value()) << all.body;
+  ExpectError(Post("/subjects/fwdt/versions", Body(cand)), 409, 409, "FORWARD_TRANSITIVE");
+  ASSERT_EQ(Put("/config/fwdt", R"({"compatibility":"FULL_TRANSITIVE"})").status, 200);
+  ExpectError(Post("/subjects/fwdt/versions", Body(cand)), 409, 409, "FULL_TRANSITIVE");
+  ASSERT_EQ(Put("/config/fwdt", R"({"compatibility":"FULL"})").status, 200);
+  Register("fwdt", cand);
+}
+
+TEST_F(RegistryApiTest, GlobalConfigAndModeDeletesReturnThePreviousValue) {
+  ASSERT_EQ(Put("/config", R"({"compatibility":"FULL"})").status, 200);
+  Resp del = Delete("/config");
+  ASSERT_EQ(del.status, 200) << del.body;
+  EXPECT_EQ(del.Str("compatibilityLevel"), "FULL") << del.body;
+  EXPECT_EQ(Get("/config").Str("compatibilityLevel"), "BACKWARD");
+  ExpectError(Delete("/mode/never-set"), 404, 40401, "delete of an unset subject mode");
+}
+
+TEST_F(RegistryApiTest, ClientSideParametersAndBodyFieldsAreTolerated) {
+  int64_t id = Register("tolerant", kUserV1);
+  // The Java client's id fetch carries fetchMaxId and subject.
+  Resp byid = Get("/schemas/ids/" + std::to_string(id) + "?fetchMaxId=false&subject=tolerant");
+  EXPECT_EQ(byid.status, 200) << byid.body;
+  EXPECT_EQ(byid.Str("schema"), kUserV1) << byid.body;
+  // Newer clients send data-contract members the registry may not act on.
+  Resp r = Post("/subjects/tolerant/versions",
+                Body(kUserV1, "", "[]", R"(,"metadata":null,"ruleSet":null)"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Int("id"), id) << r.body;
+  EXPECT_EQ(Ints(Get("/subjects/tolerant/versions")), (Ids{1}));
+}
+
+TEST_F(RegistryApiTest, LargestVersionNumberIsValid) {
+  Register("bigver", kUserV1);
+  ExpectError(Get("/subjects/bigver/versions/2147483647"), 404, 40402, "2^31-1");
+}
+
+TEST_F(RegistryApiTest, ModesAndSubjectConfigSurviveARestart) {
+  Register("m", kUserV1);
+  ASSERT_EQ(Put("/mode/m", R"({"mode":"READONLY"})").status, 200);
+  ASSERT_EQ(Put("/config/m", R"({"compatibility":"FULL_TRANSITIVE"})").status, 200);
+  RestartServer();
+  EXPECT_EQ(Get("/mode/m").Str("mode"), "READONLY");
+  EXPECT_EQ(Get("/config/m").Str("compatibilityLevel"), "FULL_TRANSITIVE");
+  ExpectError(Post("/subjects/m/versions", Body(kUserV2)), 422, 42205, "READONLY after restart");
+  ASSERT_EQ(Delete("/mode/m").status, 200);
+  RestartServer();
+  ExpectError(Get("/mode/m"), 404, 40409, "deleted mode after restart");
+  Register("m", kUserV2);
+}
+
+TEST_F(RegistryApiTest, ImportedSchemaMayBeImportedAgainUnderAnotherSubject) {
+  ASSERT_EQ(Put("/mode", R"({"mode":"IMPORT"})").status, 200);
+  Resp a = Post("/subjects/imp-a/versions", Body(kUserV1, "", "", R"(,"id":42,"version":1)"));
+  ASSERT_EQ(a.status, 200) << a.body;
+  Resp b = Post("/subjects/imp-b/versions", Body(kUserV1, "", "", R"(,"id":42,"version":1)"));
+  ASSERT_EQ(b.status, 200) << b.body;
+  EXPECT_EQ(b.Int("id"), 42);
+  EXPECT_EQ(Strings(Get("/schemas/ids/42/subjects")), (Names{"imp-a", "imp-b"}));
+  ASSERT_EQ(Put("/mode", R"({"mode":"READWRITE"})").status, 200);
+  // Outside IMPORT the same content maps to the imported id.
+  EXPECT_EQ(Register("imp-c", kUserV1), 42);
+}
+
+TEST_F(RegistryApiTest, IdSubjectsAndVersionsHideSoftDeletedUnlessAsked) {
+  int64_t id = Register("shared-1", kUserV1);
+  Register("shared-2", kUserV1);
+  ASSERT_EQ(Delete("/subjects/shared-1").status, 200);
+  std::string base = "/schemas/ids/" + std::to_string(id);
+  EXPECT_EQ(Strings(Get(base + "/subjects")), (Names{"shared-2"}));
+  EXPECT_EQ(Strings(Get(base + "/subjects?deleted=true")), (Names{"shared-1", "shared-2"}));
+  Resp v = Get(base + "/versions");
+  ASSERT_TRUE(v.json.is_array()) << v.body;
+  EXPECT_EQ(v.json.items().size(), 1u) << v.body;
+  Resp vd = Get(base + "/versions?deleted=true");
+  ASSERT_TRUE(vd.json.is_array()) << vd.body;
+  EXPECT_EQ(vd.json.items().size(), 2u) << vd.body;
+}
+
+// Sends one GET with an Accept header over a fresh connection (HttpClient sends no Accept).
+Resp RawGet(uint16_t port, const std::string& target, const std::string& accept) {
+  Resp out;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    out.status = -1;
+    return out;
+  }
+  std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: " + accept +
+                    "\r\nConnection: close\r\n\r\n";
+  (void)!write(fd, req.data(), req.size());
+  std::string raw;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) raw.append(buf, n);
+  close(fd);
+  size_t sp = raw.find(' ');
+  if (sp == std::string::npos) return out;
+  out.status = std::atoi(raw.c_str() + sp + 1);
+  size_t head_end = raw.find("\r\n\r\n");
+  std::string head = raw.substr(0, head_end);
+  std::string lower = head;
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  size_t ct = lower.find("\r\ncontent-type:");
+  if (ct != std::string::npos) {
+    size_t start = ct + 15, end = head.find("\r\n", start);
+    out.content_type = head.substr(start, end - start);
+    out.content_type.erase(0, out.content_type.find_first_not_of(' '));
+  }
+  if (head_end != std::string::npos) out.body = raw.substr(head_end + 4);
+  return out;
+}
+
+TEST_F(RegistryApiTest, AcceptHeaderNegotiatesTheResponseMediaType) {
+  // Reference 1.1: responses prefer v1+json, then vnd+json, then application/json, from Accept.
+  Resp java = RawGet(registry_port_, "/subjects",
+                     "application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json; "
+                     "qs=0.9, application/json; qs=0.5");
+  EXPECT_EQ(java.status, 200) << java.body;
+  EXPECT_TRUE(java.content_type.starts_with("application/vnd.schemaregistry.v1+json"))
+      << java.content_type;
+  Resp any = RawGet(registry_port_, "/subjects", "*/*");
+  EXPECT_TRUE(any.content_type.starts_with("application/vnd.schemaregistry.v1+json"))
+      << any.content_type;
+  Resp vnd = RawGet(registry_port_, "/subjects", "application/vnd.schemaregistry+json");
+  EXPECT_EQ(vnd.status, 200) << vnd.body;
+  EXPECT_TRUE(vnd.content_type.starts_with("application/vnd.schemaregistry+json"))
+      << vnd.content_type;
+  Resp json = RawGet(registry_port_, "/subjects", "application/json");
+  EXPECT_EQ(json.status, 200) << json.body;
+  EXPECT_TRUE(json.content_type.starts_with("application/json")) << json.content_type;
+}
+
+TEST_F(RegistryApiTest, UnknownRoutesAndMethodsStillAnswerWithNumericErrorCodes) {
+  // Reference 0/1.4: errors are always {"error_code": <int>, "message": <str>}; for plain HTTP
+  // errors Confluent uses the HTTP status itself as the code.
+  ExpectError(Get("/no/such/route"), 404, 404, "unknown route");
+  ExpectError(Do("PATCH", "/subjects", "{}"), 405, 405, "method not allowed");
 }
 
 }  // namespace
