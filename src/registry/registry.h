@@ -172,6 +172,18 @@ class Registry {
   SrResult<std::shared_ptr<const schema::Validator>> ValidatorFor(
       int32_t id, std::span<const int32_t> message_indexes = {}) const;
 
+  // The validation service (validation.cc). Checks one record value (or key) written to
+  // `topic` against the subject "<topic>-value" ("<topic>-key"), Confluent's TopicNameStrategy:
+  // - a payload in the Confluent wire format (magic byte 0, 4-byte big-endian schema id, then
+  //   for Protobuf the message indexes) is checked against the id it carries, which must be a
+  //   version of the subject;
+  // - anything else is checked as JSON text against the subject's latest version, which must
+  //   then be a JSON Schema.
+  // Compiled validators are cached per id. Thread-safe; no allocation on the common paths.
+  // Errors: kNotFound (the subject has no live schema), kInvalidArgument (bad prefix, unknown
+  // id, id of another subject, or the payload does not match: the message names the field).
+  Status ValidateRecord(std::string_view topic, std::string_view payload, bool is_key) const;
+
  private:
   struct Subject {
     std::map<int32_t, VersionInfo> versions;
@@ -218,6 +230,9 @@ class Registry {
   mutable std::map<std::pair<int32_t, std::vector<int32_t>>,
                    std::shared_ptr<const schema::Validator>>
       validators_;
+  // Validators for ids without message indexes (Avro, JSON, Protobuf [0]): the hot path.
+  mutable std::shared_mutex fast_mu_;
+  mutable std::unordered_map<int32_t, std::shared_ptr<const schema::Validator>> fast_validators_;
 
   // Shard 0 only.
   int64_t applied_ = 0;  // next offset of _schemas to apply

@@ -262,5 +262,56 @@ TEST_F(RegistryTest, ModesGuardWrites) {
   EXPECT_EQ(Register("x", Avro(R"({"type":"bytes"})")).value.id, 101);
 }
 
+
+TEST_F(RegistryTest, ValidateRecordChecksPayloadsAgainstTheTopicsSubject) {
+  SchemaRequest js;
+  js.type = SchemaType::kJson;
+  js.schema = R"({"type":"object","properties":{"user":{"type":"object","properties":)"
+              R"({"age":{"type":"integer"}}}},"required":["user"]})";
+  auto j = Register("clicks-value", js);
+  ASSERT_TRUE(j.ok()) << j.status.message;
+  EXPECT_TRUE(reg_->ValidateRecord("clicks", R"({"user":{"age":3}})", false).ok());
+  Status bad = reg_->ValidateRecord("clicks", R"({"user":{"age":"x"}})", false);
+  EXPECT_EQ(bad.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find("/user/age"), std::string::npos) << bad.message();
+  EXPECT_EQ(reg_->ValidateRecord("nothing", "{}", false).code(), ErrorCode::kNotFound);
+  EXPECT_EQ(reg_->ValidateRecord("clicks", "{}", true).code(), ErrorCode::kNotFound);
+
+  // Avro in the wire format: magic 0, big-endian id, datum.
+  auto a = Register("users-value", Avro(kV2));
+  ASSERT_TRUE(a.ok());
+  auto framed = [](int32_t id, std::string body) {
+    std::string out(1, '\0');
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(id >> shift));
+    return out + body;
+  };
+  // {id: 5 (zig-zag 0x0a), email: "ab"}
+  EXPECT_TRUE(reg_->ValidateRecord("users", framed(a.value.id, "\x0a\x04" "ab"), false).ok());
+  Status trunc = reg_->ValidateRecord("users", framed(a.value.id, "\x0a\x04" "a"), false);
+  EXPECT_FALSE(trunc.ok());
+  EXPECT_NE(trunc.message().find("email"), std::string::npos) << trunc.message();
+  // An id that is not a version of the subject, a short prefix, and plain JSON for Avro.
+  EXPECT_FALSE(reg_->ValidateRecord("users", framed(j.value.id, "{}"), false).ok());
+  EXPECT_FALSE(reg_->ValidateRecord("users", std::string("\0\0", 2), false).ok());
+  EXPECT_FALSE(reg_->ValidateRecord("users", "{}", false).ok());
+
+  // Protobuf: message indexes after the id pick the message.
+  SchemaRequest pb;
+  pb.type = SchemaType::kProtobuf;
+  pb.schema = "syntax = \"proto3\";\nmessage A { int64 x = 1; }\nmessage B { string s = 1; }\n";
+  auto p = Register("events-value", pb);
+  ASSERT_TRUE(p.ok()) << p.status.message;
+  // [0] short form + A{x=1}; [1] (0x02 0x02) + B{s="hi"}; B with a varint where s is a string.
+  EXPECT_TRUE(reg_->ValidateRecord("events", framed(p.value.id, std::string("\0\x08\x01", 3)),
+                                   false)
+                  .ok());
+  EXPECT_TRUE(reg_->ValidateRecord("events", framed(p.value.id, "\x02\x02\x0a\x02hi"), false)
+                  .ok());
+  EXPECT_FALSE(reg_->ValidateRecord("events", framed(p.value.id, "\x02\x02\x08\x01"), false)
+                   .ok());
+  EXPECT_FALSE(reg_->ValidateRecord("events", framed(p.value.id, "\x02\x08\x0a\x02hi"), false)
+                   .ok());  // index 4 does not exist
+}
+
 }  // namespace
 }  // namespace sluice::registry

@@ -1,0 +1,98 @@
+// The registry's validation service: Registry::ValidateRecord (see registry.h).
+#include <fmt/format.h>
+
+#include "registry/registry.h"
+#include "schema/protobuf/wire.h"
+
+namespace sluice::registry {
+
+namespace {
+
+// The subject name for a topic under TopicNameStrategy, built in a reused buffer.
+const std::string& SubjectFor(std::string_view topic, bool is_key) {
+  thread_local std::string subject;
+  subject.assign(topic);
+  subject.append(is_key ? "-key" : "-value");
+  return subject;
+}
+
+}  // namespace
+
+Status Registry::ValidateRecord(std::string_view topic, std::string_view payload,
+                                bool is_key) const {
+  const std::string& subject = SubjectFor(topic, is_key);
+  int32_t id = 0;
+  schema::SchemaType type = schema::SchemaType::kJson;
+  bool prefixed = !payload.empty() && payload[0] == '\0';
+  bool id_in_subject = false;
+  {
+    std::shared_lock lock(mu_);
+    auto it = state_.subjects.find(subject);
+    if (it == state_.subjects.end()) {
+      return NotFound("no schema registered for subject '{}'", subject);
+    }
+    const auto& versions = it->second.versions;
+    if (prefixed) {
+      if (payload.size() < 5) {
+        return InvalidArgument("payload of {} bytes is too short for the schema-id prefix",
+                               payload.size());
+      }
+      const auto* b = reinterpret_cast<const unsigned char*>(payload.data());
+      id = static_cast<int32_t>((uint32_t{b[1]} << 24) | (uint32_t{b[2]} << 16) |
+                                (uint32_t{b[3]} << 8) | uint32_t{b[4]});
+      for (const auto& [v, info] : versions) {
+        if (info.content->id == id) {
+          id_in_subject = true;
+          type = info.content->type;
+          break;
+        }
+      }
+      if (!id_in_subject) {
+        return InvalidArgument("schema id {} is not a version of subject '{}'", id, subject);
+      }
+    } else {
+      const VersionInfo* latest = nullptr;
+      for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
+        if (!v->second.deleted) {
+          latest = &v->second;
+          break;
+        }
+      }
+      if (latest == nullptr) return NotFound("no live schema for subject '{}'", subject);
+      if (latest->content->type != schema::SchemaType::kJson) {
+        return InvalidArgument(
+            "payload has no schema-id prefix (magic byte 0 + 4-byte id) and subject '{}' is {}, "
+            "not JSON",
+            subject, schema::SchemaTypeName(latest->content->type));
+      }
+      id = latest->content->id;
+    }
+  }
+  std::string_view body = prefixed ? payload.substr(5) : payload;
+  if (prefixed && type == schema::SchemaType::kProtobuf) {
+    auto idx = schema::protobuf::DecodeMessageIndexes(body);
+    if (!idx.ok()) return idx.status().WithContext("protobuf message indexes");
+    body.remove_prefix(idx->size);
+    const bool first = idx->indexes.empty() || (idx->indexes.size() == 1 && idx->indexes[0] == 0);
+    if (!first) {
+      auto v = ValidatorFor(id, idx->indexes);
+      if (!v.ok()) return InvalidArgument("{}", v.status.message);
+      return v.value->Validate(body);
+    }
+  }
+  std::shared_ptr<const schema::Validator> validator;
+  {
+    std::shared_lock lock(fast_mu_);
+    if (auto it = fast_validators_.find(id); it != fast_validators_.end()) validator = it->second;
+  }
+  if (!validator) {
+    auto v = ValidatorFor(id);
+    if (!v.ok()) return InvalidArgument("{}", v.status.message);
+    validator = v.value;
+    std::unique_lock lock(fast_mu_);
+    fast_validators_.emplace(id, validator);
+  }
+  return validator->Validate(body);
+}
+
+}  // namespace sluice::registry
