@@ -1056,12 +1056,14 @@ TEST_F(RegistryApiTest, LevelNoneAllowsAnIncompatibleRegistration) {
   EXPECT_EQ(Ints(Get("/subjects/strict/versions")), (Ids{1, 2}));
 }
 
-TEST_F(RegistryApiTest, HardDeletingASubjectRemovesItsConfig) {
+TEST_F(RegistryApiTest, HardDeletingASubjectRemovesItsConfigAndMode) {
   Register("cfg-gone", kUserV1);
   ASSERT_EQ(Put("/config/cfg-gone", R"({"compatibility":"NONE"})").status, 200);
+  ASSERT_EQ(Put("/mode/cfg-gone", R"({"mode":"READWRITE"})").status, 200);
   ASSERT_EQ(Delete("/subjects/cfg-gone").status, 200);
   ASSERT_EQ(Delete("/subjects/cfg-gone?permanent=true").status, 200);
   ExpectError(Get("/config/cfg-gone"), 404, 40408, "config after hard delete");
+  ExpectError(Get("/mode/cfg-gone"), 404, 40409, "mode after hard delete");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1524,6 +1526,86 @@ TEST_F(RegistryApiTest, UnknownRoutesAndMethodsStillAnswerWithNumericErrorCodes)
   // errors Confluent uses the HTTP status itself as the code.
   ExpectError(Get("/no/such/route"), 404, 404, "unknown route");
   ExpectError(Do("PATCH", "/subjects", "{}"), 405, 405, "method not allowed");
+}
+
+TEST_F(RegistryApiTest, SubjectImportModeIsRefusedOverLiveSchemasUnlessForced) {
+  Register("imp-live", kUserV1);
+  ExpectError(Put("/mode/imp-live", R"({"mode":"IMPORT"})"), 422, 42205,
+              "subject IMPORT over live schemas");
+  EXPECT_EQ(Put("/mode/imp-live?force=true", R"({"mode":"IMPORT"})").status, 200);
+  // An empty subject can switch, and then takes explicit ids while the rest stays READWRITE.
+  Resp put = Put("/mode/imp-empty", R"({"mode":"IMPORT"})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  Resp r = Post("/subjects/imp-empty/versions", Body(kOther, "", "", R"(,"id":77,"version":1)"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Int("id"), 77) << r.body;
+  EXPECT_EQ(Get("/mode").Str("mode"), "READWRITE");
+  ExpectError(Post("/subjects/other/versions", Body(kUserV2, "", "", R"(,"id":78)")), 422, 42205,
+              "id outside the IMPORT subject");
+}
+
+TEST_F(RegistryApiTest, NormalizeSortsReferencesAndJsonKeys) {
+  Register("address", kAddress);
+  Register("phone",
+           R"({"type":"record","name":"Phone","namespace":"com.acme","fields":[{"name":"number","type":"string"}]})");
+  const char* contact =
+      R"({"type":"record","name":"Contact","namespace":"com.acme","fields":[{"name":"a","type":"com.acme.Address"},{"name":"p","type":"com.acme.Phone"}]})";
+  const char* refs_ap =
+      R"([{"name":"com.acme.Address","subject":"address","version":1},{"name":"com.acme.Phone","subject":"phone","version":1}])";
+  const char* refs_pa =
+      R"([{"name":"com.acme.Phone","subject":"phone","version":1},{"name":"com.acme.Address","subject":"address","version":1}])";
+  int64_t id = Register("contact-1", contact, "", refs_ap, "?normalize=true");
+  EXPECT_EQ(Register("contact-2", contact, "", refs_pa, "?normalize=true"), id);
+
+  int64_t j = Register("json-norm-1", R"({"type":"object","properties":{"a":{"type":"string"}}})",
+                       "JSON", "", "?normalize=true");
+  EXPECT_EQ(Register("json-norm-2", R"({"properties":{"a":{"type":"string"}},"type":"object"})",
+                     "JSON", "", "?normalize=true"),
+            j);
+}
+
+TEST_F(RegistryApiTest, ConcurrentRegistrationsAgreeOnIds) {
+  // Registration must be serialized for id allocation: the same schema posted at the same time
+  // from several clients gets one id, different schemas never share one. Bounded: 4 x 12 posts.
+  constexpr int kThreads = 4, kSchemas = 12;
+  std::vector<std::vector<int64_t>> ids(kThreads, std::vector<int64_t>(kSchemas, -1));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto client =
+          gateway::HttpClient::Create("http://127.0.0.1:" + std::to_string(registry_port_));
+      if (!client.ok()) return;
+      for (int i = 0; i < kSchemas; ++i) {
+        int s = (i + t * 5) % kSchemas;  // different threads start at different schemas
+        std::string schema = R"({"type":"record","name":"C)" + std::to_string(s) +
+                             R"(","fields":[{"name":"f","type":"int"}]})";
+        auto r = (*client)->Request("POST",
+                                    "/subjects/conc-" + std::to_string(s) + "-" +
+                                        std::to_string(t % 2) + "/versions",
+                                    Body(schema), kV1Json, 30000);
+        if (!r.ok() || r->status != 200) continue;
+        codec::JsonParser p;
+        auto v = p.Parse(r->body);
+        if (v.ok() && v->Find("id") != nullptr) ids[t][s] = v->Find("id")->AsInt64().value_or(-1);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<int64_t> distinct;
+  for (int s = 0; s < kSchemas; ++s) {
+    for (int t = 0; t < kThreads; ++t) {
+      EXPECT_GT(ids[t][s], 0) << "thread " << t << " schema " << s;
+      EXPECT_EQ(ids[t][s], ids[0][s]) << "thread " << t << " schema " << s;
+    }
+    distinct.insert(ids[0][s]);
+  }
+  EXPECT_EQ(distinct.size(), static_cast<size_t>(kSchemas));
+  for (int s = 0; s < kSchemas; ++s) {
+    for (int half = 0; half < 2; ++half) {
+      std::string subject = "conc-" + std::to_string(s) + "-" + std::to_string(half);
+      EXPECT_EQ(Ints(Get("/subjects/" + subject + "/versions")), (Ids{1})) << subject;
+    }
+  }
 }
 
 }  // namespace
