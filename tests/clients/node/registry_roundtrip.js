@@ -344,6 +344,79 @@ async function sectionProtobuf() {
     'a referenced version cannot be deleted');
 }
 
+const AVRO_MONEY = {
+  type: 'record',
+  name: 'Money',
+  namespace: 'sluice.common',
+  fields: [{ name: 'units', type: 'int' }, { name: 'currency', type: 'string' }],
+};
+const AVRO_INVOICE = {
+  type: 'record',
+  name: 'Invoice',
+  namespace: 'sluice.test',
+  fields: [{ name: 'number', type: 'string' }, { name: 'total', type: 'sluice.common.Money' }],
+};
+const JSON_ADDRESS = {
+  $id: 'https://sluice.test/address.json',
+  type: 'object',
+  properties: { city: { type: 'string' }, zip: { type: 'string' } },
+  required: ['city'],
+};
+const JSON_CUSTOMER = {
+  title: 'Customer',
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    address: { $ref: 'https://sluice.test/address.json' },
+  },
+  required: ['name', 'address'],
+};
+
+// Avro and JSON schemas that use a type from another subject (Protobuf: see sectionProtobuf).
+async function sectionReferences() {
+  const registry = new SchemaRegistry({ host: URL, retry: { retries: 0 } });
+
+  const money = await registry.register(
+    { type: SchemaType.AVRO, schema: JSON.stringify(AVRO_MONEY) }, { subject: 'node-avro-money' });
+  const avroRefs = [{ name: 'sluice.common.Money', subject: 'node-avro-money', version: 1 }];
+  const invoice = await registry.register(
+    { type: SchemaType.AVRO, schema: JSON.stringify(AVRO_INVOICE), references: avroRefs },
+    { subject: 'node-invoice-value' });
+  check(invoice.id !== money.id, 'avro reference: the referrer gets its own id',
+    show([money.id, invoice.id]));
+  const inv = { number: 'INV-1', total: { units: 99, currency: 'EUR' } };
+  const invBuf = await registry.encode(invoice.id, inv);
+  checkWire(invBuf, invoice.id, 'avro with reference');
+  eq(plain(await freshRegistry().decode(invBuf)), inv,
+    'avro reference: a fresh client decodes a record whose field type comes from a reference');
+  const invVersion = await raw('GET', '/subjects/node-invoice-value/versions/1');
+  eq(invVersion.json && invVersion.json.references, avroRefs,
+    'avro reference: GET /subjects/{s}/versions/1 returns the references');
+  const noRefs = await raw('POST', '/subjects/node-invoice2-value/versions',
+    { schema: JSON.stringify(AVRO_INVOICE) });
+  eq([noRefs.status, noRefs.json && noRefs.json.error_code], [422, 42201],
+    'avro: a schema naming an unknown type without references is invalid');
+
+  const address = await registry.register(
+    { type: SchemaType.JSON, schema: JSON.stringify(JSON_ADDRESS) },
+    { subject: 'node-json-address' });
+  const jsonRefs = [
+    { name: 'https://sluice.test/address.json', subject: 'node-json-address', version: 1 }];
+  const customer = await registry.register(
+    { type: SchemaType.JSON, schema: JSON.stringify(JSON_CUSTOMER), references: jsonRefs },
+    { subject: 'node-customer-value' });
+  check(customer.id !== address.id, 'json reference: the referrer gets its own id',
+    show([address.id, customer.id]));
+  const cust = { name: 'Cy', address: { city: 'Delft', zip: '2611' } };
+  const custBuf = await registry.encode(customer.id, cust);
+  checkWire(custBuf, customer.id, 'json with reference');
+  eq(await freshRegistry().decode(custBuf), cust,
+    'json reference: a fresh client decodes and validates with the referenced schema');
+  const bad = await rejects(registry.encode(customer.id, { name: 'Cy', address: { zip: '1' } }),
+    'json reference: a document violating the referenced schema is refused');
+  if (bad) eq(bad.name, 'ConfluentSchemaRegistryValidationError', 'json reference: error type');
+}
+
 async function sectionErrors() {
   const registry = freshRegistry();
   const unknownId = 987654;
@@ -377,7 +450,7 @@ async function sectionErrors() {
     'GET /subjects/{subject}/versions/0');
 }
 
-const SECTIONS = [sectionAvro, sectionJson, sectionProtobuf, sectionErrors];
+const SECTIONS = [sectionAvro, sectionJson, sectionProtobuf, sectionReferences, sectionErrors];
 
 async function main() {
   for (const section of SECTIONS) {

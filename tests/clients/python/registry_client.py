@@ -4,7 +4,7 @@
 Runs confluent_kafka.schema_registry (Debian's python3-confluent-kafka) against a running
 registry: every SchemaRegistryClient call, error statuses and codes, and a JSONSerializer /
 JSONDeserializer round trip whose wire format (magic byte 0, 4-byte big-endian schema id) is
-checked byte by byte. Expected behaviour is Confluent's (docs/…/schema-registry reference notes).
+checked byte by byte. Expected: what Confluent's registry answers (statuses, error codes, ids).
 
 Usage: registry_client.py http://127.0.0.1:PORT
 Exit status 0 when every check passed; 1 with one line per failed check otherwise.
@@ -251,6 +251,16 @@ def section_avro_lifecycle():
                  "get_latest_version of a soft-deleted subject")
     check(same_json(fresh().get_schema(id1).schema_str, AVRO_V1),
           "ids stay resolvable after the subject was soft-deleted")
+    eq(fresh().test_compatibility(subject, Schema(AVRO_V1, "AVRO")), True,
+       "test_compatibility against 'latest' of a subject without live versions")
+    # Registering into the soft-deleted subject again: no check, the numbering goes on.
+    eq(fresh().register_schema(subject, Schema(AVRO_V1, "AVRO")), id1,
+       "re-registering into a soft-deleted subject reuses the id")
+    eq(fresh().get_versions(subject), [5], "the version number after a soft-deleted subject")
+    eq(sorted(fresh().delete_subject(subject, permanent=True)), [5],
+       "delete_subject(permanent=True) of the revived subject")
+    expect_error(lambda: fresh().get_versions(subject), 404, (40401,),
+                 "get_versions of a hard-deleted subject")
     eq(fresh().delete_subject(other, permanent=True), [1], "delete_subject(permanent=True)")
     check(other not in fresh().get_subjects(), "get_subjects hides a hard-deleted subject")
     expect_error(lambda: fresh().get_versions(other), 404, (40401,),
