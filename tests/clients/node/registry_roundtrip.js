@@ -417,6 +417,30 @@ async function sectionReferences() {
   if (bad) eq(bad.name, 'ConfluentSchemaRegistryValidationError', 'json reference: error type');
 }
 
+// Producers starting together (a deploy) register the same schema at once: one version, one id.
+async function sectionConcurrentRegistration() {
+  const subject = 'node-burst-value';
+  const schema = { ...AVRO_V1, name: 'Burst' };
+  const results = await Promise.all(Array.from({ length: 8 }, () => freshRegistry().register(
+    { type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject })));
+  const ids = [...new Set(results.map((r) => r.id))];
+  eq(ids.length, 1, `8 concurrent registrations of one schema give one id (${show(ids)})`);
+  const versions = await raw('GET', `/subjects/${subject}/versions`);
+  eq(versions.json, [1], '8 concurrent registrations of one schema create one version');
+
+  // Distinct schemas in distinct subjects at once: distinct ids, each resolvable.
+  const distinct = await Promise.all(Array.from({ length: 8 }, (_, i) => freshRegistry().register(
+    { type: SchemaType.AVRO, schema: JSON.stringify({ ...AVRO_V1, name: `Burst${i}` }) },
+    { subject: `node-burst-${i}-value` })));
+  const distinctIds = distinct.map((r) => r.id);
+  eq(new Set(distinctIds).size, 8, `concurrent distinct schemas get distinct ids (${show(distinctIds)})`);
+  for (let i = 0; i < 8; i++) {
+    const byId = await raw('GET', `/schemas/ids/${distinctIds[i]}`);
+    check(byId.status === 200 && byId.json && JSON.parse(byId.json.schema).name === `Burst${i}`,
+      `id ${distinctIds[i]} resolves to schema Burst${i}`, byId.text);
+  }
+}
+
 async function sectionErrors() {
   const registry = freshRegistry();
   const unknownId = 987654;
@@ -450,7 +474,10 @@ async function sectionErrors() {
     'GET /subjects/{subject}/versions/0');
 }
 
-const SECTIONS = [sectionAvro, sectionJson, sectionProtobuf, sectionReferences, sectionErrors];
+const SECTIONS = [
+  sectionAvro, sectionJson, sectionProtobuf, sectionReferences, sectionConcurrentRegistration,
+  sectionErrors,
+];
 
 async function main() {
   for (const section of SECTIONS) {
