@@ -253,6 +253,8 @@ def section_avro_lifecycle():
           "ids stay resolvable after the subject was soft-deleted")
     eq(fresh().test_compatibility(subject, Schema(AVRO_V1, "AVRO")), True,
        "test_compatibility against 'latest' of a subject without live versions")
+    expect_error(lambda: fresh().test_compatibility(subject, Schema(AVRO_V1, "AVRO"), version=9),
+                 404, (40402,), "test_compatibility against a version that does not exist")
     # Registering into the soft-deleted subject again: no check, the numbering goes on.
     eq(fresh().register_schema(subject, Schema(AVRO_V1, "AVRO")), id1,
        "re-registering into a soft-deleted subject reuses the id")
