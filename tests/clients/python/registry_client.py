@@ -280,6 +280,15 @@ def section_errors():
                  404, (40401,), "lookup_schema in an unknown subject")
     expect_error(lambda: c.delete_subject("py-no-such-subject"), 404, (40401,),
                  "delete_subject of an unknown subject")
+    # A route the server lacks: the client still gets a numeric code (it passes it on as is).
+    try:
+        c._rest_client.get("no-such-route")
+        check(False, "GET of an unknown route fails")
+    except SchemaRegistryError as e:
+        check(e.http_status_code == 404 and isinstance(e.error_code, int) and
+              str(e.error_code).startswith("404"),
+              "an unknown route answers 404 with a numeric error_code",
+              "got HTTP {} code {!r}".format(e.http_status_code, e.error_code))
     subject = "py-errors-value"
     c.register_schema(subject, Schema(AVRO_V1, "AVRO"))
     expect_error(lambda: c.get_version(subject, 42), 404, (40402,),
