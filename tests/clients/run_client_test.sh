@@ -3,7 +3,8 @@
 # free loopback ports, waits until the schema registry answers GET / with 200, runs the client
 # script with the registry URL and fails (with the server log) when the script fails.
 # Usage: run_client_test.sh SLUICE_BINARY CLIENT_COMMAND... (the URL is appended)
-#   e.g. run_client_test.sh build/src/app/sluice /usr/bin/python3 tests/clients/python/registry_client.py
+#   e.g. tests/clients/run_client_test.sh build/src/app/sluice \
+#          /usr/bin/python3 tests/clients/python/registry_client.py
 set -euo pipefail
 
 if (($# < 2)); then

@@ -90,7 +90,8 @@ async function expectRawError(method, path, body, status, code, what) {
   const r = await raw(method, path, body);
   check(r.status === status && r.json !== null && r.json.error_code === code &&
     typeof r.json.message === 'string', what,
-  `expected HTTP ${status} {"error_code": ${code}, "message": ...}, got HTTP ${r.status} ${r.text}`);
+  `expected HTTP ${status} {"error_code": ${code}, "message": ...}, ` +
+    `got HTTP ${r.status} ${r.text}`);
 }
 
 // Checks the Confluent wire prefix and returns the payload after it.
@@ -327,10 +328,12 @@ async function sectionProtobuf() {
     { subject: 'node-proto-common' });
   const references = [{ name: 'sluice/common.proto', subject: 'node-proto-common', version: 1 }];
   const pay = await registry.register(
-    { type: SchemaType.PROTOBUF, schema: PROTO_PAYMENT, references }, { subject: 'node-pay-value' });
+    { type: SchemaType.PROTOBUF, schema: PROTO_PAYMENT, references },
+    { subject: 'node-pay-value' });
   check(pay.id !== common.id && pay.id !== id, 'protobuf: the referrer gets its own id',
     show([id, common.id, pay.id]));
-  const payBuf = await registry.encode(pay.id, { id: 'p-1', amount: { units: 12, currency: 'EUR' } });
+  const payBuf = await registry.encode(pay.id,
+    { id: 'p-1', amount: { units: 12, currency: 'EUR' } });
   checkWire(payBuf, pay.id, 'protobuf with reference');
   eq(plain(await freshRegistry().decode(payBuf)),
     { id: 'p-1', amount: { units: 12, currency: 'EUR' } },
@@ -433,7 +436,8 @@ async function sectionConcurrentRegistration() {
     { type: SchemaType.AVRO, schema: JSON.stringify({ ...AVRO_V1, name: `Burst${i}` }) },
     { subject: `node-burst-${i}-value` })));
   const distinctIds = distinct.map((r) => r.id);
-  eq(new Set(distinctIds).size, 8, `concurrent distinct schemas get distinct ids (${show(distinctIds)})`);
+  eq(new Set(distinctIds).size, 8,
+    `concurrent distinct schemas get distinct ids (${show(distinctIds)})`);
   for (let i = 0; i < 8; i++) {
     const byId = await raw('GET', `/schemas/ids/${distinctIds[i]}`);
     check(byId.status === 200 && byId.json && JSON.parse(byId.json.schema).name === `Burst${i}`,
@@ -450,12 +454,15 @@ async function sectionErrors() {
     'GET /schemas/ids/{unknown id}');
 
   const forged = Buffer.concat([Buffer.from([0, 0, 0x0f, 0x12, 0x06]), Buffer.from('{}')]);
-  const e2 = await rejects(freshRegistry().decode(forged), 'decoding a record with an unknown id fails');
+  const e2 = await rejects(freshRegistry().decode(forged),
+    'decoding a record with an unknown id fails');
   if (e2) eq(e2.status, 404, `decode with an unknown id: HTTP status (${e2.message})`);
 
   const e3 = await rejects(freshRegistry().getLatestSchemaId('node-no-such-subject'),
     'getLatestSchemaId of an unknown subject fails');
-  if (e3) eq(e3.status, 404, `getLatestSchemaId of an unknown subject: HTTP status (${e3.message})`);
+  if (e3) {
+    eq(e3.status, 404, `getLatestSchemaId of an unknown subject: HTTP status (${e3.message})`);
+  }
   await expectRawError('GET', '/subjects/node-no-such-subject/versions/latest', undefined, 404,
     40401, 'GET /subjects/{unknown}/versions/latest');
 
@@ -495,7 +502,8 @@ async function main() {
     }
   }
   if (failures.length > 0) {
-    console.log(`registry_roundtrip.js: ${failures.length} failures (${checks} checks run) against ${URL}`);
+    console.log(`registry_roundtrip.js: ${failures.length} failures (${checks} checks run) ` +
+      `against ${URL}`);
     process.exit(1);
   }
   console.log(`registry_roundtrip.js: all ${checks} checks OK against ${URL}`);
