@@ -1,9 +1,8 @@
 // Conformance tests of the Confluent-compatible schema registry REST API served by
 // `sluice serve --registry-listen`, written from the reference behaviour
 // (../shared/reference/schema-registry.md, sections 1-2), not from the implementation.
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -12,8 +11,8 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <cstdlib>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <set>
 #include <string>
@@ -33,14 +32,16 @@ constexpr const char* kV1Json = "application/vnd.schemaregistry.v1+json";
 
 // Avro schemas used across the cases, written in Avro's compact toString form (the canonical
 // text the registry must answer with, reference 1.5 and 3.4).
-constexpr const char* kUserV1 = R"({"type":"record","name":"User","fields":[{"name":"id","type":"long"}]})";
+constexpr const char* kUserV1 =
+    R"({"type":"record","name":"User","fields":[{"name":"id","type":"long"}]})";
 // kUserV1 plus a field with a default: BACKWARD compatible with kUserV1.
 constexpr const char* kUserV2 =
     R"({"type":"record","name":"User","fields":[{"name":"id","type":"long"},{"name":"email","type":"string","default":""}]})";
 // kUserV1 plus a field without a default: not BACKWARD compatible with kUserV1.
 constexpr const char* kUserNoDefault =
     R"({"type":"record","name":"User","fields":[{"name":"id","type":"long"},{"name":"email","type":"string"}]})";
-constexpr const char* kOther = R"({"type":"record","name":"Other","fields":[{"name":"x","type":"int"}]})";
+constexpr const char* kOther =
+    R"({"type":"record","name":"Other","fields":[{"name":"x","type":"int"}]})";
 
 constexpr const char* kProtoV1 =
     "syntax = \"proto3\";\npackage acme;\n\nmessage Order {\n  string id = 1;\n}\n";
@@ -135,9 +136,9 @@ class RegistryApiTest : public ::testing::Test {
   void StartServer() {
     Status st = server_->Start();
     ASSERT_TRUE(st.ok()) << st.ToString();
-    client_ = std::move(
-                  gateway::HttpClient::Create("http://127.0.0.1:" + std::to_string(registry_port_)))
-                  .value();
+    client_ =
+        std::move(gateway::HttpClient::Create("http://127.0.0.1:" + std::to_string(registry_port_)))
+            .value();
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (std::chrono::steady_clock::now() < deadline) {
       auto r = client_->Request("GET", "/", "", "", 1000);
@@ -258,9 +259,9 @@ TEST_F(RegistryApiTest, ResponsesUseTheRegistryMediaType) {
 
 TEST_F(RegistryApiTest, AllFourRequestMediaTypesAreAccepted) {
   int64_t first = -1;
-  for (const char* ct : {"application/vnd.schemaregistry.v1+json",
-                         "application/vnd.schemaregistry+json", "application/json",
-                         "application/octet-stream"}) {
+  for (const char* ct :
+       {"application/vnd.schemaregistry.v1+json", "application/vnd.schemaregistry+json",
+        "application/json", "application/octet-stream"}) {
     Resp r = Do("POST", "/subjects/media-types/versions", Body(kUserV1), ct);
     ASSERT_EQ(r.status, 200) << ct << ": " << r.body;
     if (first < 0) first = r.Int("id");
@@ -391,8 +392,9 @@ TEST_F(RegistryApiTest, IdsSurviveARestartAndNewIdsDoNotReuseOldOnes) {
   int64_t d = Register("persist-c", R"({"type":"record","name":"New","fields":[]})");
   EXPECT_TRUE(d != a && d != b && d != c && d != j) << d;
   // The soft-deleted version keeps counting: the next version in persist-a is 3.
-  Register("persist-a",
-           R"({"type":"record","name":"User","fields":[{"name":"id","type":"long"},{"name":"email","type":"string","default":""},{"name":"age","type":"int","default":0}]})");
+  Register(
+      "persist-a",
+      R"({"type":"record","name":"User","fields":[{"name":"id","type":"long"},{"name":"email","type":"string","default":""},{"name":"age","type":"int","default":0}]})");
   EXPECT_EQ(Ints(Get("/subjects/persist-a/versions")), (Ids{2, 3}));
 
   // And a second restart keeps what was written after the first.
@@ -762,14 +764,14 @@ TEST_F(RegistryApiTest, UnresolvableReferencesAre42201AndStoreNothing) {
   Register("address", kAddress);
   ExpectError(Post("/subjects/customer/versions", Body(kCustomer)), 422, 42201,
               "named type without a reference");
-  ExpectError(Post("/subjects/customer/versions",
-                   Body(kCustomer, "",
-                        R"([{"name":"com.acme.Address","subject":"nowhere","version":1}])")),
-              422, 42201, "reference to an unknown subject");
-  ExpectError(Post("/subjects/customer/versions",
-                   Body(kCustomer, "",
-                        R"([{"name":"com.acme.Address","subject":"address","version":7}])")),
-              422, 42201, "reference to an unknown version");
+  ExpectError(
+      Post("/subjects/customer/versions",
+           Body(kCustomer, "", R"([{"name":"com.acme.Address","subject":"nowhere","version":1}])")),
+      422, 42201, "reference to an unknown subject");
+  ExpectError(
+      Post("/subjects/customer/versions",
+           Body(kCustomer, "", R"([{"name":"com.acme.Address","subject":"address","version":7}])")),
+      422, 42201, "reference to an unknown version");
   ExpectError(Post("/subjects/order-proto/versions",
                    Body("syntax = \"proto3\";\npackage acme;\nimport \"missing.proto\";\n"
                         "message O {\n  Missing m = 1;\n}\n",
@@ -865,8 +867,7 @@ TEST_F(RegistryApiTest, CompatibilityEndpointReportsTheVerdict) {
 TEST_F(RegistryApiTest, CompatibilityWithLatestOfAnEmptySubjectIsTrue) {
   Resp never = Post("/compatibility/subjects/never-registered/versions/latest", Body(kUserV1));
   ASSERT_EQ(never.status, 200) << never.body;
-  EXPECT_TRUE(never.Get("is_compatible") && never.Get("is_compatible")->bool_value())
-      << never.body;
+  EXPECT_TRUE(never.Get("is_compatible") && never.Get("is_compatible")->bool_value()) << never.body;
   Resp never_all = Post("/compatibility/subjects/never-registered/versions", Body(kUserV1));
   ASSERT_EQ(never_all.status, 200) << never_all.body;
   EXPECT_TRUE(never_all.Get("is_compatible")->bool_value()) << never_all.body;
@@ -882,9 +883,9 @@ TEST_F(RegistryApiTest, CompatibilityWithLatestOfAnEmptySubjectIsTrue) {
 
 TEST_F(RegistryApiTest, InvalidSchemaInACompatibilityCheck) {
   Register("check-invalid", kUserV1);
-  ExpectError(Post("/compatibility/subjects/check-invalid/versions/latest",
-                   Body(R"({"type":"record"})")),
-              422, 42201, "invalid schema, not verbose");
+  ExpectError(
+      Post("/compatibility/subjects/check-invalid/versions/latest", Body(R"({"type":"record"})")),
+      422, 42201, "invalid schema, not verbose");
   ExpectError(Post("/compatibility/subjects/check-invalid/versions", Body(R"({"type":"record"})")),
               422, 42201, "invalid schema, all versions, not verbose");
   // With verbose the parse error comes back as an incompatible verdict (reference 1.2).
@@ -936,9 +937,10 @@ TEST_F(RegistryApiTest, ForwardAndFullLevelsCheckTheOtherDirection) {
   // The old reader ignores a new field: fine under FORWARD.
   Register("fwd", kUserNoDefault);
   // Dropping "id" (no default in the old reader) is not.
-  ExpectError(Post("/subjects/fwd/versions",
-                   Body(R"({"type":"record","name":"User","fields":[{"name":"email","type":"string"}]})")),
-              409, 409, "FORWARD removing a field without default");
+  ExpectError(
+      Post("/subjects/fwd/versions",
+           Body(R"({"type":"record","name":"User","fields":[{"name":"email","type":"string"}]})")),
+      409, 409, "FORWARD removing a field without default");
 
   ASSERT_EQ(Put("/config/full", R"({"compatibility":"FULL"})").status, 200);
   Register("full", kUserV1);
@@ -957,17 +959,18 @@ TEST_F(RegistryApiTest, JsonSchemaIncompatibleChangeIsRejected) {
   EXPECT_FALSE(check.Get("is_compatible") && check.Get("is_compatible")->bool_value())
       << check.body;
   // Raising maxLength accepts more documents: backward compatible.
-  Register("json-compat", R"({"type":"object","properties":{"n":{"type":"string","maxLength":20}}})",
-           "JSON");
+  Register("json-compat",
+           R"({"type":"object","properties":{"n":{"type":"string","maxLength":20}}})", "JSON");
   EXPECT_EQ(Ints(Get("/subjects/json-compat/versions")), (Ids{1, 2}));
 }
 
 TEST_F(RegistryApiTest, ProtobufIncompatibleChangeIsRejected) {
   Register("proto-compat", kProtoV1, "PROTOBUF");
-  ExpectError(Post("/subjects/proto-compat/versions",
-                   Body("syntax = \"proto3\";\npackage acme;\n\nmessage Order {\n  int32 id = 1;\n}\n",
-                        "PROTOBUF")),
-              409, 409, "protobuf string -> int32");
+  ExpectError(
+      Post("/subjects/proto-compat/versions",
+           Body("syntax = \"proto3\";\npackage acme;\n\nmessage Order {\n  int32 id = 1;\n}\n",
+                "PROTOBUF")),
+      409, 409, "protobuf string -> int32");
   // Adding a field is compatible.
   Register("proto-compat",
            "syntax = \"proto3\";\npackage acme;\n\nmessage Order {\n  string id = 1;\n"
@@ -1140,18 +1143,22 @@ TEST_F(RegistryApiTest, ImportModeKeepsTheGivenIdsAndVersions) {
   // is refused with 42207.
   ExpectError(Post("/subjects/imported2/versions", Body(kOther)), 422, 42205,
               "IMPORT without an id");
-  ExpectError(Post("/subjects/imported2/versions", Body(kOther, "", "", R"(,"id":100,"version":1)")),
-              422, 42207, "IMPORT with an id holding another schema");
+  ExpectError(
+      Post("/subjects/imported2/versions", Body(kOther, "", "", R"(,"id":100,"version":1)")), 422,
+      42207, "IMPORT with an id holding another schema");
 
   ASSERT_EQ(Put("/mode", R"({"mode":"READWRITE"})").status, 200);
   int64_t fresh = Register("after-import", kOther);
   EXPECT_TRUE(fresh != 100 && fresh != 205) << fresh;
   EXPECT_EQ(Get("/schemas/ids/100").Str("schema"), kUserV1);
   // Outside IMPORT an explicit id is refused.
-  ExpectError(Post("/subjects/after-import/versions",
-                   Body(R"({"type":"record","name":"Other","fields":[{"name":"x","type":"int"},{"name":"y","type":"int","default":1}]})",
-                        "", "", R"(,"id":500)")),
-              422, 42205, "id outside IMPORT");
+  ExpectError(
+      Post(
+          "/subjects/after-import/versions",
+          Body(
+              R"({"type":"record","name":"Other","fields":[{"name":"x","type":"int"},{"name":"y","type":"int","default":1}]})",
+              "", "", R"(,"id":500)")),
+      422, 42205, "id outside IMPORT");
   ExpectError(Get("/schemas/ids/500"), 404, 40403, "refused import stored nothing");
 }
 
@@ -1177,8 +1184,11 @@ TEST_F(RegistryApiTest, BadSchemasAre42201AndStoreNothing) {
   expect_invalid("bad", R"({"schema":""})", "empty schema");
   expect_invalid("bad", Body(R"({"type":"record"})"), "record without name and fields");
   expect_invalid("bad", Body("{not json"), "Avro text that is not JSON");
-  expect_invalid("bad", Body(R"({"type":"record","name":"R","fields":[{"name":"s","type":"string","default":null}]})"),
-                 "default null for a string field");
+  expect_invalid(
+      "bad",
+      Body(
+          R"({"type":"record","name":"R","fields":[{"name":"s","type":"string","default":null}]})"),
+      "default null for a string field");
   expect_invalid("bad", Body(R"({"type":"record","name":"1R","fields":[]})"), "bad Avro name");
   expect_invalid("bad", Body(R"({"type":"nosuchtype"})"), "unknown Avro type");
   expect_invalid("bad", Body(kUserV1, "XML"), "unknown schemaType");
@@ -1256,7 +1266,8 @@ TEST_F(RegistryApiTest, QueryBooleansAreCaseInsensitiveAndUnknownParametersIgnor
   EXPECT_EQ(lookup.status, 200) << lookup.body;
   Resp verbose = Post(
       "/compatibility/subjects/qs/versions/latest?verbose=True",
-      Body(R"({"type":"record","name":"User","fields":[{"name":"id","type":"long"},{"name":"age","type":"int"}]})"));
+      Body(
+          R"({"type":"record","name":"User","fields":[{"name":"id","type":"long"},{"name":"age","type":"int"}]})"));
   ASSERT_EQ(verbose.status, 200) << verbose.body;
   EXPECT_TRUE(verbose.Get("messages") != nullptr) << verbose.body;
   Resp hard = Delete("/subjects/qs-gone?permanent=True");
@@ -1282,8 +1293,9 @@ TEST_F(RegistryApiTest, IdentityIncludesDocsTypeAndReferences) {
 
   // The same text with references to different versions is a different schema.
   Register("address", kAddress);
-  Register("address",
-           R"({"type":"record","name":"Address","namespace":"com.acme","fields":[{"name":"street","type":"string"},{"name":"zip","type":"string","default":""}]})");
+  Register(
+      "address",
+      R"({"type":"record","name":"Address","namespace":"com.acme","fields":[{"name":"street","type":"string"},{"name":"zip","type":"string","default":""}]})");
   int64_t to_v1 = Register("customer-1", kCustomer, "", kAddressRef);
   int64_t to_v2 = Register("customer-2", kCustomer, "",
                            R"([{"name":"com.acme.Address","subject":"address","version":2}])");
@@ -1295,13 +1307,14 @@ TEST_F(RegistryApiTest, IdentityIncludesDocsTypeAndReferences) {
 
 TEST_F(RegistryApiTest, ProtobufWhitespaceVariantsShareAnId) {
   int64_t id = Register("proto-ws", kProtoV1, "PROTOBUF");
-  EXPECT_EQ(Register("proto-ws",
-                     "syntax=\"proto3\";  package acme; message Order{string id=1;}", "PROTOBUF"),
+  EXPECT_EQ(Register("proto-ws", "syntax=\"proto3\";  package acme; message Order{string id=1;}",
+                     "PROTOBUF"),
             id);
   EXPECT_EQ(Ints(Get("/subjects/proto-ws/versions")), (Ids{1}));
-  Resp l = Post("/subjects/proto-ws",
-                Body("syntax = \"proto3\";\n\npackage acme;\nmessage Order {\n\n  string id = 1;\n}",
-                     "PROTOBUF"));
+  Resp l =
+      Post("/subjects/proto-ws",
+           Body("syntax = \"proto3\";\n\npackage acme;\nmessage Order {\n\n  string id = 1;\n}",
+                "PROTOBUF"));
   EXPECT_EQ(l.status, 200) << l.body;
   EXPECT_EQ(l.Int("id"), id) << l.body;
   EXPECT_EQ(l.Str("schemaType"), "PROTOBUF") << l.body;
@@ -1309,22 +1322,30 @@ TEST_F(RegistryApiTest, ProtobufWhitespaceVariantsShareAnId) {
 
 TEST_F(RegistryApiTest, AvroDefaultsMustMatchTheFirstUnionBranch) {
   // Reference 3.3: a union default must match the first branch.
-  ExpectError(Post("/subjects/union/versions",
-                   Body(R"({"type":"record","name":"R","fields":[{"name":"f","type":["string","null"],"default":null}]})")),
-              422, 42201, "null default for [string, null]");
-  ExpectError(Post("/subjects/union/versions",
-                   Body(R"({"type":"record","name":"R","fields":[{"name":"f","type":"int","default":"one"}]})")),
-              422, 42201, "string default for int");
-  Register("union",
-           R"({"type":"record","name":"R","fields":[{"name":"f","type":["null","string"],"default":null}]})");
+  ExpectError(
+      Post(
+          "/subjects/union/versions",
+          Body(
+              R"({"type":"record","name":"R","fields":[{"name":"f","type":["string","null"],"default":null}]})")),
+      422, 42201, "null default for [string, null]");
+  ExpectError(
+      Post(
+          "/subjects/union/versions",
+          Body(
+              R"({"type":"record","name":"R","fields":[{"name":"f","type":"int","default":"one"}]})")),
+      422, 42201, "string default for int");
+  Register(
+      "union",
+      R"({"type":"record","name":"R","fields":[{"name":"f","type":["null","string"],"default":null}]})");
   EXPECT_EQ(Subjects(), (Names{"union"}));
 }
 
 TEST_F(RegistryApiTest, DeletedOnlyAndPagination) {
   Register("page-a", kUserV1);
   Register("page-a", kUserV2);
-  Register("page-a",
-           R"({"type":"record","name":"User","fields":[{"name":"id","type":"long"},{"name":"email","type":"string","default":""},{"name":"age","type":"int","default":0}]})");
+  Register(
+      "page-a",
+      R"({"type":"record","name":"User","fields":[{"name":"id","type":"long"},{"name":"email","type":"string","default":""},{"name":"age","type":"int","default":0}]})");
   Register("page-b", kOther);
   Register("page-c", kOther);
   ASSERT_EQ(Delete("/subjects/page-c").status, 200);
@@ -1546,8 +1567,9 @@ TEST_F(RegistryApiTest, SubjectImportModeIsRefusedOverLiveSchemasUnlessForced) {
 
 TEST_F(RegistryApiTest, NormalizeSortsReferencesAndJsonKeys) {
   Register("address", kAddress);
-  Register("phone",
-           R"({"type":"record","name":"Phone","namespace":"com.acme","fields":[{"name":"number","type":"string"}]})");
+  Register(
+      "phone",
+      R"({"type":"record","name":"Phone","namespace":"com.acme","fields":[{"name":"number","type":"string"}]})");
   const char* contact =
       R"({"type":"record","name":"Contact","namespace":"com.acme","fields":[{"name":"a","type":"com.acme.Address"},{"name":"p","type":"com.acme.Phone"}]})";
   const char* refs_ap =
@@ -1579,10 +1601,10 @@ TEST_F(RegistryApiTest, ConcurrentRegistrationsAgreeOnIds) {
         int s = (i + t * 5) % kSchemas;  // different threads start at different schemas
         std::string schema = R"({"type":"record","name":"C)" + std::to_string(s) +
                              R"(","fields":[{"name":"f","type":"int"}]})";
-        auto r = (*client)->Request("POST",
-                                    "/subjects/conc-" + std::to_string(s) + "-" +
-                                        std::to_string(t % 2) + "/versions",
-                                    Body(schema), kV1Json, 30000);
+        auto r = (*client)->Request(
+            "POST",
+            "/subjects/conc-" + std::to_string(s) + "-" + std::to_string(t % 2) + "/versions",
+            Body(schema), kV1Json, 30000);
         if (!r.ok() || r->status != 200) continue;
         codec::JsonParser p;
         auto v = p.Parse(r->body);
