@@ -187,8 +187,6 @@ int RunServe(const std::vector<std::string>& raw_args) {
     the_log = std::move(e).value();
     where = "in " + cfg->data_dir;
   }
-  api.SetLog(the_log.get());
-
   // The Schema Registry, on its own listener, once the log is there (its state is `_schemas`).
   std::unique_ptr<registry::Registry> schema_registry;
   std::unique_ptr<gateway::HttpServer> registry_server;
@@ -218,6 +216,8 @@ int RunServe(const std::vector<std::string>& raw_args) {
       schema_registry = std::move(reg);
     }
   }
+  // Ready (/health/ready) from here: the log is open and the registry has replayed `_schemas`.
+  api.SetLog(the_log.get());
 
   std::string host = listen->host.find(':') != std::string::npos ? "[" + listen->host + "]"
                                                                     : listen->host;

@@ -455,21 +455,21 @@ class HttpServerImpl {
     route = m.route;
     if (m.handler == nullptr) {
       if (m.path_matched) {
-        HttpResponse r = HttpResponse::Error(
+        HttpResponse r = router_.FormatError(
             405, "invalid_argument",
             fmt::format("method {} not allowed on {}; allowed: {}", req.method, req.path,
                         m.allowed));
         r.headers.emplace_back("Allow", m.allowed);
         co_return r;
       }
-      co_return HttpResponse::Error(404, "not_found",
+      co_return router_.FormatError(404, "not_found",
                                     fmt::format("no route for {} {}", req.method, req.path));
     }
     try {
       co_return co_await (*m.handler)(req);
     } catch (const std::exception& e) {
       Logger().error("handler for {} {} threw: {}", req.method, req.path, e.what());
-      co_return HttpResponse::Error(500, "internal", "internal error");
+      co_return router_.FormatError(500, "internal", "internal error");
     }
   }
 

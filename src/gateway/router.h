@@ -28,6 +28,17 @@ class Router {
   // Finds the route for req.method/req.path and fills req.path_params (percent-decoded).
   Match Find(HttpRequest& req) const;
 
+  // How the server words its own errors for this router's listener (404 no route, 405 wrong
+  // method): the registry answers with numeric codes, Sluice's API with names. Default:
+  // HttpResponse::Error(status, name, message).
+  using ErrorFormatter =
+      std::function<HttpResponse(int status, std::string_view code, std::string_view message)>;
+  void SetErrorFormatter(ErrorFormatter f) { error_formatter_ = std::move(f); }
+  HttpResponse FormatError(int status, std::string_view code, std::string_view message) const {
+    return error_formatter_ ? error_formatter_(status, code, message)
+                            : HttpResponse::Error(status, code, message);
+  }
+
  private:
   struct Route {
     std::string method;
@@ -36,6 +47,7 @@ class Router {
     std::string name;
   };
   std::vector<Route> routes_;
+  ErrorFormatter error_formatter_;
 };
 
 }  // namespace sluice::gateway

@@ -396,8 +396,12 @@ SrResult<CompatibilityVerdict> Registry::TestCompatibility(const std::string& su
   if (v) {
     auto target = GetVersion(subject, *v, false);
     if (!target.ok()) {
-      // `latest` of a subject with no live versions: anything is compatible.
+      // `latest` of a subject with no live versions: anything is compatible. A numbered
+      // version that is not there is 40402 whether or not the subject exists (as Confluent).
       if (v->latest) return verdict;
+      if (target.status.code == 40401) {
+        return Err(40402, fmt::format("Version {} not found.", v->number));
+      }
       return target.status;
     }
     against.push_back(target.value);

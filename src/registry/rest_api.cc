@@ -1,6 +1,8 @@
 #include "registry/rest_api.h"
 
+#include <algorithm>
 #include <cctype>
+#include <tuple>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -77,8 +79,22 @@ void WriteVersion(codec::JsonWriter& w, const VersionInfo& v) {
   w.EndObject();
 }
 
-// Parses a register / lookup / compatibility body.
+// Parses a register / lookup / compatibility body. With normalize=true the references are
+// sorted and de-duplicated, so their order does not make a different schema.
+SrResult<SchemaRequest> ParseSchemaRequestRaw(const HttpRequest& req);
 SrResult<SchemaRequest> ParseSchemaRequest(const HttpRequest& req) {
+  auto r = ParseSchemaRequestRaw(req);
+  if (r.ok() && QueryBool(req, "normalize")) {
+    auto& refs = r.value.references;
+    auto key = [](const Reference& x) { return std::tie(x.name, x.subject, x.version); };
+    std::sort(refs.begin(), refs.end(),
+              [&](const Reference& a, const Reference& b) { return key(a) < key(b); });
+    refs.erase(std::unique(refs.begin(), refs.end()), refs.end());
+  }
+  return r;
+}
+
+SrResult<SchemaRequest> ParseSchemaRequestRaw(const HttpRequest& req) {
   codec::JsonParser parser;
   auto body = parser.Parse(req.body);
   if (!body.ok()) return SrStatus{400, "Invalid JSON body: " + body.status().message()};
@@ -236,8 +252,17 @@ class Api {
   }
 
   Task<HttpResponse> ListVersions(HttpRequest& req) {
-    auto v = r_.Versions(req.Param("subject"), QueryBool(req, "deleted"));
+    const bool deleted_only = QueryBool(req, "deletedOnly");
+    auto v = r_.Versions(req.Param("subject"), QueryBool(req, "deleted") || deleted_only);
     if (!v.ok()) co_return Error(v.status);
+    if (deleted_only) {
+      auto live = r_.Versions(req.Param("subject"), false);
+      if (live.ok()) {
+        std::erase_if(v.value, [&](int32_t n) {
+          return std::find(live.value.begin(), live.value.end(), n) != live.value.end();
+        });
+      }
+    }
     co_return IntArray(Page(std::move(v.value), req));
   }
 
@@ -438,13 +463,42 @@ class Api {
 
 }  // namespace
 
+namespace {
+
+// The response media type from Accept (reference notes §1.1): the v1 type unless the client
+// asks only for the unversioned registry type or plain JSON.
+std::string_view Negotiate(std::string_view accept) {
+  if (accept.empty() || accept.find(kMediaType) != std::string_view::npos ||
+      accept.find("*/*") != std::string_view::npos) {
+    return kMediaType;
+  }
+  if (accept.find("application/vnd.schemaregistry+json") != std::string_view::npos) {
+    return "application/vnd.schemaregistry+json";
+  }
+  if (accept.find("application/json") != std::string_view::npos) return "application/json";
+  return kMediaType;
+}
+
+Task<HttpResponse> Negotiated(std::shared_ptr<Api> api, Task<HttpResponse> (Api::*fn)(HttpRequest&),
+                              HttpRequest& req) {
+  HttpResponse r = co_await ((*api).*fn)(req);
+  r.content_type = Negotiate(req.Header("accept"));
+  co_return r;
+}
+
+}  // namespace
+
 void RegisterRoutes(gateway::Router& router, Registry& registry) {
   auto api = std::make_shared<Api>(registry);
   auto add = [&](const char* method, const char* pattern, const char* name,
                  Task<HttpResponse> (Api::*fn)(HttpRequest&)) {
     router.Add(
-        method, pattern, [api, fn](HttpRequest& req) { return ((*api).*fn)(req); }, name);
+        method, pattern, [api, fn](HttpRequest& req) { return Negotiated(api, fn, req); }, name);
   };
+  // The server's own 404/405/500 answers carry numeric codes here, as every registry error.
+  router.SetErrorFormatter([](int status, std::string_view, std::string_view message) {
+    return Error(status, message);
+  });
   add("GET", "/", "sr_root", &Api::Root);
   add("POST", "/", "sr_root", &Api::Root);
   add("GET", "/schemas/types", "sr_types", &Api::Types);

@@ -7,6 +7,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include <set>
+#include <thread>
 
 #include "e2e/server_process.h"
 #include "gateway/partitioner.h"
@@ -25,6 +26,8 @@ class KafkaModeTest : public ::testing::Test {
     cluster_ = rd_kafka_mock_cluster_new(handle_, 1);
     ASSERT_NE(cluster_, nullptr);
     ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, "orders", 3, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    // The schema registry's state topic (the mock cannot create topics through the admin API).
+    ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, "_schemas", 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
     server_ = std::make_unique<ServerProcess>(
         dir_.path() + "/data", dir_.path() + "/server.log",
         std::vector<std::string>{"--log",
@@ -107,6 +110,56 @@ TEST_F(KafkaModeTest, ProduceFetchAndGroupOffsetsGoThroughKafka) {
   auto create = Do("POST", "/v1/topics", R"({"name":"new","partitions":1})");
   EXPECT_EQ(create.status, 501) << create.body;
   EXPECT_EQ(create.json.Find("error_code")->text(), "unimplemented");
+}
+
+
+TEST_F(KafkaModeTest, SchemaRegistryStateIsSharedThroughKafka) {
+  // A second instance on the same cluster: both replay and tail `_schemas` from Kafka.
+  TempDir dir_b;
+  ServerProcess b(dir_b.path() + "/data", dir_b.path() + "/server.log",
+                  {"--log", std::string("kafka://") + rd_kafka_mock_cluster_bootstraps(cluster_),
+                   "--set", "kafka.admin_api=false"});
+  Status st = b.Start();
+  ASSERT_TRUE(st.ok()) << st.ToString() << "\n" << b.Output();
+  auto reg_a = std::move(gateway::HttpClient::Create(server_->registry_url())).value();
+  auto reg_b = std::move(gateway::HttpClient::Create(b.registry_url())).value();
+  auto call = [](gateway::HttpClient& c, const std::string& method, const std::string& target,
+                 const std::string& body = "") {
+    return Call(c, method, target, body, "application/vnd.schemaregistry.v1+json", 60000);
+  };
+  const std::string v1 =
+      R"({"schema":"{\"type\":\"record\",\"name\":\"Order\",\"fields\":[{\"name\":\"id\",\"type\":\"long\"}]}"})";
+  auto r1 = call(*reg_a, "POST", "/subjects/orders-value/versions", v1);
+  ASSERT_EQ(r1.status, 200) << r1.body << "\n" << server_->Output();
+  const int64_t id = *r1.json.Find("id")->AsInt64();
+
+  // Instance B serves it once its tail loop has read the record from Kafka.
+  JsonResponse got;
+  for (int i = 0; i < 100; ++i) {
+    got = call(*reg_b, "GET", "/schemas/ids/" + std::to_string(id));
+    if (got.status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(got.status, 200) << got.body << "\n" << b.Output();
+  EXPECT_NE(got.body.find("Order"), std::string::npos);
+
+  // Writes through B see A's state: the same schema keeps its id, a new one gets the next.
+  auto again = call(*reg_b, "POST", "/subjects/orders-value/versions", v1);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(*again.json.Find("id")->AsInt64(), id);
+  const std::string v2 =
+      R"({"schema":"{\"type\":\"record\",\"name\":\"Order\",\"fields\":[{\"name\":\"id\",\"type\":\"long\"},{\"name\":\"note\",\"type\":\"string\",\"default\":\"\"}]}"})";
+  auto r2 = call(*reg_b, "POST", "/subjects/orders-value/versions", v2);
+  ASSERT_EQ(r2.status, 200) << r2.body;
+  EXPECT_EQ(*r2.json.Find("id")->AsInt64(), id + 1);
+  JsonResponse versions;
+  for (int i = 0; i < 100; ++i) {
+    versions = call(*reg_a, "GET", "/subjects/orders-value/versions");
+    if (versions.body == "[1,2]") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(versions.body, "[1,2]");
+  EXPECT_EQ(b.Stop(), 0) << b.Output();
 }
 
 }  // namespace

@@ -169,7 +169,7 @@ JsonResponse Call(gateway::HttpClient& client, const std::string& method,
   out.status = r->status;
   out.content_type = r->content_type;
   out.body = r->body;
-  if (!out.body.empty() && out.content_type.starts_with("application/json")) {
+  if (!out.body.empty() && out.content_type.find("json") != std::string::npos) {
     codec::JsonParser p;
     auto v = p.Parse(out.body);
     if (v.ok()) out.json = std::move(v).value();

@@ -48,6 +48,10 @@ class ServerProcess {
   bool running() const { return pid_ > 0; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   uint16_t port() const { return port_; }
+  // The schema registry's URL when the server picked its port (no --registry-listen in extra).
+  std::string registry_url() const {
+    return "http://127.0.0.1:" + std::to_string(registry_port_);
+  }
   // Everything the server wrote to stdout and stderr so far.
   std::string Output() const;
 
