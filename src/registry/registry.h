@@ -7,7 +7,7 @@
 // appends one atomic batch and applies it by reading it back (the topic is the source of truth).
 //
 // Records (JSON key -> JSON value, null value = deleted):
-//   {"keytype":"SCHEMA","subject":s,"version":v}  -> {"subject","version","id","schemaType",
+//   {"keytype":"SCHEMA","subject":s,"version":v,"id":n} -> {"subject","version","id","schemaType",
 //                                                     "schema","references","deleted"}
 //   {"keytype":"CONFIG","subject":s|null}          -> {"compatibilityLevel":"FULL"}
 //   {"keytype":"MODE","subject":s|null}            -> {"mode":"READONLY"}
@@ -213,6 +213,8 @@ class Registry {
   Task<void> TailLoop();
   void Apply(const model::RecordView& rec);
   Task<SrStatus> AppendAndApply(std::vector<model::ProduceRecord> records);
+  // Appends tombstones for the records Apply ignored as conflicting (shard 0).
+  Task<void> HealConflicts();
   Task<void> LockWrites();
   void UnlockWrites();
   // Runs fn (returning Task<SrResult<T>>) on shard 0 under the write lock, after catching up.
@@ -236,6 +238,7 @@ class Registry {
 
   // Shard 0 only.
   int64_t applied_ = 0;  // next offset of _schemas to apply
+  std::vector<std::string> conflicts_;  // keys of SCHEMA records Apply ignored
   bool writing_ = false;
   runtime::Event write_done_;
   bool catching_up_ = false;

@@ -70,6 +70,7 @@ Task<void> Registry::TailLoop() {
     if (r->high_watermark.value() > applied_) {
       Status st = co_await CatchUp();
       if (!st.ok()) Logger().warn("schema registry: catching up: {}", st.message());
+      co_await HealConflicts();
     }
   }
   tail_running_ = false;
@@ -140,34 +141,65 @@ void Registry::Apply(const model::RecordView& rec) {
   State& s = state_;
   if (kt->text() == "SCHEMA") {
     int32_t version = static_cast<int32_t>(num(key->Find("version")));
+    const int32_t key_id = static_cast<int32_t>(num(key->Find("id")));
+    auto subj = s.subjects.find(subject);
     if (!value) {
-      auto it = s.subjects.find(subject);
-      if (it != s.subjects.end()) {
-        it->second.versions.erase(version);
-        if (it->second.versions.empty() && !it->second.level && !it->second.mode) {
-          s.subjects.erase(it);
+      // A tombstone removes the version only if it still holds the id the key names (a
+      // tombstone for a conflicting record that lost is a no-op).
+      std::erase(conflicts_, std::string(*rec.key));
+      if (subj != s.subjects.end()) {
+        auto v = subj->second.versions.find(version);
+        if (v != subj->second.versions.end() && v->second.content->id == key_id &&
+            ContentFingerprint(*v->second.content) == str(key->Find("fp"))) {
+          subj->second.versions.erase(v);
+        }
+        if (subj->second.versions.empty() && !subj->second.level && !subj->second.mode) {
+          s.subjects.erase(subj);
         }
       }
       return;
     }
     int32_t id = static_cast<int32_t>(num(value->Find("id")));
     auto type = schema::ParseSchemaType(str(value->Find("schemaType")));
-    std::shared_ptr<const SchemaContent> content;
+    auto c = std::make_shared<SchemaContent>();
+    c->id = id;
+    c->type = type.value_or(SchemaType::kAvro);
+    c->schema = str(value->Find("schema"));
+    if (const auto* refs = value->Find("references"); refs && refs->is_array()) {
+      for (const auto& r : refs->items()) {
+        c->references.push_back(Reference{str(r.Find("name")), str(r.Find("subject")),
+                                           static_cast<int32_t>(num(r.Find("version")))});
+      }
+    }
+    const std::string content_key = ContentKey(c->type, c->schema, c->references);
+    // Writers on different instances decide without a shared lock; the log orders them and the
+    // first record wins, on every instance alike: a later record that gives a taken id other
+    // content, other content's id to this content, or a taken subject-version another id is
+    // ignored here and tombstoned by HealConflicts (its writer sees the loss and retries).
     auto found = s.by_id.find(id);
+    auto by_content = s.by_content.find(content_key);
+    bool conflict =
+        (found != s.by_id.end() &&
+         ContentKey(found->second->type, found->second->schema, found->second->references) !=
+             content_key) ||
+        (by_content != s.by_content.end() && by_content->second != id);
+    if (!conflict && subj != s.subjects.end()) {
+      auto v = subj->second.versions.find(version);
+      conflict = v != subj->second.versions.end() && v->second.content->id != id;
+    }
+    if (conflict) {
+      Logger().warn("schema registry: record at offset {} for {} version {} id {} conflicts with an "
+                    "earlier record; ignored",
+                    rec.offset.value(), subject, version, id);
+      conflicts_.push_back(std::string(*rec.key));
+      s.next_id = std::max(s.next_id, id + 1);
+      return;
+    }
+    std::shared_ptr<const SchemaContent> content;
     if (found != s.by_id.end()) {
       content = found->second;
     } else {
-      auto c = std::make_shared<SchemaContent>();
-      c->id = id;
-      c->type = type.value_or(SchemaType::kAvro);
-      c->schema = str(value->Find("schema"));
-      if (const auto* refs = value->Find("references"); refs && refs->is_array()) {
-        for (const auto& r : refs->items()) {
-          c->references.push_back(Reference{str(r.Find("name")), str(r.Find("subject")),
-                                             static_cast<int32_t>(num(r.Find("version")))});
-        }
-      }
-      s.by_content[ContentKey(c->type, c->schema, c->references)] = id;
+      s.by_content[content_key] = id;
       content = c;
       s.by_id[id] = content;
     }
@@ -233,6 +265,17 @@ Task<SrResult<T>> Registry::Write(Fn& fn) {
   co_return co_await shards_.InvokeOn(runtime::ShardId(0), body);
 }
 
+Task<void> Registry::HealConflicts() {
+  if (conflicts_.empty()) co_return;
+  std::vector<model::ProduceRecord> tombstones;
+  for (auto& k : conflicts_) tombstones.push_back(Rec(std::move(k), std::nullopt));
+  conflicts_.clear();
+  auto r = co_await log_.Append(SchemasTp(), std::move(tombstones));
+  if (!r.ok()) {
+    Logger().warn("schema registry: tombstoning conflicting records: {}", r.status().message());
+  }
+}
+
 Task<SrStatus> Registry::AppendAndApply(std::vector<model::ProduceRecord> records) {
   auto r = co_await log_.Append(SchemasTp(), std::move(records));
   if (!r.ok()) {
@@ -254,6 +297,11 @@ bool HasControlChars(std::string_view s) {
   }
   return false;
 }
+}  // namespace
+
+namespace {
+// Internal: a registration whose record lost to another instance's and must be decided again.
+constexpr int kLostRace = -1;
 }  // namespace
 
 Task<SrResult<RegisterResult>> Registry::Register(std::string subject, SchemaRequest req,
@@ -351,12 +399,26 @@ Task<SrResult<RegisterResult>> Registry::Register(std::string subject, SchemaReq
       records.push_back(Rec(IdKey(), w.Take()));
     }
     records.push_back(
-        Rec(SchemaKey(subject, version), SchemaValue(subject, version, content, false)));
+        Rec(SchemaKey(subject, version, content), SchemaValue(subject, version, content, false)));
     SrStatus st = co_await AppendAndApply(std::move(records));
     if (!st.ok()) co_return st;
+    co_await HealConflicts();
+    // Another instance's record may have come first (see Apply): then decide again.
+    auto now = GetVersion(subject, VersionSpec{false, version}, true);
+    if (!now.ok() || now.value.content->id != id ||
+        ContentKey(now.value.content->type, now.value.content->schema,
+                   now.value.content->references) != key) {
+      co_return SrStatus{kLostRace, "lost a race"};
+    }
     co_return RegisterResult{id, version};
   };
-  co_return co_await Write<RegisterResult>(fn);
+  for (int attempt = 0;; ++attempt) {
+    auto r = co_await Write<RegisterResult>(fn);
+    if (r.status.code != kLostRace) co_return r;
+    if (attempt == 8) {
+      co_return SrStatus{50001, "registration kept conflicting with other writers; try again"};
+    }
+  }
 }
 
 Task<SrResult<int32_t>> Registry::DeleteVersion(std::string subject, VersionSpec v,
@@ -386,9 +448,9 @@ Task<SrResult<int32_t>> Registry::DeleteVersion(std::string subject, VersionSpec
     }
     std::vector<model::ProduceRecord> records;
     if (permanent) {
-      records.push_back(Rec(SchemaKey(subject, info.version), std::nullopt));
+      records.push_back(Rec(SchemaKey(subject, info.version, *info.content), std::nullopt));
     } else {
-      records.push_back(Rec(SchemaKey(subject, info.version),
+      records.push_back(Rec(SchemaKey(subject, info.version, *info.content),
                             SchemaValue(subject, info.version, *info.content, true)));
     }
     SrStatus st = co_await AppendAndApply(std::move(records));
@@ -434,10 +496,10 @@ Task<SrResult<std::vector<int32_t>>> Registry::DeleteSubject(std::string subject
                                                 "{{subject={}, version={}}}",
                                                 subject, info.version)};
         }
-        records.push_back(Rec(SchemaKey(subject, info.version),
+        records.push_back(Rec(SchemaKey(subject, info.version, *info.content),
                               SchemaValue(subject, info.version, *info.content, true)));
       } else {
-        records.push_back(Rec(SchemaKey(subject, info.version), std::nullopt));
+        records.push_back(Rec(SchemaKey(subject, info.version, *info.content), std::nullopt));
       }
       deleted.push_back(info.version);
     }

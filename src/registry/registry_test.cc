@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <atomic>
+#include <map>
 #include <random>
+#include <thread>
 
 #include "base/clock.h"
 #include "storage/embedded_log.h"
@@ -311,6 +314,93 @@ TEST_F(RegistryTest, ValidateRecordChecksPayloadsAgainstTheTopicsSubject) {
                    .ok());
   EXPECT_FALSE(reg_->ValidateRecord("events", framed(p.value.id, "\x02\x08\x0a\x02hi"), false)
                    .ok());  // index 4 does not exist
+}
+
+
+TEST_F(RegistryTest, TwoInstancesWritingAtOnceAgreeOnIdsAndVersions) {
+  // A second registry on the same log stands in for another instance: the two decide without a
+  // shared lock, so the log's order and the first-record-wins rule must keep ids unique.
+  RegistryOptions ro;
+  ro.tail_wait_ms = 20;
+  ro.default_level = CompatibilityLevel::kNone;
+  Registry other(ro, *log_, shards_);
+  ASSERT_TRUE(other.Start().ok());
+  SetLevel("", CompatibilityLevel::kNone);
+  constexpr int kSubjects = 8;
+  struct Out {
+    std::string content;
+    SrResult<RegisterResult> r;
+  };
+  std::vector<Out> out(kSubjects * 2 + 2);
+  std::atomic<int> done{0};
+  auto schema_for = [](const std::string& tag) {
+    return R"({"type":"record","name":"R","fields":[{"name":")" + tag + R"(","type":"int"}]})";
+  };
+  for (int i = 0; i < static_cast<int>(out.size()); ++i) {
+    Registry* reg = i % 2 == 0 ? reg_.get() : &other;
+    std::string subject, content;
+    if (i < kSubjects * 2) {
+      subject = "s" + std::to_string(i / 2);  // both instances write the same subject
+      content = schema_for("f" + std::to_string(i));
+    } else {
+      subject = "shared-" + std::to_string(i);  // the same new content in two subjects
+      content = schema_for("common");
+    }
+    out[i].content = content;
+    shards_.Spawn(runtime::ShardId(static_cast<uint32_t>(i % 2)),
+                  [reg, subject, content, i, &out, &done]() -> Task<void> {
+                    out[i].r = co_await reg->Register(subject, Avro(content), false);
+                    done.fetch_add(1);
+                  });
+  }
+  for (int i = 0; i < 1000 && done.load() < static_cast<int>(out.size()); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(done.load(), static_cast<int>(out.size()));
+  std::map<std::string, int32_t> id_of;
+  std::map<int32_t, std::string> content_of;
+  for (const auto& o : out) {
+    ASSERT_TRUE(o.r.ok()) << o.r.status.message;
+    auto [it, fresh] = id_of.emplace(o.content, o.r.value.id);
+    EXPECT_EQ(it->second, o.r.value.id) << "one content, two ids";
+    auto [c, fresh_id] = content_of.emplace(o.r.value.id, o.content);
+    EXPECT_EQ(c->second, o.content) << "one id, two contents: " << o.r.value.id << " version "
+                                    << o.r.value.version;
+  }
+  // Both instances converge on the same state, with every answer given standing.
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    bool same = true;
+    for (int s = 0; s < kSubjects && same; ++s) {
+      same = reg_->Versions("s" + std::to_string(s), false).value ==
+             other.Versions("s" + std::to_string(s), false).value;
+    }
+    if (same) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (const auto& o : out) {
+    auto a = reg_->GetById(o.r.value.id);
+    auto b = other.GetById(o.r.value.id);
+    for (int i = 0; i < 200 && !(a.ok() && b.ok()); ++i) {  // the tail loops catch up
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      a = reg_->GetById(o.r.value.id);
+      b = other.GetById(o.r.value.id);
+    }
+    ASSERT_TRUE(a.ok() && b.ok()) << o.r.value.id;
+    EXPECT_EQ(a.value->schema, b.value->schema);
+    EXPECT_NE(a.value->schema.find(o.content.substr(40, 12)), std::string::npos);
+  }
+  for (int s = 0; s < kSubjects; ++s) {
+    auto versions = reg_->Versions("s" + std::to_string(s), false);
+    ASSERT_TRUE(versions.ok());
+    EXPECT_EQ(versions.value, (std::vector<int32_t>{1, 2}));
+    for (int32_t v : versions.value) {
+      auto a = reg_->GetVersion("s" + std::to_string(s), VersionSpec{false, v}, false);
+      auto b = other.GetVersion("s" + std::to_string(s), VersionSpec{false, v}, false);
+      ASSERT_TRUE(a.ok() && b.ok());
+      EXPECT_EQ(a.value.content->id, b.value.content->id);
+    }
+  }
+  other.Stop();
 }
 
 }  // namespace

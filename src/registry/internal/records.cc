@@ -1,5 +1,8 @@
 #include "registry/internal/records.h"
 
+#include <fmt/format.h>
+
+#include "base/crc32c.h"
 #include "codec/json_writer.h"
 
 namespace sluice::registry::internal {
@@ -49,9 +52,14 @@ std::string ContentKey(SchemaType type, std::string_view text, const std::vector
   return k;
 }
 
-std::string SchemaKey(const std::string& subject, int32_t version) {
+std::string ContentFingerprint(const SchemaContent& c) {
+  return fmt::format("{:08x}", crc32c::Value(ContentKey(c.type, c.schema, c.references)));
+}
+
+std::string SchemaKey(const std::string& subject, int32_t version, const SchemaContent& c) {
   codec::JsonWriter w;
   w.BeginObject().Field("keytype", "SCHEMA").Field("subject", subject).Field("version", version);
+  w.Field("id", c.id).Field("fp", ContentFingerprint(c));
   w.Field("magic", int32_t{1}).EndObject();
   return w.Take();
 }

@@ -22,7 +22,12 @@ std::string ReferencesJson(const std::vector<Reference>& refs);
 // Identity of a schema: type + references + stored text.
 std::string ContentKey(schema::SchemaType type, std::string_view text,
                        const std::vector<Reference>& refs);
-std::string SchemaKey(const std::string& subject, int32_t version);
+// The id and a fingerprint of the content are part of the key so that a record that lost a race
+// (same subject-version, other id or other content) is a different key: compaction cannot let it
+// replace the winner, and its tombstone cannot remove the winner.
+std::string SchemaKey(const std::string& subject, int32_t version, const SchemaContent& c);
+// CRC-32C of the content key, as 8 hex digits.
+std::string ContentFingerprint(const SchemaContent& c);
 std::string SchemaValue(const std::string& subject, int32_t version, const SchemaContent& c,
                         bool deleted);
 // CONFIG / MODE keys; an empty subject is the global scope.
