@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "metrics/registry.h"
 #include "runtime/event.h"
+#include "runtime/notifier.h"
 #include "runtime/shards.h"
 #include "storage/fault_injector.h"
 #include "storage/log.h"
@@ -90,6 +91,8 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   PartitionLog(std::string dir, model::TopicPartition tp, TopicConfig config, Deps deps);
   Status Recover(bool create);
   Task<Status> RollIfNeeded(size_t incoming);
+  // Writes every pending batch with one write and wakes their appenders (see pending_).
+  void WritePending();
   Task<Status> WaitDurable(model::Offset target);
   // Starts a group commit (RunFlush) unless kMaxFlushesInFlight are running.
   void StartFlush(asio::any_io_executor ex);
@@ -119,6 +122,22 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   std::vector<std::shared_ptr<internal::File>> unsynced_files_;  // sealed, not yet fdatasynced
   runtime::Event flush_done_;
   runtime::Event data_arrived_;
+
+  // Coalesced writes: the batches appended during one turn of the shard's event loop get their
+  // offsets at once and wait in pending_ (laid end to end); the first of them posts
+  // WritePending, which runs after the turn's other handlers and writes them all with one
+  // pwrite. Readers see them only once written (next_offset() is the segment's).
+  struct PendingBatch {
+    int32_t records = 0;
+    int64_t bytes = 0;
+  };
+  std::string pending_;
+  std::vector<PendingBatch> pending_batches_;
+  model::Offset pending_next_;     // next offset to assign while pending_ is not empty
+  bool write_posted_ = false;
+  uint64_t write_gen_ = 0;         // WritePending calls that wrote something
+  std::map<uint64_t, Status> failed_writes_;  // the most recent failed generations
+  runtime::Notifier written_;
 
   bool rolling_ = false;
   runtime::Event roll_done_;

@@ -153,6 +153,21 @@ Status Segment::Append(std::string_view batch) {
   return Status::Ok();
 }
 
+Status Segment::AppendBatches(std::string_view batches) {
+  SLUICE_RETURN_IF_ERROR(log_->WriteAt(size_, batches));
+  while (!batches.empty()) {
+    const auto len = static_cast<size_t>(model::BatchTotalSize(batches.data()));
+    model::RecordBatchView v(batches.substr(0, len));
+    BatchInfo info{size_, static_cast<int64_t>(len), v.base_offset(), v.last_offset(),
+                   v.max_timestamp()};
+    IndexBatch(info);
+    size_ += static_cast<int64_t>(len);
+    next_offset_ = info.last_offset + 1;
+    batches.remove_prefix(len);
+  }
+  return Status::Ok();
+}
+
 Status Segment::TruncateTo(int64_t size) {
   SLUICE_RETURN_IF_ERROR(log_->Truncate(size));
   size_ = size;
