@@ -120,7 +120,7 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   model::Offset flush_target_started_;  // highest next_offset() a started flush covers
   bool interval_flush_scheduled_ = false;
   std::vector<std::shared_ptr<internal::File>> unsynced_files_;  // sealed, not yet fdatasynced
-  runtime::Event flush_done_;
+  runtime::Notifier flush_done_;
   runtime::Event data_arrived_;
 
   // Coalesced writes: the batches appended during one turn of the shard's event loop get their
