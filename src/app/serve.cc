@@ -214,6 +214,10 @@ int RunServe(const std::vector<std::string>& raw_args) {
       }
       registry_server = std::move(rs).value();
       schema_registry = std::move(reg);
+      registry::Registry* r = schema_registry.get();
+      api.SetValueValidator([r](std::string_view topic, std::string_view value) {
+        return r->ValidateRecord(topic, value, /*is_key=*/false);
+      });
     }
   }
   // Ready (/health/ready) from here: the log is open and the registry has replayed `_schemas`.

@@ -343,6 +343,29 @@ std::string OffsetsJson(const std::vector<PendingEvent>& events,
   return out;
 }
 
+// Checks every event's value against the topic's schema (value_schema_validation) before
+// anything is appended: one bad event refuses the whole request, naming it and the field.
+Status ValidateValues(const RestApi::ValueValidator& validator, const std::string& topic,
+                      const std::vector<PendingEvent>& events) {
+  if (!validator) {
+    return Unavailable("topic '{}' requires schema validation and the schema registry is off",
+                       topic);
+  }
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& value = events[i].record.value;
+    if (!value) return InvalidArgument("event {}: a null value cannot match a schema", i);
+    Status st = validator(topic, *value);
+    if (st.code() == ErrorCode::kNotFound) {
+      return FailedPrecondition("topic '{}' requires schema validation: {}", topic, st.message());
+    }
+    if (!st.ok()) {
+      return InvalidArgument("event {} does not match the schema of subject '{}-value': {}", i,
+                             topic, st.message());
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 codec::JsonParser& RestApi::ShardParser(std::unique_ptr<codec::JsonParser>& fallback) {
@@ -387,6 +410,10 @@ Task<HttpResponse> RestApi::Produce(HttpRequest& req) {
     meta = co_await GetTopicMeta(*log, topic);
   }
   if (!meta.ok()) co_return HttpResponse::Error(meta.status());
+  if (meta->validate_values) {
+    st = ValidateValues(value_validator_, topic, events);
+    if (!st.ok()) co_return HttpResponse::Error(st);
+  }
   const size_t batch_limit = static_cast<size_t>(std::max(meta->max_message_bytes, 1024));
   // Keyless events of one request stick to one partition (one append), rotating per request.
   // Prefer a partition this shard owns (no hop to another thread); as with Kafka's sticky

@@ -64,6 +64,7 @@ Task<Result<RestApi::TopicMeta>> RestApi::GetTopicMeta(storage::Log& log,
   m.partitions = static_cast<int32_t>(d->partitions.size());
   if (m.partitions == 0) m.partitions = d->config.partitions;
   m.max_message_bytes = d->config.max_message_bytes;
+  m.validate_values = d->config.value_schema_validation;
   m.fetched = now;
   std::lock_guard lock(meta_mu_);
   meta_[topic] = m;

@@ -3,6 +3,9 @@
 // Wire shapes: docs/http-api.md.
 #pragma once
 
+#include <functional>
+#include <string_view>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -53,10 +56,17 @@ class RestApi {
   // `stopping` changes the 503 message from "starting" to "stopping".
   void SetStopping() { stopping_.store(true); }
 
+  // Checks one event value for a topic whose config has value_schema_validation (the schema
+  // registry's validation service; see registry::Registry::ValidateRecord). Unset when the
+  // registry is off: such topics then refuse produce with 503. Set before SetLog; thread-safe.
+  using ValueValidator = std::function<Status(std::string_view topic, std::string_view value)>;
+  void SetValueValidator(ValueValidator v) { value_validator_ = std::move(v); }
+
  private:
   struct TopicMeta {
     int32_t partitions = 0;
     int32_t max_message_bytes = 0;
+    bool validate_values = false;
     std::chrono::steady_clock::time_point fetched;
   };
 
@@ -89,6 +99,7 @@ class RestApi {
   const Clock& clock_;
   std::atomic<storage::Log*> log_{nullptr};
   std::atomic<bool> stopping_{false};
+  ValueValidator value_validator_;
   std::atomic<uint64_t> sticky_{0};  // round-robin partition for keyless requests
   std::mutex meta_mu_;
   std::map<std::string, TopicMeta> meta_;  // guarded by meta_mu_

@@ -85,6 +85,16 @@ Status TopicConfig::Set(std::string_view raw_key, std::string_view value) {
   if (key == "segment_bytes") return set_int(segment_bytes);
   if (key == "segment_ms") return set_int(segment_ms);
   if (key == "index_interval_bytes") return set_int(index_interval_bytes);
+  if (key == "value_schema_validation") {
+    if (value == "true") {
+      value_schema_validation = true;
+    } else if (value == "false") {
+      value_schema_validation = false;
+    } else {
+      return InvalidArgument("config value_schema_validation: '{}' is not true or false", value);
+    }
+    return Status::Ok();
+  }
   if (key == "max_message_bytes") {
     int64_t v = 0;
     SLUICE_RETURN_IF_ERROR(set_int(v));
@@ -96,7 +106,7 @@ Status TopicConfig::Set(std::string_view raw_key, std::string_view value) {
   return InvalidArgument(
       "unknown topic config key '{}' (known: partitions, durability, flush_interval_ms, "
       "retention_ms, retention_bytes, cleanup_policy, delete_retention_ms, segment_bytes, "
-      "segment_ms, max_message_bytes, index_interval_bytes)",
+      "segment_ms, max_message_bytes, index_interval_bytes, value_schema_validation)",
       raw_key);
 }
 
@@ -143,6 +153,7 @@ std::map<std::string, std::string> TopicConfig::ToMap() const {
       {"segment_ms", std::to_string(segment_ms)},
       {"max_message_bytes", std::to_string(max_message_bytes)},
       {"index_interval_bytes", std::to_string(index_interval_bytes)},
+      {"value_schema_validation", value_schema_validation ? "true" : "false"},
   };
 }
 

@@ -33,6 +33,10 @@ struct TopicConfig {
   int64_t segment_ms = 7LL * 24 * 3600 * 1000;
   int32_t max_message_bytes = 1024 * 1024;  // largest batch accepted
   int64_t index_interval_bytes = 4096;
+  // Produce through the HTTP API checks each event's value against the schema registry's
+  // subject "<topic>-value" (the registry's validation service). Embedded store only: Kafka has
+  // no such topic config, so in the scale-out mode it reads back as false.
+  bool value_schema_validation = false;
 
   // Sets one key (e.g. "retention_ms" or its Kafka spelling "retention.ms") from a string.
   // Errors: kInvalidArgument naming the key and the accepted values.

@@ -90,6 +90,8 @@ void WriteTopicDescription(codec::JsonWriter& w, const storage::TopicDescription
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     if (!v.empty() && ec == std::errc() && p == v.data() + v.size()) {
       w.Int(n);
+    } else if (v == "true" || v == "false") {
+      w.Bool(v == "true");
     } else {
       w.String(v);
     }
