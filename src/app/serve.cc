@@ -215,9 +215,13 @@ int RunServe(const std::vector<std::string>& raw_args) {
       registry_server = std::move(rs).value();
       schema_registry = std::move(reg);
       registry::Registry* r = schema_registry.get();
-      api.SetValueValidator([r](std::string_view topic, std::string_view value) {
-        return r->ValidateRecord(topic, value, /*is_key=*/false);
+      api.SetValueValidator([r](std::string_view topic, std::string_view value, int32_t* id) {
+        return r->ValidateRecord(topic, value, /*is_key=*/false, id);
       });
+      api.SetLineageRecorder(
+          [r](std::string_view topic, int32_t id, uint64_t events, std::string_view principal) {
+            r->RecordLineage(id, topic, principal, "produces", events);
+          });
     }
   }
   // Ready (/health/ready) from here: the log is open and the registry has replayed `_schemas`.

@@ -345,8 +345,10 @@ std::string OffsetsJson(const std::vector<PendingEvent>& events,
 
 // Checks every event's value against the topic's schema (value_schema_validation) before
 // anything is appended: one bad event refuses the whole request, naming it and the field.
+// `ids` gets (schema id, events) for the lineage.
 Status ValidateValues(const RestApi::ValueValidator& validator, const std::string& topic,
-                      const std::vector<PendingEvent>& events) {
+                      const std::vector<PendingEvent>& events,
+                      std::vector<std::pair<int32_t, uint64_t>>& ids) {
   if (!validator) {
     return Unavailable("topic '{}' requires schema validation and the schema registry is off",
                        topic);
@@ -354,7 +356,8 @@ Status ValidateValues(const RestApi::ValueValidator& validator, const std::strin
   for (size_t i = 0; i < events.size(); ++i) {
     const auto& value = events[i].record.value;
     if (!value) return InvalidArgument("event {}: a null value cannot match a schema", i);
-    Status st = validator(topic, *value);
+    int32_t id = 0;
+    Status st = validator(topic, *value, &id);
     if (st.code() == ErrorCode::kNotFound) {
       return FailedPrecondition("topic '{}' requires schema validation: {}", topic, st.message());
     }
@@ -362,6 +365,10 @@ Status ValidateValues(const RestApi::ValueValidator& validator, const std::strin
       return InvalidArgument("event {} does not match the schema of subject '{}-value': {}", i,
                              topic, st.message());
     }
+    if (ids.empty() || ids.back().first != id) {
+      ids.emplace_back(id, 0);
+    }
+    ids.back().second++;
   }
   return Status::Ok();
 }
@@ -410,8 +417,9 @@ Task<HttpResponse> RestApi::Produce(HttpRequest& req) {
     meta = co_await GetTopicMeta(*log, topic);
   }
   if (!meta.ok()) co_return HttpResponse::Error(meta.status());
+  std::vector<std::pair<int32_t, uint64_t>> schema_ids;
   if (meta->validate_values) {
-    st = ValidateValues(value_validator_, topic, events);
+    st = ValidateValues(value_validator_, topic, events, schema_ids);
     if (!st.ok()) co_return HttpResponse::Error(st);
   }
   const size_t batch_limit = static_cast<size_t>(std::max(meta->max_message_bytes, 1024));
@@ -434,6 +442,10 @@ Task<HttpResponse> RestApi::Produce(HttpRequest& req) {
   if (!st.ok()) {
     if (st.code() == ErrorCode::kNotFound) ForgetTopic(topic);
     co_return HttpResponse::Error(st);
+  }
+  if (lineage_) {
+    // No authentication yet: every producer is "anonymous" until the gateway has principals.
+    for (const auto& [id, n] : schema_ids) lineage_(topic, id, n, "anonymous");
   }
   co_return HttpResponse::Json(200, OffsetsJson(events, offsets));
 }

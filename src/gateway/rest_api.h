@@ -59,8 +59,14 @@ class RestApi {
   // Checks one event value for a topic whose config has value_schema_validation (the schema
   // registry's validation service; see registry::Registry::ValidateRecord). Unset when the
   // registry is off: such topics then refuse produce with 503. Set before SetLog; thread-safe.
-  using ValueValidator = std::function<Status(std::string_view topic, std::string_view value)>;
+  // `id` receives the schema id the value was checked against.
+  using ValueValidator =
+      std::function<Status(std::string_view topic, std::string_view value, int32_t* id)>;
   void SetValueValidator(ValueValidator v) { value_validator_ = std::move(v); }
+  // Told, after a validated produce succeeded, how many events each schema id covered (lineage).
+  using LineageRecorder = std::function<void(std::string_view topic, int32_t id, uint64_t events,
+                                             std::string_view principal)>;
+  void SetLineageRecorder(LineageRecorder r) { lineage_ = std::move(r); }
 
  private:
   struct TopicMeta {
@@ -100,6 +106,7 @@ class RestApi {
   std::atomic<storage::Log*> log_{nullptr};
   std::atomic<bool> stopping_{false};
   ValueValidator value_validator_;
+  LineageRecorder lineage_;
   std::atomic<uint64_t> sticky_{0};  // round-robin partition for keyless requests
   std::mutex meta_mu_;
   std::map<std::string, TopicMeta> meta_;  // guarded by meta_mu_

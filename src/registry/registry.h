@@ -25,6 +25,7 @@
 #include <set>
 #include <shared_mutex>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -182,7 +183,23 @@ class Registry {
   // Compiled validators are cached per id. Thread-safe; no allocation on the common paths.
   // Errors: kNotFound (the subject has no live schema), kInvalidArgument (bad prefix, unknown
   // id, id of another subject, or the payload does not match: the message names the field).
-  Status ValidateRecord(std::string_view topic, std::string_view payload, bool is_key) const;
+  // `id`, when given, receives the schema id the payload was checked against.
+  Status ValidateRecord(std::string_view topic, std::string_view payload, bool is_key,
+                        int32_t* id = nullptr) const;
+
+  // Lineage (Sluice's extension): who produces (and, later, consumes) each schema id. Kept in
+  // memory since the process started. role is "produces" or "consumes".
+  struct LineageUse {
+    int32_t id = 0;
+    std::string topic;
+    std::string principal;
+    std::string role;
+    uint64_t events = 0;
+    int64_t last_seen_ms = 0;
+  };
+  void RecordLineage(int32_t id, std::string_view topic, std::string_view principal,
+                     std::string_view role, uint64_t events);
+  std::vector<LineageUse> Lineage() const;
 
  private:
   struct Subject {
@@ -235,6 +252,9 @@ class Registry {
   // Validators for ids without message indexes (Avro, JSON, Protobuf [0]): the hot path.
   mutable std::shared_mutex fast_mu_;
   mutable std::unordered_map<int32_t, std::shared_ptr<const schema::Validator>> fast_validators_;
+
+  mutable std::mutex lineage_mu_;
+  std::map<std::tuple<int32_t, std::string, std::string, std::string>, LineageUse> lineage_;
 
   // Shard 0 only.
   int64_t applied_ = 0;  // next offset of _schemas to apply

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <tuple>
 #include <charconv>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -416,6 +417,71 @@ class Api {
                                     ModeName(r.value.value_or(Mode::kReadWrite))));
   }
 
+  // Lineage (Sluice's extension): which topics and principals produce each version's schema.
+  Task<HttpResponse> LineageOfSubject(HttpRequest& req) {
+    const std::string& subject = req.Param("subject");
+    auto versions = r_.AllVersions("", true, false);
+    std::erase_if(versions, [&](const VersionInfo& v) { return v.subject != subject; });
+    if (versions.empty()) co_return Error(40401, fmt::format("Subject '{}' not found.", subject));
+    auto uses = r_.Lineage();
+    codec::JsonWriter w;
+    w.BeginObject().Field("subject", subject).Key("versions").BeginArray();
+    for (const auto& v : versions) {
+      w.BeginObject().Field("version", v.version).Field("id", v.content->id);
+      w.Field("schemaType", schema::SchemaTypeName(v.content->type)).Field("deleted", v.deleted);
+      for (std::string_view role : {"produces", "consumes"}) {
+        w.Key(role == "produces" ? "producers" : "consumers").BeginArray();
+        for (const auto& u : uses) {
+          if (u.id != v.content->id || u.role != role) continue;
+          w.BeginObject().Field("topic", u.topic).Field("principal", u.principal);
+          w.Field("events", static_cast<int64_t>(u.events)).Field("last_seen_ms", u.last_seen_ms);
+          w.EndObject();
+        }
+        w.EndArray();
+      }
+      w.EndObject();
+    }
+    w.EndArray().EndObject();
+    co_return Json(200, w.Take());
+  }
+
+  // The whole lineage as a graph: subjects -> schema ids (versions), topics -> schema ids
+  // (produces/consumes, with event counts), principals -> topics.
+  Task<HttpResponse> LineageGraph(HttpRequest&) {
+    auto versions = r_.AllVersions("", false, false);
+    auto uses = r_.Lineage();
+    std::set<std::string> nodes_seen;
+    codec::JsonWriter nodes, edges;
+    nodes.BeginArray();
+    edges.BeginArray();
+    auto node = [&](const std::string& id, std::string_view kind) {
+      if (!nodes_seen.insert(id).second) return;
+      nodes.BeginObject().Field("id", id).Field("kind", kind).EndObject();
+    };
+    for (const auto& v : versions) {
+      const std::string s = "subject:" + v.subject;
+      const std::string sc = "schema:" + std::to_string(v.content->id);
+      node(s, "subject");
+      node(sc, "schema");
+      edges.BeginObject().Field("from", s).Field("to", sc).Field("kind", "version");
+      edges.Field("version", v.version).EndObject();
+    }
+    for (const auto& u : uses) {
+      const std::string t = "topic:" + u.topic;
+      const std::string sc = "schema:" + std::to_string(u.id);
+      const std::string p = "principal:" + u.principal;
+      node(t, "topic");
+      node(sc, "schema");
+      node(p, "principal");
+      edges.BeginObject().Field("from", t).Field("to", sc).Field("kind", u.role);
+      edges.Field("events", static_cast<int64_t>(u.events)).EndObject();
+      edges.BeginObject().Field("from", p).Field("to", t).Field("kind", u.role).EndObject();
+    }
+    nodes.EndArray();
+    edges.EndArray();
+    co_return Json(200, "{\"nodes\":" + nodes.Take() + ",\"edges\":" + edges.Take() + "}");
+  }
+
  private:
   static std::string SubjectParam(const HttpRequest& req) {
     auto it = req.path_params.find("subject");
@@ -531,6 +597,8 @@ void RegisterRoutes(gateway::Router& router, Registry& registry) {
   add("GET", "/config/{subject}", "sr_config_subject", &Api::GetConfig);
   add("PUT", "/config/{subject}", "sr_config_subject", &Api::PutConfig);
   add("DELETE", "/config/{subject}", "sr_config_subject", &Api::DeleteConfig);
+  add("GET", "/v1/lineage/subjects/{subject}", "sr_lineage_subject", &Api::LineageOfSubject);
+  add("GET", "/v1/lineage/graph", "sr_lineage_graph", &Api::LineageGraph);
   add("GET", "/mode", "sr_mode", &Api::GetMode);
   add("PUT", "/mode", "sr_mode", &Api::PutMode);
   add("DELETE", "/mode", "sr_mode", &Api::DeleteMode);

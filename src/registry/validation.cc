@@ -1,4 +1,6 @@
-// The registry's validation service: Registry::ValidateRecord (see registry.h).
+// The registry's validation service: Registry::ValidateRecord (see registry.h), and the
+// lineage it feeds.
+#include <chrono>
 #include <fmt/format.h>
 
 #include "registry/registry.h"
@@ -18,8 +20,8 @@ const std::string& SubjectFor(std::string_view topic, bool is_key) {
 
 }  // namespace
 
-Status Registry::ValidateRecord(std::string_view topic, std::string_view payload,
-                                bool is_key) const {
+Status Registry::ValidateRecord(std::string_view topic, std::string_view payload, bool is_key,
+                                int32_t* id_out) const {
   const std::string& subject = SubjectFor(topic, is_key);
   int32_t id = 0;
   schema::SchemaType type = schema::SchemaType::kJson;
@@ -68,6 +70,7 @@ Status Registry::ValidateRecord(std::string_view topic, std::string_view payload
       id = latest->content->id;
     }
   }
+  if (id_out != nullptr) *id_out = id;
   std::string_view body = prefixed ? payload.substr(5) : payload;
   if (prefixed && type == schema::SchemaType::kProtobuf) {
     auto idx = schema::protobuf::DecodeMessageIndexes(body);
@@ -93,6 +96,33 @@ Status Registry::ValidateRecord(std::string_view topic, std::string_view payload
     fast_validators_.emplace(id, validator);
   }
   return validator->Validate(body);
+}
+
+void Registry::RecordLineage(int32_t id, std::string_view topic, std::string_view principal,
+                             std::string_view role, uint64_t events) {
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  std::lock_guard lock(lineage_mu_);
+  auto key = std::make_tuple(id, std::string(topic), std::string(principal), std::string(role));
+  auto [it, fresh] = lineage_.try_emplace(key);
+  LineageUse& use = it->second;
+  if (fresh) {
+    use.id = id;
+    use.topic = topic;
+    use.principal = principal;
+    use.role = role;
+  }
+  use.events += events;
+  use.last_seen_ms = now_ms;
+}
+
+std::vector<Registry::LineageUse> Registry::Lineage() const {
+  std::lock_guard lock(lineage_mu_);
+  std::vector<LineageUse> out;
+  out.reserve(lineage_.size());
+  for (const auto& [k, use] : lineage_) out.push_back(use);
+  return out;
 }
 
 }  // namespace sluice::registry

@@ -535,6 +535,22 @@ TEST_F(ApiTest, ProduceIsValidatedAgainstTheTopicsSchemaWhenAsked) {
   // Other topics are not checked.
   CreateTopic("free", 1);
   EXPECT_EQ(Do("POST", "/v1/topics/free/events", R"({"age":"any"})").status, 200);
+
+  // Lineage: the accepted events (not the refused ones) show up against the schema id.
+  auto lineage = Call(*registry, "GET", "/v1/lineage/subjects/validated-value");
+  ASSERT_EQ(lineage.status, 200) << lineage.body;
+  const auto& versions = lineage.json.Find("versions")->items();
+  ASSERT_EQ(versions.size(), 1u) << lineage.body;
+  const auto& producers = versions[0].Find("producers")->items();
+  ASSERT_EQ(producers.size(), 1u) << lineage.body;
+  EXPECT_EQ(producers[0].Find("topic")->text(), "validated");
+  EXPECT_EQ(producers[0].Find("principal")->text(), "anonymous");
+  EXPECT_EQ(*producers[0].Find("events")->AsInt64(), 2);
+  auto graph = Call(*registry, "GET", "/v1/lineage/graph");
+  ASSERT_EQ(graph.status, 200) << graph.body;
+  EXPECT_NE(graph.body.find(R"({"from":"topic:validated","to":"schema:)"), std::string::npos)
+      << graph.body;
+  EXPECT_EQ(Call(*registry, "GET", "/v1/lineage/subjects/nobody-value").status, 404);
 }
 
 }  // namespace
