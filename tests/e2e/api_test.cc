@@ -481,8 +481,9 @@ TEST(ServeTest, SlowRequestIsCutOffAndExtraConnectionsGet503) {
   int a = RawConnect(s.port()), b = RawConnect(s.port());
   ASSERT_GE(a, 0);
   ASSERT_GE(b, 0);
-  // Let the server accept both (its accept loop runs on a shard; slow under a loaded ctest -j2).
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Let the server accept both (its accept loop runs on a shard; slow under a loaded ctest -j2),
+  // well inside the 500 ms it gives an idle new connection to send its first request.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
   int c = RawConnect(s.port());
   ASSERT_GE(c, 0);
   std::string refused = ReadUntilClose(c);
