@@ -57,28 +57,36 @@ server_log() {
   tail -n 60 "$tmp/server.log" >&2 || true
 }
 
-http_port=$(free_port)
-registry_port=$(free_port)
-while [[ "$registry_port" == "$http_port" ]]; do registry_port=$(free_port); done
-url="http://127.0.0.1:$registry_port"
-
-"$sluice" serve --data-dir "$tmp/data" --http-listen "127.0.0.1:$http_port" \
-  --registry-listen "127.0.0.1:$registry_port" --shards 2 >"$tmp/server.log" 2>&1 &
-pid=$!
-
-deadline=$((SECONDS + 30))
-until [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url/" || true)" == 200 ]]; do
-  if ! kill -0 "$pid" 2>/dev/null; then
-    wait "$pid" && status=0 || status=$?
-    pid=""
-    server_log
-    fail "sluice serve exited (status $status) before the registry answered on $url"
-  fi
-  if ((SECONDS >= deadline)); then
-    server_log
-    fail "the registry did not answer GET $url/ with 200 within 30 s"
-  fi
-  sleep 0.1
+# free_port only finds ports that were free a moment ago; if another process takes one before
+# the server binds it, the server exits with "Address already in use": try other ports.
+start_server() {
+  http_port=$(free_port)
+  registry_port=$(free_port)
+  while [[ "$registry_port" == "$http_port" ]]; do registry_port=$(free_port); done
+  url="http://127.0.0.1:$registry_port"
+  "$sluice" serve --data-dir "$tmp/data" --http-listen "127.0.0.1:$http_port" \
+    --registry-listen "127.0.0.1:$registry_port" --shards 2 >"$tmp/server.log" 2>&1 &
+  pid=$!
+  deadline=$((SECONDS + 30))
+  until [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url/" || true)" == 200 ]]; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid" && status=0 || status=$?
+      pid=""
+      grep -q "Address already in use" "$tmp/server.log" && return 1
+      server_log
+      fail "sluice serve exited (status $status) before the registry answered on $url"
+    fi
+    if ((SECONDS >= deadline)); then
+      server_log
+      fail "the registry did not answer GET $url/ with 200 within 30 s"
+    fi
+    sleep 0.1
+  done
+}
+for attempt in 1 2 3 4 5; do
+  start_server && break
+  ((attempt == 5)) && { server_log; fail "no free ports for sluice serve after 5 attempts"; }
+  rm -rf "$tmp/data"
 done
 
 echo "run_client_test: registry up at $url; running ${client[*]}"

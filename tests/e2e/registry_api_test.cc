@@ -118,11 +118,10 @@ class RegistryApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::make_unique<TempDir>();
-    registry_port_ = FreePort();
-    server_ = std::make_unique<ServerProcess>(
-        dir_->path() + "/data", dir_->path() + "/server.log",
-        std::vector<std::string>{"--registry-listen",
-                                 "127.0.0.1:" + std::to_string(registry_port_)});
+    // ServerProcess gives the registry a free port of its own (and picks another if that one
+    // is taken by the time the server binds it).
+    server_ = std::make_unique<ServerProcess>(dir_->path() + "/data",
+                                              dir_->path() + "/server.log");
     StartServer();
   }
 
@@ -136,6 +135,7 @@ class RegistryApiTest : public ::testing::Test {
   void StartServer() {
     Status st = server_->Start();
     ASSERT_TRUE(st.ok()) << st.ToString();
+    registry_port_ = server_->registry_port();
     client_ =
         std::move(gateway::HttpClient::Create("http://127.0.0.1:" + std::to_string(registry_port_)))
             .value();

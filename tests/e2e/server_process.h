@@ -49,6 +49,7 @@ class ServerProcess {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   uint16_t port() const { return port_; }
   // The schema registry's URL when the server picked its port (no --registry-listen in extra).
+  uint16_t registry_port() const { return registry_port_; }
   std::string registry_url() const {
     return "http://127.0.0.1:" + std::to_string(registry_port_);
   }
@@ -56,6 +57,8 @@ class ServerProcess {
   std::string Output() const;
 
  private:
+  Status StartOnce(int timeout_ms);
+
   std::string data_dir_, log_file_;
   std::vector<std::string> extra_;
   uint16_t port_ = 0;
