@@ -244,6 +244,7 @@ TEST(ProtobufValidatorTest, SuccessfulValidationDoesNotAllocate) {
   auto v = Compile(*f);
   std::string good = ValidOrder(*f);
   long before = AllocationCount();
+  if (before < 0) GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(v->Validate(good).ok());
   EXPECT_EQ(AllocationCount() - before, 0);
 }
