@@ -1,6 +1,7 @@
 // The registry's store side: start-up replay of `_schemas`, the tail loop, and every write
 // (serialized through shard 0; see registry.h).
 #include <algorithm>
+#include <random>
 #include <thread>
 
 #include <fmt/format.h>
@@ -412,12 +413,19 @@ Task<SrResult<RegisterResult>> Registry::Register(std::string subject, SchemaReq
     }
     co_return RegisterResult{id, version};
   };
+  // Each round of a race has a winner, so with N writers racing a loser retries at most about
+  // N times; a short random pause keeps instances from retrying in lockstep.
+  thread_local std::minstd_rand jitter(std::random_device{}());
   for (int attempt = 0;; ++attempt) {
     auto r = co_await Write<RegisterResult>(fn);
     if (r.status.code != kLostRace) co_return r;
-    if (attempt == 8) {
+    if (attempt == 63) {
       co_return SrStatus{50001, "registration kept conflicting with other writers; try again"};
     }
+    asio::steady_timer pause(co_await asio::this_coro::executor,
+                             std::chrono::microseconds(100 + jitter() % 2000));
+    boost::system::error_code ec;
+    co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 }
 
