@@ -154,7 +154,7 @@ PartitionInfo PartitionLog::Info() const {
 Task<Status> PartitionLog::RollIfNeeded(size_t incoming) {
   while (rolling_) co_await roll_done_.Wait();
   Segment& seg = active();
-  const bool full = seg.size() + static_cast<int64_t>(pending_.size() + incoming) >
+  const bool full = seg.size() + pending_bytes_ + static_cast<int64_t>(incoming) >
                     config_.segment_bytes;
   const bool old = deps_.clock->NowMs() - seg.created_ms() >= config_.segment_ms;
   // Pending batches have offsets in this segment: write them before sealing it.
@@ -203,10 +203,13 @@ Task<Result<AppendResult>> PartitionLog::Append(std::string batch) {
   // No suspension between here and queuing the batch: offsets are assigned in log order.
   const Offset base = pending_.empty() ? next_offset() : pending_next_;
   model::SetBaseOffset(batch, base);
-  model::RecordBatchView v(batch);
-  pending_.append(batch);
-  pending_batches_.push_back(PendingBatch{v.record_count(), static_cast<int64_t>(batch.size())});
-  pending_next_ = v.last_offset() + 1;
+  const model::RecordBatchView v(batch);
+  const int32_t records = v.record_count();
+  const Offset end = v.last_offset() + 1;
+  pending_batches_.push_back(PendingBatch{records, static_cast<int64_t>(batch.size())});
+  pending_bytes_ += static_cast<int64_t>(batch.size());
+  pending_next_ = end;
+  pending_.push_back(std::move(batch));  // `v` must not be used after this
   const uint64_t my_gen = write_gen_ + 1;
   if (!write_posted_) {
     write_posted_ = true;
@@ -218,8 +221,7 @@ Task<Result<AppendResult>> PartitionLog::Append(std::string batch) {
   if (auto failed = failed_writes_.find(my_gen); failed != failed_writes_.end()) {
     co_return failed->second;
   }
-  AppendResult result{base, v.record_count(), deps_.clock->NowMs()};
-  const Offset end = v.last_offset() + 1;
+  AppendResult result{base, records, deps_.clock->NowMs()};
   switch (config_.durability) {
     case Durability::kAlways:
       SLUICE_CO_RETURN_IF_ERROR(co_await WaitDurable(end));
@@ -246,8 +248,8 @@ void PartitionLog::WritePending() {
     Segment& seg = active();
     const int64_t size_before = seg.size();
     if (deps_.faults && FaultInjector::Take(deps_.faults->fail_writes)) {
-      (void)seg.log_file()->WriteAt(size_before,
-                                    std::string_view(pending_).substr(0, pending_.size() / 2));
+      (void)seg.log_file()->WriteAt(
+          size_before, std::string_view(pending_.front()).substr(0, pending_.front().size() / 2));
       st = ErrnoStatus("write " + seg.log_file()->path() + " (injected)", ENOSPC);
     } else {
       st = seg.AppendBatches(pending_);
@@ -274,6 +276,7 @@ void PartitionLog::WritePending() {
     while (failed_writes_.size() > 64) failed_writes_.erase(failed_writes_.begin());
   }
   pending_.clear();
+  pending_bytes_ = 0;
   pending_batches_.clear();
   write_gen_ = gen;
   written_.NotifyAll();

@@ -124,14 +124,15 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   runtime::Event data_arrived_;
 
   // Coalesced writes: the batches appended during one turn of the shard's event loop get their
-  // offsets at once and wait in pending_ (laid end to end); the first of them posts
+  // offsets at once and wait in pending_ (moved in, not copied); the first of them posts
   // WritePending, which runs after the turn's other handlers and writes them all with one
-  // pwrite. Readers see them only once written (next_offset() is the segment's).
+  // pwritev. Readers see them only once written (next_offset() is the segment's).
   struct PendingBatch {
     int32_t records = 0;
     int64_t bytes = 0;
   };
-  std::string pending_;
+  std::vector<std::string> pending_;
+  int64_t pending_bytes_ = 0;
   std::vector<PendingBatch> pending_batches_;
   model::Offset pending_next_;     // next offset to assign while pending_ is not empty
   bool write_posted_ = false;

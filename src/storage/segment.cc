@@ -153,17 +153,15 @@ Status Segment::Append(std::string_view batch) {
   return Status::Ok();
 }
 
-Status Segment::AppendBatches(std::string_view batches) {
-  SLUICE_RETURN_IF_ERROR(log_->WriteAt(size_, batches));
-  while (!batches.empty()) {
-    const auto len = static_cast<size_t>(model::BatchTotalSize(batches.data()));
-    model::RecordBatchView v(batches.substr(0, len));
-    BatchInfo info{size_, static_cast<int64_t>(len), v.base_offset(), v.last_offset(),
+Status Segment::AppendBatches(std::span<const std::string> batches) {
+  SLUICE_RETURN_IF_ERROR(log_->WriteVAt(size_, batches));
+  for (const std::string& batch : batches) {
+    model::RecordBatchView v(batch);
+    BatchInfo info{size_, static_cast<int64_t>(batch.size()), v.base_offset(), v.last_offset(),
                    v.max_timestamp()};
     IndexBatch(info);
-    size_ += static_cast<int64_t>(len);
+    size_ += static_cast<int64_t>(batch.size());
     next_offset_ = info.last_offset + 1;
-    batches.remove_prefix(len);
   }
   return Status::Ok();
 }

@@ -59,8 +59,8 @@ class Segment {
 
   // Writes one encoded batch (base offset already stamped) at the end.
   Status Append(std::string_view batch);
-  // Writes several whole encoded batches, laid end to end in `batches`, with one write.
-  Status AppendBatches(std::string_view batches);
+  // Writes several whole encoded batches (base offsets stamped), in order, with one pwritev.
+  Status AppendBatches(std::span<const std::string> batches);
   // Undoes a failed append: truncates back to `size`.
   Status TruncateTo(int64_t size);
 

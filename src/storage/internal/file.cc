@@ -1,6 +1,8 @@
 // POSIX file operations behind Status.
 #include "storage/internal/file.h"
 
+#include <sys/uio.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,6 +35,36 @@ Status File::WriteAt(int64_t pos, std::string_view data) {
     p += n;
     pos += n;
     left -= static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+Status File::WriteVAt(int64_t pos, std::span<const std::string> pieces) {
+  constexpr size_t kMaxIov = 512;  // below IOV_MAX (1024 on Linux)
+  iovec iov[kMaxIov];
+  size_t next = 0;     // first piece not fully written
+  size_t offset = 0;   // bytes of pieces[next] already written
+  while (next < pieces.size()) {
+    size_t n = 0;
+    for (size_t i = next; i < pieces.size() && n < kMaxIov; ++i, ++n) {
+      const size_t skip = i == next ? offset : 0;
+      iov[n].iov_base = const_cast<char*>(pieces[i].data() + skip);
+      iov[n].iov_len = pieces[i].size() - skip;
+    }
+    ssize_t w = ::pwritev(fd_, iov, static_cast<int>(n), pos);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("write " + path_, errno);
+    }
+    pos += w;
+    // Advance over what was written (a short write stops inside some piece).
+    size_t left = static_cast<size_t>(w);
+    while (next < pieces.size() && left >= pieces[next].size() - offset) {
+      left -= pieces[next].size() - offset;
+      offset = 0;
+      ++next;
+    }
+    offset += left;
   }
   return Status::Ok();
 }

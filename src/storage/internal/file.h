@@ -2,6 +2,8 @@
 // only (pread/pwrite), so one File can be read and written from different threads.
 #pragma once
 
+#include <span>
+
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,6 +25,8 @@ class File {
 
   // Writes all of data at pos (retrying short writes).
   Status WriteAt(int64_t pos, std::string_view data);
+  // Writes the pieces end to end starting at pos with as few pwritev calls as possible.
+  Status WriteVAt(int64_t pos, std::span<const std::string> pieces);
   // Reads exactly n bytes at pos into dst; kOutOfRange when the file is shorter.
   Status ReadAt(int64_t pos, size_t n, char* dst) const;
   // Reads up to n bytes; returns how many were read.
