@@ -144,13 +144,7 @@ SrResult<VersionInfo> Registry::GetVersion(const std::string& subject, VersionSp
 SrResult<std::shared_ptr<const SchemaContent>> Registry::GetById(int32_t id) const {
   std::shared_lock lock(mu_);
   auto it = state_.by_id.find(id);
-  if (it != state_.by_id.end()) {
-    for (const auto& [name, subj] : state_.subjects) {
-      for (const auto& [v, info] : subj.versions) {
-        if (info.content->id == id) return it->second;
-      }
-    }
-  }
+  if (it != state_.by_id.end() && state_.id_uses.contains(id)) return it->second;
   return Err(40403, fmt::format("Schema {} not found", id));
 }
 

@@ -212,6 +212,8 @@ class Registry {
     std::unordered_map<int32_t, std::shared_ptr<const SchemaContent>> by_id;
     // (type, text, references) -> id
     std::map<std::string, int32_t> by_content;
+    // How many subject-versions (soft-deleted included) hold each id: an id resolves while > 0.
+    std::unordered_map<int32_t, int32_t> id_uses;
     std::optional<schema::CompatibilityLevel> level;
     std::optional<Mode> mode;
     int32_t next_id = 1;

@@ -152,6 +152,7 @@ void Registry::Apply(const model::RecordView& rec) {
         auto v = subj->second.versions.find(version);
         if (v != subj->second.versions.end() && v->second.content->id == key_id &&
             ContentFingerprint(*v->second.content) == str(key->Find("fp"))) {
+          if (--s.id_uses[key_id] <= 0) s.id_uses.erase(key_id);
           subj->second.versions.erase(v);
         }
         if (subj->second.versions.empty() && !subj->second.level && !subj->second.mode) {
@@ -206,6 +207,7 @@ void Registry::Apply(const model::RecordView& rec) {
     }
     s.next_id = std::max(s.next_id, id + 1);
     VersionInfo& vi = s.subjects[subject].versions[version];
+    if (!vi.content) ++s.id_uses[id];  // a new subject-version (not a soft-delete rewrite)
     vi.subject = subject;
     vi.version = version;
     const codec::JsonValue* del = value->Find("deleted");
