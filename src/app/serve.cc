@@ -129,7 +129,8 @@ int RunServe(const std::vector<std::string>& raw_args) {
   api_opts.max_wait_ms = static_cast<int32_t>(std::min<int64_t>(30000, cfg->request_timeout_ms));
   api_opts.default_topic_config = *topic_defaults;
   api_opts.metrics = &registry;
-  gateway::RestApi api(api_opts, shards, SystemClock::Instance());
+  gateway::Publisher publisher;
+  gateway::RestApi api(api_opts, shards, SystemClock::Instance(), publisher);
   gateway::Router router;
   api.Register(router);
 
@@ -215,10 +216,10 @@ int RunServe(const std::vector<std::string>& raw_args) {
       registry_server = std::move(rs).value();
       schema_registry = std::move(reg);
       registry::Registry* r = schema_registry.get();
-      api.SetValueValidator([r](std::string_view topic, std::string_view value, int32_t* id) {
+      publisher.SetValueValidator([r](std::string_view topic, std::string_view value, int32_t* id) {
         return r->ValidateRecord(topic, value, /*is_key=*/false, id);
       });
-      api.SetLineageRecorder(
+      publisher.SetLineageRecorder(
           [r](std::string_view topic, int32_t id, uint64_t events, std::string_view principal) {
             r->RecordLineage(id, topic, principal, "produces", events);
           });

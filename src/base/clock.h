@@ -65,3 +65,14 @@ inline std::chrono::steady_clock::time_point CoarseSteadyNow() {
 }
 
 }  // namespace sluice
+
+namespace sluice {
+
+// Wall-clock Unix seconds from CLOCK_REALTIME_COARSE (token expiry checks on hot paths).
+inline int64_t WallClockSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return static_cast<int64_t>(ts.tv_sec);
+}
+
+}  // namespace sluice

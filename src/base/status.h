@@ -73,6 +73,8 @@ SLUICE_ERROR_FN(Unavailable, kUnavailable)
 SLUICE_ERROR_FN(DataLoss, kDataLoss)
 SLUICE_ERROR_FN(Internal, kInternal)
 SLUICE_ERROR_FN(Unimplemented, kUnimplemented)
+SLUICE_ERROR_FN(Unauthenticated, kUnauthenticated)
+SLUICE_ERROR_FN(PermissionDenied, kPermissionDenied)
 #undef SLUICE_ERROR_FN
 
 // Status from errno with the failing call named: ErrnoStatus("open /x", errno).

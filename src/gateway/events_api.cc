@@ -8,7 +8,7 @@
 
 #include "codec/json_parser.h"
 #include "gateway/internal/api_util.h"
-#include "gateway/partitioner.h"
+#include "gateway/publisher.h"
 #include "gateway/rest_api.h"
 
 namespace sluice::gateway {
@@ -18,26 +18,7 @@ using codec::JsonWriter;
 
 namespace {
 
-struct PendingEvent {
-  model::ProduceRecord record;
-  int32_t partition = -1;  // -1: not chosen yet
-  size_t bound_bytes = 0;  // upper bound of its encoded size in a batch
-};
-
-// Upper bound of one record's encoded size inside a RecordBatch v2 (varints at their maximum).
-size_t RecordBound(const model::ProduceRecord& r) {
-  size_t n = 5 + 1 + 10 + 5 + 5 + 5 + 5;
-  if (r.key) n += r.key->size();
-  if (r.value) n += r.value->size();
-  for (const auto& h : r.headers) n += 10 + h.key.size() + (h.value ? h.value->size() : 0);
-  return n;
-}
-
-size_t EventBytes(const model::ProduceRecord& r) {
-  size_t n = (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
-  for (const auto& h : r.headers) n += h.key.size() + (h.value ? h.value->size() : 0);
-  return n;
-}
+using PendingEvent = PublishEvent;
 
 // Builds one event from a parsed JSON value; `where` names it in errors ("event 3").
 Status ToEvent(const JsonValue& v, bool envelope, const std::string& where, PendingEvent& out) {
@@ -172,12 +153,11 @@ class EventParser {
       return ResourceExhausted("more than {} events in one request",
                                options_.max_events_per_request);
     }
-    size_t bytes = EventBytes(e.record);
+    size_t bytes = EventPayloadBytes(e.record);
     if (bytes > static_cast<size_t>(options_.max_event_bytes)) {
       return ResourceExhausted("{} is {} bytes; the limit is {} bytes", where.ToString(), bytes,
                                options_.max_event_bytes);
     }
-    e.bound_bytes = RecordBound(e.record);
     events_.push_back(std::move(e));
     return Status::Ok();
   }
@@ -199,124 +179,6 @@ class EventParser {
   const bool envelope_;
   std::vector<PendingEvent>& events_;
 };
-
-// Events of one partition split into batches under the topic's batch limit (indexes into the
-// request's events), appended in order.
-struct Chunk {
-  std::vector<size_t> indexes;
-};
-using PartitionChunks = std::map<int32_t, std::vector<Chunk>>;
-
-PartitionChunks GroupIntoChunks(const std::vector<PendingEvent>& events, size_t batch_limit) {
-  PartitionChunks per_partition;
-  std::map<int32_t, size_t> chunk_bytes;
-  for (size_t i = 0; i < events.size(); ++i) {
-    int32_t p = events[i].partition;
-    auto& chunks = per_partition[p];
-    size_t& bytes = chunk_bytes[p];
-    if (chunks.empty() ||
-        bytes + events[i].bound_bytes + model::batch_layout::kHeaderSize > batch_limit) {
-      chunks.emplace_back();
-      chunks.back().indexes.reserve(events.size() - i);
-      bytes = 0;
-    }
-    chunks.back().indexes.push_back(i);
-    bytes += events[i].bound_bytes;
-  }
-  return per_partition;
-}
-
-// Appends one partition's chunks in order, recording each event's offset.
-Task<Status> AppendChunks(storage::Log* log, const std::string* topic, int32_t p,
-                          const std::vector<Chunk>* chunks, std::vector<PendingEvent>* events,
-                          std::vector<model::Offset>* offsets) {
-  for (const Chunk& c : *chunks) {
-    std::vector<model::ProduceRecord> records;
-    records.reserve(c.indexes.size());
-    for (size_t i : c.indexes) records.push_back(std::move((*events)[i].record));
-    auto r = co_await log->Append(model::TopicPartition{*topic, model::PartitionId(p)},
-                                  std::move(records));
-    if (!r.ok()) co_return r.status().WithContext(fmt::format("partition {}", p));
-    for (size_t k = 0; k < c.indexes.size(); ++k) {
-      (*offsets)[c.indexes[k]] = r->base_offset + static_cast<int64_t>(k);
-    }
-  }
-  co_return Status::Ok();
-}
-
-// Runs every task concurrently on the calling shard's executor and waits for all.
-template <typename T>
-Task<std::vector<T>> WhenAll(std::vector<std::function<Task<T>()>> fns) {
-  auto ex = co_await asio::this_coro::executor;
-  struct State {
-    explicit State(asio::any_io_executor e, size_t n) : results(n), remaining(n), timer(e) {}
-    std::vector<T> results;
-    size_t remaining;
-    asio::steady_timer timer;
-  };
-  auto st = std::make_shared<State>(ex, fns.size());
-  st->timer.expires_at(asio::steady_timer::time_point::max());
-  for (size_t i = 0; i < fns.size(); ++i) {
-    asio::co_spawn(
-        ex,
-        [st, i, fn = std::move(fns[i])]() -> Task<void> {
-          try {
-            st->results[i] = co_await fn();
-          } catch (const std::exception& e) {
-            st->results[i] = T(Internal("append failed: {}", e.what()));
-          }
-          if (--st->remaining == 0) st->timer.cancel();
-        },
-        asio::detached);
-  }
-  while (st->remaining > 0) {
-    boost::system::error_code ec;
-    co_await st->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
-  co_return std::move(st->results);
-}
-
-// Appends every partition's chunks, partitions in parallel. Errors: the first failure.
-Task<Status> AppendAll(storage::Log* log, const std::string* topic,
-                       const PartitionChunks* per_partition, std::vector<PendingEvent>* events,
-                       std::vector<model::Offset>* offsets) {
-  if (per_partition->size() == 1) {
-    const auto& [p, chunks] = *per_partition->begin();
-    co_return co_await AppendChunks(log, topic, p, &chunks, events, offsets);
-  }
-  std::vector<std::function<Task<Status>()>> tasks;
-  for (const auto& [p, chunks] : *per_partition) {
-    tasks.push_back([=, p = p, chunks = &chunks]() {
-      return AppendChunks(log, topic, p, chunks, events, offsets);
-    });
-  }
-  auto results = co_await WhenAll<Status>(std::move(tasks));
-  for (auto& r : results) {
-    if (!r.ok()) co_return std::move(r);
-  }
-  co_return Status::Ok();
-}
-
-// Chooses each event's partition (explicit, by key, else the request's sticky partition) and
-// checks it fits a batch. Errors: kInvalidArgument (no such partition), kResourceExhausted.
-Status AssignPartitions(const std::string& topic, int32_t partitions, size_t batch_limit,
-                        int32_t sticky, std::vector<PendingEvent>& events) {
-  for (size_t i = 0; i < events.size(); ++i) {
-    auto& e = events[i];
-    if (e.partition >= partitions) {
-      return InvalidArgument("event {}: partition {} does not exist; topic {} has {} partitions", i,
-                             e.partition, topic, partitions);
-    }
-    if (e.partition < 0) {
-      e.partition = e.record.key ? PartitionForKey(*e.record.key, partitions) : sticky;
-    }
-    if (e.bound_bytes + model::batch_layout::kHeaderSize > batch_limit) {
-      return ResourceExhausted("event {} is too large for topic {} (max_message_bytes {})", i,
-                               topic, batch_limit);
-    }
-  }
-  return Status::Ok();
-}
 
 // The response body {"offsets":[{"partition":P,"offset":O},...]}. Written directly: the keys
 // are constants and the values integers, so nothing needs escaping.
@@ -341,36 +203,6 @@ std::string OffsetsJson(const std::vector<PendingEvent>& events,
   }
   out.append("]}");
   return out;
-}
-
-// Checks every event's value against the topic's schema (value_schema_validation) before
-// anything is appended: one bad event refuses the whole request, naming it and the field.
-// `ids` gets (schema id, events) for the lineage.
-Status ValidateValues(const RestApi::ValueValidator& validator, const std::string& topic,
-                      const std::vector<PendingEvent>& events,
-                      std::vector<std::pair<int32_t, uint64_t>>& ids) {
-  if (!validator) {
-    return Unavailable("topic '{}' requires schema validation and the schema registry is off",
-                       topic);
-  }
-  for (size_t i = 0; i < events.size(); ++i) {
-    const auto& value = events[i].record.value;
-    if (!value) return InvalidArgument("event {}: a null value cannot match a schema", i);
-    int32_t id = 0;
-    Status st = validator(topic, *value, &id);
-    if (st.code() == ErrorCode::kNotFound) {
-      return FailedPrecondition("topic '{}' requires schema validation: {}", topic, st.message());
-    }
-    if (!st.ok()) {
-      return InvalidArgument("event {} does not match the schema of subject '{}-value': {}", i,
-                             topic, st.message());
-    }
-    if (ids.empty() || ids.back().first != id) {
-      ids.emplace_back(id, 0);
-    }
-    ids.back().second++;
-  }
-  return Status::Ok();
 }
 
 }  // namespace
@@ -410,44 +242,10 @@ Task<HttpResponse> RestApi::Produce(HttpRequest& req) {
   if (st.ok() && events.empty()) st = InvalidArgument("no events in request");
   if (!st.ok()) co_return HttpResponse::Error(st);
 
-  Result<TopicMeta> meta;
-  if (auto cached = CachedTopicMeta(topic)) {
-    meta = *cached;
-  } else {
-    meta = co_await GetTopicMeta(*log, topic);
-  }
-  if (!meta.ok()) co_return HttpResponse::Error(meta.status());
-  std::vector<std::pair<int32_t, uint64_t>> schema_ids;
-  if (meta->validate_values) {
-    st = ValidateValues(value_validator_, topic, events, schema_ids);
-    if (!st.ok()) co_return HttpResponse::Error(st);
-  }
-  const size_t batch_limit = static_cast<size_t>(std::max(meta->max_message_bytes, 1024));
-  // Keyless events of one request stick to one partition (one append), rotating per request.
-  // Prefer a partition this shard owns (no hop to another thread); as with Kafka's sticky
-  // partitioner, keyless events promise no particular partition.
-  const uint64_t seed = sticky_.fetch_add(1, std::memory_order_relaxed);
-  const auto local = log->LocalPartition(topic, meta->partitions, seed);
-  const auto sticky =
-      local ? local->value() : static_cast<int32_t>(seed % static_cast<uint64_t>(meta->partitions));
-  st = AssignPartitions(topic, meta->partitions, batch_limit, sticky, events);
-  if (!st.ok()) co_return HttpResponse::Error(st);
-
-  // 2. Group per partition, split into batches under the topic's batch limit.
-  PartitionChunks per_partition = GroupIntoChunks(events, batch_limit);
-
-  // 3. Append: partitions in parallel, chunks of one partition in order.
-  std::vector<model::Offset> offsets(events.size());
-  st = co_await AppendAll(log, &topic, &per_partition, &events, &offsets);
-  if (!st.ok()) {
-    if (st.code() == ErrorCode::kNotFound) ForgetTopic(topic);
-    co_return HttpResponse::Error(st);
-  }
-  if (lineage_) {
-    // No authentication yet: every producer is "anonymous" until the gateway has principals.
-    for (const auto& [id, n] : schema_ids) lineage_(topic, id, n, "anonymous");
-  }
-  co_return HttpResponse::Json(200, OffsetsJson(events, offsets));
+  PublishOptions po;
+  auto out = co_await publisher_.Publish(topic, events, po);
+  if (!out.ok()) co_return HttpResponse::Error(out.status());
+  co_return HttpResponse::Json(200, OffsetsJson(events, out->offsets));
 }
 
 Task<HttpResponse> RestApi::Fetch(HttpRequest& req) {

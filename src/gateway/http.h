@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,9 @@
 #include "base/status.h"
 
 namespace sluice::gateway {
+
+struct Principal;
+class Security;
 
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
@@ -23,6 +27,9 @@ struct HttpRequest {
   std::map<std::string, std::string> path_params;  // filled by the router
   std::string body;
   std::string remote;  // "ip:port" of the peer
+  // Set by the router once the route's access rule passed (null while auth is off).
+  std::shared_ptr<const Principal> principal;
+  const Security* security = nullptr;  // the listener's, for checks inside handlers
 
   // Header value or "" (name lower-case).
   std::string_view Header(std::string_view name) const;

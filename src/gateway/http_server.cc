@@ -465,6 +465,9 @@ class HttpServerImpl {
       co_return router_.FormatError(404, "not_found",
                                     fmt::format("no route for {} {}", req.method, req.path));
     }
+    req.principal.reset();
+    req.security = router_.security();
+    if (auto refused = router_.Admit(req, m)) co_return std::move(*refused);
     try {
       co_return co_await (*m.handler)(req);
     } catch (const std::exception& e) {

@@ -14,8 +14,9 @@ using codec::JsonValue;
 using codec::JsonWriter;
 using internal::ParseJsonBody;
 
-RestApi::RestApi(RestApiOptions options, runtime::Shards& shards, const Clock& clock)
-    : options_(std::move(options)), shards_(shards), clock_(clock) {
+RestApi::RestApi(RestApiOptions options, runtime::Shards& shards, const Clock& clock,
+                 Publisher& publisher)
+    : options_(std::move(options)), shards_(shards), clock_(clock), publisher_(publisher) {
   for (size_t i = 0; i < shards_.size(); ++i) {
     parsers_.push_back(std::make_unique<codec::JsonParser>());
   }
@@ -52,38 +53,6 @@ storage::Log* RestApi::LogOr503(HttpResponse* unavailable) const {
     unavailable->headers.emplace_back("Retry-After", "1");
   }
   return log;
-}
-
-Task<Result<RestApi::TopicMeta>> RestApi::GetTopicMeta(storage::Log& log,
-                                                       const std::string& topic) {
-  if (auto cached = CachedTopicMeta(topic)) co_return *cached;
-  auto now = CoarseSteadyNow();
-  auto d = co_await log.DescribeTopic(topic);
-  if (!d.ok()) co_return d.status();
-  TopicMeta m;
-  m.partitions = static_cast<int32_t>(d->partitions.size());
-  if (m.partitions == 0) m.partitions = d->config.partitions;
-  m.max_message_bytes = d->config.max_message_bytes;
-  m.validate_values = d->config.value_schema_validation;
-  m.fetched = now;
-  std::lock_guard lock(meta_mu_);
-  meta_[topic] = m;
-  co_return m;
-}
-
-std::optional<RestApi::TopicMeta> RestApi::CachedTopicMeta(const std::string& topic) {
-  auto now = CoarseSteadyNow();
-  std::lock_guard lock(meta_mu_);
-  auto it = meta_.find(topic);
-  if (it != meta_.end() && now - it->second.fetched < std::chrono::seconds(1)) {
-    return it->second;
-  }
-  return std::nullopt;
-}
-
-void RestApi::ForgetTopic(const std::string& topic) {
-  std::lock_guard lock(meta_mu_);
-  meta_.erase(topic);
 }
 
 Task<HttpResponse> RestApi::CreateTopic(HttpRequest& req) {
@@ -257,7 +226,7 @@ Task<HttpResponse> RestApi::CommitOffsets(HttpRequest& req) {
     }
     st = storage::ValidateTopicName(t->text(), false);
     if (!st.ok()) co_return HttpResponse::Error(st.WithContext(fmt::format("offsets[{}]", i)));
-    auto meta = co_await GetTopicMeta(*log, t->text());
+    auto meta = co_await publisher_.GetTopicMeta(t->text());
     if (!meta.ok()) co_return HttpResponse::Error(meta.status());
     if (*pn >= meta->partitions) {
       co_return HttpResponse::Error(NotFound("offsets[{}]: topic {} has no partition {}", i,
@@ -293,7 +262,7 @@ Task<HttpResponse> RestApi::FetchOffsets(HttpRequest& req) {
     std::string t(*topic);
     st = storage::ValidateTopicName(t, false);
     if (!st.ok()) co_return HttpResponse::Error(st);
-    auto meta = co_await GetTopicMeta(*log, t);
+    auto meta = co_await publisher_.GetTopicMeta(t);
     if (!meta.ok()) co_return HttpResponse::Error(meta.status());
     for (int32_t p = 0; p < meta->partitions; ++p) {
       tps.push_back(model::TopicPartition{t, model::PartitionId(p)});

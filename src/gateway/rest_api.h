@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "gateway/publisher.h"
 #include "gateway/router.h"
 #include "runtime/shards.h"
 #include "storage/log.h"
@@ -47,35 +48,24 @@ struct RestApiOptions {
 // shard; the topic metadata cache takes a mutex.
 class RestApi {
  public:
-  RestApi(RestApiOptions options, runtime::Shards& shards, const Clock& clock);
+  // `publisher` (shared with the other front ends) outlives the RestApi.
+  RestApi(RestApiOptions options, runtime::Shards& shards, const Clock& clock,
+          Publisher& publisher);
   ~RestApi();
 
   void Register(Router& router);
   // The log the routes use; nullptr makes /health/ready and every /v1 route answer 503.
-  void SetLog(storage::Log* log) { log_.store(log); }
+  // Also sets the publisher's log.
+  void SetLog(storage::Log* log) {
+    publisher_.SetLog(log);
+    log_.store(log);
+  }
   // `stopping` changes the 503 message from "starting" to "stopping".
   void SetStopping() { stopping_.store(true); }
 
-  // Checks one event value for a topic whose config has value_schema_validation (the schema
-  // registry's validation service; see registry::Registry::ValidateRecord). Unset when the
-  // registry is off: such topics then refuse produce with 503. Set before SetLog; thread-safe.
-  // `id` receives the schema id the value was checked against.
-  using ValueValidator =
-      std::function<Status(std::string_view topic, std::string_view value, int32_t* id)>;
-  void SetValueValidator(ValueValidator v) { value_validator_ = std::move(v); }
-  // Told, after a validated produce succeeded, how many events each schema id covered (lineage).
-  using LineageRecorder = std::function<void(std::string_view topic, int32_t id, uint64_t events,
-                                             std::string_view principal)>;
-  void SetLineageRecorder(LineageRecorder r) { lineage_ = std::move(r); }
+  Publisher& publisher() { return publisher_; }
 
  private:
-  struct TopicMeta {
-    int32_t partitions = 0;
-    int32_t max_message_bytes = 0;
-    bool validate_values = false;
-    std::chrono::steady_clock::time_point fetched;
-  };
-
   Task<HttpResponse> CreateTopic(HttpRequest& req);
   Task<HttpResponse> ListTopics(HttpRequest& req);
   Task<HttpResponse> DescribeTopic(HttpRequest& req);
@@ -91,11 +81,7 @@ class RestApi {
 
   // The log, or a 503 response in *unavailable.
   storage::Log* LogOr503(HttpResponse* unavailable) const;
-  // Partition count and batch limit of a topic, cached for a second. Errors: kNotFound.
-  Task<Result<TopicMeta>> GetTopicMeta(storage::Log& log, const std::string& topic);
-  // The cached entry when it is fresh; lets hot paths skip a coroutine call.
-  std::optional<TopicMeta> CachedTopicMeta(const std::string& topic);
-  void ForgetTopic(const std::string& topic);
+  void ForgetTopic(const std::string& topic) { publisher_.ForgetTopic(topic); }
   // This shard's JSON parser (kept so simdjson's buffers are reused across requests); off a
   // shard thread, a new parser stored in *fallback.
   codec::JsonParser& ShardParser(std::unique_ptr<codec::JsonParser>& fallback);
@@ -105,11 +91,7 @@ class RestApi {
   const Clock& clock_;
   std::atomic<storage::Log*> log_{nullptr};
   std::atomic<bool> stopping_{false};
-  ValueValidator value_validator_;
-  LineageRecorder lineage_;
-  std::atomic<uint64_t> sticky_{0};  // round-robin partition for keyless requests
-  std::mutex meta_mu_;
-  std::map<std::string, TopicMeta> meta_;  // guarded by meta_mu_
+  Publisher& publisher_;
   // One per shard, used only by that shard's thread and never across a suspension point.
   std::vector<std::unique_ptr<codec::JsonParser>> parsers_;
 };

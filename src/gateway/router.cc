@@ -1,6 +1,11 @@
 // Router: linear match over a handful of routes (fast enough for < 50 routes).
 #include "gateway/router.h"
 
+#include <fmt/format.h>
+
+#include "base/clock.h"
+#include "gateway/security.h"
+
 namespace sluice::gateway {
 
 namespace {
@@ -26,12 +31,14 @@ std::vector<std::string_view> Split(std::string_view path) {
 }
 }  // namespace
 
-void Router::Add(std::string method, std::string pattern, Handler handler, std::string name) {
+void Router::Add(std::string method, std::string pattern, Handler handler, std::string name,
+                 RouteAccess access) {
   Route r;
   r.method = std::move(method);
   for (auto s : Split(pattern)) r.segments.emplace_back(s);
   r.handler = std::move(handler);
   r.name = name.empty() ? pattern : std::move(name);
+  r.access = std::move(access);
   routes_.push_back(std::move(r));
 }
 
@@ -68,9 +75,70 @@ Router::Match Router::Find(HttpRequest& req) const {
     }
     m.handler = &r.handler;
     m.route = r.name;
+    m.access = &r.access;
     return m;
   }
   return m;
+}
+
+namespace {
+// "topic:{topic}" with {topic} replaced by the path parameter.
+std::string ExpandResource(const std::string& pattern, const HttpRequest& req) {
+  std::string out;
+  size_t i = 0;
+  while (i < pattern.size()) {
+    size_t open = pattern.find('{', i);
+    if (open == std::string::npos) break;
+    size_t close = pattern.find('}', open);
+    if (close == std::string::npos) break;
+    out.append(pattern, i, open - i);
+    auto it = req.path_params.find(pattern.substr(open + 1, close - open - 1));
+    if (it != req.path_params.end()) out += it->second;
+    i = close + 1;
+  }
+  out.append(pattern, i);
+  return out;
+}
+}  // namespace
+
+std::optional<HttpResponse> Router::Admit(HttpRequest& req, const Match& m) const {
+  if (security_ == nullptr || !security_->enabled() || m.access == nullptr ||
+      m.access->kind == RouteAccess::Kind::kOpen) {
+    return std::nullopt;
+  }
+  auto p = security_->Authenticate(req.Header("authorization"), req.Header("x-api-key"),
+                                   WallClockSeconds());
+  if (!p.ok()) {
+    HttpResponse r = FormatError(401, "unauthenticated", p.status().message());
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"sluice\", Basic realm=\"sluice\"");
+    return r;
+  }
+  req.principal = std::move(p).value();
+  if (m.access->kind != RouteAccess::Kind::kResource) return std::nullopt;
+  std::vector<std::string> resources;
+  if (m.access->resources) {
+    resources = m.access->resources(req);
+  } else {
+    resources.push_back(ExpandResource(m.access->resource, req));
+  }
+  Status first;
+  for (const auto& res : resources) {
+    for (int a = 0; a < auth_rbac::kActionCount; ++a) {
+      auto action = static_cast<auth_rbac::Action>(a);
+      if ((m.access->actions & auth_rbac::ActionBit(action)) == 0) continue;
+      Status st = security_->Authorize(*req.principal, action, res);
+      if (st.ok()) return std::nullopt;
+      if (first.ok()) first = std::move(st);
+    }
+  }
+  if (first.ok()) first = PermissionDenied("principal '{}' may not do this", req.principal->name);
+  return FormatError(403, "permission_denied", first.message());
+}
+
+Status Authorize(const HttpRequest& req, auth_rbac::Action action, std::string_view resource) {
+  if (req.security == nullptr || !req.security->enabled()) return Status::Ok();
+  if (!req.principal) return Unauthenticated("authentication required");
+  return req.security->Authorize(*req.principal, action, resource);
 }
 
 }  // namespace sluice::gateway
