@@ -62,6 +62,13 @@ Result<std::unique_ptr<Api>> Api::Connect(const Args& args) {
   if (!c.ok()) return c.status();
   auto api = std::make_unique<Api>();
   api->client_ = std::move(c).value();
+  // Credentials for servers with auth on: a JWT (SLUICE_TOKEN) or an API key (SLUICE_API_KEY).
+  if (const char* t = std::getenv("SLUICE_TOKEN"); t != nullptr && *t != '\0') {
+    api->client_->SetHeader("Authorization", std::string("Bearer ") + t);
+  }
+  if (const char* k = std::getenv("SLUICE_API_KEY"); k != nullptr && *k != '\0') {
+    api->client_->SetHeader("X-API-Key", k);
+  }
   return api;
 }
 
@@ -92,6 +99,8 @@ Result<codec::JsonValue> Api::Call(const std::string& method, const std::string&
     if (r->status == 409) code = ErrorCode::kAlreadyExists;
     if (r->status == 416) code = ErrorCode::kOutOfRange;
     if (r->status == 503) code = ErrorCode::kUnavailable;
+    if (r->status == 401) code = ErrorCode::kUnauthenticated;
+    if (r->status == 403) code = ErrorCode::kPermissionDenied;
     return Status(code, msg);
   }
   last_body_ = r->body;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "app/auth_setup.h"
 #include "app/commands.h"
 #include "base/clock.h"
 #include "base/logging.h"
@@ -81,7 +82,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
     fmt::print(stderr, "sluice serve: http.listen: {}\n", listen.status().message());
     return 2;
   }
-  if (!IsLoopback(listen->host) && !cfg->insecure) {
+  if (!IsLoopback(listen->host) && !cfg->auth_enabled && !cfg->insecure) {
     fmt::print(stderr,
                "sluice serve: refusing to listen on non-loopback address {} without "
                "authentication; pass --insecure to do it anyway\n",
@@ -95,7 +96,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
       fmt::print(stderr, "sluice serve: registry.listen: {}\n", rl.status().message());
       return 2;
     }
-    if (!IsLoopback(rl->host) && !cfg->insecure) {
+    if (!IsLoopback(rl->host) && !cfg->auth_enabled && !cfg->insecure) {
       fmt::print(stderr,
                  "sluice serve: refusing to serve the schema registry on non-loopback address {} "
                  "without authentication; pass --insecure to do it anyway\n",
@@ -109,6 +110,13 @@ int RunServe(const std::vector<std::string>& raw_args) {
     fmt::print(stderr, "sluice serve: store defaults: {}\n", topic_defaults.status().message());
     return 2;
   }
+
+  auto auth = AuthSetup::Create(*cfg);
+  if (!auth.ok()) {
+    fmt::print(stderr, "sluice serve: {}\n", auth.status().message());
+    return 2;
+  }
+  gateway::Security& security = (*auth)->security();
 
   // Signals are taken synchronously by this thread only: block them before any thread starts.
   sigset_t signals;
@@ -132,6 +140,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
   gateway::Publisher publisher;
   gateway::RestApi api(api_opts, shards, SystemClock::Instance(), publisher);
   gateway::Router router;
+  router.SetSecurity(&security);
   api.Register(router);
 
   gateway::HttpServerOptions http_opts;
@@ -200,6 +209,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
       fmt::print(stderr, "sluice serve: schema registry not started: {}\n", st.message());
     } else {
       gateway::Router reg_router;
+      reg_router.SetSecurity(&security);
       registry::RegisterRoutes(reg_router, *reg);
       gateway::HttpServerOptions ropts = http_opts;
       ropts.host = registry_listen->host;
@@ -237,9 +247,10 @@ int RunServe(const std::vector<std::string>& raw_args) {
                             : registry_listen->host;
     fmt::print("schema registry on http://{}:{}\n", rhost, registry_server->port());
   }
+  if (cfg->auth_enabled) fmt::print("auth on: policy {}\n", cfg->auth_policy_file);
   std::fflush(stdout);
-  log.info("ready: http://{}:{}, {} shards, log {}", host, (*server)->port(), shard_count,
-           cfg->log_backend);
+  log.info("ready: http://{}:{}, {} shards, log {}, auth {}", host, (*server)->port(),
+           shard_count, cfg->log_backend, cfg->auth_enabled ? "on" : "off");
 
   int sig = 0;
   sigwait(&signals, &sig);

@@ -34,6 +34,8 @@ constexpr std::string_view kUsage =
     "  --shards N              worker threads, 0 = one per core (shards)\n"
     "  --log-level LEVEL       trace|debug|info|warn|error|off (log.level)\n"
     "  --log-format FORMAT     human|json (log.format)\n"
+    "  --auth                  require authentication and RBAC on every listener (auth.enabled)\n"
+    "  --auth-policy FILE      roles, principals and API key hashes (auth.policy_file)\n"
     "  --insecure              allow non-loopback listeners without auth (insecure)\n"
     "  --set KEY=VALUE         any config key by its YAML path, e.g. store.retention_ms=-1\n"
     "Environment: SLUICE_<KEY> with the YAML path upper-cased, '.' as '_' (SLUICE_HTTP_LISTEN).\n"
@@ -237,7 +239,7 @@ Result<std::vector<Flag>> SplitFlags(std::span<const std::string> args) {
     }
     if (eq != std::string::npos) {
       flag.value = a.substr(eq + 1);
-    } else if (flag.name == "--insecure") {
+    } else if (flag.name == "--insecure" || flag.name == "--auth") {
       flag.value = "true";
     } else if (i + 1 < args.size()) {
       flag.value = args[++i];

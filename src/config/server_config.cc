@@ -49,7 +49,6 @@ Status ServerConfig::Validate() const {
 std::string ServerConfig::ToYaml() const {
   YAML::Emitter out;
   out << YAML::BeginMap;
-  std::string section;  // the open nested map, if any
   auto emit_value = [&](const internal::Field& f) {
     std::string text = internal::GetField(f, *this);
     if (std::holds_alternative<std::string ServerConfig::*>(f.member)) {
@@ -58,17 +57,34 @@ std::string ServerConfig::ToYaml() const {
       out << YAML::Value << text;
     }
   };
+  // The open nested maps ("auth", "jwt"), outermost first.
+  std::vector<std::string> open;
   for (const internal::Field& f : internal::Fields()) {
+    std::vector<std::string> parts;
     std::string_view path = f.path;
-    size_t dot = path.find('.');
-    std::string this_section(dot == std::string_view::npos ? "" : path.substr(0, dot));
-    if (this_section != section) {
-      if (!section.empty()) out << YAML::EndMap;
-      section = this_section;
-      if (!section.empty()) out << YAML::Key << section << YAML::Value << YAML::BeginMap;
+    for (size_t dot; (dot = path.find('.')) != std::string_view::npos;) {
+      parts.emplace_back(path.substr(0, dot));
+      path.remove_prefix(dot + 1);
     }
-    out << YAML::Key << std::string(dot == std::string_view::npos ? path : path.substr(dot + 1));
+    size_t common = 0;
+    while (common < open.size() && common < parts.size() && open[common] == parts[common]) {
+      ++common;
+    }
+    while (open.size() > common) {
+      out << YAML::EndMap;
+      open.pop_back();
+    }
+    for (size_t i = common; i < parts.size(); ++i) {
+      out << YAML::Key << parts[i] << YAML::Value << YAML::BeginMap;
+      open.push_back(parts[i]);
+    }
+    out << YAML::Key << std::string(path);
     emit_value(f);
+  }
+  const std::string section = open.empty() ? "" : open.front();
+  while (open.size() > 1) {
+    out << YAML::EndMap;
+    open.pop_back();
   }
   // The kafka section ends with its free-form properties map (the table's last section).
   if (section != "kafka") {

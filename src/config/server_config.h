@@ -36,6 +36,19 @@ struct ServerConfig {
   int32_t max_connections = 10000;
   int64_t request_timeout_ms = 30000;
 
+  // auth.*: authentication and RBAC on every listener (docs/security.md).
+  bool auth_enabled = false;
+  std::string auth_policy_file;          // roles, principals, API key hashes (YAML)
+  std::string auth_jwks_file;            // auth.jwt.jwks_file: trusted JWT keys (JWKS JSON)
+  std::string auth_jwks_url;             // auth.jwt.jwks_url: http:// JWKS endpoint, polled
+  std::string auth_hs256_secret_file;    // auth.jwt.hs256_secret_file: shared secret for HS256
+  std::string auth_issuer;               // auth.jwt.issuer: required "iss" when set
+  std::string auth_audience;             // auth.jwt.audience: accepted "aud" values, comma-separated
+  int64_t auth_clock_skew_s = 60;        // auth.jwt.clock_skew_s
+  std::string auth_principal_claim = "sub";  // auth.jwt.principal_claim
+  std::string auth_roles_claim = "roles";    // auth.jwt.roles_claim
+  int64_t auth_reload_interval_ms = 30000;  // auth.reload_interval_ms: re-read files, refetch URL
+
   // store.*: defaults for new topics and housekeeping.
   std::string default_durability = "always";  // always | interval | never
   int64_t flush_interval_ms = 100;

@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 
 #include <chrono>
+#include <map>
 #include <optional>
 
 namespace sluice::gateway {
@@ -21,6 +22,8 @@ using tcp = asio::ip::tcp;
 
 class HttpClientImpl {
  public:
+  std::map<std::string, std::string> headers_;
+
   HttpClientImpl(std::string base_url, std::string host, std::string port)
       : base_url_(std::move(base_url)), host_(std::move(host)), port_(std::move(port)) {}
 
@@ -98,6 +101,7 @@ class HttpClientImpl {
     req.version(11);
     req.set(http::field::host, host_ + ":" + port_);
     req.set(http::field::user_agent, "sluice-cli");
+    for (const auto& [name, value] : headers_) req.set(name, value);
     req.keep_alive(true);
     if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT") {
       req.set(http::field::content_type, content_type);
@@ -179,6 +183,10 @@ Result<HttpClientResponse> HttpClient::Request(std::string_view method, std::str
                                                int64_t timeout_ms) {
   return impl_->Request(method, target, body, content_type, timeout_ms);
 }
+void HttpClient::SetHeader(std::string name, std::string value) {
+  impl_->headers_[std::move(name)] = std::move(value);
+}
+
 void HttpClient::Disconnect() { impl_->Disconnect(); }
 const std::string& HttpClient::base_url() const { return impl_->base_url(); }
 

@@ -37,6 +37,10 @@ class HttpClient {
                                      std::string_view content_type = "application/json",
                                      int64_t timeout_ms = 30000);
 
+  // A header sent with every request (e.g. "Authorization", "Bearer ..."); replaces a previous
+  // value of the same name.
+  void SetHeader(std::string name, std::string value);
+
   // Drops the current connection (the next request reconnects).
   void Disconnect();
   const std::string& base_url() const;

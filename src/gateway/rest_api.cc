@@ -25,24 +25,35 @@ RestApi::RestApi(RestApiOptions options, runtime::Shards& shards, const Clock& c
 RestApi::~RestApi() = default;
 
 void RestApi::Register(Router& router) {
+  using auth_rbac::Action;
   auto add = [&](const char* method, const char* pattern, const char* name,
-                 Task<HttpResponse> (RestApi::*fn)(HttpRequest&)) {
+                 Task<HttpResponse> (RestApi::*fn)(HttpRequest&), RouteAccess access) {
     // Not a coroutine itself: it returns the member coroutine's awaitable, whose frame holds
     // `this` and the request reference, so nothing dangles.
-    router.Add(method, pattern, [this, fn](HttpRequest& r) { return (this->*fn)(r); }, name);
+    router.Add(
+        method, pattern, [this, fn](HttpRequest& r) { return (this->*fn)(r); }, name,
+        std::move(access));
   };
-  add("POST", "/v1/topics", "create_topic", &RestApi::CreateTopic);
-  add("GET", "/v1/topics", "list_topics", &RestApi::ListTopics);
-  add("GET", "/v1/topics/{topic}", "describe_topic", &RestApi::DescribeTopic);
-  add("PATCH", "/v1/topics/{topic}", "alter_topic", &RestApi::AlterTopic);
-  add("DELETE", "/v1/topics/{topic}", "delete_topic", &RestApi::DeleteTopic);
-  add("POST", "/v1/topics/{topic}/events", "produce", &RestApi::Produce);
-  add("GET", "/v1/topics/{topic}/partitions/{partition}/events", "fetch", &RestApi::Fetch);
-  add("POST", "/v1/groups/{group}/offsets", "commit_offsets", &RestApi::CommitOffsets);
-  add("GET", "/v1/groups/{group}/offsets", "fetch_offsets", &RestApi::FetchOffsets);
-  add("GET", "/metrics", "metrics", &RestApi::Metrics);
-  add("GET", "/health/live", "health_live", &RestApi::Live);
-  add("GET", "/health/ready", "health_ready", &RestApi::Ready);
+  // Who may call what once auth is on (docs/security.md). Creating a topic and committing
+  // offsets name their topics in the body: those handlers check them.
+  const auto topic_admin = RouteAccess::On("topic:{topic}", {Action::kAdmin});
+  add("POST", "/v1/topics", "create_topic", &RestApi::CreateTopic, RouteAccess::Authenticated());
+  add("GET", "/v1/topics", "list_topics", &RestApi::ListTopics, RouteAccess::Authenticated());
+  add("GET", "/v1/topics/{topic}", "describe_topic", &RestApi::DescribeTopic,
+      RouteAccess::On("topic:{topic}", {Action::kProduce, Action::kConsume, Action::kAdmin}));
+  add("PATCH", "/v1/topics/{topic}", "alter_topic", &RestApi::AlterTopic, topic_admin);
+  add("DELETE", "/v1/topics/{topic}", "delete_topic", &RestApi::DeleteTopic, topic_admin);
+  add("POST", "/v1/topics/{topic}/events", "produce", &RestApi::Produce,
+      RouteAccess::On("topic:{topic}", {Action::kProduce}));
+  add("GET", "/v1/topics/{topic}/partitions/{partition}/events", "fetch", &RestApi::Fetch,
+      RouteAccess::On("topic:{topic}", {Action::kConsume}));
+  add("POST", "/v1/groups/{group}/offsets", "commit_offsets", &RestApi::CommitOffsets,
+      RouteAccess::On("group:{group}", {Action::kConsume}));
+  add("GET", "/v1/groups/{group}/offsets", "fetch_offsets", &RestApi::FetchOffsets,
+      RouteAccess::On("group:{group}", {Action::kConsume}));
+  add("GET", "/metrics", "metrics", &RestApi::Metrics, RouteAccess::Authenticated());
+  add("GET", "/health/live", "health_live", &RestApi::Live, RouteAccess::Open());
+  add("GET", "/health/ready", "health_ready", &RestApi::Ready, RouteAccess::Open());
 }
 
 storage::Log* RestApi::LogOr503(HttpResponse* unavailable) const {
@@ -78,6 +89,8 @@ Task<HttpResponse> RestApi::CreateTopic(HttpRequest& req) {
     co_return HttpResponse::Error(InvalidArgument("\"name\" (a string) is required"));
   }
   Status st = storage::ValidateTopicName(name->text(), false);
+  if (!st.ok()) co_return HttpResponse::Error(st);
+  st = Authorize(req, auth_rbac::Action::kAdmin, "topic:" + name->text());
   if (!st.ok()) co_return HttpResponse::Error(st);
   storage::TopicConfig config = options_.default_topic_config;
   if (const JsonValue* c = body->Find("config")) {
@@ -115,7 +128,18 @@ Task<HttpResponse> RestApi::ListTopics(HttpRequest& req) {
   if (!topics.ok()) co_return HttpResponse::Error(topics.status());
   JsonWriter w;
   w.BeginObject().Key("topics").BeginArray();
-  for (const auto& d : *topics) internal::WriteTopicDescription(w, d);
+  for (const auto& d : *topics) {
+    // With auth on, only topics the caller may do something with are listed.
+    if (req.security != nullptr) {
+      std::string res = "topic:" + d.name;
+      if (!Authorize(req, auth_rbac::Action::kConsume, res).ok() &&
+          !Authorize(req, auth_rbac::Action::kProduce, res).ok() &&
+          !Authorize(req, auth_rbac::Action::kAdmin, res).ok()) {
+        continue;
+      }
+    }
+    internal::WriteTopicDescription(w, d);
+  }
   w.EndArray().EndObject();
   co_return HttpResponse::Json(200, w.Take());
 }
@@ -225,6 +249,7 @@ Task<HttpResponse> RestApi::CommitOffsets(HttpRequest& req) {
           InvalidArgument("offsets[{}]: partition and offset must not be negative", i));
     }
     st = storage::ValidateTopicName(t->text(), false);
+    if (st.ok()) st = Authorize(req, auth_rbac::Action::kConsume, "topic:" + t->text());
     if (!st.ok()) co_return HttpResponse::Error(st.WithContext(fmt::format("offsets[{}]", i)));
     auto meta = co_await publisher_.GetTopicMeta(t->text());
     if (!meta.ok()) co_return HttpResponse::Error(meta.status());

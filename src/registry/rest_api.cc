@@ -10,6 +10,7 @@
 
 #include "codec/json_parser.h"
 #include "codec/json_writer.h"
+#include "gateway/router.h"
 
 namespace sluice::registry {
 
@@ -192,6 +193,12 @@ class Api {
   Task<HttpResponse> ListSchemas(HttpRequest& req) {
     auto all = r_.AllVersions(QueryString(req, "subjectPrefix"), QueryBool(req, "deleted"),
                               QueryBool(req, "latestOnly"));
+    if (req.security != nullptr) {
+      std::erase_if(all, [&](const VersionInfo& v) {
+        return !gateway::Authorize(req, auth_rbac::Action::kSchemaRead, "subject:" + v.subject)
+                    .ok();
+      });
+    }
     all = Page(std::move(all), req);
     codec::JsonWriter w;
     w.BeginArray();
@@ -249,6 +256,7 @@ class Api {
     if (deleted_only) {
       std::erase_if(subjects, [&](const std::string& s) { return r_.SubjectExists(s, false); });
     }
+    FilterReadable(req, subjects);
     co_return StringArray(Page(std::move(subjects), req));
   }
 
@@ -488,6 +496,14 @@ class Api {
     return it == req.path_params.end() ? std::string() : it->second;
   }
 
+  // With auth on, lists show only the subjects the caller may read.
+  static void FilterReadable(const HttpRequest& req, std::vector<std::string>& subjects) {
+    if (req.security == nullptr) return;
+    std::erase_if(subjects, [&](const std::string& s) {
+      return !gateway::Authorize(req, auth_rbac::Action::kSchemaRead, "subject:" + s).ok();
+    });
+  }
+
   SrResult<std::shared_ptr<const SchemaContent>> ContentFor(const std::string& id_text) {
     auto id = ParseId(id_text);
     if (!id) return SrStatus{40403, fmt::format("Schema {} not found", id_text)};
@@ -556,10 +572,34 @@ Task<HttpResponse> Negotiated(std::shared_ptr<Api> api, Task<HttpResponse> (Api:
 
 void RegisterRoutes(gateway::Router& router, Registry& registry) {
   auto api = std::make_shared<Api>(registry);
+  using gateway::RouteAccess;
+  using auth_rbac::Action;
   auto add = [&](const char* method, const char* pattern, const char* name,
-                 Task<HttpResponse> (Api::*fn)(HttpRequest&)) {
+                 Task<HttpResponse> (Api::*fn)(HttpRequest&),
+                 RouteAccess access = RouteAccess::Authenticated()) {
     router.Add(
-        method, pattern, [api, fn](HttpRequest& req) { return Negotiated(api, fn, req); }, name);
+        method, pattern, [api, fn](HttpRequest& req) { return Negotiated(api, fn, req); }, name,
+        std::move(access));
+  };
+  // Once auth is on: reads need schema-read on the subject, registrations and deletes
+  // schema-write, compatibility/mode settings admin ("subject:*" for the global ones). A schema
+  // id is readable by whoever may read one of the subjects it is registered under.
+  const auto read = RouteAccess::On("subject:{subject}", {Action::kSchemaRead});
+  const auto write = RouteAccess::On("subject:{subject}", {Action::kSchemaWrite});
+  const auto admin_subject = RouteAccess::On("subject:{subject}", {Action::kAdmin});
+  const auto admin_global = RouteAccess::On("subject:*", {Action::kAdmin});
+  RouteAccess by_id = RouteAccess::On("", {Action::kSchemaRead});
+  by_id.resources = [&registry](const HttpRequest& req) {
+    std::vector<std::string> out;
+    auto id = ParseId(req.Param("id"));
+    if (id) {
+      auto uses = registry.UsesOfId(*id, true);
+      if (uses.ok()) {
+        for (const auto& [s, v] : uses.value) out.push_back("subject:" + s);
+      }
+    }
+    if (out.empty()) out.push_back("subject:*");  // unknown id: only who may read everything
+    return out;
   };
   // The server's own 404/405/500 answers carry numeric codes here, as every registry error.
   router.SetErrorFormatter([](int status, std::string_view, std::string_view message) {
@@ -571,40 +611,44 @@ void RegisterRoutes(gateway::Router& router, Registry& registry) {
   add("GET", "/contexts", "sr_contexts", &Api::Contexts);
   add("GET", "/v1/metadata/version", "sr_version", &Api::ServerVersion);
   add("GET", "/schemas", "sr_schemas", &Api::ListSchemas);
-  add("GET", "/schemas/ids/{id}", "sr_schema_by_id", &Api::SchemaById);
-  add("GET", "/schemas/ids/{id}/schema", "sr_schema_text_by_id", &Api::SchemaTextById);
-  add("GET", "/schemas/ids/{id}/subjects", "sr_subjects_by_id", &Api::SubjectsById);
-  add("GET", "/schemas/ids/{id}/versions", "sr_versions_by_id", &Api::VersionsById);
+  add("GET", "/schemas/ids/{id}", "sr_schema_by_id", &Api::SchemaById, by_id);
+  add("GET", "/schemas/ids/{id}/schema", "sr_schema_text_by_id", &Api::SchemaTextById,
+      by_id);
+  add("GET", "/schemas/ids/{id}/subjects", "sr_subjects_by_id", &Api::SubjectsById, by_id);
+  add("GET", "/schemas/ids/{id}/versions", "sr_versions_by_id", &Api::VersionsById, by_id);
   add("GET", "/subjects", "sr_subjects", &Api::ListSubjects);
-  add("POST", "/subjects/{subject}", "sr_lookup", &Api::Lookup);
-  add("DELETE", "/subjects/{subject}", "sr_delete_subject", &Api::DeleteSubject);
-  add("GET", "/subjects/{subject}/versions", "sr_versions", &Api::ListVersions);
-  add("POST", "/subjects/{subject}/versions", "sr_register", &Api::Register);
-  add("GET", "/subjects/{subject}/versions/{version}", "sr_version_get", &Api::GetVersion);
+  add("POST", "/subjects/{subject}", "sr_lookup", &Api::Lookup, read);
+  add("DELETE", "/subjects/{subject}", "sr_delete_subject", &Api::DeleteSubject, write);
+  add("GET", "/subjects/{subject}/versions", "sr_versions", &Api::ListVersions, read);
+  add("POST", "/subjects/{subject}/versions", "sr_register", &Api::Register, write);
+  add("GET", "/subjects/{subject}/versions/{version}", "sr_version_get", &Api::GetVersion, read);
   add("DELETE", "/subjects/{subject}/versions/{version}", "sr_version_delete",
-      &Api::DeleteVersion);
+      &Api::DeleteVersion, write);
   add("GET", "/subjects/{subject}/versions/{version}/schema", "sr_version_schema",
-      &Api::GetVersionSchema);
+      &Api::GetVersionSchema, read);
   add("GET", "/subjects/{subject}/versions/{version}/referencedby", "sr_referencedby",
-      &Api::ReferencedBy);
+      &Api::ReferencedBy, read);
   add("POST", "/compatibility/subjects/{subject}/versions/{version}", "sr_compat_version",
-      &Api::CompatibilityOne);
+      &Api::CompatibilityOne, read);
   add("POST", "/compatibility/subjects/{subject}/versions", "sr_compat_all",
-      &Api::CompatibilityAll);
+      &Api::CompatibilityAll, read);
   add("GET", "/config", "sr_config", &Api::GetConfig);
-  add("PUT", "/config", "sr_config", &Api::PutConfig);
-  add("DELETE", "/config", "sr_config", &Api::DeleteConfig);
-  add("GET", "/config/{subject}", "sr_config_subject", &Api::GetConfig);
-  add("PUT", "/config/{subject}", "sr_config_subject", &Api::PutConfig);
-  add("DELETE", "/config/{subject}", "sr_config_subject", &Api::DeleteConfig);
-  add("GET", "/v1/lineage/subjects/{subject}", "sr_lineage_subject", &Api::LineageOfSubject);
-  add("GET", "/v1/lineage/graph", "sr_lineage_graph", &Api::LineageGraph);
+  add("PUT", "/config", "sr_config", &Api::PutConfig, admin_global);
+  add("DELETE", "/config", "sr_config", &Api::DeleteConfig, admin_global);
+  add("GET", "/config/{subject}", "sr_config_subject", &Api::GetConfig, read);
+  add("PUT", "/config/{subject}", "sr_config_subject", &Api::PutConfig, admin_subject);
+  add("DELETE", "/config/{subject}", "sr_config_subject", &Api::DeleteConfig,
+      admin_subject);
+  add("GET", "/v1/lineage/subjects/{subject}", "sr_lineage_subject", &Api::LineageOfSubject,
+      read);
+  add("GET", "/v1/lineage/graph", "sr_lineage_graph", &Api::LineageGraph,
+      RouteAccess::On("subject:*", {Action::kSchemaRead}));
   add("GET", "/mode", "sr_mode", &Api::GetMode);
-  add("PUT", "/mode", "sr_mode", &Api::PutMode);
-  add("DELETE", "/mode", "sr_mode", &Api::DeleteMode);
-  add("GET", "/mode/{subject}", "sr_mode_subject", &Api::GetMode);
-  add("PUT", "/mode/{subject}", "sr_mode_subject", &Api::PutMode);
-  add("DELETE", "/mode/{subject}", "sr_mode_subject", &Api::DeleteMode);
+  add("PUT", "/mode", "sr_mode", &Api::PutMode, admin_global);
+  add("DELETE", "/mode", "sr_mode", &Api::DeleteMode, admin_global);
+  add("GET", "/mode/{subject}", "sr_mode_subject", &Api::GetMode, read);
+  add("PUT", "/mode/{subject}", "sr_mode_subject", &Api::PutMode, admin_subject);
+  add("DELETE", "/mode/{subject}", "sr_mode_subject", &Api::DeleteMode, admin_subject);
 }
 
 }  // namespace sluice::registry

@@ -37,6 +37,16 @@ std::string CheckRegistryListen(const ServerConfig& c) {
   return hp.ok() ? "" : hp.status().message() + " (empty disables the registry)";
 }
 
+std::string CheckJwksUrl(const ServerConfig& c) {
+  const std::string& u = c.auth_jwks_url;
+  if (u.empty() || u.starts_with("http://")) return "";
+  return fmt::format("must be an http:// URL (got '{}'); https is not supported yet", u);
+}
+
+std::string CheckClaimName(const ServerConfig& c) {
+  return c.auth_principal_claim.empty() || c.auth_roles_claim.empty() ? "must not be empty" : "";
+}
+
 std::string CheckLogBackend(const ServerConfig& c) {
   constexpr std::string_view kPrefix = "kafka://";
   const std::string& b = c.log_backend;
@@ -125,6 +135,17 @@ const std::vector<Field>& Fields() {
       {"http.max_connections", "", &C::max_connections, 1, kInt32Max},
       {"http.request_timeout_ms", "", &C::request_timeout_ms, 1, kInt64Max},
       {"registry.listen", "--registry-listen", &C::registry_listen, 0, 0, CheckRegistryListen},
+      {"auth.enabled", "--auth", &C::auth_enabled},
+      {"auth.policy_file", "--auth-policy", &C::auth_policy_file},
+      {"auth.reload_interval_ms", "", &C::auth_reload_interval_ms, 100, kInt64Max},
+      {"auth.jwt.jwks_file", "", &C::auth_jwks_file},
+      {"auth.jwt.jwks_url", "", &C::auth_jwks_url, 0, 0, CheckJwksUrl},
+      {"auth.jwt.hs256_secret_file", "", &C::auth_hs256_secret_file},
+      {"auth.jwt.issuer", "", &C::auth_issuer},
+      {"auth.jwt.audience", "", &C::auth_audience},
+      {"auth.jwt.clock_skew_s", "", &C::auth_clock_skew_s, 0, 86400},
+      {"auth.jwt.principal_claim", "", &C::auth_principal_claim, 0, 0, CheckClaimName},
+      {"auth.jwt.roles_claim", "", &C::auth_roles_claim, 0, 0, CheckClaimName},
       {"log.level", "--log-level", &C::log_level, 0, 0, CheckLogLevel},
       {"log.format", "--log-format", &C::log_format, 0, 0, CheckLogFormat},
       {"store.default_durability", "", &C::default_durability, 0, 0, CheckDurability},
@@ -208,6 +229,11 @@ std::vector<Issue> CheckAll(const ServerConfig& c) {
   }
   for (const auto& [k, v] : c.kafka_properties) {
     if (k.empty()) issues.push_back({{std::string(kKafkaProperties)}, "empty property name"});
+  }
+  if (c.auth_enabled && c.auth_policy_file.empty()) {
+    issues.push_back({{"auth.policy_file", "auth.enabled"},
+                      "is required when auth.enabled is true (it names the roles, principals "
+                      "and API keys; without it everything would be denied)"});
   }
   if (c.max_event_bytes > c.max_request_bytes) {
     issues.push_back({{"http.max_event_bytes", "http.max_request_bytes"},
