@@ -7,6 +7,8 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <optional>
 #include <thread>
 
@@ -137,7 +139,34 @@ int RunServe(const std::vector<std::string>& raw_args) {
   api_opts.max_wait_ms = static_cast<int32_t>(std::min<int64_t>(30000, cfg->request_timeout_ms));
   api_opts.default_topic_config = *topic_defaults;
   api_opts.metrics = &registry;
-  gateway::Publisher publisher;
+  api_opts.idempotency.ttl_ms = cfg->idempotency_ttl_ms;
+  gateway::RateLimitOptions limits;
+  limits.principal = {static_cast<double>(cfg->limit_principal_events_per_s),
+                      static_cast<double>(cfg->limit_principal_burst_events),
+                      static_cast<double>(cfg->limit_principal_bytes_per_s),
+                      static_cast<double>(cfg->limit_principal_burst_bytes)};
+  limits.topic = {static_cast<double>(cfg->limit_topic_events_per_s),
+                  static_cast<double>(cfg->limit_topic_burst_events),
+                  static_cast<double>(cfg->limit_topic_bytes_per_s),
+                  static_cast<double>(cfg->limit_topic_burst_bytes)};
+  if (!cfg->limit_overrides_file.empty()) {
+    std::ifstream in(cfg->limit_overrides_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    Status st = in ? limits.LoadOverridesYaml(text.str())
+                   : InvalidArgument("cannot read the file");
+    if (!st.ok()) {
+      fmt::print(stderr, "sluice serve: limits.overrides_file {}: {}\n",
+                 cfg->limit_overrides_file, st.message());
+      shards.Stop();
+      return 2;
+    }
+  }
+  gateway::RateLimiter limiter(std::move(limits));
+  gateway::PublisherOptions pub_opts;
+  pub_opts.max_inflight_bytes = cfg->max_inflight_bytes;
+  gateway::Publisher publisher(pub_opts);
+  publisher.SetRateLimiter(&limiter);
   gateway::RestApi api(api_opts, shards, SystemClock::Instance(), publisher);
   gateway::Router router;
   router.SetSecurity(&security);

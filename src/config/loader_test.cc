@@ -170,13 +170,13 @@ TEST_F(LoaderTest, UnknownKeysInFileAreErrorsListingKnownKeys) {
   EXPECT_EQ(Error({"--config", path}),
             "unknown key 'htp' in " + path +
                 " (known: data_dir, log_backend, shards, blocking_threads, insecure, http, registry, "
-                "auth, log, "
+                "auth, limits, log, "
                 "store, kafka)");
   path = WriteFile("y.yaml", "http:\n  lsten: a:1\n");
   EXPECT_EQ(Error({"--config", path}),
             "unknown key 'http.lsten' in " + path +
                 " (known: listen, max_request_bytes, max_event_bytes, max_events_per_request, "
-                "max_connections, request_timeout_ms)");
+                "max_connections, request_timeout_ms, max_inflight_bytes, idempotency_ttl_ms)");
   path = WriteFile("z.yaml", "kafka:\n  props: {a: b}\n");
   EXPECT_EQ(Error({"--config", path}),
             "unknown key 'kafka.props' in " + path + " (known: admin_api, properties)");

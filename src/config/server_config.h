@@ -49,6 +49,21 @@ struct ServerConfig {
   std::string auth_roles_claim = "roles";    // auth.jwt.roles_claim
   int64_t auth_reload_interval_ms = 30000;  // auth.reload_interval_ms: re-read files, refetch URL
 
+  // limits.*: token buckets (0 = unlimited; burst 0 = one second's worth). Per principal (per
+  // client address while auth is off) and per topic; overrides per name in a YAML file.
+  int64_t limit_principal_events_per_s = 0;
+  int64_t limit_principal_burst_events = 0;
+  int64_t limit_principal_bytes_per_s = 0;
+  int64_t limit_principal_burst_bytes = 0;
+  int64_t limit_topic_events_per_s = 0;
+  int64_t limit_topic_burst_events = 0;
+  int64_t limit_topic_bytes_per_s = 0;
+  int64_t limit_topic_burst_bytes = 0;
+  std::string limit_overrides_file;
+  // Bytes being appended at once across every front end before new requests get 503.
+  int64_t max_inflight_bytes = 256LL * 1024 * 1024;  // http.max_inflight_bytes
+  int64_t idempotency_ttl_ms = 24LL * 3600 * 1000;    // http.idempotency_ttl_ms
+
   // store.*: defaults for new topics and housekeeping.
   std::string default_durability = "always";  // always | interval | never
   int64_t flush_interval_ms = 100;

@@ -9,6 +9,7 @@
 #include "codec/json_parser.h"
 #include "gateway/internal/api_util.h"
 #include "gateway/publisher.h"
+#include "gateway/security.h"
 #include "gateway/rest_api.h"
 
 namespace sluice::gateway {
@@ -207,6 +208,66 @@ std::string OffsetsJson(const std::vector<PendingEvent>& events,
 
 }  // namespace
 
+// "ip:10.0.0.7" from "10.0.0.7:53211" ("[::1]:5" → "ip:[::1]"): whose rate limit and
+// idempotency keys a request uses while auth is off.
+std::string ClientAddressKey(std::string_view remote) {
+  auto colon = remote.rfind(':');
+  std::string out = "ip:";
+  out.append(colon == std::string_view::npos ? remote : remote.substr(0, colon));
+  return out;
+}
+
+void AddRateLimitHeaders(const RateDecision& d, HttpResponse& resp) {
+  resp.headers.emplace_back("RateLimit-Limit", std::to_string(d.limit));
+  resp.headers.emplace_back("RateLimit-Remaining", std::to_string(d.remaining));
+  resp.headers.emplace_back("RateLimit-Reset", std::to_string(d.reset_s));
+}
+
+namespace {
+bool IsLowerHex(std::string_view s) {
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+// W3C trace context: "00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>", ids not all zero.
+bool ValidTraceparent(std::string_view t) {
+  if (t.size() != 55 || t[2] != '-' || t[35] != '-' || t[52] != '-') return false;
+  std::string_view version = t.substr(0, 2), trace = t.substr(3, 32), parent = t.substr(36, 16),
+                   flags = t.substr(53, 2);
+  if (!IsLowerHex(version) || version == "ff" || !IsLowerHex(trace) || !IsLowerHex(parent) ||
+      !IsLowerHex(flags)) {
+    return false;
+  }
+  return trace != std::string(32, '0') && parent != std::string(16, '0');
+}
+bool ValidRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 200) return false;
+  for (unsigned char c : id) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+}  // namespace
+
+void AddTraceHeaders(const HttpRequest& req, std::vector<PublishEvent>& events) {
+  std::string_view rid = req.Header("x-request-id");
+  std::string_view tp = req.Header("traceparent");
+  std::string_view ts = req.Header("tracestate");
+  const bool add_rid = ValidRequestId(rid);
+  const bool add_tp = !tp.empty() && ValidTraceparent(tp);  // invalid ones are ignored (W3C)
+  if (!add_rid && !add_tp) return;
+  for (auto& e : events) {
+    if (add_rid) e.record.headers.push_back(model::Header{"x-request-id", std::string(rid)});
+    if (add_tp) {
+      e.record.headers.push_back(model::Header{"traceparent", std::string(tp)});
+      if (!ts.empty() && ts.size() <= 512) {
+        e.record.headers.push_back(model::Header{"tracestate", std::string(ts)});
+      }
+    }
+  }
+}
+
 codec::JsonParser& RestApi::ShardParser(std::unique_ptr<codec::JsonParser>& fallback) {
   uint32_t i = runtime::Shards::CurrentIndex();
   if (i < parsers_.size()) return *parsers_[i];
@@ -214,7 +275,7 @@ codec::JsonParser& RestApi::ShardParser(std::unique_ptr<codec::JsonParser>& fall
   return *fallback;
 }
 
-Task<HttpResponse> RestApi::Produce(HttpRequest& req) {
+Task<HttpResponse> RestApi::ProduceOnce(HttpRequest& req) {
   HttpResponse err;
   storage::Log* log = LogOr503(&err);
   if (log == nullptr) co_return err;
@@ -242,10 +303,79 @@ Task<HttpResponse> RestApi::Produce(HttpRequest& req) {
   if (st.ok() && events.empty()) st = InvalidArgument("no events in request");
   if (!st.ok()) co_return HttpResponse::Error(st);
 
+  // Request id and W3C trace context travel with every event of the request.
+  AddTraceHeaders(req, events);
+
   PublishOptions po;
+  std::string rate_key;
+  if (req.principal) {
+    po.principal = req.principal->name;
+  } else {
+    rate_key = ClientAddressKey(req.remote);
+    po.rate_key = rate_key;
+  }
+  RateDecision decision;
+  po.rate_decision = &decision;
   auto out = co_await publisher_.Publish(topic, events, po);
-  if (!out.ok()) co_return HttpResponse::Error(out.status());
-  co_return HttpResponse::Json(200, OffsetsJson(events, out->offsets));
+  HttpResponse resp;
+  if (!out.ok() && !decision.allowed) {
+    resp = HttpResponse::Error(429, "rate_limited", out.status().message());
+    resp.headers.emplace_back("Retry-After", std::to_string(decision.retry_after_s));
+  } else if (!out.ok()) {
+    resp = HttpResponse::Error(out.status());
+  } else {
+    resp = HttpResponse::Json(200, OffsetsJson(events, out->offsets));
+  }
+  if (decision.limit > 0) AddRateLimitHeaders(decision, resp);
+  co_return resp;
+}
+
+Task<HttpResponse> RestApi::Produce(HttpRequest& req) {
+  std::string_view key = req.Header("idempotency-key");
+  std::string_view request_id = req.Header("x-request-id");
+  if (key.empty()) {
+    HttpResponse resp = co_await ProduceOnce(req);
+    if (!request_id.empty()) resp.headers.emplace_back("X-Request-Id", std::string(request_id));
+    co_return resp;
+  }
+  // Idempotency-Key: the first request with a key runs; retries get its answer back.
+  if (key.size() > idempotency_.options().max_key_bytes) {
+    co_return HttpResponse::Error(InvalidArgument(
+        "Idempotency-Key is {} bytes; at most {} allowed", key.size(),
+        idempotency_.options().max_key_bytes));
+  }
+  std::string scope = (req.principal ? req.principal->name : ClientAddressKey(req.remote)) +
+                      '\n' + req.Param("topic");
+  const uint64_t body_hash = std::hash<std::string_view>{}(req.body) ^
+                             (std::hash<std::string_view>{}(req.target) * 31);
+  HttpResponse resp;
+  switch (idempotency_.Begin(scope, key, body_hash, clock_.NowMs(), &resp)) {
+    case IdempotencyCache::Outcome::kReplay:
+      resp.headers.emplace_back("Idempotent-Replayed", "true");
+      break;
+    case IdempotencyCache::Outcome::kInProgress:
+      resp = HttpResponse::Error(409, "conflict",
+                                 "a request with this Idempotency-Key is still being processed; "
+                                 "retry when it has finished");
+      break;
+    case IdempotencyCache::Outcome::kMismatch:
+      resp = HttpResponse::Error(422, "invalid_argument",
+                                 "this Idempotency-Key was used with a different request; use a "
+                                 "new key for a new request");
+      break;
+    case IdempotencyCache::Outcome::kNew: {
+      resp = co_await ProduceOnce(req);
+      // Done answers are kept for replays; ones worth retrying (429, 5xx) free the key.
+      if (resp.status == 429 || resp.status >= 500) {
+        idempotency_.Abandon(scope, key);
+      } else {
+        idempotency_.Complete(scope, key, resp);
+      }
+      break;
+    }
+  }
+  if (!request_id.empty()) resp.headers.emplace_back("X-Request-Id", std::string(request_id));
+  co_return resp;
 }
 
 Task<HttpResponse> RestApi::Fetch(HttpRequest& req) {

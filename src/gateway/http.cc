@@ -39,7 +39,11 @@ HttpResponse HttpResponse::Json(int status, std::string body) {
 }
 
 HttpResponse HttpResponse::Error(const Status& status) {
-  return Error(ErrorCodeToHttp(status.code()), ErrorCodeName(status.code()), status.message());
+  HttpResponse r =
+      Error(ErrorCodeToHttp(status.code()), ErrorCodeName(status.code()), status.message());
+  // 503 means "try again shortly" (starting, stopping, store busy): say when.
+  if (r.status == 503) r.headers.emplace_back("Retry-After", "1");
+  return r;
 }
 
 HttpResponse HttpResponse::Error(int http_status, std::string_view error_code,

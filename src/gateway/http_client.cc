@@ -138,6 +138,11 @@ class HttpClientImpl {
     out.status = static_cast<int>(res.result_int());
     out.content_type = std::string(res[http::field::content_type]);
     out.body = std::move(res.body());
+    for (const auto& f : res) {
+      std::string name(f.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
     if (!res.keep_alive()) Disconnect();
     co_return out;
   }
@@ -186,6 +191,8 @@ Result<HttpClientResponse> HttpClient::Request(std::string_view method, std::str
 void HttpClient::SetHeader(std::string name, std::string value) {
   impl_->headers_[std::move(name)] = std::move(value);
 }
+
+void HttpClient::RemoveHeader(const std::string& name) { impl_->headers_.erase(name); }
 
 void HttpClient::Disconnect() { impl_->Disconnect(); }
 const std::string& HttpClient::base_url() const { return impl_->base_url(); }

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/status.h"
 
@@ -15,6 +17,15 @@ struct HttpClientResponse {
   int status = 0;
   std::string content_type;
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+
+  // Value of a header (lower-case name) or "".
+  std::string Header(std::string_view name) const {
+    for (const auto& [k, v] : headers) {
+      if (k == name) return v;
+    }
+    return {};
+  }
 };
 
 class HttpClientImpl;
@@ -40,6 +51,7 @@ class HttpClient {
   // A header sent with every request (e.g. "Authorization", "Bearer ..."); replaces a previous
   // value of the same name.
   void SetHeader(std::string name, std::string value);
+  void RemoveHeader(const std::string& name);
 
   // Drops the current connection (the next request reconnects).
   void Disconnect();

@@ -268,6 +268,25 @@ Task<Result<PublishOutcome>> Publisher::Publish(const std::string& topic,
   }
   if (out.errors.size() == events.size()) co_return std::move(out);
 
+  if (limiter_ != nullptr && limiter_->enabled()) {
+    int64_t payload = 0;
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (out.errors.empty() || out.errors.count(i) == 0) {
+        payload += static_cast<int64_t>(EventPayloadBytes(events[i].record));
+      }
+    }
+    RateDecision d;
+    std::string_view who = options.rate_key.empty() ? options.principal : options.rate_key;
+    const auto n = static_cast<int64_t>(events.size() - out.errors.size());
+    if (!limiter_->Take(who, topic, n, payload, SystemClock::Instance().MonotonicNs(), &d)) {
+      Status st = ResourceExhausted("rate limit of {} exceeded; retry in {} s", d.scope,
+                                    d.retry_after_s);
+      if (options.rate_decision != nullptr) *options.rate_decision = std::move(d);
+      co_return st;
+    }
+    if (options.rate_decision != nullptr) *options.rate_decision = std::move(d);
+  }
+
   // Bounded memory: refuse rather than queue when too much is already being appended.
   int64_t before = inflight_bytes_.fetch_add(request_bytes, std::memory_order_relaxed);
   InflightGuard guard(inflight_bytes_, request_bytes);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "gateway/rate_limiter.h"
 #include "model/record.h"
 #include "runtime/asio.h"
 #include "storage/log.h"
@@ -47,6 +48,11 @@ struct PublishOptions {
   bool per_event_errors = false;
   // Principal recorded in the schema lineage ("anonymous" when auth is off).
   std::string_view principal = "anonymous";
+  // Whose rate limit the request counts against: the principal, or the client's address while
+  // auth is off ("ip:10.0.0.7"). Empty: the principal.
+  std::string_view rate_key;
+  // When set and a rate limit refuses the request: the decision (for 429 + RateLimit-*).
+  RateDecision* rate_decision = nullptr;
 };
 
 struct PublishOutcome {
@@ -77,6 +83,8 @@ class Publisher {
   using LineageRecorder = std::function<void(std::string_view topic, int32_t id, uint64_t events,
                                              std::string_view principal)>;
   void SetLineageRecorder(LineageRecorder r) { lineage_ = std::move(r); }
+  // Token buckets per principal and topic (may be null: no limits). Outlives the publisher.
+  void SetRateLimiter(RateLimiter* limiter) { limiter_ = limiter; }
   bool has_value_validator() const { return static_cast<bool>(value_validator_); }
   // Validates one value as produce would (for front ends that check before publishing).
   Status ValidateValue(std::string_view topic, std::string_view value, int32_t* id) const;
@@ -96,7 +104,8 @@ class Publisher {
   // Publishes `events` to `topic`; on return events[i].partition holds each event's partition.
   // Errors (whole request): kNotFound (topic), kInvalidArgument (a bad event, when not
   // per_event_errors), kFailedPrecondition (validation on but no schema), kUnavailable (no log,
-  // store busy, registry off), kResourceExhausted (event too large), and append failures.
+  // store busy, registry off), kResourceExhausted (event too large, or over a rate limit: then
+  // *options.rate_decision says which and when to retry), and append failures.
   Task<Result<PublishOutcome>> Publish(const std::string& topic, std::vector<PublishEvent>& events,
                                        PublishOptions options);
 
@@ -108,6 +117,7 @@ class Publisher {
   std::atomic<storage::Log*> log_{nullptr};
   ValueValidator value_validator_;
   LineageRecorder lineage_;
+  RateLimiter* limiter_ = nullptr;
   std::atomic<uint64_t> sticky_{0};  // rotates the keyless partition per request
   std::atomic<int64_t> inflight_bytes_{0};
   std::mutex meta_mu_;

@@ -16,7 +16,11 @@ using internal::ParseJsonBody;
 
 RestApi::RestApi(RestApiOptions options, runtime::Shards& shards, const Clock& clock,
                  Publisher& publisher)
-    : options_(std::move(options)), shards_(shards), clock_(clock), publisher_(publisher) {
+    : options_(std::move(options)),
+      shards_(shards),
+      clock_(clock),
+      publisher_(publisher),
+      idempotency_(options_.idempotency) {
   for (size_t i = 0; i < shards_.size(); ++i) {
     parsers_.push_back(std::make_unique<codec::JsonParser>());
   }
@@ -61,7 +65,6 @@ storage::Log* RestApi::LogOr503(HttpResponse* unavailable) const {
   if (log == nullptr) {
     *unavailable = HttpResponse::Error(
         Unavailable("server is {}", stopping_.load() ? "stopping" : "starting"));
-    unavailable->headers.emplace_back("Retry-After", "1");
   }
   return log;
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "gateway/idempotency.h"
 #include "gateway/publisher.h"
 #include "gateway/router.h"
 #include "runtime/shards.h"
@@ -41,11 +42,20 @@ struct RestApiOptions {
   // Defaults for topics created over HTTP (the request's "config" overrides them).
   storage::TopicConfig default_topic_config;
   metrics::Registry* metrics = nullptr;  // /metrics exposes it; may be null
+  IdempotencyOptions idempotency;        // Idempotency-Key on produce
 };
 
 // Lifecycle: construct, Register() into the router before the server starts, SetLog() once the
 // log is open (readiness), SetLog(nullptr) before the log stops. Thread-safe: handlers run on any
 // shard; the topic metadata cache takes a mutex.
+// Helpers shared by the produce routes of every HTTP front end (events_api.cc).
+// "ip:<address>" of a peer "address:port": the rate-limit / idempotency identity without auth.
+std::string ClientAddressKey(std::string_view remote);
+// RateLimit-Limit / -Remaining / -Reset from a limiter decision.
+void AddRateLimitHeaders(const RateDecision& d, HttpResponse& resp);
+// Copies a valid X-Request-Id and W3C traceparent/tracestate into every event's headers.
+void AddTraceHeaders(const HttpRequest& req, std::vector<PublishEvent>& events);
+
 class RestApi {
  public:
   // `publisher` (shared with the other front ends) outlives the RestApi.
@@ -71,7 +81,8 @@ class RestApi {
   Task<HttpResponse> DescribeTopic(HttpRequest& req);
   Task<HttpResponse> AlterTopic(HttpRequest& req);
   Task<HttpResponse> DeleteTopic(HttpRequest& req);
-  Task<HttpResponse> Produce(HttpRequest& req);
+  Task<HttpResponse> Produce(HttpRequest& req);      // Idempotency-Key handling around:
+  Task<HttpResponse> ProduceOnce(HttpRequest& req);
   Task<HttpResponse> Fetch(HttpRequest& req);
   Task<HttpResponse> CommitOffsets(HttpRequest& req);
   Task<HttpResponse> FetchOffsets(HttpRequest& req);
@@ -92,6 +103,7 @@ class RestApi {
   std::atomic<storage::Log*> log_{nullptr};
   std::atomic<bool> stopping_{false};
   Publisher& publisher_;
+  IdempotencyCache idempotency_;
   // One per shard, used only by that shard's thread and never across a suspension point.
   std::vector<std::unique_ptr<codec::JsonParser>> parsers_;
 };

@@ -185,6 +185,7 @@ JsonResponse Call(gateway::HttpClient& client, const std::string& method,
   out.status = r->status;
   out.content_type = r->content_type;
   out.body = r->body;
+  out.headers = r->headers;
   if (!out.body.empty() && out.content_type.find("json") != std::string::npos) {
     codec::JsonParser p;
     auto v = p.Parse(out.body);

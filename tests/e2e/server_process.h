@@ -77,6 +77,13 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
 // Sends a request and parses the body as JSON when there is one.
 struct JsonResponse {
   int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string Header(std::string_view name) const {
+    for (const auto& [k, v] : headers) {
+      if (k == name) return v;
+    }
+    return {};
+  }
   std::string content_type;
   std::string body;
   codec::JsonValue json;
