@@ -165,6 +165,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
   gateway::RateLimiter limiter(std::move(limits));
   gateway::PublisherOptions pub_opts;
   pub_opts.max_inflight_bytes = cfg->max_inflight_bytes;
+  pub_opts.dead_letter_topic_config = *topic_defaults;
   gateway::Publisher publisher(pub_opts);
   publisher.SetRateLimiter(&limiter);
   gateway::RestApi api(api_opts, shards, SystemClock::Instance(), publisher);

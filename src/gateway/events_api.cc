@@ -268,6 +268,22 @@ void AddTraceHeaders(const HttpRequest& req, std::vector<PublishEvent>& events) 
   }
 }
 
+// As OffsetsJson, when some events went to the dead-letter topic: those entries also carry
+// "dead_letter_topic" and "error" (why).
+std::string OffsetsWithDeadLettersJson(const PublishOutcome& out) {
+  JsonWriter w;
+  w.BeginObject().Key("offsets").BeginArray();
+  for (size_t i = 0; i < out.offsets.size(); ++i) {
+    w.BeginObject().Field("partition", out.partitions[i]).Field("offset", out.offsets[i].value());
+    if (auto it = out.dead_lettered.find(i); it != out.dead_lettered.end()) {
+      w.Field("dead_letter_topic", it->second.topic).Field("error", it->second.reason);
+    }
+    w.EndObject();
+  }
+  w.EndArray().EndObject();
+  return w.Take();
+}
+
 codec::JsonParser& RestApi::ShardParser(std::unique_ptr<codec::JsonParser>& fallback) {
   uint32_t i = runtime::Shards::CurrentIndex();
   if (i < parsers_.size()) return *parsers_[i];
@@ -324,7 +340,9 @@ Task<HttpResponse> RestApi::ProduceOnce(HttpRequest& req) {
   } else if (!out.ok()) {
     resp = HttpResponse::Error(out.status());
   } else {
-    resp = HttpResponse::Json(200, OffsetsJson(events, out->offsets));
+    resp = HttpResponse::Json(200, out->dead_lettered.empty()
+                                       ? OffsetsJson(events, out->offsets)
+                                       : OffsetsWithDeadLettersJson(*out));
   }
   if (decision.limit > 0) AddRateLimitHeaders(decision, resp);
   co_return resp;

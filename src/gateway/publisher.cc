@@ -30,11 +30,11 @@ using PartitionChunks = std::map<int32_t, std::vector<Chunk>>;
 
 PartitionChunks GroupIntoChunks(const std::vector<PublishEvent>& events,
                                 const std::vector<size_t>& bounds,
-                                const std::map<size_t, Status>& errors, size_t batch_limit) {
+                                const std::vector<uint8_t>& skip, size_t batch_limit) {
   PartitionChunks per_partition;
   std::map<int32_t, size_t> chunk_bytes;
   for (size_t i = 0; i < events.size(); ++i) {
-    if (!errors.empty() && errors.count(i) != 0) continue;
+    if (skip[i] != 0) continue;
     int32_t p = events[i].partition;
     auto& chunks = per_partition[p];
     size_t& bytes = chunk_bytes[p];
@@ -174,6 +174,10 @@ Task<Result<Publisher::TopicMeta>> Publisher::GetTopicMeta(const std::string& to
   if (m.partitions == 0) m.partitions = d->config.partitions;
   m.max_message_bytes = d->config.max_message_bytes;
   m.validate_values = d->config.value_schema_validation;
+  if (d->config.dead_letter_invalid) {
+    m.dead_letter_topic =
+        d->config.dead_letter_topic.empty() ? topic + ".dlq" : d->config.dead_letter_topic;
+  }
   m.fetched = now;
   std::lock_guard lock(meta_mu_);
   meta_[topic] = m;
@@ -250,6 +254,12 @@ Task<Result<PublishOutcome>> Publisher::Publish(const std::string& topic,
           }
           out.schema_ids.back().second++;
         } else if (st.code() == ErrorCode::kInvalidArgument) {
+          if (!meta->dead_letter_topic.empty() && !options.internal) {
+            out.dead_lettered.emplace(
+                i, PublishOutcome::DeadLetter{meta->dead_letter_topic,
+                                              fmt::format("value {}", st.message())});
+            continue;
+          }
           st = InvalidArgument("event {} {}", i, st.message());
         } else {
           co_return st;  // no schema / registry off: the whole topic is refused
@@ -266,18 +276,19 @@ Task<Result<PublishOutcome>> Publisher::Publish(const std::string& topic,
     }
     out.partitions[i] = e.partition;
   }
+  std::vector<uint8_t> skip(events.size(), 0);
+  for (const auto& [i, st] : out.errors) skip[i] = 1;
+  for (const auto& [i, d] : out.dead_lettered) skip[i] = 1;
   if (out.errors.size() == events.size()) co_return std::move(out);
 
-  if (limiter_ != nullptr && limiter_->enabled()) {
+  if (limiter_ != nullptr && limiter_->enabled() && !options.internal) {
     int64_t payload = 0;
     for (size_t i = 0; i < events.size(); ++i) {
-      if (out.errors.empty() || out.errors.count(i) == 0) {
-        payload += static_cast<int64_t>(EventPayloadBytes(events[i].record));
-      }
+      payload += static_cast<int64_t>(EventPayloadBytes(events[i].record));
     }
     RateDecision d;
     std::string_view who = options.rate_key.empty() ? options.principal : options.rate_key;
-    const auto n = static_cast<int64_t>(events.size() - out.errors.size());
+    const auto n = static_cast<int64_t>(events.size());
     if (!limiter_->Take(who, topic, n, payload, SystemClock::Instance().MonotonicNs(), &d)) {
       Status st = ResourceExhausted("rate limit of {} exceeded; retry in {} s", d.scope,
                                     d.retry_after_s);
@@ -295,7 +306,14 @@ Task<Result<PublishOutcome>> Publisher::Publish(const std::string& topic,
                           before);
   }
 
-  PartitionChunks per_partition = GroupIntoChunks(events, bounds, out.errors, batch_limit);
+  // Dead letters first: if the main append then fails the client retries, and the worst case
+  // is a repeated dead letter, never an accepted event without its dead letter.
+  if (!out.dead_lettered.empty()) {
+    Status st = co_await AppendDeadLetters(topic, events, out);
+    if (!st.ok()) co_return st;
+  }
+
+  PartitionChunks per_partition = GroupIntoChunks(events, bounds, skip, batch_limit);
   auto results = co_await AppendAll(log, &topic, &per_partition, &events, &out);
   size_t k = 0;
   for (const auto& [p, chunks] : per_partition) {
@@ -305,7 +323,8 @@ Task<Result<PublishOutcome>> Publisher::Publish(const std::string& topic,
     if (!options.per_event_errors) co_return std::move(st);
     for (const Chunk& c : chunks) {
       for (size_t i : c.indexes) {
-        if (out.offsets[i].value() < 0 && out.errors.count(i) == 0) {
+        if (out.offsets[i].value() < 0 && out.errors.count(i) == 0 &&
+            out.dead_lettered.count(i) == 0) {
           out.errors.emplace(i, st);
         }
       }
@@ -315,6 +334,44 @@ Task<Result<PublishOutcome>> Publisher::Publish(const std::string& topic,
     for (const auto& [id, n] : out.schema_ids) lineage_(topic, id, n, options.principal);
   }
   co_return std::move(out);
+}
+
+Task<Status> Publisher::AppendDeadLetters(const std::string& topic,
+                                          std::vector<PublishEvent>& events,
+                                          PublishOutcome& out) {
+  const std::string& dlq = out.dead_lettered.begin()->second.topic;
+  std::vector<PublishEvent> letters;
+  letters.reserve(out.dead_lettered.size());
+  for (const auto& [i, d] : out.dead_lettered) {
+    PublishEvent e;
+    e.record = events[i].record;  // unchanged, plus why and from where
+    e.record.headers.push_back(model::Header{"sluice-dlq-reason", d.reason});
+    e.record.headers.push_back(model::Header{"sluice-dlq-topic", topic});
+    letters.push_back(std::move(e));
+  }
+  auto meta = co_await GetTopicMeta(dlq);
+  if (!meta.ok() && meta.status().code() == ErrorCode::kNotFound) {
+    // Created on first use with one partition and the store's defaults (documented).
+    storage::Log* log = log_.load();
+    if (log == nullptr) co_return Unavailable("the event store is not open");
+    storage::TopicConfig config = options_.dead_letter_topic_config;
+    config.partitions = 1;
+    Status created = co_await log->CreateTopic(dlq, config);
+    if (!created.ok() && created.code() != ErrorCode::kAlreadyExists) {
+      co_return created.WithContext(fmt::format("creating dead-letter topic {}", dlq));
+    }
+  }
+  PublishOptions internal;
+  internal.internal = true;
+  auto r = co_await Publish(dlq, letters, internal);
+  if (!r.ok()) co_return r.status().WithContext(fmt::format("dead-letter topic {}", dlq));
+  size_t k = 0;
+  for (auto& [i, d] : out.dead_lettered) {
+    out.partitions[i] = letters[k].partition;
+    out.offsets[i] = r->offsets[k];
+    ++k;
+  }
+  co_return Status::Ok();
 }
 
 }  // namespace sluice::gateway

@@ -39,6 +39,8 @@ struct PublisherOptions {
   // Bytes of requests being appended at once (over all front ends); beyond it a request gets
   // kUnavailable "store is busy" (HTTP 503 + Retry-After) rather than memory growing.
   int64_t max_inflight_bytes = 256LL * 1024 * 1024;
+  // Config of dead-letter topics created on first use (partitions forced to 1).
+  storage::TopicConfig dead_letter_topic_config;
 };
 
 struct PublishOptions {
@@ -53,6 +55,8 @@ struct PublishOptions {
   std::string_view rate_key;
   // When set and a rate limit refuses the request: the decision (for 429 + RateLimit-*).
   RateDecision* rate_decision = nullptr;
+  // Internal appends (dead letters of a request already counted): no rate limit, no DLQ.
+  bool internal = false;
 };
 
 struct PublishOutcome {
@@ -61,9 +65,17 @@ struct PublishOutcome {
   std::vector<model::Offset> offsets;
   // Events that failed (only with per_event_errors): index → why.
   std::map<size_t, Status> errors;
+  // Events that failed validation and went to the topic's dead-letter topic instead (topic
+  // config invalid_event_policy=dead_letter): index → where and why. Their `partitions`/
+  // `offsets` entries are the dead-letter topic's.
+  struct DeadLetter {
+    std::string topic;
+    std::string reason;
+  };
+  std::map<size_t, DeadLetter> dead_lettered;
   // Schema ids the values were checked against (lineage): (id, events).
   std::vector<std::pair<int32_t, uint64_t>> schema_ids;
-  size_t appended() const { return offsets.size() - errors.size(); }
+  size_t appended() const { return offsets.size() - errors.size() - dead_lettered.size(); }
 };
 
 // Thread-safe; one per process, shared by every front end. Lifecycle: SetLog once the log is
@@ -94,6 +106,7 @@ class Publisher {
     int32_t partitions = 0;
     int32_t max_message_bytes = 0;
     bool validate_values = false;
+    std::string dead_letter_topic;  // set when invalid events go to a dead-letter topic
     std::chrono::steady_clock::time_point fetched;
   };
   // Errors: kNotFound (no such topic), kUnavailable (no log).
@@ -113,6 +126,9 @@ class Publisher {
   int64_t inflight_bytes() const { return inflight_bytes_.load(std::memory_order_relaxed); }
 
  private:
+  Task<Status> AppendDeadLetters(const std::string& topic, std::vector<PublishEvent>& events,
+                                 PublishOutcome& out);
+
   PublisherOptions options_;
   std::atomic<storage::Log*> log_{nullptr};
   ValueValidator value_validator_;

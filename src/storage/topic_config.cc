@@ -95,6 +95,24 @@ Status TopicConfig::Set(std::string_view raw_key, std::string_view value) {
     }
     return Status::Ok();
   }
+  if (key == "invalid_event_policy") {
+    if (value == "reject") {
+      dead_letter_invalid = false;
+    } else if (value == "dead_letter") {
+      dead_letter_invalid = true;
+    } else {
+      return InvalidArgument("config invalid_event_policy: '{}' is not reject or dead_letter",
+                             value);
+    }
+    return Status::Ok();
+  }
+  if (key == "dead_letter_topic") {
+    if (!value.empty()) {
+      SLUICE_RETURN_IF_ERROR(ValidateTopicName(value, false).WithContext("config dead_letter_topic"));
+    }
+    dead_letter_topic = std::string(value);
+    return Status::Ok();
+  }
   if (key == "max_message_bytes") {
     int64_t v = 0;
     SLUICE_RETURN_IF_ERROR(set_int(v));
@@ -106,7 +124,8 @@ Status TopicConfig::Set(std::string_view raw_key, std::string_view value) {
   return InvalidArgument(
       "unknown topic config key '{}' (known: partitions, durability, flush_interval_ms, "
       "retention_ms, retention_bytes, cleanup_policy, delete_retention_ms, segment_bytes, "
-      "segment_ms, max_message_bytes, index_interval_bytes, value_schema_validation)",
+      "segment_ms, max_message_bytes, index_interval_bytes, value_schema_validation, "
+      "invalid_event_policy, dead_letter_topic)",
       raw_key);
 }
 
@@ -154,6 +173,8 @@ std::map<std::string, std::string> TopicConfig::ToMap() const {
       {"max_message_bytes", std::to_string(max_message_bytes)},
       {"index_interval_bytes", std::to_string(index_interval_bytes)},
       {"value_schema_validation", value_schema_validation ? "true" : "false"},
+      {"invalid_event_policy", dead_letter_invalid ? "dead_letter" : "reject"},
+      {"dead_letter_topic", dead_letter_topic},
   };
 }
 

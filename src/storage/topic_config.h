@@ -37,6 +37,11 @@ struct TopicConfig {
   // subject "<topic>-value" (the registry's validation service). Embedded store only: Kafka has
   // no such topic config, so in the scale-out mode it reads back as false.
   bool value_schema_validation = false;
+  // What produce does with an event that fails validation: "reject" it (the request fails with
+  // 400 naming it) or "dead_letter" it — append it, unchanged, to dead_letter_topic with the
+  // reason in its headers, and answer where it went. Embedded store only, like the above.
+  bool dead_letter_invalid = false;  // invalid_event_policy: reject | dead_letter
+  std::string dead_letter_topic;     // empty: "<topic>.dlq"
 
   // Sets one key (e.g. "retention_ms" or its Kafka spelling "retention.ms") from a string.
   // Errors: kInvalidArgument naming the key and the accepted values.

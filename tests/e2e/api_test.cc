@@ -554,5 +554,42 @@ TEST_F(ApiTest, ProduceIsValidatedAgainstTheTopicsSchemaWhenAsked) {
   EXPECT_EQ(Call(*registry, "GET", "/v1/lineage/subjects/nobody-value").status, 404);
 }
 
+TEST_F(ApiTest, InvalidEventsGoToTheDeadLetterTopicWhenTheTopicSaysSo) {
+  CreateTopic("dlqd", 1,
+              R"({"value_schema_validation": true, "invalid_event_policy": "dead_letter"})");
+  auto registry = std::move(gateway::HttpClient::Create(server_->registry_url())).value();
+  auto reg = Call(*registry, "POST", "/subjects/dlqd-value/versions",
+                  R"({"schemaType":"JSON","schema":"{\"type\":\"object\",\"properties\":)"
+                  R"({\"n\":{\"type\":\"integer\"}},\"required\":[\"n\"]}"})",
+                  "application/vnd.schemaregistry.v1+json");
+  ASSERT_EQ(reg.status, 200) << reg.body;
+  auto r = Do("POST", "/v1/topics/dlqd/events?envelope=true",
+              R"([{"value":{"n":1}},{"key":"k","value":{"n":"one"},"headers":{"h":"v"}},)"
+              R"({"value":{"n":3}}])");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto& offs = r.json.Find("offsets")->items();
+  ASSERT_EQ(offs.size(), 3u);
+  EXPECT_EQ(offs[0].Find("dead_letter_topic"), nullptr);
+  EXPECT_EQ(offs[1].Find("dead_letter_topic")->text(), "dlqd.dlq") << r.body;
+  EXPECT_NE(offs[1].Find("error")->text().find("/n"), std::string::npos) << r.body;
+  EXPECT_EQ(*offs[2].Find("offset")->AsInt64(), 1);  // the good ones are contiguous
+  EXPECT_EQ(HighWatermark("dlqd", 0), 2);
+  // The dead letter is the event as sent, plus why and from where.
+  auto f = Do("GET", "/v1/topics/dlqd.dlq/partitions/0/events?offset=0");
+  ASSERT_EQ(f.status, 200) << f.body;
+  const auto& ev = f.json.Find("events")->items();
+  ASSERT_EQ(ev.size(), 1u) << f.body;
+  EXPECT_EQ(ev[0].Find("key")->text(), "k");
+  EXPECT_EQ(ev[0].Find("value")->Find("n")->text(), "one");
+  EXPECT_EQ(ev[0].Find("headers")->Find("h")->text(), "v");
+  EXPECT_EQ(ev[0].Find("headers")->Find("sluice-dlq-topic")->text(), "dlqd");
+  EXPECT_NE(ev[0].Find("headers")->Find("sluice-dlq-reason")->text().find("schema"),
+            std::string::npos);
+  // A bad policy name is refused with the accepted values.
+  auto bad = Do("PATCH", "/v1/topics/dlqd", R"({"config":{"invalid_event_policy":"drop"}})");
+  ExpectError(bad, 400, "invalid_argument");
+  EXPECT_NE(bad.body.find("reject or dead_letter"), std::string::npos) << bad.body;
+}
+
 }  // namespace
 }  // namespace sluice::e2e
