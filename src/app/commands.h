@@ -11,5 +11,7 @@ int RunServe(const std::vector<std::string>& args);
 int RunTopic(const std::vector<std::string>& args);
 int RunProduce(const std::vector<std::string>& args);
 int RunConsume(const std::vector<std::string>& args);
+// `sluice apikey create PRINCIPAL [--id ID]`: prints a new key (once) and the policy entry.
+int RunApiKey(const std::vector<std::string>& args);
 
 }  // namespace sluice::app

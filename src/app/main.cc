@@ -13,10 +13,12 @@ constexpr const char* kUsage = R"(usage: sluice <command> [args]
 
 Server:
   serve [--config FILE] [--data-dir DIR] [--http-listen HOST:PORT] [--log kafka://HOST:PORT]
-        [--insecure] [--print-config] ...        run the server (sluice serve --help)
+        [--auth --auth-policy FILE] [--insecure] [--print-config] ...
+                                                 run the server (sluice serve --help)
+  apikey create PRINCIPAL [--id ID]              new API key for the auth policy (docs/security.md)
 
 Clients (talk HTTP to a running server; --server URL or $SLUICE_SERVER,
-default http://127.0.0.1:8080):
+default http://127.0.0.1:8080; credentials from $SLUICE_TOKEN or $SLUICE_API_KEY):
   topic create NAME [--partitions N] [--config k=v ...]
   topic list | topic describe NAME | topic alter NAME --config k=v ... | topic delete NAME
   produce TOPIC [--file F] [--key-field F] [--partition P] [--batch N]
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
   if (cmd == "serve") return sluice::app::RunServe(args);
   if (cmd == "topic" || cmd == "topics") return sluice::app::RunTopic(args);
   if (cmd == "produce") return sluice::app::RunProduce(args);
+  if (cmd == "apikey") return sluice::app::RunApiKey(args);
   if (cmd == "consume") return sluice::app::RunConsume(args);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     fmt::print("{}", kUsage);
