@@ -79,7 +79,7 @@ class WsSession : public ConnectionUpgrade {
     wake_->expires_at(SteadyTimePoint::max());
     tasks_done_.emplace(conn.Socket().get_executor());
     const auto& o = shared_.options;
-    ws_->read_message_max(static_cast<size_t>(o.max_frame_bytes));
+    ws_->read_message_max(0);  // ReadLoop enforces max_frame_bytes (see there)
     ws_->auto_fragment(false);
     websocket::stream_base::timeout t;
     t.handshake_timeout = std::chrono::milliseconds(o.handshake_timeout_ms);
@@ -212,24 +212,42 @@ class WsSession : public ConnectionUpgrade {
   std::string close_reason_;
 
  private:
+  // Reads messages in pieces and enforces the frame limit itself: Beast's own limit fails the
+  // connection through a teardown that (in 1.74) stops draining after one read and closes with
+  // the client's frame still unread, so the kernel answers with a reset and the client never
+  // sees the 1009. Here the close handshake reads (and drops) the rest instead.
   Task<void> ReadLoop() {
+    static constexpr size_t kReadChunk = 64 * 1024;
+    const auto max = static_cast<size_t>(shared_.options.max_frame_bytes);
     beast::flat_buffer buf;
     for (;;) {
       boost::system::error_code ec;
-      co_await ws_->async_read(buf, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) break;  // closed, timed out, too big (Beast sent 1009), bad UTF-8 (1007)...
+      co_await ws_->async_read_some(buf, kReadChunk,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;  // closed, timed out, bad UTF-8 (Beast sent 1007), protocol error...
+      if (close_code_) {  // closing: what still comes is dropped
+        buf.consume(buf.size());
+        continue;
+      }
+      if (buf.size() > max) {
+        RequestClose(websocket::close_code::too_big,
+                     fmt::format("frame larger than {} bytes", max));
+        buf.consume(buf.size());
+        buf.shrink_to_fit();
+        continue;
+      }
+      if (!ws_->is_message_done()) continue;
       if (shared_.frames_in != nullptr) shared_.frames_in->Inc();
       if (!ws_->got_text()) {
         RequestClose(websocket::close_code::unknown_data,
                      "binary frames are not accepted; send JSON text frames");
-      } else if (!close_code_) {
+      } else {
         OnMessage(beast::buffers_to_string(buf.data()));
       }
       buf.consume(buf.size());
       if (buf.capacity() > 64 * 1024) buf.shrink_to_fit();  // idle connections stay small
     }
   }
-
   WsHandshake hs_;
   std::optional<asio::steady_timer> wake_;
   std::optional<asio::steady_timer> tasks_done_;
