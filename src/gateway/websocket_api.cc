@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "gateway/internal/ws_session.h"
+#include "gateway/rest_api.h"
 #include "gateway/security.h"
 #include "metrics/registry.h"
 #include "storage/topic_config.h"
@@ -155,6 +156,7 @@ Task<HttpResponse> WebSocketApi::Handshake(HttpRequest& req) {
     internal::PublishParams p;
     p.topic = topic;
     p.principal = req.principal != nullptr ? req.principal->name : "anonymous";
+    if (req.principal == nullptr) p.rate_key = ClientAddressKey(req.remote);
     r.upgrade = internal::MakePublishSession(*shared_, std::move(hs), std::move(p));
     co_return r;
   }

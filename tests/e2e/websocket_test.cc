@@ -14,10 +14,12 @@
 #include <boost/beast/websocket.hpp>
 
 #include <chrono>
+#include <fstream>
 #include <optional>
 #include <string>
 
 #include "codec/json_parser.h"
+#include "auth/rbac/api_key_store.h"
 #include "e2e/server_process.h"
 
 namespace sluice::e2e {
@@ -89,7 +91,8 @@ class WsClient {
 
 // Sends a WebSocket upgrade request by hand and returns the answer's status and body (Beast's
 // client keeps the response of a refused handshake to itself).
-std::pair<int, std::string> UpgradeAnswer(uint16_t port, const std::string& target) {
+std::pair<int, std::string> UpgradeAnswer(uint16_t port, const std::string& target,
+                                          const std::string& api_key = "") {
   asio::io_context io;
   tcp::socket sock(io);
   tcp::resolver resolver(io);
@@ -100,6 +103,7 @@ std::pair<int, std::string> UpgradeAnswer(uint16_t port, const std::string& targ
   req.set(http::field::upgrade, "websocket");
   req.set(http::field::sec_websocket_version, "13");
   req.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+  if (!api_key.empty()) req.set("X-API-Key", api_key);
   http::write(sock, req);
   beast::flat_buffer buf;
   http::response<http::string_body> res;
@@ -116,9 +120,12 @@ class WebSocketTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
+    std::ofstream(dir_->path() + "/limits.yaml")
+        << "topics:\n  ws-limited: {events_per_s: 0.001, burst_events: 2}\n";
     server_ = new ServerProcess(dir_->path() + "/data", dir_->path() + "/server.log",
                                 {"--set", "http.max_request_bytes=262144", "--set",
-                                 "http.max_event_bytes=131072"});
+                                 "http.max_event_bytes=131072", "--set",
+                                 "limits.overrides_file=" + dir_->path() + "/limits.yaml"});
     Status st = server_->Start();
     ASSERT_TRUE(st.ok()) << st.ToString();
   }
@@ -266,6 +273,25 @@ TEST_F(WebSocketTest, ResentSequenceGetsTheOriginalResultAndIsNotAppendedTwice) 
   EXPECT_EQ(HighWatermark("ws-dedup", 0), 4);
 }
 
+TEST_F(WebSocketTest, RateLimitedFramesGetAnErrorAndPersistingClosesWith1013) {
+  CreateTopic("ws-limited", 1);
+  auto c = Publisher("ws-limited");
+  c->Send(R"({"id":"fits","events":[{"value":1},{"value":2}]})");
+  auto ok = c->NextJson();
+  ASSERT_EQ(ok.Find("results")->items().size(), 2u) << ok.ToJson();
+  // The bucket (2 events, refilled one per 1000 s) is empty now: each frame is refused...
+  for (int i = 0; i < 8; ++i) {
+    c->Send(R"({"id":"over","event":{"value":3}})");
+    auto e = c->NextJson();
+    ASSERT_NE(e.Find("error"), nullptr) << e.ToJson();
+    EXPECT_EQ(e.Find("error")->Find("code")->text(), "rate_limited") << e.ToJson();
+    EXPECT_GT(Int(*e.Find("error"), "retry_after_ms"), 0) << e.ToJson();
+  }
+  // ...and after 8 in a row the client is told to come back later.
+  EXPECT_EQ(c->WaitClose(), 1013);
+  EXPECT_EQ(HighWatermark("ws-limited", 0), 2);
+}
+
 TEST_F(WebSocketTest, HandshakeIsRefusedWithHttpErrorsBeforeTheUpgrade) {
   CreateTopic("ws-refuse", 1);
   auto missing = UpgradeAnswer(server_->port(), "/v1/topics/no-such-topic/ws");
@@ -365,6 +391,62 @@ TEST_F(WebSocketTest, SubscriberSendingAnythingButCreditIsClosedWith1008) {
   s.NextJson();
   s.Send(R"({"event":{"value":1}})");
   EXPECT_EQ(s.WaitClose(), 1008);
+}
+
+// With `serve --auth`: the handshake is authenticated and authorized before the upgrade;
+// publish needs produce on the topic, subscribe needs consume.
+TEST(WebSocketAuthTest, HandshakeNeedsCredentialsAndTheModesAction) {
+  TempDir dir;
+  auto root = auth_rbac::GenerateApiKey();
+  auto producer = auth_rbac::GenerateApiKey();
+  auto consumer = auth_rbac::GenerateApiKey();
+  ASSERT_TRUE(root.ok() && producer.ok() && consumer.ok());
+  std::string policy = dir.path() + "/policy.yaml";
+  {
+    std::FILE* f = std::fopen(policy.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::string yaml = R"(roles:
+  admin:
+    - resources: ["*"]
+      actions: [produce, consume, admin]
+  writer:
+    - resources: ["topic:ws-auth"]
+      actions: [produce]
+  reader:
+    - resources: ["topic:ws-auth"]
+      actions: [consume]
+principals:
+  root: [admin]
+  pub: [writer]
+  sub: [reader]
+api_keys:
+  - {id: k-root, principal: root, hash: ")" + root->stored_hash + R"("}
+  - {id: k-pub, principal: pub, hash: ")" + producer->stored_hash + R"("}
+  - {id: k-sub, principal: sub, hash: ")" + consumer->stored_hash + R"("}
+)";
+    std::fwrite(yaml.data(), 1, yaml.size(), f);
+    std::fclose(f);
+  }
+  ServerProcess server(dir.path() + "/data", dir.path() + "/server.log",
+                       {"--auth", "--auth-policy", policy});
+  Status st = server.Start();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  auto admin = std::move(gateway::HttpClient::Create(server.url())).value();
+  admin->SetHeader("X-API-Key", root->key);
+  ASSERT_EQ(Call(*admin, "POST", "/v1/topics", R"({"name":"ws-auth"})").status, 201);
+
+  const std::string pub = "/v1/topics/ws-auth/ws";
+  const std::string sub = "/v1/topics/ws-auth/ws?mode=subscribe";
+  auto none = UpgradeAnswer(server.port(), pub);
+  EXPECT_EQ(none.first, 401) << none.second;
+  EXPECT_NE(none.second.find("unauthenticated"), std::string::npos) << none.second;
+  EXPECT_EQ(UpgradeAnswer(server.port(), pub, "not-a-key").first, 401);
+  EXPECT_EQ(UpgradeAnswer(server.port(), pub, producer->key).first, 101);
+  auto denied = UpgradeAnswer(server.port(), sub, producer->key);
+  EXPECT_EQ(denied.first, 403) << denied.second;
+  EXPECT_EQ(UpgradeAnswer(server.port(), sub, consumer->key).first, 101);
+  EXPECT_EQ(UpgradeAnswer(server.port(), pub, consumer->key).first, 403);
+  EXPECT_EQ(server.Stop(), 0) << server.Output();
 }
 
 }  // namespace

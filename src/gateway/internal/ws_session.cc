@@ -389,8 +389,6 @@ class PublishSession final : public WsSession {
         co_return FrameError(id, st);
       }
     }
-    // (Rate limiting goes here: over the limit → FrameError(id, ResourceExhausted(...)) and
-    // ++try_later_, so a client that keeps pushing is closed with 1013.)
     std::string dedup_key;
     if (seq) {
       dedup_key = fmt::format("{}\n{}\n{}", params_.topic, params_.principal, producer);
@@ -423,12 +421,26 @@ class PublishSession final : public WsSession {
     }
     PublishOutcome out;
     if (!good.empty()) {
+      // Rate limits are taken inside Publish (per principal, or client address, and topic):
+      // over the limit the frame gets a rate_limited error, and a client that keeps pushing is
+      // closed with 1013 (max_try_later_frames).
       PublishOptions po;
       po.per_event_errors = true;
       po.principal = params_.principal;
+      po.rate_key = params_.rate_key;
+      RateDecision decision;
+      po.rate_decision = &decision;
       auto r = co_await shared_.publisher.Publish(params_.topic, good, po);
       if (!r.ok()) {
         if (seq) shared_.dedup.Abandon(dedup_key, *seq);
+        if (!decision.allowed) {
+          ++try_later_;
+          JsonWriter w;
+          w.BeginObject().Key("id").Raw(id).Key("error").BeginObject();
+          w.Field("code", "rate_limited").Field("message", r.status().message());
+          w.Field("retry_after_ms", decision.retry_after_s * 1000).EndObject().EndObject();
+          co_return w.Take();
+        }
         if (TryLater(r.status())) {
           ++try_later_;
         } else {

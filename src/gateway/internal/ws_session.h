@@ -51,6 +51,7 @@ struct WsHandshake {
 struct PublishParams {
   std::string topic;
   std::string principal;  // "anonymous" with auth off
+  std::string rate_key;   // whose rate limit frames count against ("ip:..." with auth off)
 };
 
 struct SubscribeParams {
