@@ -19,6 +19,7 @@
 #include "config/loader.h"
 #include "gateway/http_server.h"
 #include "gateway/rest_api.h"
+#include "gateway/websocket_api.h"
 #include "kafka/kafka_log.h"
 #include "metrics/registry.h"
 #include "registry/registry.h"
@@ -172,6 +173,13 @@ int RunServe(const std::vector<std::string>& raw_args) {
   gateway::Router router;
   router.SetSecurity(&security);
   api.Register(router);
+  gateway::WebSocketOptions ws_opts;
+  ws_opts.max_event_bytes = cfg->max_event_bytes;
+  ws_opts.max_events_per_frame = cfg->max_events_per_request;
+  ws_opts.max_frame_bytes = std::min<int64_t>(cfg->max_request_bytes, ws_opts.max_frame_bytes);
+  ws_opts.metrics = &registry;
+  gateway::WebSocketApi ws_api(ws_opts, shards, publisher);
+  ws_api.Register(router);
 
   gateway::HttpServerOptions http_opts;
   http_opts.host = listen->host;

@@ -16,6 +16,7 @@ namespace sluice::gateway {
 
 struct Principal;
 class Security;
+class ConnectionUpgrade;  // gateway/upgrade.h
 
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
@@ -45,6 +46,10 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Set to take the connection over (WebSocket): the server then writes nothing itself and
+  // hands the socket to upgrade->Run on the connection's shard (see gateway/upgrade.h).
+  // `status` is only what the request metrics record (101).
+  std::shared_ptr<ConnectionUpgrade> upgrade;
 
   static HttpResponse Json(int status, std::string body);
   // {"error_code": ErrorCodeName(code), "message": ...} with ErrorCodeToHttp(code).

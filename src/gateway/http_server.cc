@@ -31,6 +31,7 @@
 #include "base/clock.h"
 #include "base/logging.h"
 #include "gateway/internal/http_parser.h"
+#include "gateway/upgrade.h"
 #include "metrics/registry.h"
 
 namespace sluice::gateway {
@@ -53,10 +54,12 @@ spdlog::logger& Logger() {
 // Deadlines are lazy: SetDeadline only moves the timer when the new deadline is earlier than
 // the one armed, otherwise Watch wakes at the armed time, sees the later deadline and re-arms.
 // Re-arming on every request would cancel and wake Watch up to three times per request.
-struct Conn {
+struct Conn final : UpgradedConnection {
   explicit Conn(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {
     timer.expires_at(SteadyClock::time_point::max());
   }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
   tcp::socket socket;
   asio::steady_timer timer;
   SteadyClock::time_point deadline = SteadyClock::time_point::max();
@@ -70,12 +73,19 @@ struct Conn {
   size_t rend = 0;
   // Reused across the connection's requests so each one does not allocate it again.
   std::string head;
+  // Set while a route's upgrade (WebSocket) serves the connection; then `buffered` holds what
+  // was read after the upgrade request's head.
+  ConnectionUpgrade* upgrade = nullptr;
+  std::string buffered;
 
-  void SetDeadline(int64_t ms) {
+  void SetDeadline(int64_t ms) override {
     deadline = CoarseSteadyNow() + std::chrono::milliseconds(ms);
     if (deadline < timer.expiry()) timer.expires_at(deadline);
   }
-  void ClearDeadline() { deadline = SteadyClock::time_point::max(); }
+  void ClearDeadline() override { deadline = SteadyClock::time_point::max(); }
+  tcp::socket& Socket() override { return socket; }
+  std::string_view Buffered() const override { return buffered; }
+  const std::string& Remote() const override { return remote; }
   void Close() {
     boost::system::error_code ec;
     socket.shutdown(tcp::socket::shutdown_both, ec);
@@ -214,7 +224,11 @@ class HttpServerImpl {
     for (uint32_t i = 0; i < shards_.size(); ++i) {
       runtime::BlockOn(shards_, runtime::ShardId(i), [this, i, busy_too]() -> Task<bool> {
         for (Conn* c : states_[i].conns) {
-          if (busy_too || !c->busy) c->Close();
+          if (!busy_too && c->upgrade != nullptr) {
+            c->upgrade->Stop();  // a close frame now; the socket goes with the busy ones
+          } else if (busy_too || !c->busy) {
+            c->Close();
+          }
         }
         co_return true;
       });
@@ -432,12 +446,34 @@ class HttpServerImpl {
       std::string route;
       HttpResponse resp = co_await Dispatch(req, route);
       Record(st, route, req.method, resp.status, start);
+      if (resp.upgrade != nullptr) {
+        auto upgrade = std::move(resp.upgrade);
+        req = HttpRequest();  // the handler kept what it needs; free the rest meanwhile
+        resp = HttpResponse();
+        co_await RunUpgrade(conn, std::move(upgrade));
+        co_return;
+      }
       if (stopped_.load()) keep_alive = false;
       conn.SetDeadline(options_.request_timeout_ms);
       bool ok = co_await WriteResponse(conn, resp, version, keep_alive, req.method == "HEAD");
       conn.busy = false;
       if (!ok || !keep_alive) co_return;
     }
+  }
+
+  // Hands the connection to a route's upgrade until it ends. The HTTP buffers are released
+  // first: an upgraded connection (an idle WebSocket) should cost little memory.
+  Task<void> RunUpgrade(Conn& conn, std::shared_ptr<ConnectionUpgrade> upgrade) {
+    conn.buffered.assign(conn.rbuf.data() + conn.rbegin, conn.rend - conn.rbegin);
+    std::string().swap(conn.rbuf);
+    std::string().swap(conn.head);
+    conn.rbegin = conn.rend = 0;
+    conn.busy = false;
+    conn.ClearDeadline();
+    if (stopped_.load()) co_return;
+    conn.upgrade = upgrade.get();
+    co_await upgrade->Run(conn);
+    conn.upgrade = nullptr;
   }
 
   // Answers a request the parser refused, then the connection closes.

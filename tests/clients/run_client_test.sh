@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs one registry client test: starts the real `sluice serve` with a temporary data dir and
-# free loopback ports, waits until the schema registry answers GET / with 200, runs the client
-# script with the registry URL and fails (with the server log) when the script fails.
+# Runs one client test: starts the real `sluice serve` with a temporary data dir and free
+# loopback ports, waits until the schema registry answers GET / with 200, runs the client script
+# with the registry URL as its argument and the HTTP listener's URL in SLUICE_HTTP_URL, and
+# fails (with the server log) when the script fails.
 # Usage: run_client_test.sh SLUICE_BINARY CLIENT_COMMAND... (the URL is appended)
 #   e.g. tests/clients/run_client_test.sh build/src/app/sluice \
 #          /usr/bin/python3 tests/clients/python/registry_client.py
@@ -89,6 +90,7 @@ for attempt in 1 2 3 4 5; do
   rm -rf "$tmp/data"
 done
 
+export SLUICE_HTTP_URL="http://127.0.0.1:$http_port"  # for clients of the HTTP listener
 echo "run_client_test: registry up at $url; running ${client[*]}"
 if timeout "$client_timeout" "${client[@]}" "$url"; then
   exit 0

@@ -111,4 +111,64 @@ void WriteTopicDescription(codec::JsonWriter& w, const storage::TopicDescription
   w.EndObject();
 }
 
+Status EventFromJson(const codec::JsonValue& v, bool envelope, const std::string& where,
+                     PublishEvent& out) {
+  if (!envelope) {
+    out.record.value = v.ToJson();
+    return Status::Ok();
+  }
+  if (!v.is_object()) {
+    return InvalidArgument(
+        "{}: with envelope=true each event must be an object with "
+        "\"value\" and optional \"key\", \"headers\", \"timestamp\", "
+        "\"partition\"",
+        where);
+  }
+  for (const auto& [k, f] : v.members()) {
+    if (k == "value") {
+      if (!f.is_null()) out.record.value = f.ToJson();
+    } else if (k == "key") {
+      if (f.is_string()) {
+        out.record.key = f.text();
+      } else if (!f.is_null()) {
+        out.record.key = f.ToJson();
+      }
+    } else if (k == "headers") {
+      if (!f.is_object() && !f.is_null()) {
+        return InvalidArgument("{}: \"headers\" must be an object of strings", where);
+      }
+      for (const auto& [hk, hv] : f.members()) {
+        if (hv.is_null()) {
+          out.record.headers.push_back(model::Header{hk, std::nullopt});
+        } else if (hv.is_string()) {
+          out.record.headers.push_back(model::Header{hk, hv.text()});
+        } else {
+          return InvalidArgument("{}: header '{}' must be a string or null", where, hk);
+        }
+      }
+    } else if (k == "timestamp") {
+      auto ts = f.AsInt64();
+      if (!ts || *ts < 0) {
+        return InvalidArgument(
+            "{}: \"timestamp\" must be a non-negative integer (ms since "
+            "the epoch)",
+            where);
+      }
+      out.record.timestamp = *ts;
+    } else if (k == "partition") {
+      auto p = f.AsInt64();
+      if (!p || *p < 0 || *p > INT32_MAX) {
+        return InvalidArgument("{}: \"partition\" must be a non-negative integer", where);
+      }
+      out.partition = static_cast<int32_t>(*p);
+    } else {
+      return InvalidArgument(
+          "{}: unknown envelope field '{}'; expected key, value, headers, "
+          "timestamp, partition",
+          where, k);
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace sluice::gateway::internal
