@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs one registry client test: starts the real `sluice serve` with a temporary data dir and
-# free loopback ports, waits until the schema registry answers GET / with 200, runs the client
-# script with the registry URL and fails (with the server log) when the script fails.
+# Runs one client test: starts the real `sluice serve` with a temporary data dir and free
+# loopback ports, waits until the schema registry answers GET / with 200, runs the client script
+# with the registry URL (and SLUICE_HTTP_URL set to the HTTP listener) and fails (with the
+# server log) when the script fails.
 # Usage: run_client_test.sh SLUICE_BINARY CLIENT_COMMAND... (the URL is appended)
 #   e.g. tests/clients/run_client_test.sh build/src/app/sluice \
 #          /usr/bin/python3 tests/clients/python/registry_client.py
@@ -89,7 +90,9 @@ for attempt in 1 2 3 4 5; do
   rm -rf "$tmp/data"
 done
 
-echo "run_client_test: registry up at $url; running ${client[*]}"
+# The ingest listener, for clients of the gateway's own APIs (REST Proxy, CloudEvents).
+export SLUICE_HTTP_URL="http://127.0.0.1:$http_port"
+echo "run_client_test: registry up at $url (http at $SLUICE_HTTP_URL); running ${client[*]}"
 if timeout "$client_timeout" "${client[@]}" "$url"; then
   exit 0
 else
