@@ -2,6 +2,7 @@
 // docs/rest-proxy.md.
 #include "gateway/rest_proxy_api.h"
 
+#include <algorithm>
 #include <ctime>
 #include <tuple>
 #include <map>
@@ -11,6 +12,8 @@
 #include "codec/json_writer.h"
 #include "gateway/content_encoding.h"
 #include "gateway/internal/api_util.h"
+#include "gateway/rest_api.h"
+#include "gateway/security.h"
 #include "storage/log.h"
 
 namespace sluice::gateway {
@@ -282,7 +285,22 @@ Task<HttpResponse> RestProxyApi::ProduceV2(HttpRequest& req) {
   if (!events.empty()) {
     PublishOptions po;
     po.per_event_errors = true;
+    // Rate limits as on the own API: per principal, or per client address while auth is off.
+    std::string rate_key;
+    if (req.principal) {
+      po.principal = req.principal->name;
+    } else {
+      rate_key = ClientAddressKey(req.remote);
+      po.rate_key = rate_key;
+    }
+    RateDecision decision;
+    po.rate_decision = &decision;
     out = co_await publisher_.Publish(topic, events, po);
+    if (!out.ok() && !decision.allowed) {
+      HttpResponse r = V2Error(429, 42901, out.status().message());
+      r.headers.emplace_back("Retry-After", std::to_string(decision.retry_after_s));
+      co_return r;
+    }
     if (!out.ok()) {
       if (out.status().code() == ErrorCode::kNotFound) {
         co_return V2Error(404, 40401, out.status().message());
@@ -411,12 +429,28 @@ Task<HttpResponse> RestProxyApi::ProduceV3(HttpRequest& req) {
                        rec.value ? static_cast<int64_t>(rec.value->size()) : 0);
     events.push_back(std::move(records[i].event));
   }
+  int64_t rate_limited_after = -1;  // Retry-After seconds when rate limited
   Result<PublishOutcome> out;
   if (!events.empty()) {
     PublishOptions po;
     po.per_event_errors = true;
+    std::string rate_key;
+    if (req.principal) {
+      po.principal = req.principal->name;
+    } else {
+      rate_key = ClientAddressKey(req.remote);
+      po.rate_key = rate_key;
+    }
+    RateDecision decision;
+    po.rate_decision = &decision;
     out = co_await publisher_.Publish(topic, events, po);
-    if (!out.ok()) {
+    if (!out.ok() && !decision.allowed) {
+      // Over the rate limit: every record reports 429 (as the REST Proxy's limiter does).
+      for (size_t i : index) {
+        records[i].error = ResourceExhausted("rate limited: {}", out.status().message());
+      }
+      rate_limited_after = decision.retry_after_s;
+    } else if (!out.ok()) {
       // The whole request failed (no topic, store busy): every record reports it.
       for (size_t i : index) records[i].error = out.status();
     } else {
@@ -451,6 +485,7 @@ Task<HttpResponse> RestProxyApi::ProduceV3(HttpRequest& req) {
     } else {
       int code = ErrorCodeToHttp(r.error.code());
       if (r.error.code() == ErrorCode::kFailedPrecondition) code = 422;
+      if (rate_limited_after >= 0 && r.error.code() == ErrorCode::kResourceExhausted) code = 429;
       if (r.error.code() == ErrorCode::kUnimplemented) code = 415;
       if (first_error == 0) first_error = code;
       w.Field("error_code", static_cast<int64_t>(code)).Field("message", r.error.message());
@@ -464,6 +499,9 @@ Task<HttpResponse> RestProxyApi::ProduceV3(HttpRequest& req) {
   // record failed.
   HttpResponse resp = HttpResponse::Json(ok > 0 ? 200 : first_error, std::move(body));
   if (resp.status == 503) resp.headers.emplace_back("Retry-After", "1");
+  if (resp.status == 429) {
+    resp.headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(rate_limited_after, 1)));
+  }
   co_return resp;
 }
 
