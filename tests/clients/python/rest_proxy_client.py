@@ -108,8 +108,8 @@ def v2_jsonschema():
     stored = events("py_js")
     check(len(stored) == 1, f"stored {stored}")
     raw = stored[0]["value"].encode("utf-8")
-    client = SchemaRegistryClient({"url": REGISTRY})
-    deser = JSONDeserializer(json.dumps(schema), schema_registry_client=client)
+    SchemaRegistryClient({"url": REGISTRY}).get_schema(sid)  # the id resolves in the registry
+    deser = JSONDeserializer(json.dumps(schema))
     value = deser(raw, SerializationContext("py_js", MessageField.VALUE))
     check(value == {"name": "ada"}, f"deserialized {value!r}")
 
@@ -130,7 +130,7 @@ def v3():
         {"value": {"type": "BINARY", "data": "*"}},
         {"value": {"type": "STRING", "data": "c"}},
     ])
-    r = requests.post(url, data=(s for s in [stream]),  # a generator: chunked upload
+    r = requests.post(url, data=(s.encode() for s in [stream]),  # a generator: chunked upload
                       headers={"Content-Type": "application/json"})
     check(r.status_code == 200, f"v3 stream {r.status_code} {r.text}")
     reports = [json.loads(line) for line in r.text.splitlines() if line.strip()]
