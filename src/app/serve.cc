@@ -20,10 +20,12 @@
 #include "gateway/http_server.h"
 #include "gateway/rest_api.h"
 #include "gateway/websocket_api.h"
+#include "gateway/rest_proxy_api.h"
 #include "kafka/kafka_log.h"
 #include "metrics/registry.h"
 #include "registry/registry.h"
 #include "registry/rest_api.h"
+#include "registry/schema_source.h"
 #include "storage/embedded_log.h"
 
 namespace sluice::app {
@@ -137,6 +139,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
   gateway::RestApiOptions api_opts;
   api_opts.max_event_bytes = cfg->max_event_bytes;
   api_opts.max_events_per_request = cfg->max_events_per_request;
+  api_opts.max_request_bytes = cfg->max_request_bytes;
   api_opts.max_wait_ms = static_cast<int32_t>(std::min<int64_t>(30000, cfg->request_timeout_ms));
   api_opts.default_topic_config = *topic_defaults;
   api_opts.metrics = &registry;
@@ -180,6 +183,12 @@ int RunServe(const std::vector<std::string>& raw_args) {
   ws_opts.metrics = &registry;
   gateway::WebSocketApi ws_api(ws_opts, shards, publisher);
   ws_api.Register(router);
+  gateway::RestProxyOptions proxy_opts;
+  proxy_opts.limits.max_event_bytes = static_cast<size_t>(cfg->max_event_bytes);
+  proxy_opts.limits.max_events = static_cast<size_t>(cfg->max_events_per_request);
+  proxy_opts.max_request_bytes = cfg->max_request_bytes;
+  gateway::RestProxyApi rest_proxy(proxy_opts, publisher, SystemClock::Instance());
+  rest_proxy.Register(router);
 
   gateway::HttpServerOptions http_opts;
   http_opts.host = listen->host;
@@ -237,6 +246,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
   }
   // The Schema Registry, on its own listener, once the log is there (its state is `_schemas`).
   std::unique_ptr<registry::Registry> schema_registry;
+  std::unique_ptr<registry::RegistrySchemaSource> schema_source;
   std::unique_ptr<gateway::HttpServer> registry_server;
   if (registry_listen) {
     registry::RegistryOptions ro;
@@ -264,6 +274,8 @@ int RunServe(const std::vector<std::string>& raw_args) {
       registry_server = std::move(rs).value();
       schema_registry = std::move(reg);
       registry::Registry* r = schema_registry.get();
+      schema_source = std::make_unique<registry::RegistrySchemaSource>(*r);
+      rest_proxy.SetSchemaSource(schema_source.get());
       publisher.SetValueValidator([r](std::string_view topic, std::string_view value, int32_t* id) {
         return r->ValidateRecord(topic, value, /*is_key=*/false, id);
       });
@@ -295,8 +307,9 @@ int RunServe(const std::vector<std::string>& raw_args) {
   log.info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
   api.SetStopping();
   if (registry_server) registry_server->Stop();
-  if (schema_registry) schema_registry->Stop();
   (*server)->Stop();
+  rest_proxy.SetSchemaSource(nullptr);
+  if (schema_registry) schema_registry->Stop();
   stop_log();
   api.SetLog(nullptr);
   shards.Stop();

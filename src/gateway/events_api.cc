@@ -1,12 +1,14 @@
-// RestApi produce and fetch: parsing events (plain JSON, arrays, NDJSON, envelopes), validating
-// the whole request before anything is appended, partitioning, one Append per partition (in
-// parallel across partitions) and rendering fetched records.
+// RestApi produce and fetch: decoding the body (Content-Encoding, then Sluice's own events or
+// CloudEvents, envelope_decoding.h), validating the whole request before anything is appended,
+// publishing through the Publisher and rendering fetched records.
 #include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <memory>
 
 #include "codec/json_parser.h"
+#include "gateway/content_encoding.h"
+#include "gateway/envelope_decoding.h"
 #include "gateway/internal/api_util.h"
 #include "gateway/publisher.h"
 #include "gateway/security.h"
@@ -19,111 +21,9 @@ using codec::JsonWriter;
 
 namespace {
 
-using PendingEvent = PublishEvent;
-
-// Names an event in error messages ("event 3", "line 7"); formatted only when an error is
-// reported.
-struct Where {
-  const char* kind;  // "event" or "line"
-  size_t n = 0;
-  std::string ToString() const { return fmt::format("{} {}", kind, n); }
-};
-
-// Parses and validates a produce body into events; nothing is appended. Synchronous so the
-// Produce coroutine's frame stays small.
-class EventParser {
- public:
-  EventParser(const RestApiOptions& options, codec::JsonParser& parser, bool envelope,
-              std::vector<PendingEvent>& events)
-      : options_(options), parser_(parser), envelope_(envelope), events_(events) {}
-
-  Status Parse(std::string_view body, bool ndjson) {
-    if (ndjson) return ParseNdjson(body);
-    if (!envelope_) {
-      // Plain events need no tree: validate and minify in one SIMD pass (runtime-dispatched
-      // simdjson DOM), then split arrays on the minified text.
-      auto m = parser_.Minify(body);
-      if (!m.ok()) return m.status().WithContext("request body");
-      if (!m->is_array) return AddText(std::move(m->text), Where{"event", 0});
-      std::vector<std::string_view> items;
-      SLUICE_RETURN_IF_ERROR(
-          codec::JsonParser::SplitMinifiedArray(m->text, items).WithContext("request body"));
-      events_.reserve(std::min(items.size(), MaxEvents() + 1));
-      for (size_t i = 0; i < items.size(); ++i) {
-        SLUICE_RETURN_IF_ERROR(AddText(std::string(items[i]), Where{"event", i}));
-      }
-      return Status::Ok();
-    }
-    auto v = parser_.Parse(body);
-    if (!v.ok()) return v.status().WithContext("request body");
-    if (!v->is_array()) return AddValue(*v, Where{"event", 0});
-    for (size_t i = 0; i < v->items().size(); ++i) {
-      SLUICE_RETURN_IF_ERROR(AddValue(v->items()[i], Where{"event", i}));
-    }
-    return Status::Ok();
-  }
-
- private:
-  size_t MaxEvents() const { return static_cast<size_t>(options_.max_events_per_request); }
-
-  Status ParseNdjson(std::string_view body) {
-    size_t line_no = 0;
-    while (!body.empty()) {
-      ++line_no;
-      auto nl = body.find('\n');
-      std::string_view line = body.substr(0, nl);
-      body = nl == std::string_view::npos ? std::string_view() : body.substr(nl + 1);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-      Where where{"line", line_no};
-      if (!envelope_) {
-        auto m = parser_.Minify(line);
-        if (!m.ok()) return m.status().WithContext(where.ToString());
-        SLUICE_RETURN_IF_ERROR(AddText(std::move(m->text), where));
-      } else {
-        auto v = parser_.Parse(line);
-        if (!v.ok()) return v.status().WithContext(where.ToString());
-        SLUICE_RETURN_IF_ERROR(AddValue(*v, where));
-      }
-    }
-    return Status::Ok();
-  }
-
-  Status Push(PendingEvent e, const Where& where) {
-    if (events_.size() >= MaxEvents()) {
-      return ResourceExhausted("more than {} events in one request",
-                               options_.max_events_per_request);
-    }
-    size_t bytes = EventPayloadBytes(e.record);
-    if (bytes > static_cast<size_t>(options_.max_event_bytes)) {
-      return ResourceExhausted("{} is {} bytes; the limit is {} bytes", where.ToString(), bytes,
-                               options_.max_event_bytes);
-    }
-    events_.push_back(std::move(e));
-    return Status::Ok();
-  }
-
-  Status AddValue(const JsonValue& v, const Where& where) {
-    PendingEvent e;
-    SLUICE_RETURN_IF_ERROR(internal::EventFromJson(v, envelope_, where.ToString(), e));
-    return Push(std::move(e), where);
-  }
-
-  Status AddText(std::string value, const Where& where) {
-    PendingEvent e;
-    e.record.value = std::move(value);
-    return Push(std::move(e), where);
-  }
-
-  const RestApiOptions& options_;
-  codec::JsonParser& parser_;
-  const bool envelope_;
-  std::vector<PendingEvent>& events_;
-};
-
 // The response body {"offsets":[{"partition":P,"offset":O},...]}. Written directly: the keys
 // are constants and the values integers, so nothing needs escaping.
-std::string OffsetsJson(const std::vector<PendingEvent>& events,
+std::string OffsetsJson(const std::vector<PublishEvent>& events,
                         const std::vector<model::Offset>& offsets) {
   static constexpr std::string_view kHead = R"({"offsets":[)";
   static constexpr std::string_view kPartition = R"({"partition":)";
@@ -238,26 +138,48 @@ Task<HttpResponse> RestApi::ProduceOnce(HttpRequest& req) {
   const std::string& topic = req.Param("topic");
   Status st = storage::ValidateTopicName(topic, false);
   if (!st.ok()) co_return HttpResponse::Error(st);
+  if (auto bad = DecodeRequestBody(req, static_cast<size_t>(options_.max_request_bytes))) {
+    co_return std::move(*bad);
+  }
   std::string mt = req.MediaType();
-  bool ndjson = internal::IsNdjsonMediaType(mt);
-  if (!ndjson && !internal::IsJsonMediaType(mt)) {
-    co_return internal::UnsupportedMediaType(req, "application/json or application/x-ndjson");
+  DecodeLimits limits{static_cast<size_t>(options_.max_event_bytes),
+                      static_cast<size_t>(options_.max_events_per_request)};
+  std::vector<PublishEvent> events;
+  CloudEventsMode ce = DetectCloudEventsMode(mt, req.headers);
+  if (ce != CloudEventsMode::kNone) {
+    // CloudEvents 1.0 (HTTP protocol binding): only the JSON event format is understood.
+    if ((ce == CloudEventsMode::kStructured && mt != "application/cloudevents+json") ||
+        (ce == CloudEventsMode::kBatch && mt != "application/cloudevents-batch+json")) {
+      co_return internal::UnsupportedMediaType(
+          req, "application/cloudevents+json or application/cloudevents-batch+json");
+    }
+    {
+      std::unique_ptr<codec::JsonParser> own;
+      st = DecodeCloudEvents(ce, req.Header("content-type"), req.headers, req.body, limits,
+                             ShardParser(own), events);
+    }
+    if (!st.ok()) co_return HttpResponse::Error(st);
+    // The batched mode allows an empty array: nothing to append.
+    if (events.empty()) co_return HttpResponse::Json(200, R"({"offsets":[]})");
+  } else {
+    bool ndjson = internal::IsNdjsonMediaType(mt);
+    if (!ndjson && !internal::IsJsonMediaType(mt)) {
+      co_return internal::UnsupportedMediaType(
+          req, "application/json, application/x-ndjson, or CloudEvents");
+    }
+    auto env = req.Query("envelope");
+    if (env && *env != "true" && *env != "false") {
+      co_return HttpResponse::Error(InvalidArgument("envelope must be true or false"));
+    }
+    bool envelope = env && *env == "true";
+    // Parse and validate everything before touching the log.
+    {
+      std::unique_ptr<codec::JsonParser> own;
+      st = DecodeSluiceEvents(req.body, ndjson, envelope, limits, ShardParser(own), events);
+    }
+    if (st.ok() && events.empty()) st = InvalidArgument("no events in request");
+    if (!st.ok()) co_return HttpResponse::Error(st);
   }
-  auto env = req.Query("envelope");
-  if (env && *env != "true" && *env != "false") {
-    co_return HttpResponse::Error(InvalidArgument("envelope must be true or false"));
-  }
-  bool envelope = env && *env == "true";
-
-  // 1. Parse and validate everything before touching the log.
-  std::vector<PendingEvent> events;
-  {
-    std::unique_ptr<codec::JsonParser> own;
-    EventParser ep(options_, ShardParser(own), envelope, events);
-    st = ep.Parse(req.body, ndjson);
-  }
-  if (st.ok() && events.empty()) st = InvalidArgument("no events in request");
-  if (!st.ok()) co_return HttpResponse::Error(st);
 
   // Request id and W3C trace context travel with every event of the request.
   AddTraceHeaders(req, events);

@@ -137,12 +137,6 @@ class InflightGuard {
 
 }  // namespace
 
-size_t EventPayloadBytes(const model::ProduceRecord& r) {
-  size_t n = (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
-  for (const auto& h : r.headers) n += h.key.size() + (h.value ? h.value->size() : 0);
-  return n;
-}
-
 Publisher::Publisher(PublisherOptions options) : options_(options) {}
 
 Status Publisher::ValidateValue(std::string_view topic, std::string_view value,

@@ -19,21 +19,12 @@
 
 #include "base/status.h"
 #include "gateway/rate_limiter.h"
+#include "gateway/publish_event.h"
 #include "model/record.h"
 #include "runtime/asio.h"
 #include "storage/log.h"
 
 namespace sluice::gateway {
-
-// One event to publish. `partition` -1 lets the publisher choose.
-struct PublishEvent {
-  model::ProduceRecord record;
-  int32_t partition = -1;
-};
-
-// Key + value + header bytes of an event: what the per-event size limit and byte rate limits
-// count.
-size_t EventPayloadBytes(const model::ProduceRecord& r);
 
 struct PublisherOptions {
   // Bytes of requests being appended at once (over all front ends); beyond it a request gets

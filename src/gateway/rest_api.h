@@ -36,6 +36,8 @@ namespace sluice::gateway {
 struct RestApiOptions {
   int64_t max_event_bytes = 1024 * 1024;   // key + value + headers of one event
   int32_t max_events_per_request = 10000;
+  // Cap on a decoded (gzip/zstd) request body: the listener's request-size limit.
+  int64_t max_request_bytes = 16LL * 1024 * 1024;
   int32_t max_wait_ms = 30000;             // cap on a fetch's wait_ms
   int32_t default_fetch_max = 100;
   int32_t max_fetch_max = 10000;

@@ -35,11 +35,6 @@ Result<int32_t> ParsePartition(const std::string& s);
 // {"k": "v"|number|bool} → string map for TopicConfig::Apply.
 Result<std::map<std::string, std::string>> ConfigObjectToMap(const codec::JsonValue& v);
 
-// Builds one event from a parsed JSON value: the value itself, or with `envelope` an object
-// {"value", "key", "headers", "timestamp", "partition"} (docs/http-api.md). `where` names the
-// event in errors ("event 3"). Errors: kInvalidArgument saying which field is wrong.
-Status EventFromJson(const codec::JsonValue& v, bool envelope, const std::string& where,
-                     PublishEvent& out);
 
 // Writes a topic description object.
 void WriteTopicDescription(codec::JsonWriter& w, const storage::TopicDescription& d);

@@ -23,6 +23,7 @@
 #include "base/logging.h"
 #include "codec/json_value.h"
 #include "codec/json_writer.h"
+#include "gateway/envelope_decoding.h"
 #include "gateway/internal/api_util.h"
 #include "metrics/registry.h"
 #include "runtime/shards.h"
