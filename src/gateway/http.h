@@ -32,6 +32,18 @@ struct HttpRequest {
   std::shared_ptr<const Principal> principal;
   const Security* security = nullptr;  // the listener's, for checks inside handlers
 
+  // The router's per-connection memory of the last credentials and decision (a request object
+  // lives as long as its connection, and a connection nearly always repeats its credentials), so
+  // a keep-alive client pays neither the principal cache nor the decision cache per request.
+  struct AuthMemo {
+    std::string authorization, api_key;  // the credentials last presented
+    std::shared_ptr<const Principal> principal;
+    uint64_t generation = 0;   // Security::generation() it was computed under
+    int64_t valid_until_s = 0;
+    std::string resource;      // last resource authorised ...
+    uint32_t allowed_actions = 0;  // ... and the route's action mask that passed
+  } auth_memo;
+
   // Header value or "" (name lower-case).
   std::string_view Header(std::string_view name) const;
   // Query parameter or nullopt.

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "base/clock.h"
 #include "gateway/security.h"
 
@@ -106,20 +108,44 @@ std::optional<HttpResponse> Router::Admit(HttpRequest& req, const Match& m) cons
       m.access->kind == RouteAccess::Kind::kOpen) {
     return std::nullopt;
   }
-  auto p = security_->Authenticate(req.Header("authorization"), req.Header("x-api-key"),
-                                   WallClockSeconds());
-  if (!p.ok()) {
-    HttpResponse r = FormatError(401, "unauthenticated", p.status().message());
-    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"sluice\", Basic realm=\"sluice\"");
-    return r;
+  const std::string_view authorization = req.Header("authorization");
+  const std::string_view api_key = req.Header("x-api-key");
+  const int64_t now_s = WallClockSeconds();
+  const uint64_t generation = security_->generation();
+  auto& memo = req.auth_memo;
+  const bool same_credentials = memo.principal && memo.generation == generation &&
+                                now_s < memo.valid_until_s && memo.authorization == authorization &&
+                                memo.api_key == api_key;
+  if (same_credentials) {
+    req.principal = memo.principal;
+  } else {
+    auto p = security_->Authenticate(authorization, api_key, now_s);
+    if (!p.ok()) {
+      memo.principal.reset();
+      HttpResponse r = FormatError(401, "unauthenticated", p.status().message());
+      r.headers.emplace_back("WWW-Authenticate",
+                             "Bearer realm=\"sluice\", Basic realm=\"sluice\"");
+      return r;
+    }
+    req.principal = std::move(p).value();
+    memo.principal = req.principal;
+    memo.authorization.assign(authorization);
+    memo.api_key.assign(api_key);
+    memo.generation = generation;
+    memo.valid_until_s = std::min(req.principal->expires_at_s, now_s + 60);
+    memo.resource.clear();
+    memo.allowed_actions = 0;
   }
-  req.principal = std::move(p).value();
   if (m.access->kind != RouteAccess::Kind::kResource) return std::nullopt;
   std::vector<std::string> resources;
   if (m.access->resources) {
     resources = m.access->resources(req);
   } else {
     resources.push_back(ExpandResource(m.access->resource, req));
+    // The same route on the same resource as last time on this connection: already allowed.
+    if (memo.allowed_actions == m.access->actions && memo.resource == resources.front()) {
+      return std::nullopt;
+    }
   }
   Status first;
   for (const auto& res : resources) {
@@ -127,7 +153,13 @@ std::optional<HttpResponse> Router::Admit(HttpRequest& req, const Match& m) cons
       auto action = static_cast<auth_rbac::Action>(a);
       if ((m.access->actions & auth_rbac::ActionBit(action)) == 0) continue;
       Status st = security_->Authorize(*req.principal, action, res);
-      if (st.ok()) return std::nullopt;
+      if (st.ok()) {
+        if (!m.access->resources) {
+          memo.resource = res;
+          memo.allowed_actions = m.access->actions;
+        }
+        return std::nullopt;
+      }
       if (first.ok()) first = std::move(st);
     }
   }

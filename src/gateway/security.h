@@ -74,6 +74,9 @@ class Security {
   static std::shared_ptr<const Principal> Anonymous();
 
   uint64_t jwt_signature_checks() const;
+  // Changes whenever keys or policy are replaced: memos of principals or decisions taken under
+  // another generation must not be used.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
  private:
   struct CacheEntry {
