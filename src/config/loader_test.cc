@@ -240,8 +240,8 @@ TEST_F(LoaderTest, MalformedCommandLinesAreErrors) {
   EXPECT_EQ(Error({"serve"}), "unexpected argument 'serve' (flags start with --)");
   EXPECT_EQ(Error({"--port", "1"}),
             "unknown flag '--port' (known: --config, --set, --data-dir, --log, --shards, "
-            "--insecure, --http-listen, --registry-listen, --auth, --auth-policy, --log-level, "
-            "--log-format)");
+            "--insecure, --http-listen, --registry-listen, --auth, --auth-policy, --grpc-listen, "
+            "--log-level, --log-format)");
   EXPECT_EQ(Error({"--set", "nokey"}), "--set: 'nokey' is not key.path=value");
   EXPECT_TRUE(Error({"--set", "htp.listen=a:1"})
                   .starts_with("--set: unknown key 'htp.listen' (known: data_dir, "));
