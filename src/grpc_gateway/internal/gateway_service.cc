@@ -16,7 +16,8 @@ grpc::ServerUnaryReactor* GatewayService::Publish(grpc::CallbackServerContext* c
   // Admit moves the events out; the request is ours until Finish, but it is const: copy it.
   auto request = std::make_unique<v1::PublishRequest>(*req);
   auto pending = std::make_unique<PendingPublish>();
-  auto settled = Admit(sc_, std::move(principal).value(), *request, pending.get());
+  const std::string rate_key = ServiceContext::RateKey(*ctx, **principal);
+  auto settled = Admit(sc_, std::move(principal).value(), rate_key, *request, pending.get());
   if (settled) {
     if (settled->error_code() != 0) {
       reactor->Finish(grpc::Status(static_cast<grpc::StatusCode>(settled->error_code()),

@@ -35,6 +35,7 @@ class PublishStreamReactor final
       return;
     }
     principal_ = std::move(p).value();
+    rate_key_ = ServiceContext::RateKey(*ctx, *principal_);
     reading_ = true;
     StartRead(&incoming_);
   }
@@ -61,7 +62,7 @@ class PublishStreamReactor final
     // Admit before the next read starts: the sequence check needs messages in arrival order,
     // and the next OnReadDone may run on another gRPC thread.
     auto pending = std::make_unique<PendingPublish>();
-    auto settled = Admit(sc_, principal_, incoming_, pending.get());
+    auto settled = Admit(sc_, principal_, rate_key_, incoming_, pending.get());
     const uint64_t seq = incoming_.sequence();
     incoming_.Clear();
     if (settled) {
@@ -148,6 +149,7 @@ class PublishStreamReactor final
   const runtime::ShardId shard_;
   const int max_inflight_;
   std::shared_ptr<const gateway::Principal> principal_;
+  std::string rate_key_;
   v1::PublishRequest incoming_;  // target of the outstanding read
 
   std::mutex mu_;

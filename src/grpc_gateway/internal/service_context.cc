@@ -49,13 +49,16 @@ Status ServiceContext::Authorize(const gateway::Principal& p, auth_rbac::Action 
   return security->Authorize(p, a, "topic:" + topic);
 }
 
-Status ServiceContext::CheckRateLimit(const gateway::Principal& p, const std::string& topic,
-                                      size_t events, int64_t bytes) const {
-  (void)p;
-  (void)topic;
-  (void)events;
-  (void)bytes;
-  return Status::Ok();
+std::string ServiceContext::RateKey(const grpc::CallbackServerContext& ctx,
+                                    const gateway::Principal& p) {
+  if (p.method != "none") return p.name;
+  // peer() is "ipv4:127.0.0.1:5000" or "ipv6:[::1]:5000": keep the address.
+  std::string peer = ctx.peer();
+  size_t colon = peer.find(':');
+  if (colon != std::string::npos) peer = peer.substr(colon + 1);
+  size_t port = peer.rfind(':');
+  if (port != std::string::npos) peer = peer.substr(0, port);
+  return "ip:" + peer;
 }
 
 v1::PublishResponse ErrorResponse(uint64_t sequence, const Status& st) {
@@ -68,7 +71,8 @@ v1::PublishResponse ErrorResponse(uint64_t sequence, const Status& st) {
 
 std::optional<v1::PublishResponse> Admit(ServiceContext& sc,
                                          std::shared_ptr<const gateway::Principal> principal,
-                                         v1::PublishRequest& req, PendingPublish* pending) {
+                                         std::string_view rate_key, v1::PublishRequest& req,
+                                         PendingPublish* pending) {
   const uint64_t seq = req.sequence();
   if (req.topic().empty()) return ErrorResponse(seq, InvalidArgument("topic is required"));
   if (Status st = sc.Authorize(*principal, auth_rbac::Action::kProduce, req.topic()); !st.ok()) {
@@ -80,16 +84,9 @@ std::optional<v1::PublishResponse> Admit(ServiceContext& sc,
     return ErrorResponse(seq, InvalidArgument("{} events in one message; at most {} allowed", n,
                                               sc.options.max_events_per_message));
   }
-  int64_t bytes = 0;
-  for (const auto& e : req.events()) {
-    bytes += static_cast<int64_t>(e.key().size() + e.value().size());
-    for (const auto& h : e.headers()) bytes += static_cast<int64_t>(h.key().size() + h.value().size());
-  }
-  if (Status st = sc.CheckRateLimit(*principal, req.topic(), static_cast<size_t>(n), bytes);
-      !st.ok()) {
-    return ErrorResponse(seq, st);
-  }
-  // The sequence check comes last: a message refused above did not take its sequence.
+  // The sequence check comes last: a message refused above did not take its sequence. (Rate
+  // limits are applied later, by Publisher::Publish; a refused message fails as a whole and a
+  // resend of its sequence is published again.)
   if (!req.producer_id().empty()) {
     auto d = sc.tracker.Begin(req.producer_id(), seq);
     using V = SequenceTracker::Verdict;
@@ -123,6 +120,7 @@ std::optional<v1::PublishResponse> Admit(ServiceContext& sc,
     pending->producer_id = req.producer_id();
   }
   pending->principal = std::move(principal);
+  pending->rate_key = std::string(rate_key);
   pending->topic = std::move(*req.mutable_topic());
   pending->sequence = seq;
   pending->events.reserve(static_cast<size_t>(n));
@@ -166,6 +164,7 @@ Task<v1::PublishResponse> RunPublish(ServiceContext* sc, PendingPublish* pending
     gateway::PublishOptions opts;
     opts.per_event_errors = true;
     opts.principal = pending->principal->name;
+    opts.rate_key = pending->rate_key;
     outcome = co_await sc->publisher.Publish(pending->topic, pending->events, opts);
   }
   if (!outcome.ok()) {

@@ -52,11 +52,10 @@ struct ServiceContext {
   // Errors: kPermissionDenied.
   Status Authorize(const gateway::Principal& p, auth_rbac::Action a,
                    const std::string& topic) const;
-  // THE place where one publish message is checked against the rate limits (per principal and
-  // per topic, in events and bytes). Errors: kResourceExhausted. No limiter exists yet on main:
-  // always OK until one lands.
-  Status CheckRateLimit(const gateway::Principal& p, const std::string& topic, size_t events,
-                        int64_t bytes) const;
+  // Whose rate limits a call counts against: the principal, or "ip:<address>" of the peer
+  // while auth is off (as the HTTP listener does). The limits themselves are applied by
+  // Publisher::Publish for every front end (kResourceExhausted → RESOURCE_EXHAUSTED).
+  static std::string RateKey(const grpc::CallbackServerContext& ctx, const gateway::Principal& p);
 };
 
 grpc::Status ToGrpcStatus(const Status& st);
@@ -67,6 +66,7 @@ Status CheckNotExpired(const gateway::Principal& p);
 struct PendingPublish {
   std::shared_ptr<const gateway::Principal> principal;
   std::string topic;
+  std::string rate_key;     // see ServiceContext::RateKey
   std::string producer_id;  // empty: no dedup
   uint64_t sequence = 0;
   std::vector<gateway::PublishEvent> events;  // the events that passed the pre-checks
@@ -74,12 +74,13 @@ struct PendingPublish {
 };
 
 // Runs on the gRPC thread in arrival order (the sequence check depends on it): authorizes,
-// checks the rate limit, the sequence and each event, moving the events out of `req`. Returns
+// checks the sequence and each event, moving the events out of `req`. Returns
 // the answer when the message is settled without appending (an error, a duplicate); otherwise
 // nullopt and `pending` is ready for RunPublish.
 std::optional<v1::PublishResponse> Admit(ServiceContext& sc,
                                          std::shared_ptr<const gateway::Principal> principal,
-                                         v1::PublishRequest& req, PendingPublish* pending);
+                                         std::string_view rate_key, v1::PublishRequest& req,
+                                         PendingPublish* pending);
 
 // Runs on a shard: appends and builds the answer (and records it for resends).
 Task<v1::PublishResponse> RunPublish(ServiceContext* sc, PendingPublish* pending);
