@@ -170,7 +170,7 @@ TEST_F(LoaderTest, UnknownKeysInFileAreErrorsListingKnownKeys) {
   EXPECT_EQ(Error({"--config", path}),
             "unknown key 'htp' in " + path +
                 " (known: data_dir, log_backend, shards, blocking_threads, insecure, http, registry, "
-                "auth, limits, log, "
+                "auth, limits, grpc, log, "
                 "store, kafka)");
   path = WriteFile("y.yaml", "http:\n  lsten: a:1\n");
   EXPECT_EQ(Error({"--config", path}),
