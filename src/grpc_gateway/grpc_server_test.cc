@@ -52,7 +52,12 @@ class GrpcServerTest : public ::testing::Test {
     log_ = std::move(log).value();
     for (const char* topic : {"orders", "payments"}) {
       std::string name = topic;
-      auto fn = [&]() -> Task<Status> { co_return co_await log_->CreateTopic(name, {}); };
+      // Named arguments: GCC 12 mishandles temporaries inside a co_await expression.
+      auto fn = [&]() -> Task<Status> {
+        std::string n = name;
+        storage::TopicConfig config;
+        co_return co_await log_->CreateTopic(std::move(n), std::move(config));
+      };
       ASSERT_TRUE(runtime::BlockOn(shards_, runtime::ShardId(0), fn).ok());
     }
     publisher_.SetLog(log_.get());
