@@ -26,7 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$sluice" serve --data-dir "$dir/data" --http-listen "127.0.0.1:$port" --registry-listen "" \
+"$sluice" serve --data-dir "$dir/data" --http-listen "127.0.0.1:$port" --registry-listen "" --grpc-listen "" \
   --shards 2 --set "http.max_connections=$((conns + 100))" --log-level warn \
   >"$dir/server.log" 2>&1 &
 pid=$!

@@ -21,6 +21,7 @@
 #include "gateway/rest_api.h"
 #include "gateway/websocket_api.h"
 #include "gateway/rest_proxy_api.h"
+#include "grpc_gateway/grpc_server.h"
 #include "kafka/kafka_log.h"
 #include "metrics/registry.h"
 #include "registry/registry.h"
@@ -109,6 +110,20 @@ int RunServe(const std::vector<std::string>& raw_args) {
       return 2;
     }
     registry_listen = *rl;
+  }
+  if (!cfg->grpc_listen.empty()) {
+    auto gl = config::ParseHostPort(cfg->grpc_listen);
+    if (!gl.ok()) {
+      fmt::print(stderr, "sluice serve: grpc.listen: {}\n", gl.status().message());
+      return 2;
+    }
+    if (!IsLoopback(gl->host) && !cfg->auth_enabled && !cfg->insecure) {
+      fmt::print(stderr,
+                 "sluice serve: refusing to serve gRPC on non-loopback address {} without "
+                 "authentication; pass --insecure to do it anyway\n",
+                 cfg->grpc_listen);
+      return 2;
+    }
   }
   auto topic_defaults = DefaultTopicConfig(*cfg);
   if (!topic_defaults.ok()) {
@@ -285,6 +300,32 @@ int RunServe(const std::vector<std::string>& raw_args) {
           });
     }
   }
+  // gRPC comes up once the log is open (its health service then answers SERVING), before
+  // /health/ready turns 200 so that ready means every listener is up, and stops before the log.
+  std::unique_ptr<grpc_gateway::GrpcServer> grpc_server;
+  if (!cfg->grpc_listen.empty()) {
+    grpc_gateway::GrpcServerOptions go;
+    go.listen = cfg->grpc_listen;
+    go.tls_cert_file = cfg->grpc_tls_cert_file;
+    go.tls_key_file = cfg->grpc_tls_key_file;
+    go.max_message_bytes = cfg->grpc_max_message_bytes;
+    go.max_inflight_per_stream = cfg->grpc_max_inflight_per_stream;
+    go.max_producers = cfg->grpc_max_producers;
+    go.max_event_bytes = cfg->max_event_bytes;
+    go.max_events_per_message = cfg->max_events_per_request;
+    auto gs = grpc_gateway::GrpcServer::Start(go, publisher, &security, shards);
+    if (!gs.ok()) {
+      fmt::print(stderr, "sluice serve: {}\n", gs.status().message());
+      if (registry_server) registry_server->Stop();
+      if (schema_registry) schema_registry->Stop();
+      (*server)->Stop();
+      stop_log();
+      shards.Stop();
+      return 1;
+    }
+    grpc_server = std::move(gs).value();
+  }
+
   // Ready (/health/ready) from here: the log is open and the registry has replayed `_schemas`.
   api.SetLog(the_log.get());
 
@@ -297,6 +338,10 @@ int RunServe(const std::vector<std::string>& raw_args) {
                             : registry_listen->host;
     fmt::print("schema registry on http://{}:{}\n", rhost, registry_server->port());
   }
+  if (grpc_server) {
+    fmt::print("gRPC on {}:{}{}\n", cfg->grpc_listen.substr(0, cfg->grpc_listen.rfind(':')),
+               grpc_server->port(), grpc_server->tls() ? " (TLS)" : "");
+  }
   if (cfg->auth_enabled) fmt::print("auth on: policy {}\n", cfg->auth_policy_file);
   std::fflush(stdout);
   log.info("ready: http://{}:{}, {} shards, log {}, auth {}", host, (*server)->port(),
@@ -306,6 +351,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
   sigwait(&signals, &sig);
   log.info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
   api.SetStopping();
+  if (grpc_server) grpc_server->Stop();
   if (registry_server) registry_server->Stop();
   (*server)->Stop();
   rest_proxy.SetSchemaSource(nullptr);

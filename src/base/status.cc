@@ -45,6 +45,26 @@ int ErrorCodeToHttp(ErrorCode code) {
   return 500;
 }
 
+int ErrorCodeToGrpc(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kOk: return 0;
+    case ErrorCode::kInvalidArgument: return 3;
+    case ErrorCode::kNotFound: return 5;
+    case ErrorCode::kAlreadyExists: return 6;
+    case ErrorCode::kFailedPrecondition: return 9;
+    case ErrorCode::kOutOfRange: return 11;
+    case ErrorCode::kResourceExhausted: return 8;
+    case ErrorCode::kUnavailable: return 14;
+    case ErrorCode::kDeadlineExceeded: return 4;
+    case ErrorCode::kPermissionDenied: return 7;
+    case ErrorCode::kUnauthenticated: return 16;
+    case ErrorCode::kDataLoss: return 15;
+    case ErrorCode::kUnimplemented: return 12;
+    case ErrorCode::kInternal: return 13;
+  }
+  return 13;
+}
+
 std::string Status::ToString() const {
   if (ok()) return "ok";
   return fmt::format("{}: {}", ErrorCodeName(code_), message_);

@@ -33,6 +33,9 @@ enum class ErrorCode : int {
 std::string_view ErrorCodeName(ErrorCode code);
 // HTTP status for an error code (200 for kOk).
 int ErrorCodeToHttp(ErrorCode code);
+// gRPC status code number (grpc::StatusCode / google.rpc.Code) for an error code (0 for kOk).
+// Plain numbers so that base does not depend on gRPC.
+int ErrorCodeToGrpc(ErrorCode code);
 
 class [[nodiscard]] Status {
  public:

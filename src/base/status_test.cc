@@ -27,6 +27,9 @@ TEST(StatusTest, ErrorCarriesCodeAndMessage) {
   EXPECT_EQ(s.code(), ErrorCode::kNotFound);
   EXPECT_EQ(s.ToString(), "not_found: topic orders not found");
   EXPECT_EQ(ErrorCodeToHttp(s.code()), 404);
+  EXPECT_EQ(ErrorCodeToGrpc(s.code()), 5);  // NOT_FOUND
+  EXPECT_EQ(ErrorCodeToGrpc(ErrorCode::kUnauthenticated), 16);
+  EXPECT_EQ(ErrorCodeToGrpc(ErrorCode::kUnavailable), 14);
   EXPECT_EQ(s.WithContext("describe").message(), "describe: topic orders not found");
 }
 

@@ -30,6 +30,7 @@ constexpr std::string_view kUsage =
     "  --data-dir DIR          data directory of the embedded store (data_dir)\n"
     "  --http-listen HOST:PORT HTTP listener (http.listen)\n"
     "  --registry-listen H:P   Schema Registry listener, '' = off (registry.listen)\n"
+    "  --grpc-listen H:P       gRPC listener, '' = off (grpc.listen)\n"
     "  --log BACKEND           embedded | kafka://HOST:PORT[,HOST:PORT] (log_backend)\n"
     "  --shards N              worker threads, 0 = one per core (shards)\n"
     "  --log-level LEVEL       trace|debug|info|warn|error|off (log.level)\n"

@@ -170,7 +170,7 @@ TEST_F(LoaderTest, UnknownKeysInFileAreErrorsListingKnownKeys) {
   EXPECT_EQ(Error({"--config", path}),
             "unknown key 'htp' in " + path +
                 " (known: data_dir, log_backend, shards, blocking_threads, insecure, http, registry, "
-                "auth, limits, log, "
+                "auth, limits, grpc, log, "
                 "store, kafka)");
   path = WriteFile("y.yaml", "http:\n  lsten: a:1\n");
   EXPECT_EQ(Error({"--config", path}),
@@ -240,8 +240,8 @@ TEST_F(LoaderTest, MalformedCommandLinesAreErrors) {
   EXPECT_EQ(Error({"serve"}), "unexpected argument 'serve' (flags start with --)");
   EXPECT_EQ(Error({"--port", "1"}),
             "unknown flag '--port' (known: --config, --set, --data-dir, --log, --shards, "
-            "--insecure, --http-listen, --registry-listen, --auth, --auth-policy, --log-level, "
-            "--log-format)");
+            "--insecure, --http-listen, --registry-listen, --auth, --auth-policy, --grpc-listen, "
+            "--log-level, --log-format)");
   EXPECT_EQ(Error({"--set", "nokey"}), "--set: 'nokey' is not key.path=value");
   EXPECT_TRUE(Error({"--set", "htp.listen=a:1"})
                   .starts_with("--set: unknown key 'htp.listen' (known: data_dir, "));

@@ -18,6 +18,13 @@ struct ServerConfig {
   std::string http_listen = "127.0.0.1:8080";           // http.listen
   // registry.listen: the Schema Registry's listener; empty disables the registry.
   std::string registry_listen = "127.0.0.1:8081";
+  // grpc.*: the gRPC listener (docs/grpc.md); empty grpc.listen disables it.
+  std::string grpc_listen = "127.0.0.1:9090";
+  std::string grpc_tls_cert_file;  // PEM; TLS is on when both files are set
+  std::string grpc_tls_key_file;
+  int64_t grpc_max_message_bytes = 16LL * 1024 * 1024;  // largest request message accepted
+  int32_t grpc_max_inflight_per_stream = 32;            // PublishStream messages being handled
+  int32_t grpc_max_producers = 10000;                   // producer ids whose sequences are kept
   std::string log_backend = "embedded";                 // or "kafka://HOST:PORT[,HOST:PORT]"
   // kafka.admin_api: use the admin API (create/delete/alter topics, describe configs). Off for
   // clusters without it, such as librdkafka's mock cluster: topic admin then answers 501.

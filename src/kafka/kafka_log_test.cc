@@ -80,7 +80,8 @@ TEST_F(KafkaLogTest, TopicCreatedOutOfBandAfterStartIsFound) {
 
 TEST_F(KafkaLogTest, AdminCallsAreUnimplementedWhenAdminApiIsOff) {
   Status st = runtime::BlockOn(shards_, ShardId(0), [&]() -> Task<Status> {
-    co_return co_await log_->CreateTopic("t", storage::TopicConfig{});
+    storage::TopicConfig config;  // named: GCC 12 and non-trivial temporaries in co_await
+    co_return co_await log_->CreateTopic("t", config);
   });
   EXPECT_EQ(st.code(), ErrorCode::kUnimplemented) << st.ToString();
   ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, "t", 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);

@@ -66,7 +66,7 @@ start_server() {
   while [[ "$registry_port" == "$http_port" ]]; do registry_port=$(free_port); done
   url="http://127.0.0.1:$registry_port"
   "$sluice" serve --data-dir "$tmp/data" --http-listen "127.0.0.1:$http_port" \
-    --registry-listen "127.0.0.1:$registry_port" --shards 2 >"$tmp/server.log" 2>&1 &
+    --registry-listen "127.0.0.1:$registry_port" --grpc-listen "" --shards 2 >"$tmp/server.log" 2>&1 &
   pid=$!
   deadline=$((SECONDS + 30))
   until [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url/" || true)" == 200 ]]; do

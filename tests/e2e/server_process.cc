@@ -62,15 +62,23 @@ Status ServerProcess::Start(int timeout_ms) {
   // FreePort() only finds a port that was free a moment ago; under a parallel ctest another
   // process can take it first. The registry's port is ours to choose, so on "address in use"
   // for it pick another and try again (the main port stays fixed: restarts reuse it).
+  // The same holds for the gRPC port.
   const bool own_registry_port =
       std::find(extra_.begin(), extra_.end(), "--registry-listen") == extra_.end();
+  const bool own_grpc_port =
+      std::find(extra_.begin(), extra_.end(), "--grpc-listen") == extra_.end();
   for (int attempt = 0;; ++attempt) {
     const size_t before = Output().size();
     Status st = StartOnce(timeout_ms);
-    if (st.ok() || !own_registry_port || attempt == 4) return st;
+    if (st.ok() || attempt == 4) return st;
     const std::string out = Output().substr(before);
-    if (out.find("schema registry: cannot listen") == std::string::npos) return st;
-    registry_port_ = FreePort();
+    if (own_registry_port && out.find("schema registry: cannot listen") != std::string::npos) {
+      registry_port_ = FreePort();
+    } else if (own_grpc_port && out.find("grpc: cannot listen") != std::string::npos) {
+      grpc_port_ = FreePort();
+    } else {
+      return st;
+    }
   }
 }
 
@@ -86,6 +94,12 @@ Status ServerProcess::StartOnce(int timeout_ms) {
     if (registry_port_ == 0) registry_port_ = FreePort();
     argv.push_back("--registry-listen");
     argv.push_back("127.0.0.1:" + std::to_string(registry_port_));
+  }
+  // Same for gRPC's default port (9090).
+  if (std::find(extra_.begin(), extra_.end(), "--grpc-listen") == extra_.end()) {
+    if (grpc_port_ == 0) grpc_port_ = FreePort();
+    argv.push_back("--grpc-listen");
+    argv.push_back("127.0.0.1:" + std::to_string(grpc_port_));
   }
   pid_t pid = fork();
   if (pid == 0) {

@@ -53,6 +53,9 @@ class ServerProcess {
   std::string registry_url() const {
     return "http://127.0.0.1:" + std::to_string(registry_port_);
   }
+  // The gRPC listener's port when the server picked it (no --grpc-listen in extra).
+  uint16_t grpc_port() const { return grpc_port_; }
+  std::string grpc_target() const { return "127.0.0.1:" + std::to_string(grpc_port_); }
   // Everything the server wrote to stdout and stderr so far.
   std::string Output() const;
 
@@ -63,6 +66,7 @@ class ServerProcess {
   std::vector<std::string> extra_;
   uint16_t port_ = 0;
   uint16_t registry_port_ = 0;
+  uint16_t grpc_port_ = 0;
   pid_t pid_ = -1;
 };
 

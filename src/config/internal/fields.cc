@@ -47,6 +47,19 @@ std::string CheckClaimName(const ServerConfig& c) {
   return c.auth_principal_claim.empty() || c.auth_roles_claim.empty() ? "must not be empty" : "";
 }
 
+std::string CheckGrpcListen(const ServerConfig& c) {
+  if (c.grpc_listen.empty()) return "";
+  auto hp = ParseHostPort(c.grpc_listen);
+  return hp.ok() ? "" : hp.status().message() + " (empty disables gRPC)";
+}
+
+std::string CheckGrpcTls(const ServerConfig& c) {
+  if (c.grpc_tls_cert_file.empty() != c.grpc_tls_key_file.empty()) {
+    return "grpc.tls_cert_file and grpc.tls_key_file must be set together";
+  }
+  return "";
+}
+
 std::string CheckLogBackend(const ServerConfig& c) {
   constexpr std::string_view kPrefix = "kafka://";
   const std::string& b = c.log_backend;
@@ -157,6 +170,12 @@ const std::vector<Field>& Fields() {
       {"limits.topic.bytes_per_s", "", &C::limit_topic_bytes_per_s, 0, kInt64Max},
       {"limits.topic.burst_bytes", "", &C::limit_topic_burst_bytes, 0, kInt64Max},
       {"limits.overrides_file", "", &C::limit_overrides_file},
+      {"grpc.listen", "--grpc-listen", &C::grpc_listen, 0, 0, CheckGrpcListen},
+      {"grpc.tls_cert_file", "", &C::grpc_tls_cert_file, 0, 0, CheckGrpcTls},
+      {"grpc.tls_key_file", "", &C::grpc_tls_key_file},
+      {"grpc.max_message_bytes", "", &C::grpc_max_message_bytes, 1024, kInt32Max},
+      {"grpc.max_inflight_per_stream", "", &C::grpc_max_inflight_per_stream, 1, 1024},
+      {"grpc.max_producers", "", &C::grpc_max_producers, 1, kInt32Max},
       {"log.level", "--log-level", &C::log_level, 0, 0, CheckLogLevel},
       {"log.format", "--log-format", &C::log_format, 0, 0, CheckLogFormat},
       {"store.default_durability", "", &C::default_durability, 0, 0, CheckDurability},
