@@ -445,6 +445,10 @@ class HttpServerImpl {
       conn.ClearDeadline();  // handlers bound their own time (long-poll wait_ms)
       std::string route;
       HttpResponse resp = co_await Dispatch(req, route);
+      // Every answer names the request it answers when the client gave it an id.
+      if (auto rid = req.Header("x-request-id"); !rid.empty() && rid.size() <= 200) {
+        resp.headers.emplace_back("X-Request-Id", std::string(rid));
+      }
       Record(st, route, req.method, resp.status, start);
       if (resp.upgrade != nullptr) {
         auto upgrade = std::move(resp.upgrade);

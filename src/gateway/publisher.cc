@@ -270,9 +270,6 @@ Task<Result<PublishOutcome>> Publisher::Publish(const std::string& topic,
     }
     out.partitions[i] = e.partition;
   }
-  std::vector<uint8_t> skip(events.size(), 0);
-  for (const auto& [i, st] : out.errors) skip[i] = 1;
-  for (const auto& [i, d] : out.dead_lettered) skip[i] = 1;
   if (out.errors.size() == events.size()) co_return std::move(out);
 
   if (limiter_ != nullptr && limiter_->enabled() && !options.internal) {
@@ -307,6 +304,42 @@ Task<Result<PublishOutcome>> Publisher::Publish(const std::string& topic,
     if (!st.ok()) co_return st;
   }
 
+  // Fast path (single events, keyless or same-key batches): every event to one partition and
+  // within one batch — one Append, no grouping structures.
+  if (out.errors.empty() && out.dead_lettered.empty()) {
+    const int32_t p0 = events[0].partition;
+    size_t total = model::batch_layout::kHeaderSize;
+    bool one = true;
+    for (size_t i = 0; i < events.size() && one; ++i) {
+      total += bounds[i];
+      one = events[i].partition == p0 && total <= batch_limit;
+    }
+    if (one) {
+      std::vector<model::ProduceRecord> records;
+      records.reserve(events.size());
+      for (auto& e : events) records.push_back(std::move(e.record));
+      model::TopicPartition tp{topic, model::PartitionId(p0)};
+      auto r = co_await log->Append(tp, std::move(records));
+      if (!r.ok()) {
+        if (r.status().code() == ErrorCode::kNotFound) ForgetTopic(topic);
+        Status st = r.status().WithContext(fmt::format("partition {}", p0));
+        if (!options.per_event_errors) co_return st;
+        for (size_t i = 0; i < events.size(); ++i) out.errors.emplace(i, st);
+        co_return std::move(out);
+      }
+      for (size_t i = 0; i < events.size(); ++i) {
+        out.offsets[i] = r->base_offset + static_cast<int64_t>(i);
+      }
+      if (lineage_) {
+        for (const auto& [id, n] : out.schema_ids) lineage_(topic, id, n, options.principal);
+      }
+      co_return std::move(out);
+    }
+  }
+
+  std::vector<uint8_t> skip(events.size(), 0);
+  for (const auto& [i, st] : out.errors) skip[i] = 1;
+  for (const auto& [i, d] : out.dead_lettered) skip[i] = 1;
   PartitionChunks per_partition = GroupIntoChunks(events, bounds, skip, batch_limit);
   auto results = co_await AppendAll(log, &topic, &per_partition, &events, &out);
   size_t k = 0;

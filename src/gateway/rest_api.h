@@ -83,7 +83,8 @@ class RestApi {
   Task<HttpResponse> DescribeTopic(HttpRequest& req);
   Task<HttpResponse> AlterTopic(HttpRequest& req);
   Task<HttpResponse> DeleteTopic(HttpRequest& req);
-  Task<HttpResponse> Produce(HttpRequest& req);      // Idempotency-Key handling around:
+  Task<HttpResponse> Produce(HttpRequest& req);  // ProduceOnce, or ProduceIdempotent with a key
+  Task<HttpResponse> ProduceIdempotent(HttpRequest& req);
   Task<HttpResponse> ProduceOnce(HttpRequest& req);
   Task<HttpResponse> Fetch(HttpRequest& req);
   Task<HttpResponse> CommitOffsets(HttpRequest& req);
