@@ -8,9 +8,12 @@
 #include <fstream>
 #include <thread>
 
+#include <grpcpp/grpcpp.h>
+
 #include "auth/jwt/test_signer.h"
 #include "auth/rbac/api_key_store.h"
 #include "e2e/server_process.h"
+#include "sluice/v1/gateway.grpc.pb.h"
 
 namespace sluice::e2e {
 namespace {
@@ -296,6 +299,32 @@ TEST_F(AuthTest, PolicyChangesApplyWithoutRestart) {
     status = Call(*c, "POST", "/v1/topics/orders.eu/events", R"({"r":1})").status;
   }
   EXPECT_EQ(status, 403);
+}
+
+TEST_F(AuthTest, GrpcUsesTheSameCredentialsAndPolicy) {
+  auto channel = grpc::CreateChannel(server_->grpc_target(), grpc::InsecureChannelCredentials());
+  auto stub = v1::Gateway::NewStub(channel);
+  v1::PublishRequest req;
+  req.set_topic("orders.eu");
+  req.add_events()->set_value(R"({"via":"grpc"})");
+  auto call = [&](const std::string& key, const std::string& value, const std::string& topic) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (!key.empty()) ctx.AddMetadata(key, value);
+    v1::PublishRequest r = req;
+    r.set_topic(topic);
+    v1::PublishResponse resp;
+    return stub->Publish(&ctx, r, &resp).error_code();
+  };
+  EXPECT_EQ(call("", "", "orders.eu"), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(call("authorization", "Bearer " + Hs256("alice", "", -3600), "orders.eu"),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(call("authorization", "Bearer " + Hs256("alice", ""), "orders.eu"),
+            grpc::StatusCode::OK);
+  EXPECT_EQ(call("authorization", "Bearer " + Hs256("alice", ""), "payments"),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // The consumer's API key may not publish.
+  EXPECT_EQ(call("x-api-key", *api_key_, "orders.eu"), grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST(AuthStartupTest, NonLoopbackWithoutAuthIsRefused) {
