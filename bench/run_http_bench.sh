@@ -6,6 +6,10 @@
 #   2. batched produce to sluice: a JSON array of 100 such events per request: events/s
 #      (goal >= 1M/s).
 # Both servers run on this machine with wrk, so all three share the cores.
+# SECURE=1 (issue 4): the same, with `serve --auth` (every request carries an HS256 JWT that is
+#   verified and authorised against the RBAC policy) and the topic created with
+#   value_schema_validation against a registered JSON Schema of the event; goal >= 0.7x nginx
+#   and p99 <= 10 ms.
 #
 # Usage: bench/run_http_bench.sh [BUILD_DIR]   (default: build-bench next to this repo's src)
 # Env: DURATION (10s), ROUNDS (3), CONNECTIONS (64), THREADS (2), PARTITIONS (2), NGINX_PORT (18080),
@@ -86,19 +90,72 @@ nginx -p "$dir/nginx" -e "$dir/nginx/logs/error.log" -c "$dir/nginx/nginx.conf" 
   -g 'daemon off;' &
 nginx_pid=$!
 
-"$sluice" serve --data-dir "$dir/sluice-data" --http-listen "127.0.0.1:$sluice_port" \
-  --log-level warn >"$dir/sluice.log" 2>&1 &
+secure=${SECURE:-0}
+registry_port=$((sluice_port + 1))
+serve_args=(--data-dir "$dir/sluice-data" --http-listen "127.0.0.1:$sluice_port"
+  --registry-listen "127.0.0.1:$registry_port" --grpc-listen "" --log-level warn)
+auth_header=()
+wrk_auth=
+topic_config='{"durability":"interval"}'
+if [[ $secure == 1 ]]; then
+  secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  printf '%s' "$secret" >"$dir/secret"
+  cat >"$dir/policy.yaml" <<POLICY
+roles:
+  producer:
+    - resources: ["topic:bench"]
+      actions: [produce]
+  admin:
+    - resources: ["*"]
+      actions: [produce, consume, admin, schema-read, schema-write]
+principals:
+  bench-producer: [producer]
+  bench-admin: [admin]
+POLICY
+  mint() {  # principal -> HS256 JWT valid for an hour
+    python3 - "$secret" "$1" <<'MINT'
+import base64, hashlib, hmac, json, sys, time
+b = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=").decode()
+head = b(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+body = b(json.dumps({"sub": sys.argv[2], "exp": int(time.time()) + 3600}).encode())
+sig = b(hmac.new(sys.argv[1].encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
+print(f"{head}.{body}.{sig}")
+MINT
+  }
+  admin_token=$(mint bench-admin)
+  producer_token=$(mint bench-producer)
+  serve_args+=(--auth --auth-policy "$dir/policy.yaml" --set "auth.jwt.hs256_secret_file=$dir/secret")
+  auth_header=(-H "Authorization: Bearer $admin_token")
+  wrk_auth="wrk.headers[\"Authorization\"] = \"Bearer $producer_token\""
+  topic_config='{"durability":"interval","value_schema_validation":true}'
+fi
+printf '%s\n' "$wrk_auth" >>"$dir/single.lua"
+printf '%s\n' "$wrk_auth" >>"$dir/batch.lua"
+"$sluice" serve "${serve_args[@]}" >"$dir/sluice.log" 2>&1 &
 sluice_pid=$!
 
 wait_http "http://127.0.0.1:$nginx_port/"
 wait_http "http://127.0.0.1:$sluice_port/health/ready"
-curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' \
+curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' "${auth_header[@]}" \
   "http://127.0.0.1:$sluice_port/v1/topics" \
-  -d "{\"name\":\"bench\",\"partitions\":$partitions,\"config\":{\"durability\":\"interval\"}}"
+  -d "{\"name\":\"bench\",\"partitions\":$partitions,\"config\":$topic_config}"
+if [[ $secure == 1 ]]; then
+  # The event's JSON Schema: 4 typed, required fields, no others.
+  curl -fsS -o /dev/null -X POST -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
+    "${auth_header[@]}" "http://127.0.0.1:$registry_port/subjects/bench-value/versions" \
+    -d '{"schemaType":"JSON","schema":"{\"type\":\"object\",\"properties\":{\"user\":{\"type\":\"string\"},\"action\":{\"type\":\"string\",\"enum\":[\"click\",\"view\"]},\"page\":{\"type\":\"string\"},\"ts\":{\"type\":\"integer\"}},\"required\":[\"user\",\"action\",\"page\",\"ts\"],\"additionalProperties\":false}"}'
+  # A bad token must be refused, and an invalid event too.
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer x' \
+    "http://127.0.0.1:$sluice_port/v1/topics/bench/events" -d "$event")
+  [[ $code == 401 ]] || { echo "bad token got $code, not 401" >&2; exit 1; }
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "${auth_header[@]}" -H 'Content-Type: application/json' \
+    "http://127.0.0.1:$sluice_port/v1/topics/bench/events" -d '{"user":1}')
+  [[ $code == 400 ]] || { echo "invalid event got $code, not 400" >&2; exit 1; }
+fi
 # Sanity: both accept the event.
 curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' \
   "http://127.0.0.1:$nginx_port/v1/topics/bench/events" -d "$event"
-curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' \
+curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' "${auth_header[@]}" \
   "http://127.0.0.1:$sluice_port/v1/topics/bench/events" -d "$batch"
 
 run_wrk() {  # name script url
@@ -133,13 +190,16 @@ batch_rps=$(run_wrk sluice-batch batch "http://127.0.0.1:$sluice_port$url_path")
 
 p99() { awk '$1=="99%"{print $2}' "$dir/$1.txt"; }
 errs() { awk '/Non-2xx/{print $NF}' "$dir/$1.txt" | grep . || echo 0; }
-stored=$(curl -fsS "http://127.0.0.1:$sluice_port/v1/topics/bench" |
+stored=$(curl -fsS "${auth_header[@]}" "http://127.0.0.1:$sluice_port/v1/topics/bench" |
   python3 -c 'import json,sys; print(sum(p["high_watermark"] for p in json.load(sys.stdin)["partitions"]))')
 
 python3 - "$nginx_rps" "$sluice_rps" "$batch_rps" "$(p99 nginx)" "$(p99 sluice)" \
   "$(p99 sluice-batch)" "$(errs nginx)" "$(errs sluice)" "$(errs sluice-batch)" "$stored" \
-  "$threads" "$conns" "$duration" "${nginx_runs[*]}" "${sluice_runs[*]}" <<'EOF'
+  "$threads" "$conns" "$duration" "${nginx_runs[*]}" "${sluice_runs[*]}" "$secure" <<'EOF'
 import json, sys
+secure = sys.argv[16] == "1"
+suffix = "_jwt_validated" if secure else ""
+goal = 0.7 if secure else 0.6
 n, s, b = map(float, sys.argv[1:4])
 p_n, p_s, p_b = sys.argv[4:7]
 e_n, e_s, e_b = map(int, sys.argv[7:10])
@@ -149,12 +209,14 @@ runs_n = [float(x) for x in sys.argv[14].split()]
 runs_s = [float(x) for x in sys.argv[15].split()]
 print(json.dumps({"bench": "http_single_nginx", "load": load, "req_s": n, "runs": runs_n, "p99": p_n,
                   "errors": e_n}))
-print(json.dumps({"bench": "http_single_sluice", "load": load, "req_s": s, "runs": runs_s, "p99": p_s,
+print(json.dumps({"bench": "http_single_sluice" + suffix, "load": load, "req_s": s, "runs": runs_s, "p99": p_s,
                   "errors": e_s}))
-print(json.dumps({"bench": "http_batch100_sluice", "load": load, "req_s": b, "events_per_s": b * 100,
+print(json.dumps({"bench": "http_batch100_sluice" + suffix, "load": load, "req_s": b, "events_per_s": b * 100,
                   "p99": p_b, "errors": e_b, "events_stored_total": stored}))
 v = lambda ok: "MET" if ok else "MISSED"
 print(f"single (median of {len(runs_n)} alternating runs): sluice {s:.0f} req/s vs nginx {n:.0f} req/s"
-      f" -> ratio {s/n:.2f} (goal >= 0.6: {v(s/n >= 0.6)})")
+      f" -> ratio {s/n:.2f} (goal >= {goal}: {v(s/n >= goal)})"
+      + (f"; p99 {p_s} (goal <= 10 ms)" if secure else "")
+      + (" [JWT auth + RBAC + JSON Schema validation on]" if secure else ""))
 print(f"batched (100/request): {b*100:.0f} events/s (goal >= 1M/s: {v(b*100 >= 1e6)})")
 EOF
