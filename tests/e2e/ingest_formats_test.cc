@@ -336,10 +336,11 @@ TEST_F(IngestFormatsTest, RestProxyV2JsonReportsOffsetsPerRecord) {
   EXPECT_EQ(Int(r.json, {"error_code"}), 40401);
   r = Post("/topics/rp_json", R"({"records":[{"value":1}]})", {{"Content-Type", "text/plain"}});
   EXPECT_EQ(r.status, 415) << r.body;
+  // avro without a schema, on a topic whose subject has none: 422 (no value schema).
   r = Post("/topics/rp_json", R"({"records":[{"value":1}]})",
            {{"Content-Type", "application/vnd.kafka.avro.v2+json"}});
-  EXPECT_EQ(r.status, 415) << r.body;
-  EXPECT_EQ(Int(r.json, {"error_code"}), 41502);
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_EQ(Int(r.json, {"error_code"}), 42202);
   r = Post("/topics/rp_json/partitions/9", R"({"records":[{"value":1}]})",
            {{"Content-Type", "application/vnd.kafka.json.v2+json"}});
   EXPECT_NE(r.status, 200) << r.body;
