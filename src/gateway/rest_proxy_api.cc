@@ -92,17 +92,34 @@ struct SchemaSpec {
   }
 };
 
-// Resolves a schema to a JSON Schema id: registers inline text, checks given ids, else takes
-// the subject's latest version. Errors: kNotFound (no such id/subject), kInvalidArgument (bad
-// schema), kFailedPrecondition (incompatible, or not a JSON Schema), kUnimplemented (Avro or
-// Protobuf).
-Task<Result<int32_t>> ResolveSchema(SchemaSource* schemas, SchemaSpec spec) {
+// A resolved schema: its id and format.
+struct ResolvedSchema {
+  int32_t id = 0;
+  schema::SchemaType type = schema::SchemaType::kJson;
+};
+
+// The schema format an embedded format needs; nullopt for the schemaless ones.
+std::optional<schema::SchemaType> SchemaTypeOf(EmbeddedFormat f) {
+  switch (f) {
+    case EmbeddedFormat::kAvro: return schema::SchemaType::kAvro;
+    case EmbeddedFormat::kJsonSchema: return schema::SchemaType::kJson;
+    case EmbeddedFormat::kProtobuf: return schema::SchemaType::kProtobuf;
+    default: return std::nullopt;
+  }
+}
+
+// Resolves a schema to an id: registers inline text (as `want`, JSON Schema when unset),
+// checks given ids, else takes the subject's latest version. With `want`, the schema must be
+// of that format. Errors: kNotFound (no such id/subject), kInvalidArgument (bad schema),
+// kFailedPrecondition (incompatible), kUnimplemented (a schema of another format than `want`).
+Task<Result<ResolvedSchema>> ResolveSchema(SchemaSource* schemas, SchemaSpec spec,
+                                           std::optional<schema::SchemaType> want) {
   int32_t id = 0;
   if (spec.text) {
     std::string subject = spec.subject;
     std::string text = *spec.text;
-    auto r = co_await schemas->Register(std::move(subject), schema::SchemaType::kJson,
-                                        std::move(text));
+    auto r = co_await schemas->Register(std::move(subject),
+                                        want.value_or(schema::SchemaType::kJson), std::move(text));
     if (!r.ok()) co_return r.status();
     id = *r;
   } else if (spec.id) {
@@ -117,24 +134,37 @@ Task<Result<int32_t>> ResolveSchema(SchemaSource* schemas, SchemaSpec spec) {
   }
   auto type = schemas->TypeOf(id);
   if (!type.ok()) co_return NotFound("schema {} not found", id);
-  if (*type == schema::SchemaType::kAvro || *type == schema::SchemaType::kProtobuf) {
-    co_return Unimplemented(
-        "schema {} is {}: producing Avro and Protobuf through the REST Proxy is not supported "
-        "yet; use JSON Schema, json or binary",
-        id, schema::SchemaTypeName(*type));
+  if (want && *type != *want) {
+    co_return Unimplemented("schema {} is {}, but the data is sent as {}", id,
+                            schema::SchemaTypeName(*type), schema::SchemaTypeName(*want));
   }
-  co_return id;
+  co_return ResolvedSchema{id, *type};
 }
 
-// Validates a JSON text against a schema id and wraps it in the wire format.
-Status EncodeJsonSchema(SchemaSource* schemas, int32_t id, std::optional<std::string>& data,
-                        std::string_view field) {
+// Turns a key or value (JSON text) into the Confluent wire format for a resolved schema:
+// JSON Schema validates the text and stores it; Avro and Protobuf encode it to binary. `where`
+// names it in errors ("records[2].value"). Errors: kFailedPrecondition (does not match).
+Status EncodeSchemaData(SchemaSource* schemas, const ResolvedSchema& schema,
+                        std::optional<std::string>& data, std::string_view where,
+                        codec::JsonParser& parser) {
   if (!data) return Status::Ok();
-  Status st = schemas->Validate(id, *data);
-  if (!st.ok()) {
-    return FailedPrecondition("{} does not match schema {}: {}", field, id, st.message());
+  if (schema.type == schema::SchemaType::kJson) {
+    Status st = schemas->Validate(schema.id, *data);
+    if (!st.ok()) {
+      return FailedPrecondition("{} does not match schema {}: {}", where, schema.id,
+                                st.message());
+    }
+    *data = WireFormat(schema.id, *data);
+    return Status::Ok();
   }
-  *data = WireFormat(id, *data);
+  auto payload = schemas->EncodeJson(schema.id, *data, where, parser);
+  if (!payload.ok()) {
+    if (payload.status().code() == ErrorCode::kInvalidArgument) {
+      return FailedPrecondition("{} (schema {})", payload.status().message(), schema.id);
+    }
+    return payload.status();
+  }
+  *data = WireFormat(schema.id, *payload);
   return Status::Ok();
 }
 
@@ -202,17 +232,9 @@ Task<HttpResponse> RestProxyApi::ProduceV2(HttpRequest& req) {
                                   "{{binary,json,jsonschema,avro,protobuf}}.v2+json",
                                   req.Header("content-type")));
   }
-  if (*format == EmbeddedFormat::kAvro || *format == EmbeddedFormat::kProtobuf) {
-    co_return V2Error(
-        415, 41502,
-        fmt::format("the {} embedded format is not supported yet; use jsonschema, json or binary",
-                    EmbeddedFormatName(*format)));
-  }
-  Result<V2Request> decoded;
-  {
-    codec::JsonParser parser;
-    decoded = DecodeRestProxyV2(req.body, *format, options_.limits, parser);
-  }
+  // One parser for the request (simdjson buffers), used only between suspension points.
+  auto parser = std::make_unique<codec::JsonParser>();
+  Result<V2Request> decoded = DecodeRestProxyV2(req.body, *format, options_.limits, *parser);
   if (!decoded.ok()) {
     co_return decoded.status().code() == ErrorCode::kResourceExhausted
         ? V2Error(413, 41301, decoded.status().message())
@@ -225,12 +247,14 @@ Task<HttpResponse> RestProxyApi::ProduceV2(HttpRequest& req) {
 
   // Schema formats: resolve the key and value schemas once for the request.
   std::optional<int32_t> key_id, value_id;
-  if (*format == EmbeddedFormat::kJsonSchema) {
+  if (auto want = SchemaTypeOf(*format)) {
     SchemaSource* schemas = schemas_.load();
     if (schemas == nullptr) {
       co_return V2Error(503, 50003,
-                        "the jsonschema format needs the schema registry, which is not running");
+                        fmt::format("the {} format needs the schema registry, which is not running",
+                                    EmbeddedFormatName(*format)));
     }
+    std::optional<ResolvedSchema> key_schema, value_schema;
     bool any_key = false, any_value = false;
     for (const auto& r : body.records) {
       any_key |= r.event.record.key.has_value();
@@ -238,7 +262,7 @@ Task<HttpResponse> RestProxyApi::ProduceV2(HttpRequest& req) {
     }
     if (any_key || body.key_schema || body.key_schema_id) {
       SchemaSpec spec{topic + "-key", body.key_schema_id, std::nullopt, body.key_schema};
-      auto id = co_await ResolveSchema(schemas, std::move(spec));
+      auto id = co_await ResolveSchema(schemas, std::move(spec), want);
       if (!id.ok()) {
         if (id.status().code() == ErrorCode::kNotFound && !body.key_schema_id) {
           co_return V2Error(422, 42201, "records have keys but no key schema was given: " +
@@ -246,29 +270,42 @@ Task<HttpResponse> RestProxyApi::ProduceV2(HttpRequest& req) {
         }
         co_return SchemaError(id.status(), true);
       }
-      key_id = *id;
+      key_schema = *id;
+      key_id = id->id;
     }
     if (any_value || body.value_schema || body.value_schema_id) {
       SchemaSpec spec{topic + "-value", body.value_schema_id, std::nullopt, body.value_schema};
-      auto id = co_await ResolveSchema(schemas, std::move(spec));
+      auto id = co_await ResolveSchema(schemas, std::move(spec), want);
       if (!id.ok()) {
         if (id.status().code() == ErrorCode::kNotFound && !body.value_schema_id) {
           co_return V2Error(422, 42202, "no value schema was given: " + id.status().message());
         }
         co_return SchemaError(id.status(), false);
       }
-      value_id = *id;
+      value_schema = *id;
+      value_id = id->id;
     }
+    // JSON Schema errors keep their "record N: value" wording; the binary formats name the
+    // field path from the request ("records[2].value.address.zip").
+    const bool json_schema = *want == schema::SchemaType::kJson;
     for (size_t i = 0; i < body.records.size(); ++i) {
       auto& r = body.records[i];
       if (!r.error.ok()) continue;
-      if (key_id) {
-        r.error = EncodeJsonSchema(schemas, *key_id, r.event.record.key,
-                                   fmt::format("record {}: key", i));
+      if (key_schema) {
+        std::string where = json_schema ? fmt::format("record {}: key", i)
+                                        : fmt::format("records[{}].key", i);
+        r.error = EncodeSchemaData(schemas, *key_schema, r.event.record.key, where, *parser);
       }
-      if (r.error.ok() && value_id) {
-        r.error = EncodeJsonSchema(schemas, *value_id, r.event.record.value,
-                                   fmt::format("record {}: value", i));
+      if (r.error.ok() && value_schema) {
+        std::string where = json_schema ? fmt::format("record {}: value", i)
+                                        : fmt::format("records[{}].value", i);
+        r.error = EncodeSchemaData(schemas, *value_schema, r.event.record.value, where, *parser);
+      }
+      // Binary encodings change the size: check the limit again.
+      if (r.error.ok() && EventPayloadBytes(r.event.record) > options_.limits.max_event_bytes) {
+        r.error = ResourceExhausted("record {} is {} bytes; the limit is {} bytes", i,
+                                    EventPayloadBytes(r.event.record),
+                                    options_.limits.max_event_bytes);
       }
     }
   }
@@ -360,11 +397,8 @@ Task<HttpResponse> RestProxyApi::ProduceV3(HttpRequest& req) {
   if (!internal::IsJsonMediaType(req.MediaType())) {
     co_return internal::UnsupportedMediaType(req, "application/json");
   }
-  Result<std::vector<V3Record>> decoded;
-  {
-    codec::JsonParser parser;
-    decoded = DecodeRestProxyV3(req.body, options_.limits, parser);
-  }
+  auto parser = std::make_unique<codec::JsonParser>();
+  Result<std::vector<V3Record>> decoded = DecodeRestProxyV3(req.body, options_.limits, *parser);
   if (!decoded.ok()) {
     co_return V3Error(decoded.status().code() == ErrorCode::kResourceExhausted ? 413 : 400,
                       decoded.status().message());
@@ -373,7 +407,7 @@ Task<HttpResponse> RestProxyApi::ProduceV3(HttpRequest& req) {
   const int64_t now = clock_.NowMs();
 
   // Schema-based keys and values: resolved per distinct spec, validated, wire-formatted.
-  std::map<SchemaSpec, Result<int32_t>> resolved;
+  std::map<std::pair<SchemaSpec, std::string>, Result<ResolvedSchema>> resolved;
   for (size_t i = 0; i < records.size(); ++i) {
     V3Record& rec = records[i];
     if (!rec.error.ok()) continue;
@@ -381,12 +415,12 @@ Task<HttpResponse> RestProxyApi::ProduceV3(HttpRequest& req) {
       const bool is_key = side == 0;
       std::optional<V3Data>& d = is_key ? rec.key : rec.value;
       if (!d || !d->schema_based || !rec.error.ok()) continue;
-      if (d->type == "AVRO" || d->type == "PROTOBUF") {
-        rec.error = Unimplemented(
-            "{} data is not supported yet through the REST Proxy; use JSONSCHEMA, JSON, BINARY "
-            "or STRING",
-            d->type);
-        continue;
+      // The format: the type given, else the registered schema's (JSON Schema for inline text).
+      std::optional<schema::SchemaType> want;
+      if (d->type == "AVRO") want = schema::SchemaType::kAvro;
+      if (d->type == "PROTOBUF") want = schema::SchemaType::kProtobuf;
+      if (d->type == "JSONSCHEMA" || (d->type.empty() && d->schema)) {
+        want = schema::SchemaType::kJson;
       }
       SchemaSource* schemas = schemas_.load();
       if (schemas == nullptr) {
@@ -395,24 +429,34 @@ Task<HttpResponse> RestProxyApi::ProduceV3(HttpRequest& req) {
       }
       SchemaSpec spec{d->subject.value_or(topic + (is_key ? "-key" : "-value")), d->schema_id,
                       d->schema_version, d->schema};
-      auto it = resolved.find(spec);
+      auto resolved_key = std::make_pair(spec, d->type);
+      auto it = resolved.find(resolved_key);
       if (it == resolved.end()) {
         SchemaSpec copy = spec;
-        auto id = co_await ResolveSchema(schemas, std::move(copy));
-        it = resolved.emplace(std::move(spec), std::move(id)).first;
+        auto id = co_await ResolveSchema(schemas, std::move(copy), want);
+        it = resolved.emplace(std::move(resolved_key), std::move(id)).first;
       }
       if (!it->second.ok()) {
         rec.error = it->second.status();
         continue;
       }
+      const ResolvedSchema& rs = *it->second;
       std::optional<std::string>& target = is_key ? rec.event.record.key : rec.event.record.value;
       target = d->bytes;
-      rec.error = EncodeJsonSchema(schemas, *it->second, target,
-                                   fmt::format("record {}: {}", i, is_key ? "key" : "value"));
+      std::string where = rs.type == schema::SchemaType::kJson
+                              ? fmt::format("record {}: {}", i, is_key ? "key" : "value")
+                              : fmt::format("records[{}].{}", i, is_key ? "key" : "value");
+      rec.error = EncodeSchemaData(schemas, rs, target, where, *parser);
       if (rec.error.ok()) {
-        d->schema_id = *it->second;
-        d->type = "JSONSCHEMA";
+        d->schema_id = rs.id;
+        d->type = rs.type == schema::SchemaType::kJson ? "JSONSCHEMA"
+                                                       : std::string(schema::SchemaTypeName(rs.type));
       }
+    }
+    if (rec.error.ok() && EventPayloadBytes(rec.event.record) > options_.limits.max_event_bytes) {
+      rec.error = ResourceExhausted("record {} is {} bytes; the limit is {} bytes", i,
+                                    EventPayloadBytes(rec.event.record),
+                                    options_.limits.max_event_bytes);
     }
     if (rec.event.record.timestamp == model::kNoTimestamp) rec.event.record.timestamp = now;
   }

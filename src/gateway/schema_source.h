@@ -13,6 +13,10 @@
 #include "runtime/asio.h"
 #include "schema/schema.h"
 
+namespace sluice::codec {
+class JsonParser;
+}
+
 namespace sluice::gateway {
 
 // Thread-safe; owned by the server, outlives the front ends that use it.
@@ -34,6 +38,16 @@ class SchemaSource {
   // Checks a payload (without the wire-format prefix) against a registered id.
   // Errors: kNotFound (no such id), kInvalidArgument naming the field and rule broken.
   virtual Status Validate(int32_t id, std::string_view payload) const = 0;
+  // Encodes a key or value given as JSON (the REST Proxy's avro and protobuf embedded formats)
+  // for a registered Avro or Protobuf id; returns what follows the 5-byte wire-format prefix:
+  // the Avro binary datum, or the Protobuf message-index list of the schema's first message and
+  // the message bytes. `where` starts error messages ("records[2].value"); `parser` is the
+  // caller's (one per request). Errors: kNotFound (no such id), kInvalidArgument naming the
+  // field ("records[2].value.address.zip: expected int, got string"), kUnimplemented for a
+  // JSON Schema id.
+  virtual Result<std::string> EncodeJson(int32_t id, std::string_view json,
+                                         std::string_view where,
+                                         codec::JsonParser& parser) const = 0;
 };
 
 }  // namespace sluice::gateway

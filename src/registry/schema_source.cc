@@ -1,6 +1,10 @@
 // RegistrySchemaSource: Confluent error codes turned into Status codes. See schema_source.h.
 #include "registry/schema_source.h"
 
+#include "schema/avro/avro.h"
+#include "schema/avro/json_encoding.h"
+#include "schema/protobuf/json_encoding.h"
+
 namespace sluice::registry {
 
 namespace {
@@ -17,6 +21,9 @@ Status ToStatus(const SrStatus& s) {
 }
 
 }  // namespace
+
+RegistrySchemaSource::RegistrySchemaSource(Registry& registry) : registry_(registry) {}
+RegistrySchemaSource::~RegistrySchemaSource() = default;
 
 Task<Result<int32_t>> RegistrySchemaSource::Register(std::string subject, schema::SchemaType type,
                                                      std::string schema) {
@@ -51,6 +58,44 @@ Status RegistrySchemaSource::Validate(int32_t id, std::string_view payload) cons
   auto v = registry_.ValidatorFor(id);
   if (!v.ok()) return ToStatus(v.status);
   return v.value->Validate(payload);
+}
+
+Result<std::string> RegistrySchemaSource::EncodeJson(int32_t id, std::string_view json,
+                                                     std::string_view where,
+                                                     codec::JsonParser& parser) const {
+  auto parsed = registry_.Parsed(id);
+  if (!parsed.ok()) return ToStatus(parsed.status);
+  switch (parsed.value->type()) {
+    case schema::SchemaType::kAvro: {
+      const auto& avro = static_cast<const schema::avro::AvroSchema&>(*parsed.value);
+      return schema::avro::EncodeJsonText(avro.root(), json, parser, where);
+    }
+    case schema::SchemaType::kProtobuf: {
+      auto enc = ProtobufEncoder(id, parsed.value);
+      if (!enc.ok()) return enc.status();
+      std::string out;
+      Status st = (*enc)->Encode(json, out);
+      if (!st.ok()) return st.WithContext(where);
+      return out;
+    }
+    case schema::SchemaType::kJson: break;
+  }
+  return Unimplemented("schema {} is a JSON Schema: its payload is the JSON text itself", id);
+}
+
+Result<std::shared_ptr<const schema::protobuf::JsonEncoder>> RegistrySchemaSource::ProtobufEncoder(
+    int32_t id, std::shared_ptr<const schema::ParsedSchema> parsed) const {
+  {
+    std::lock_guard lock(encoders_mu_);
+    if (auto it = encoders_.find(id); it != encoders_.end()) return it->second;
+  }
+  // Compiled outside the lock; two racing requests may both compile, one result is kept.
+  auto enc = schema::protobuf::JsonEncoder::Create(std::move(parsed), {});
+  if (!enc.ok()) return enc.status();
+  std::shared_ptr<const schema::protobuf::JsonEncoder> shared = std::move(enc).value();
+  std::lock_guard lock(encoders_mu_);
+  if (encoders_.size() >= kMaxEncoders) encoders_.clear();
+  return encoders_.emplace(id, std::move(shared)).first->second;
 }
 
 }  // namespace sluice::registry

@@ -1,6 +1,6 @@
 // End-to-end tests of the produce dialects against the real `sluice serve`: compressed bodies
 // (gzip, zstd, corrupt, bombs), CloudEvents (binary, structured, batched), Confluent REST Proxy
-// v2 (json, binary, jsonschema) and v3 (single and streamed). Requests go over plain sockets so
+// v2 (json, binary, jsonschema, avro, protobuf) and v3 (single and streamed). Requests go over plain sockets so
 // any header can be sent.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -336,10 +336,11 @@ TEST_F(IngestFormatsTest, RestProxyV2JsonReportsOffsetsPerRecord) {
   EXPECT_EQ(Int(r.json, {"error_code"}), 40401);
   r = Post("/topics/rp_json", R"({"records":[{"value":1}]})", {{"Content-Type", "text/plain"}});
   EXPECT_EQ(r.status, 415) << r.body;
+  // avro without a schema, on a topic whose subject has none: 422 (no value schema).
   r = Post("/topics/rp_json", R"({"records":[{"value":1}]})",
            {{"Content-Type", "application/vnd.kafka.avro.v2+json"}});
-  EXPECT_EQ(r.status, 415) << r.body;
-  EXPECT_EQ(Int(r.json, {"error_code"}), 41502);
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_EQ(Int(r.json, {"error_code"}), 42202);
   r = Post("/topics/rp_json/partitions/9", R"({"records":[{"value":1}]})",
            {{"Content-Type", "application/vnd.kafka.json.v2+json"}});
   EXPECT_NE(r.status, 200) << r.body;
@@ -406,6 +407,150 @@ TEST_F(IngestFormatsTest, RestProxyV2JsonSchemaRegistersValidatesAndWritesWireFo
            {{"Content-Type", "application/vnd.kafka.jsonschema.v2+json"}});
   EXPECT_EQ(r.status, 422) << r.body;
   EXPECT_EQ(HighWatermark("rp_js", 0), 2);
+}
+
+// The Confluent wire-format prefix: magic byte 0 and the id, big-endian.
+std::string WirePrefix(int64_t id) {
+  std::string out(1, '\0');
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((id >> shift) & 0xff));
+  return out;
+}
+
+// Values below are chosen so that their binary encodings are ASCII: the events route returns
+// stored bytes as a JSON string (invalid UTF-8 would be replaced), so they compare exactly.
+TEST_F(IngestFormatsTest, RestProxyV2AvroEncodesJsonToAvroBinaryInWireFormat) {
+  CreateTopic("rp_avro", 1);
+  std::string schema = R"({"type":"record","name":"Reading","fields":[{"name":"n","type":"int"},)"
+                       R"({"name":"s","type":"string"},)"
+                       R"({"name":"note","type":["null","string"],"default":null},)"
+                       R"({"name":"address","type":{"type":"record","name":"A","fields":[)"
+                       R"({"name":"zip","type":"int"}]},"default":{"zip":1}}]})";
+  codec::JsonWriter w;
+  w.BeginObject().Field("key_schema", R"("string")").Field("value_schema", schema);
+  w.Key("records").BeginArray();
+  w.BeginObject().Field("key", "k1").Key("value").Raw(R"({"n":5,"s":"hi"})").EndObject();
+  w.BeginObject().Key("value").Raw(R"({"s":"a","n":6,"note":{"string":"x"},"address":{"zip":2}})");
+  w.EndObject();
+  w.BeginObject().Key("value").Raw(R"({"n":1,"s":"a","address":{"zip":"1012"}})").EndObject();
+  w.EndArray().EndObject();
+  auto r = Post("/topics/rp_avro", w.Take(),
+                {{"Content-Type", "application/vnd.kafka.avro.v2+json"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "application/vnd.kafka.v2+json");
+  int64_t key_id = Int(r.json, {"key_schema_id"});
+  int64_t id = Int(r.json, {"value_schema_id"});
+  ASSERT_GT(id, 0) << r.body;
+  ASSERT_GT(key_id, 0) << r.body;
+  EXPECT_EQ(Int(r.json, {"offsets", "0", "offset"}), 0) << r.body;
+  EXPECT_EQ(Int(r.json, {"offsets", "1", "offset"}), 1) << r.body;
+  EXPECT_EQ(Int(r.json, {"offsets", "2", "error_code"}), 42206) << r.body;
+  EXPECT_EQ(Str(r.json, {"offsets", "2", "error"}).rfind(
+                "records[2].value.address.zip: expected int, got string", 0),
+            0u)
+      << r.body;
+  auto reg = Send(server_->registry_port(), "GET", "/subjects/rp_avro-value/versions/latest", {}, "");
+  EXPECT_EQ(Int(reg.json, {"id"}), id) << reg.body;
+  EXPECT_EQ(Str(reg.json, {"schemaType"}), "null") << reg.body;  // AVRO, omitted as Confluent does
+  EXPECT_NE(Str(reg.json, {"schema"}).find("Reading"), std::string::npos) << reg.body;
+  auto ev = Events("rp_avro", 0);
+  ASSERT_EQ(ev.items().size(), 2u);
+  // n=5 (zig-zag 0x0a), s="hi", note=null (branch 0), address.zip=1 from the default.
+  EXPECT_EQ(Str(ev, {"0", "value"}), WirePrefix(id) + std::string("\x0a\x04hi\x00\x02", 6));
+  EXPECT_EQ(Str(ev, {"0", "key"}), WirePrefix(key_id) + "\x04k1");
+  EXPECT_EQ(Str(ev, {"1", "value"}),
+            WirePrefix(id) + std::string("\x0c\x02" "a\x02\x02x\x04", 7));
+  // The id again, with value_schema_id; an id of another format is 415.
+  r = Post("/topics/rp_avro",
+           R"({"value_schema_id":)" + std::to_string(id) + R"(,"records":[{"value":{"n":7,"s":""}}]})",
+           {{"Content-Type", "application/vnd.kafka.avro.v2+json"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Int(r.json, {"offsets", "0", "offset"}), 2);
+  r = Post("/topics/rp_avro",
+           R"({"value_schema_id":)" + std::to_string(id) + R"(,"records":[{"value":{"n":7,"s":""}}]})",
+           {{"Content-Type", "application/vnd.kafka.protobuf.v2+json"}});
+  EXPECT_EQ(r.status, 415) << r.body;
+  EXPECT_EQ(Int(r.json, {"error_code"}), 41502) << r.body;
+  // An invalid Avro schema is 422; every record failing is 422, not 200.
+  r = Post("/topics/rp_avro", R"({"value_schema":"{\"type\":\"nope\"}","records":[{"value":1}]})",
+           {{"Content-Type", "application/vnd.kafka.avro.v2+json"}});
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_EQ(Int(r.json, {"error_code"}), 42205) << r.body;
+  r = Post("/topics/rp_avro", R"({"records":[{"value":{"n":true}}]})",
+           {{"Content-Type", "application/vnd.kafka.avro.v2+json"}});
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_EQ(HighWatermark("rp_avro", 0), 3);
+}
+
+TEST_F(IngestFormatsTest, RestProxyV2ProtobufEncodesTheFirstMessageWithItsIndexes) {
+  CreateTopic("rp_pb", 1);
+  std::string schema =
+      "syntax = \"proto3\";\npackage t;\nmessage Reading { int32 n = 1; string s = 2; }\n"
+      "message Other { string x = 1; }\n";
+  codec::JsonWriter w;
+  w.BeginObject().Field("value_schema", schema).Key("records").BeginArray();
+  w.BeginObject().Key("value").Raw(R"({"n":5,"s":"hi"})").EndObject();
+  w.BeginObject().Key("value").Raw(R"({"n":"many"})").EndObject();
+  w.BeginObject().Key("value").Raw(R"({"x":"other message"})").EndObject();
+  w.EndArray().EndObject();
+  auto r = Post("/topics/rp_pb", w.Take(),
+                {{"Content-Type", "application/vnd.kafka.protobuf.v2+json"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  int64_t id = Int(r.json, {"value_schema_id"});
+  ASSERT_GT(id, 0) << r.body;
+  EXPECT_EQ(Int(r.json, {"offsets", "0", "offset"}), 0) << r.body;
+  EXPECT_EQ(Int(r.json, {"offsets", "1", "error_code"}), 42206) << r.body;
+  EXPECT_NE(Str(r.json, {"offsets", "1", "error"}).find("records[1].value"), std::string::npos);
+  EXPECT_EQ(Int(r.json, {"offsets", "2", "error_code"}), 42206) << r.body;
+  auto reg = Send(server_->registry_port(), "GET", "/subjects/rp_pb-value/versions/latest", {}, "");
+  EXPECT_EQ(Str(reg.json, {"schemaType"}), "PROTOBUF") << reg.body;
+  auto ev = Events("rp_pb", 0);
+  ASSERT_EQ(ev.items().size(), 1u);
+  // Message indexes [0] (one byte 0), then n=5 (08 05) and s="hi" (12 02 'h' 'i').
+  EXPECT_EQ(Str(ev, {"0", "value"}), WirePrefix(id) + std::string("\x00\x08\x05\x12\x02hi", 7));
+}
+
+TEST_F(IngestFormatsTest, RestProxyV3AvroAndProtobufRecords) {
+  CreateTopic("rp3_fmt", 1);
+  std::string avro = R"({"type":"record","name":"P","fields":[{"name":"n","type":"long"}]})";
+  codec::JsonWriter w;
+  w.BeginObject().Key("value").BeginObject().Field("type", "AVRO").Field("schema", avro);
+  w.Key("data").Raw(R"({"n":3})").EndObject().EndObject();
+  auto r = Post("/v3/clusters/sluice/topics/rp3_fmt/records", w.Take(),
+                {{"Content-Type", "application/json"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Str(r.json, {"value", "type"}), "AVRO") << r.body;
+  int64_t avro_id = Int(r.json, {"value", "schema_id"});
+  ASSERT_GT(avro_id, 0) << r.body;
+  // No type: the registered schema's format (the subject's latest version is the Avro one).
+  r = Post("/v3/clusters/sluice/topics/rp3_fmt/records", R"({"value":{"data":{"n":4}}})",
+           {{"Content-Type", "application/json"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Str(r.json, {"value", "type"}), "AVRO") << r.body;
+  r = Post("/v3/clusters/sluice/topics/rp3_fmt/records",
+           R"({"value":{"type":"AVRO","schema_id":)" + std::to_string(avro_id) +
+               R"(,"data":{"n":"x"}}})",
+           {{"Content-Type", "application/json"}});
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_NE(Str(r.json, {"message"}).find("records[0].value.n: expected long, got string"),
+            std::string::npos)
+      << r.body;
+  // Protobuf keys, registered under <topic>-key.
+  w = codec::JsonWriter();
+  w.BeginObject().Key("key").BeginObject().Field("type", "PROTOBUF");
+  w.Field("schema", "syntax = \"proto3\";\nmessage K { string id = 1; }\n");
+  w.Key("data").Raw(R"({"id":"a"})").EndObject();
+  w.Key("value").BeginObject().Field("type", "AVRO").Field("schema_id", avro_id);
+  w.Key("data").Raw(R"({"n":5})").EndObject().EndObject();
+  r = Post("/v3/clusters/sluice/topics/rp3_fmt/records", w.Take(),
+           {{"Content-Type", "application/json"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Str(r.json, {"key", "type"}), "PROTOBUF") << r.body;
+  int64_t key_id = Int(r.json, {"key", "schema_id"});
+  auto ev = Events("rp3_fmt", 0);
+  ASSERT_EQ(ev.items().size(), 3u);
+  EXPECT_EQ(Str(ev, {"0", "value"}), WirePrefix(avro_id) + "\x06");
+  EXPECT_EQ(Str(ev, {"1", "value"}), WirePrefix(avro_id) + "\x08");
+  EXPECT_EQ(Str(ev, {"2", "key"}), WirePrefix(key_id) + std::string("\x00\x0a\x01" "a", 4));
 }
 
 // --- REST Proxy v3 -----------------------------------------------------------------------------
