@@ -16,6 +16,8 @@
 #include "app/commands.h"
 #include "base/clock.h"
 #include "base/logging.h"
+#include "codec/json_parser.h"
+#include "codec/json_writer.h"
 #include "config/loader.h"
 #include "gateway/http_server.h"
 #include "gateway/rest_api.h"
@@ -293,6 +295,21 @@ int RunServe(const std::vector<std::string>& raw_args) {
       rest_proxy.SetSchemaSource(schema_source.get());
       publisher.SetValueValidator([r](std::string_view topic, std::string_view value, int32_t* id) {
         return r->ValidateRecord(topic, value, /*is_key=*/false, id);
+      });
+      publisher.SetKeyValidator([r](std::string_view topic, std::string_view key) {
+        Status st = r->ValidateRecord(topic, key, /*is_key=*/true, nullptr);
+        // Envelope keys given as JSON strings are stored as their text; a JSON Schema for the
+        // key then sees them as the string they were.
+        if (st.code() == ErrorCode::kInvalidArgument && !key.empty() && key[0] != '\0') {
+          codec::JsonParser parser;
+          if (!parser.IsValid(key)) {
+            codec::JsonWriter w;
+            w.String(key);
+            std::string quoted = w.Take();
+            return r->ValidateRecord(topic, quoted, /*is_key=*/true, nullptr);
+          }
+        }
+        return st;
       });
       publisher.SetLineageRecorder(
           [r](std::string_view topic, int32_t id, uint64_t events, std::string_view principal) {

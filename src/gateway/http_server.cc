@@ -446,8 +446,18 @@ class HttpServerImpl {
       std::string route;
       HttpResponse resp = co_await Dispatch(req, route);
       // Every answer names the request it answers when the client gave it an id.
-      if (auto rid = req.Header("x-request-id"); !rid.empty() && rid.size() <= 200) {
+      auto rid = req.Header("x-request-id");
+      if (!rid.empty() && rid.size() <= 200) {
         resp.headers.emplace_back("X-Request-Id", std::string(rid));
+      }
+      // Server-side failures are logged with what lets an operator find the request and its
+      // trace (client errors are the client's to read in the answer; 503 is backpressure, counted
+      // in the metrics, and would flood the log exactly when the server is busiest).
+      if (resp.status >= 500 && resp.status != 503) {
+        Logger().warn("{} {} answered {} (route {}, request id '{}', traceparent '{}', peer {}): {}",
+                      req.method, req.path, resp.status, route, rid.substr(0, 200),
+                      req.Header("traceparent").substr(0, 64), req.remote,
+                      std::string_view(resp.body).substr(0, 300));
       }
       Record(st, route, req.method, resp.status, start);
       if (resp.upgrade != nullptr) {

@@ -242,6 +242,16 @@ Task<Result<PublishOutcome>> Publisher::Publish(const std::string& topic,
         st = InvalidArgument("event {}: a null value cannot match a schema", i);
       } else {
         st = ValidateValue(topic, *e.record.value, &id);
+        if (st.ok() && e.record.key && key_validator_) {
+          // Keys are checked when the subject "<topic>-key" has a schema (TopicNameStrategy).
+          Status kst = key_validator_(topic, *e.record.key);
+          if (!kst.ok() && kst.code() != ErrorCode::kNotFound) {
+            st = kst.code() == ErrorCode::kInvalidArgument
+                     ? InvalidArgument("key does not match the schema of subject '{}-key': {}",
+                                       topic, kst.message())
+                     : kst;
+          }
+        }
         if (st.ok()) {
           if (out.schema_ids.empty() || out.schema_ids.back().first != id) {
             out.schema_ids.emplace_back(id, 0);
@@ -250,11 +260,15 @@ Task<Result<PublishOutcome>> Publisher::Publish(const std::string& topic,
         } else if (st.code() == ErrorCode::kInvalidArgument) {
           if (!meta->dead_letter_topic.empty() && !options.internal) {
             out.dead_lettered.emplace(
-                i, PublishOutcome::DeadLetter{meta->dead_letter_topic,
-                                              fmt::format("value {}", st.message())});
+                i, PublishOutcome::DeadLetter{
+                       meta->dead_letter_topic,
+                       st.message().starts_with("key ") ? st.message()
+                                                        : fmt::format("value {}", st.message())});
             continue;
           }
-          st = InvalidArgument("event {} {}", i, st.message());
+          st = st.message().starts_with("key ")
+                   ? InvalidArgument("event {}: {}", i, st.message())
+                   : InvalidArgument("event {} {}", i, st.message());
         } else {
           co_return st;  // no schema / registry off: the whole topic is refused
         }

@@ -86,6 +86,10 @@ class Publisher {
   using LineageRecorder = std::function<void(std::string_view topic, int32_t id, uint64_t events,
                                              std::string_view principal)>;
   void SetLineageRecorder(LineageRecorder r) { lineage_ = std::move(r); }
+  // Checks a key on topics with value_schema_validation: kNotFound (no "<topic>-key" schema)
+  // means keys are not checked; kInvalidArgument names the field.
+  using KeyValidator = std::function<Status(std::string_view topic, std::string_view key)>;
+  void SetKeyValidator(KeyValidator v) { key_validator_ = std::move(v); }
   // Token buckets per principal and topic (may be null: no limits). Outlives the publisher.
   void SetRateLimiter(RateLimiter* limiter) { limiter_ = limiter; }
   bool has_value_validator() const { return static_cast<bool>(value_validator_); }
@@ -124,6 +128,7 @@ class Publisher {
   std::atomic<storage::Log*> log_{nullptr};
   ValueValidator value_validator_;
   LineageRecorder lineage_;
+  KeyValidator key_validator_;
   RateLimiter* limiter_ = nullptr;
   std::atomic<uint64_t> sticky_{0};  // rotates the keyless partition per request
   std::atomic<int64_t> inflight_bytes_{0};

@@ -533,6 +533,24 @@ TEST_F(ApiTest, ProduceIsValidatedAgainstTheTopicsSchemaWhenAsked) {
                  "application/x-ndjson"),
               400, "invalid_argument");
   EXPECT_EQ(HighWatermark("validated", 0), 2);
+  // A key schema ("<topic>-key") checks keys too; without one keys are free.
+  EXPECT_EQ(Do("POST", "/v1/topics/validated/events?envelope=true",
+               R"({"key":"anything-goes","value":{"age":8}})")
+                .status,
+            200);
+  reg = Call(*registry, "POST", "/subjects/validated-key/versions",
+             R"({"schemaType":"JSON","schema":"{\"type\":\"string\",\"maxLength\":3}"})",
+             "application/vnd.schemaregistry.v1+json");
+  ASSERT_EQ(reg.status, 200) << reg.body;
+  EXPECT_EQ(Do("POST", "/v1/topics/validated/events?envelope=true",
+               R"({"key":"abc","value":{"age":9}})")
+                .status,
+            200);
+  auto bad_key = Do("POST", "/v1/topics/validated/events?envelope=true",
+                    R"({"key":"abcd","value":{"age":10}})");
+  ExpectError(bad_key, 400, "invalid_argument");
+  EXPECT_NE(bad_key.body.find("validated-key"), std::string::npos) << bad_key.body;
+  EXPECT_EQ(HighWatermark("validated", 0), 4);
   // Other topics are not checked.
   CreateTopic("free", 1);
   EXPECT_EQ(Do("POST", "/v1/topics/free/events", R"({"age":"any"})").status, 200);
@@ -546,7 +564,7 @@ TEST_F(ApiTest, ProduceIsValidatedAgainstTheTopicsSchemaWhenAsked) {
   ASSERT_EQ(producers.size(), 1u) << lineage.body;
   EXPECT_EQ(producers[0].Find("topic")->text(), "validated");
   EXPECT_EQ(producers[0].Find("principal")->text(), "anonymous");
-  EXPECT_EQ(*producers[0].Find("events")->AsInt64(), 2);
+  EXPECT_EQ(*producers[0].Find("events")->AsInt64(), 4);
   auto graph = Call(*registry, "GET", "/v1/lineage/graph");
   ASSERT_EQ(graph.status, 200) << graph.body;
   EXPECT_NE(graph.body.find(R"({"from":"topic:validated","to":"schema:)"), std::string::npos)
