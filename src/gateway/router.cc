@@ -137,30 +137,36 @@ std::optional<HttpResponse> Router::Admit(HttpRequest& req, const Match& m) cons
     memo.allowed_actions = 0;
   }
   if (m.access->kind != RouteAccess::Kind::kResource) return std::nullopt;
-  std::vector<std::string> resources;
+  // One resource from the path (no vector on this, the common path), or several computed.
+  std::string one;
+  std::vector<std::string> several;
   if (m.access->resources) {
-    resources = m.access->resources(req);
+    several = m.access->resources(req);
   } else {
-    resources.push_back(ExpandResource(m.access->resource, req));
+    one = ExpandResource(m.access->resource, req);
     // The same route on the same resource as last time on this connection: already allowed.
-    if (memo.allowed_actions == m.access->actions && memo.resource == resources.front()) {
-      return std::nullopt;
-    }
+    if (memo.allowed_actions == m.access->actions && memo.resource == one) return std::nullopt;
   }
   Status first;
-  for (const auto& res : resources) {
+  auto try_resource = [&](const std::string& res) {
     for (int a = 0; a < auth_rbac::kActionCount; ++a) {
       auto action = static_cast<auth_rbac::Action>(a);
       if ((m.access->actions & auth_rbac::ActionBit(action)) == 0) continue;
       Status st = security_->Authorize(*req.principal, action, res);
-      if (st.ok()) {
-        if (!m.access->resources) {
-          memo.resource = res;
-          memo.allowed_actions = m.access->actions;
-        }
-        return std::nullopt;
-      }
+      if (st.ok()) return true;
       if (first.ok()) first = std::move(st);
+    }
+    return false;
+  };
+  if (!m.access->resources) {
+    if (try_resource(one)) {
+      memo.resource = std::move(one);
+      memo.allowed_actions = m.access->actions;
+      return std::nullopt;
+    }
+  } else {
+    for (const auto& res : several) {
+      if (try_resource(res)) return std::nullopt;
     }
   }
   if (first.ok()) first = PermissionDenied("principal '{}' may not do this", req.principal->name);
