@@ -160,6 +160,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // reload TLS certificates
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   size_t shard_count = cfg->shards != 0 ? cfg->shards : std::thread::hardware_concurrency();
@@ -390,7 +391,24 @@ int RunServe(const std::vector<std::string>& raw_args) {
            shard_count, cfg->log_backend, cfg->auth_enabled ? "on" : "off");
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) break;
+    // Certificate rotation: the HTTP and registry listeners re-read their TLS files; a bad
+    // file keeps the current certificate (and says so). gRPC keeps its certificate.
+    auto reload = [&log](const char* name, gateway::HttpServer& s) {
+      if (!s.tls()) return;
+      Status st = s.ReloadTls();
+      if (st.ok()) {
+        log.info("SIGHUP: {} TLS certificate reloaded", name);
+      } else {
+        log.error("SIGHUP: {} TLS certificate not reloaded, keeping the current one: {}", name,
+                  st.message());
+      }
+    };
+    reload("http", **server);
+    if (registry_server) reload("registry", *registry_server);
+  }
   log.info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
   api.SetStopping();
   if (grpc_server) grpc_server->Stop();

@@ -120,9 +120,9 @@ struct Conn final : ConnBase {
       : ConnBase(s.get_executor()), stream(std::move(s)) {
     socket = &Lowest(stream);
   }
-  Conn(tcp::socket s, ssl::context& ctx)
+  Conn(tcp::socket s, std::shared_ptr<ssl::context> ctx)
     requires kTls
-      : ConnBase(s.get_executor()), stream(std::move(s), ctx) {
+      : ConnBase(s.get_executor()), context(std::move(ctx)), stream(std::move(s), *context) {
     socket = &Lowest(stream);
   }
   TlsStream* Tls() override {
@@ -132,6 +132,11 @@ struct Conn final : ConnBase {
       return nullptr;
     }
   }
+  struct NoContext {};
+  // TLS: the context the stream was made from, kept while the stream lives (a reload replaces
+  // the server's). Declared before the stream so it outlives it.
+  [[no_unique_address]] std::conditional_t<kTls, std::shared_ptr<ssl::context>, NoContext>
+      context;
   Stream stream;
 };
 
@@ -240,7 +245,38 @@ class HttpServerImpl {
     if (cert.empty() || key.empty()) {
       return InvalidArgument("tls_cert_file and tls_key_file must be set together");
     }
-    auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+    auto ctx = BuildTlsContext();
+    if (!ctx.ok()) return ctx.status();
+    tls_ = std::move(ctx).value();
+    tls_enabled_ = true;
+    if (options_.metrics != nullptr) {
+      tls_failed_ = &options_.metrics->GetCounter(
+          "sluice_http_tls_handshake_failures_total",
+          "Connections to a TLS listener whose TLS handshake failed (plain HTTP, old TLS "
+          "versions, timeouts)");
+    }
+    return Status::Ok();
+  }
+
+  // Re-reads the files; new connections get the new certificate, open ones keep theirs. On
+  // error the current certificate stays. Non-shard thread; not after Stop.
+  Status ReloadTls() {
+    if (!tls_enabled_) return Status::Ok();
+    auto ctx = BuildTlsContext();
+    if (!ctx.ok()) return ctx.status();
+    std::shared_ptr<ssl::context> fresh = std::move(ctx).value();
+    runtime::BlockOn(shards_, runtime::ShardId(0), [this, &fresh]() -> Task<bool> {
+      tls_ = std::move(fresh);  // tls_ is only touched on shard 0 once serving
+      co_return true;
+    });
+    return Status::Ok();
+  }
+
+  // The server context for options_' files: TLS 1.2+, the certificate chain and its key.
+  Result<std::shared_ptr<ssl::context>> BuildTlsContext() const {
+    const std::string& cert = options_.tls_cert_file;
+    const std::string& key = options_.tls_key_file;
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
     // TLS 1.2 and 1.3 only; no compression, no renegotiation, the server's cipher order.
     SSL_CTX* native = ctx->native_handle();
     SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
@@ -259,17 +295,10 @@ class HttpServerImpl {
       return InvalidArgument("tls_key_file '{}' does not match the certificate in '{}'", key,
                              cert);
     }
-    tls_ = std::move(ctx);
-    if (options_.metrics != nullptr) {
-      tls_failed_ = &options_.metrics->GetCounter(
-          "sluice_http_tls_handshake_failures_total",
-          "Connections to a TLS listener whose TLS handshake failed (plain HTTP, old TLS "
-          "versions, timeouts)");
-    }
-    return Status::Ok();
+    return ctx;
   }
 
-  bool tls() const { return tls_ != nullptr; }
+  bool tls() const { return tls_enabled_; }
 
   Status Bind() {
     boost::system::error_code ec;
@@ -345,7 +374,7 @@ class HttpServerImpl {
         continue;
       }
       if (tls_ != nullptr) {
-        auto conn = std::make_shared<Conn<TlsStream>>(std::move(sock), *tls_);
+        auto conn = std::make_shared<Conn<TlsStream>>(std::move(sock), tls_);
         shards_.Spawn(runtime::ShardId(shard),
                       [this, conn, shard]() -> Task<void> { co_await Session(conn, shard); });
       } else {
@@ -721,7 +750,10 @@ class HttpServerImpl {
   std::atomic<int64_t> active_{0};
   metrics::Gauge* active_gauge_ = nullptr;
   metrics::Counter* rejected_ = nullptr;
-  std::unique_ptr<ssl::context> tls_;  // set when the listener speaks TLS
+  // The current TLS context (shard 0: the acceptor's); connections share it so a reload does
+  // not pull it from under them.
+  std::shared_ptr<ssl::context> tls_;
+  bool tls_enabled_ = false;  // set once by LoadTls
   metrics::Counter* tls_failed_ = nullptr;
 };
 
@@ -738,6 +770,7 @@ HttpServer::HttpServer(std::unique_ptr<HttpServerImpl> impl) : impl_(std::move(i
 HttpServer::~HttpServer() = default;
 uint16_t HttpServer::port() const { return impl_->port(); }
 bool HttpServer::tls() const { return impl_->tls(); }
+Status HttpServer::ReloadTls() { return impl_->ReloadTls(); }
 void HttpServer::Stop() { impl_->Stop(); }
 
 }  // namespace sluice::gateway

@@ -57,6 +57,10 @@ class HttpServer {
   uint16_t port() const;
   // Whether the listener speaks TLS.
   bool tls() const;
+  // Re-reads tls_cert_file / tls_key_file (certificate rotation): connections accepted from
+  // now on use the new pair, open ones keep the old. On error (same errors as Start) the
+  // current pair stays. No-op on a plain listener. Non-shard thread; not after Stop().
+  Status ReloadTls();
   void Stop();
 
  private:
