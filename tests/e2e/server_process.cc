@@ -139,6 +139,10 @@ int ServerProcess::Signal(int sig) {
   return status;
 }
 
+void ServerProcess::Notify(int sig) {
+  if (pid_ > 0) kill(pid_, sig);
+}
+
 int ServerProcess::Stop() {
   int status = Signal(SIGTERM);
   if (WIFEXITED(status)) return WEXITSTATUS(status);

@@ -43,6 +43,8 @@ class ServerProcess {
   Status Start(int timeout_ms = 30000);
   // Sends sig and waits for the process; returns the raw wait status.
   int Signal(int sig);
+  // Sends sig without waiting (SIGHUP).
+  void Notify(int sig);
   // SIGTERM and wait; returns the exit code (or 128+signal).
   int Stop();
   bool running() const { return pid_ > 0; }

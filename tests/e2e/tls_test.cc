@@ -19,8 +19,12 @@
 
 #include <openssl/ssl.h>
 
+#include <chrono>
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "codec/json_parser.h"
 #include "e2e/server_process.h"
@@ -287,6 +291,51 @@ TEST_F(TlsTest, WebSocketPublishWorksOverWss) {
   auto f = Do("GET", "/v1/topics/wss/partitions/0/events?offset=0");
   ASSERT_EQ(f.status, 200) << f.body;
   EXPECT_NE(f.body.find(R"({"secure":true})"), std::string::npos) << f.body;
+}
+
+TEST_F(TlsTest, SighupReloadsTheCertificateForNewConnections) {
+  namespace fs = std::filesystem;
+  TempDir d;
+  const std::string live_cert = d.path() + "/live.pem", live_key = d.path() + "/live.key";
+  const std::string other_ca = dir_->path() + "/other.pem";
+  fs::copy_file(Cert(), live_cert);
+  fs::copy_file(dir_->path() + "/server.key", live_key);
+  ServerProcess s(d.path() + "/data", d.path() + "/server.log",
+                  {"--set", "http.tls_cert_file=" + live_cert, "--set",
+                   "http.tls_key_file=" + live_key, "--registry-listen", "", "--grpc-listen", ""});
+  s.UseTls(Cert());
+  ASSERT_TRUE(s.Start().ok()) << s.Output();
+  auto status_trusting = [&](const std::string& ca) {
+    gateway::HttpClientOptions o;
+    o.ca_file = ca;
+    auto c = std::move(gateway::HttpClient::Create(s.url(), o)).value();
+    return Call(*c, "GET", "/health/live").status;
+  };
+  EXPECT_EQ(status_trusting(Cert()), 200);
+  EXPECT_EQ(status_trusting(other_ca), -1);
+
+  fs::copy_file(other_ca, live_cert, fs::copy_options::overwrite_existing);
+  fs::copy_file(dir_->path() + "/other.key", live_key, fs::copy_options::overwrite_existing);
+  s.Notify(SIGHUP);
+  int status = -1;
+  for (int i = 0; i < 200 && status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    status = status_trusting(other_ca);
+  }
+  EXPECT_EQ(status, 200) << s.Output();
+  EXPECT_EQ(status_trusting(Cert()), -1);
+
+  // A broken key file: the reload is refused and the current certificate stays.
+  std::ofstream(live_key, std::ios::trunc) << "not a key\n";
+  s.Notify(SIGHUP);
+  for (int i = 0; i < 200 && s.Output().find("not reloaded") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(s.Output().find("http TLS certificate not reloaded"), std::string::npos)
+      << s.Output();
+  EXPECT_NE(s.Output().find("tls_key_file"), std::string::npos) << s.Output();
+  EXPECT_EQ(status_trusting(other_ca), 200);
+  EXPECT_EQ(s.Stop(), 0);
 }
 
 TEST_F(TlsTest, UnusableTlsFilesExitTwoNamingTheKey) {
