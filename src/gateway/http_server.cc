@@ -282,6 +282,9 @@ class HttpServerImpl {
     SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
     SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                     SSL_OP_CIPHER_SERVER_PREFERENCE);
+    // OpenSSL's own record buffers are freed while a connection is idle (keep-alive, idle
+    // WebSockets); Asio's stream keeps its two fixed ~17 KiB buffers regardless.
+    SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
     // Forward-secret AEAD suites only for TLS 1.2 (1.3's are all of that kind).
     SSL_CTX_set_cipher_list(native,
                             "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL");
