@@ -35,7 +35,7 @@ Result<Args> ParseArgs(const std::vector<std::string>& argv, const std::vector<s
       value = a.substr(eq + 1);
       has_value = true;
     }
-    if (is(valued, name) || name == "--server") {
+    if (is(valued, name) || name == "--server" || name == "--ca-file") {
       if (!has_value) {
         if (i + 1 >= argv.size()) return InvalidArgument("{}: missing value", name);
         value = argv[++i];
@@ -58,7 +58,15 @@ std::string ServerUrl(const Args& args) {
 }
 
 Result<std::unique_ptr<Api>> Api::Connect(const Args& args) {
-  auto c = gateway::HttpClient::Create(ServerUrl(args));
+  // https:// servers: the CA certificates to trust (--ca-file or $SLUICE_CA_FILE; default the
+  // system's).
+  gateway::HttpClientOptions options;
+  if (auto f = args.Get("--ca-file")) {
+    options.ca_file = *f;
+  } else if (const char* e = std::getenv("SLUICE_CA_FILE"); e != nullptr && *e != '\0') {
+    options.ca_file = e;
+  }
+  auto c = gateway::HttpClient::Create(ServerUrl(args), options);
   if (!c.ok()) return c.status();
   auto api = std::make_unique<Api>();
   api->client_ = std::move(c).value();

@@ -18,7 +18,8 @@ Server:
   apikey create PRINCIPAL [--id ID]              new API key for the auth policy (docs/security.md)
 
 Clients (talk HTTP to a running server; --server URL or $SLUICE_SERVER,
-default http://127.0.0.1:8080; credentials from $SLUICE_TOKEN or $SLUICE_API_KEY):
+default http://127.0.0.1:8080; for https:// URLs --ca-file PEM or $SLUICE_CA_FILE, default the
+system's CAs; credentials from $SLUICE_TOKEN or $SLUICE_API_KEY):
   topic create NAME [--partitions N] [--config k=v ...]
   topic list | topic describe NAME | topic alter NAME --config k=v ... | topic delete NAME
   produce TOPIC [--file F] [--key-field F] [--partition P] [--batch N]

@@ -39,6 +39,21 @@ bool IsLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.starts_with("127.");
 }
 
+// A listener's start error for stderr: TLS file errors (kInvalidArgument, worded by HttpServer
+// as "tls_cert_file '...': ...") get the config section in front, so they name the key.
+std::string ListenerError(std::string_view section, const Status& st) {
+  if (st.code() == ErrorCode::kInvalidArgument && st.message().starts_with("tls_")) {
+    return fmt::format("{}.{}", section, st.message());
+  }
+  return st.message();
+}
+
+// Bad configuration (unusable TLS files, bad host) exits 2 like every other config error; a
+// listener that cannot bind exits 1.
+int ListenerExitCode(const Status& st) {
+  return st.code() == ErrorCode::kInvalidArgument ? 2 : 1;
+}
+
 Result<storage::TopicConfig> DefaultTopicConfig(const config::ServerConfig& c) {
   storage::TopicConfig t;
   SLUICE_RETURN_IF_ERROR(t.Apply({{"durability", c.default_durability},
@@ -145,6 +160,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // reload TLS certificates
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   size_t shard_count = cfg->shards != 0 ? cfg->shards : std::thread::hardware_concurrency();
@@ -215,11 +231,13 @@ int RunServe(const std::vector<std::string>& raw_args) {
   http_opts.request_timeout_ms = cfg->request_timeout_ms;
   http_opts.idle_timeout_ms = std::max<int64_t>(60000, cfg->request_timeout_ms);
   http_opts.metrics = &registry;
+  http_opts.tls_cert_file = cfg->http_tls_cert_file;
+  http_opts.tls_key_file = cfg->http_tls_key_file;
   auto server = gateway::HttpServer::Start(http_opts, std::move(router), shards);
   if (!server.ok()) {
-    fmt::print(stderr, "sluice serve: {}\n", server.status().message());
+    fmt::print(stderr, "sluice serve: {}\n", ListenerError("http", server.status()));
     shards.Stop();
-    return 1;
+    return ListenerExitCode(server.status());
   }
 
   std::unique_ptr<storage::Log> the_log;
@@ -279,14 +297,20 @@ int RunServe(const std::vector<std::string>& raw_args) {
       gateway::HttpServerOptions ropts = http_opts;
       ropts.host = registry_listen->host;
       ropts.port = registry_listen->port;
+      if (!cfg->registry_tls_cert_file.empty() || !cfg->registry_tls_key_file.empty()) {
+        ropts.tls_cert_file = cfg->registry_tls_cert_file;
+        ropts.tls_key_file = cfg->registry_tls_key_file;
+      }
+      const bool own_tls = !cfg->registry_tls_cert_file.empty();
       auto rs = gateway::HttpServer::Start(ropts, std::move(reg_router), shards);
       if (!rs.ok()) {
-        fmt::print(stderr, "sluice serve: schema registry: {}\n", rs.status().message());
+        fmt::print(stderr, "sluice serve: schema registry: {}\n",
+                   ListenerError(own_tls ? "registry" : "http", rs.status()));
         reg->Stop();
         (*server)->Stop();
         stop_log();
         shards.Stop();
-        return 1;
+        return ListenerExitCode(rs.status());
       }
       registry_server = std::move(rs).value();
       schema_registry = std::move(reg);
@@ -348,12 +372,14 @@ int RunServe(const std::vector<std::string>& raw_args) {
 
   std::string host = listen->host.find(':') != std::string::npos ? "[" + listen->host + "]"
                                                                     : listen->host;
-  fmt::print("sluice serving on http://{}:{} (data {})\n", host, (*server)->port(), where);
+  const char* scheme = (*server)->tls() ? "https" : "http";
+  fmt::print("sluice serving on {}://{}:{} (data {})\n", scheme, host, (*server)->port(), where);
   if (registry_server) {
     std::string rhost = registry_listen->host.find(':') != std::string::npos
                             ? "[" + registry_listen->host + "]"
                             : registry_listen->host;
-    fmt::print("schema registry on http://{}:{}\n", rhost, registry_server->port());
+    fmt::print("schema registry on {}://{}:{}\n", registry_server->tls() ? "https" : "http", rhost,
+               registry_server->port());
   }
   if (grpc_server) {
     fmt::print("gRPC on {}:{}{}\n", cfg->grpc_listen.substr(0, cfg->grpc_listen.rfind(':')),
@@ -361,11 +387,28 @@ int RunServe(const std::vector<std::string>& raw_args) {
   }
   if (cfg->auth_enabled) fmt::print("auth on: policy {}\n", cfg->auth_policy_file);
   std::fflush(stdout);
-  log.info("ready: http://{}:{}, {} shards, log {}, auth {}", host, (*server)->port(),
+  log.info("ready: {}://{}:{}, {} shards, log {}, auth {}", scheme, host, (*server)->port(),
            shard_count, cfg->log_backend, cfg->auth_enabled ? "on" : "off");
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) break;
+    // Certificate rotation: the HTTP and registry listeners re-read their TLS files; a bad
+    // file keeps the current certificate (and says so). gRPC keeps its certificate.
+    auto reload = [&log](const char* name, gateway::HttpServer& s) {
+      if (!s.tls()) return;
+      Status st = s.ReloadTls();
+      if (st.ok()) {
+        log.info("SIGHUP: {} TLS certificate reloaded", name);
+      } else {
+        log.error("SIGHUP: {} TLS certificate not reloaded, keeping the current one: {}", name,
+                  st.message());
+      }
+    };
+    reload("http", **server);
+    if (registry_server) reload("registry", *registry_server);
+  }
   log.info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
   api.SetStopping();
   if (grpc_server) grpc_server->Stop();

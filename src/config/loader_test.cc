@@ -176,7 +176,8 @@ TEST_F(LoaderTest, UnknownKeysInFileAreErrorsListingKnownKeys) {
   EXPECT_EQ(Error({"--config", path}),
             "unknown key 'http.lsten' in " + path +
                 " (known: listen, max_request_bytes, max_event_bytes, max_events_per_request, "
-                "max_connections, request_timeout_ms, max_inflight_bytes, idempotency_ttl_ms)");
+                "max_connections, request_timeout_ms, max_inflight_bytes, idempotency_ttl_ms, "
+                "tls_cert_file, tls_key_file)");
   path = WriteFile("z.yaml", "kafka:\n  props: {a: b}\n");
   EXPECT_EQ(Error({"--config", path}),
             "unknown key 'kafka.props' in " + path + " (known: admin_api, properties)");
@@ -198,6 +199,22 @@ TEST_F(LoaderTest, MalformedFilesAreReportedWithThePosition) {
   EXPECT_EQ(Error({"--config", path}), "config file " + path + ": data_dir: has no value");
   path = WriteFile("dup.yaml", "shards: 1\nshards: 2\n");
   EXPECT_EQ(Error({"--config", path}), "config file " + path + ": shards: key given twice");
+}
+
+TEST_F(LoaderTest, TlsFilesComeInPairsCheckedOnceEverySourceIsApplied) {
+  for (std::string section : {"http", "registry", "grpc"}) {
+    auto r = Load({"--set", section + ".tls_cert_file=/c.pem", "--set",
+                   section + ".tls_key_file=/k.pem"});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(Error({"--set", section + ".tls_cert_file=/c.pem"}),
+              section + ".tls_key_file: " + section + ".tls_cert_file and " + section +
+                  ".tls_key_file must be set together (" + section +
+                  ".tls_key_file from default; " + section + ".tls_cert_file from --set " +
+                  section + ".tls_cert_file)");
+  }
+  auto r = Load({"--set", "http.tls_cert_file=/c.pem", "--set", "http.tls_key_file=/k.pem"});
+  EXPECT_EQ(r->http_tls_cert_file, "/c.pem");
+  EXPECT_EQ(r->http_tls_key_file, "/k.pem");
 }
 
 TEST_F(LoaderTest, EmptyFileYieldsDefaults) {

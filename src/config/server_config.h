@@ -18,6 +18,10 @@ struct ServerConfig {
   std::string http_listen = "127.0.0.1:8080";           // http.listen
   // registry.listen: the Schema Registry's listener; empty disables the registry.
   std::string registry_listen = "127.0.0.1:8081";
+  // registry.tls_*: PEM files for TLS on the registry listener; when neither is set the
+  // registry uses http.tls_cert_file / http.tls_key_file (so one certificate covers both).
+  std::string registry_tls_cert_file;
+  std::string registry_tls_key_file;
   // grpc.*: the gRPC listener (docs/grpc.md); empty grpc.listen disables it.
   std::string grpc_listen = "127.0.0.1:9090";
   std::string grpc_tls_cert_file;  // PEM; TLS is on when both files are set
@@ -42,6 +46,10 @@ struct ServerConfig {
   int32_t max_events_per_request = 10000;
   int32_t max_connections = 10000;
   int64_t request_timeout_ms = 30000;
+  // http.tls_*: PEM certificate chain and private key; the HTTP listener (and WebSocket)
+  // speaks TLS 1.2/1.3 when both are set (docs/security.md).
+  std::string http_tls_cert_file;
+  std::string http_tls_key_file;
 
   // auth.*: authentication and RBAC on every listener (docs/security.md).
   bool auth_enabled = false;

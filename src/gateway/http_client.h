@@ -1,5 +1,6 @@
-// HttpClient: a small blocking HTTP/1.1 client with keep-alive and timeouts, used by the CLI and
-// the end-to-end tests to talk to a running `sluice serve`. Beast stays inside http_client.cc.
+// HttpClient: a small blocking HTTP/1.1 (or HTTPS) client with keep-alive and timeouts, used by
+// the CLI and the end-to-end tests to talk to a running `sluice serve`. Beast and OpenSSL stay
+// inside http_client.cc.
 #pragma once
 
 #include <cstdint>
@@ -30,17 +31,25 @@ struct HttpClientResponse {
 
 class HttpClientImpl;
 
+struct HttpClientOptions {
+  // For https:// URLs: PEM file of the CA certificates to trust; empty trusts the system's.
+  // The server's certificate must also match the URL's host (name or IP address).
+  std::string ca_file;
+};
+
 // Not thread-safe: one client per thread. Reuses one connection while the server keeps it open.
 class HttpClient {
  public:
-  // base_url: "http://host:port" (a trailing slash is ignored; https is not supported yet).
-  // Errors: kInvalidArgument for a malformed URL.
-  static Result<std::unique_ptr<HttpClient>> Create(std::string_view base_url);
+  // base_url: "http://host:port" or "https://host:port" (TLS 1.2+, the server's certificate
+  // verified); a trailing slash is ignored. Errors: kInvalidArgument for a malformed URL or an
+  // unreadable CA file.
+  static Result<std::unique_ptr<HttpClient>> Create(std::string_view base_url,
+                                                    const HttpClientOptions& options = {});
   ~HttpClient();
 
   // Sends one request and reads the whole response. target is "/path?query".
   // Non-2xx statuses are returned as responses, not errors. Errors: kUnavailable (cannot
-  // connect, connection lost), kDeadlineExceeded (no complete response within timeout_ms).
+  // connect, TLS handshake or certificate check failed, connection lost), kDeadlineExceeded (no complete response within timeout_ms).
   // GET/HEAD/DELETE are retried once on a fresh connection when a reused connection turns out
   // to be closed; POST/PATCH never are (the server may have acted on them).
   Result<HttpClientResponse> Request(std::string_view method, std::string_view target,

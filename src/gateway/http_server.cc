@@ -7,6 +7,10 @@
 //
 // Timeouts: Boost 1.74 has no per-operation cancellation, so each connection has a deadline timer
 // watched by a small coroutine that closes the socket when the deadline passes.
+//
+// TLS: the connection code is a template on the stream (a plain tcp::socket, or an OpenSSL
+// asio::ssl::stream over one), so the plain listener compiles to the same direct socket calls
+// as before and pays nothing for TLS; a listener is one or the other, chosen at Start.
 #include "gateway/http_server.h"
 
 #include <utility>
@@ -15,6 +19,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -27,6 +32,10 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <type_traits>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "base/clock.h"
 #include "base/logging.h"
@@ -38,8 +47,10 @@ namespace sluice::gateway {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using SteadyClock = std::chrono::steady_clock;
+using TlsStream = ssl::stream<tcp::socket>;
 
 namespace {
 
@@ -48,19 +59,23 @@ spdlog::logger& Logger() {
   return l;
 }
 
+tcp::socket& Lowest(tcp::socket& s) { return s; }
+tcp::socket& Lowest(TlsStream& s) { return s.next_layer(); }
+
 // One connection, owned by its Session coroutine (shared with its Watch coroutine); touched
-// only on its shard.
+// only on its shard. ConnBase is what does not depend on the stream type (the server's
+// connection set and timeouts use it); Conn<Stream> adds the stream.
 //
 // Deadlines are lazy: SetDeadline only moves the timer when the new deadline is earlier than
 // the one armed, otherwise Watch wakes at the armed time, sees the later deadline and re-arms.
 // Re-arming on every request would cancel and wake Watch up to three times per request.
-struct Conn final : UpgradedConnection {
-  explicit Conn(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {
+struct ConnBase : UpgradedConnection {
+  explicit ConnBase(const tcp::socket::executor_type& ex) : timer(ex) {
     timer.expires_at(SteadyClock::time_point::max());
   }
-  Conn(const Conn&) = delete;
-  Conn& operator=(const Conn&) = delete;
-  tcp::socket socket;
+  ConnBase(const ConnBase&) = delete;
+  ConnBase& operator=(const ConnBase&) = delete;
+  tcp::socket* socket = nullptr;  // the TCP socket under the stream; set by Conn
   asio::steady_timer timer;
   SteadyClock::time_point deadline = SteadyClock::time_point::max();
   bool done = false;
@@ -83,19 +98,51 @@ struct Conn final : UpgradedConnection {
     if (deadline < timer.expiry()) timer.expires_at(deadline);
   }
   void ClearDeadline() override { deadline = SteadyClock::time_point::max(); }
-  tcp::socket& Socket() override { return socket; }
+  tcp::socket& Socket() override { return *socket; }
   std::string_view Buffered() const override { return buffered; }
   const std::string& Remote() const override { return remote; }
+  // Closes the TCP socket (on TLS without close_notify: this is for timeouts and stopping).
   void Close() {
     boost::system::error_code ec;
-    socket.shutdown(tcp::socket::shutdown_both, ec);
-    socket.close(ec);
+    socket->shutdown(tcp::socket::shutdown_both, ec);
+    socket->close(ec);
   }
+
+ protected:
+  ~ConnBase() = default;
+};
+
+template <typename Stream>
+struct Conn final : ConnBase {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+  explicit Conn(tcp::socket s)
+    requires(!kTls)
+      : ConnBase(s.get_executor()), stream(std::move(s)) {
+    socket = &Lowest(stream);
+  }
+  Conn(tcp::socket s, std::shared_ptr<ssl::context> ctx)
+    requires kTls
+      : ConnBase(s.get_executor()), context(std::move(ctx)), stream(std::move(s), *context) {
+    socket = &Lowest(stream);
+  }
+  TlsStream* Tls() override {
+    if constexpr (kTls) {
+      return &stream;
+    } else {
+      return nullptr;
+    }
+  }
+  struct NoContext {};
+  // TLS: the context the stream was made from, kept while the stream lives (a reload replaces
+  // the server's). Declared before the stream so it outlives it.
+  [[no_unique_address]] std::conditional_t<kTls, std::shared_ptr<ssl::context>, NoContext>
+      context;
+  Stream stream;
 };
 
 // Per-shard state; only touched on its shard.
 struct ShardState {
-  std::set<Conn*> conns;
+  std::set<ConnBase*> conns;
   // Metric handles looked up once per (route, method, status) on this shard.
   std::map<std::string, metrics::Counter*, std::less<>> counters;
   std::map<std::string, metrics::Histogram*, std::less<>> histograms;
@@ -133,6 +180,16 @@ void AppendResponseHead(std::string& out, const HttpResponse& r, unsigned versio
     out.append("\r\n");
   }
   out.append("\r\n");
+}
+
+// OpenSSL's reason for a failed TLS operation ("wrong version number", "no such file"...).
+std::string TlsErrorText(const boost::system::error_code& ec) {
+  if (ec.category() == asio::error::get_ssl_category()) {
+    const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
+    ERR_clear_error();
+    if (reason != nullptr) return reason;
+  }
+  return ec.message();
 }
 
 void ParseTarget(HttpRequest& req) {
@@ -179,6 +236,73 @@ class HttpServerImpl {
     }
   }
 
+  // Builds the TLS context when both files are set. Errors: kInvalidArgument naming the
+  // option (tls_cert_file / tls_key_file) and the file.
+  Status LoadTls() {
+    const std::string& cert = options_.tls_cert_file;
+    const std::string& key = options_.tls_key_file;
+    if (cert.empty() && key.empty()) return Status::Ok();
+    if (cert.empty() || key.empty()) {
+      return InvalidArgument("tls_cert_file and tls_key_file must be set together");
+    }
+    auto ctx = BuildTlsContext();
+    if (!ctx.ok()) return ctx.status();
+    tls_ = std::move(ctx).value();
+    tls_enabled_ = true;
+    if (options_.metrics != nullptr) {
+      tls_failed_ = &options_.metrics->GetCounter(
+          "sluice_http_tls_handshake_failures_total",
+          "Connections to a TLS listener whose TLS handshake failed (plain HTTP, old TLS "
+          "versions, timeouts)");
+    }
+    return Status::Ok();
+  }
+
+  // Re-reads the files; new connections get the new certificate, open ones keep theirs. On
+  // error the current certificate stays. Non-shard thread; not after Stop.
+  Status ReloadTls() {
+    if (!tls_enabled_) return Status::Ok();
+    auto ctx = BuildTlsContext();
+    if (!ctx.ok()) return ctx.status();
+    std::shared_ptr<ssl::context> fresh = std::move(ctx).value();
+    runtime::BlockOn(shards_, runtime::ShardId(0), [this, &fresh]() -> Task<bool> {
+      tls_ = std::move(fresh);  // tls_ is only touched on shard 0 once serving
+      co_return true;
+    });
+    return Status::Ok();
+  }
+
+  // The server context for options_' files: TLS 1.2+, the certificate chain and its key.
+  Result<std::shared_ptr<ssl::context>> BuildTlsContext() const {
+    const std::string& cert = options_.tls_cert_file;
+    const std::string& key = options_.tls_key_file;
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+    // TLS 1.2 and 1.3 only; no compression, no renegotiation, the server's cipher order.
+    SSL_CTX* native = ctx->native_handle();
+    SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+    SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                    SSL_OP_CIPHER_SERVER_PREFERENCE);
+    // OpenSSL's own record buffers are freed while a connection is idle (keep-alive, idle
+    // WebSockets); Asio's stream keeps its two fixed ~17 KiB buffers regardless.
+    SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+    // Forward-secret AEAD suites only for TLS 1.2 (1.3's are all of that kind).
+    SSL_CTX_set_cipher_list(native,
+                            "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL");
+    boost::system::error_code ec;
+    ctx->use_certificate_chain_file(cert, ec);
+    if (ec) return InvalidArgument("tls_cert_file '{}': {}", cert, TlsErrorText(ec));
+    ctx->use_private_key_file(key, ssl::context::pem, ec);
+    if (ec) return InvalidArgument("tls_key_file '{}': {}", key, TlsErrorText(ec));
+    if (SSL_CTX_check_private_key(native) != 1) {
+      ERR_clear_error();
+      return InvalidArgument("tls_key_file '{}' does not match the certificate in '{}'", key,
+                             cert);
+    }
+    return ctx;
+  }
+
+  bool tls() const { return tls_enabled_; }
+
   Status Bind() {
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(options_.host, ec);
@@ -223,7 +347,7 @@ class HttpServerImpl {
   void CloseConnections(bool busy_too) {
     for (uint32_t i = 0; i < shards_.size(); ++i) {
       runtime::BlockOn(shards_, runtime::ShardId(i), [this, i, busy_too]() -> Task<bool> {
-        for (Conn* c : states_[i].conns) {
+        for (ConnBase* c : states_[i].conns) {
           if (!busy_too && c->upgrade != nullptr) {
             c->upgrade->Stop();  // a close frame now; the socket goes with the busy ones
           } else if (busy_too || !c->busy) {
@@ -252,13 +376,19 @@ class HttpServerImpl {
         co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         continue;
       }
-      auto conn = std::make_shared<Conn>(std::move(sock));
-      shards_.Spawn(runtime::ShardId(shard),
-                    [this, conn, shard]() -> Task<void> { co_await Session(conn, shard); });
+      if (tls_ != nullptr) {
+        auto conn = std::make_shared<Conn<TlsStream>>(std::move(sock), tls_);
+        shards_.Spawn(runtime::ShardId(shard),
+                      [this, conn, shard]() -> Task<void> { co_await Session(conn, shard); });
+      } else {
+        auto conn = std::make_shared<Conn<tcp::socket>>(std::move(sock));
+        shards_.Spawn(runtime::ShardId(shard),
+                      [this, conn, shard]() -> Task<void> { co_await Session(conn, shard); });
+      }
     }
   }
 
-  static Task<void> Watch(std::shared_ptr<Conn> c) {
+  static Task<void> Watch(std::shared_ptr<ConnBase> c) {
     while (!c->done) {
       boost::system::error_code ec;
       co_await c->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -276,7 +406,9 @@ class HttpServerImpl {
     }
   }
 
-  Task<void> Session(std::shared_ptr<Conn> conn, uint32_t shard) {
+  template <typename Stream>
+  Task<void> Session(std::shared_ptr<Conn<Stream>> conn, uint32_t shard) {
+    constexpr bool kTls = Conn<Stream>::kTls;
     ShardState& st = states_[shard];
     st.conns.insert(conn.get());
     int64_t active = active_.fetch_add(1) + 1;
@@ -284,19 +416,34 @@ class HttpServerImpl {
     if (active > options_.max_connections || stopped_.load()) {
       if (rejected_ != nullptr) rejected_->Inc();
       conn->SetDeadline(1000);
-      asio::co_spawn(conn->socket.get_executor(), Watch(conn), asio::detached);
-      HttpResponse r = HttpResponse::Error(503, "unavailable", "too many connections");
-      co_await WriteResponse(*conn, r, 11, false);
+      asio::co_spawn(conn->socket->get_executor(), Watch(conn), asio::detached);
+      bool ok = true;
+      if constexpr (kTls) ok = co_await Handshake(*conn);
+      if (ok) {
+        HttpResponse r = HttpResponse::Error(503, "unavailable", "too many connections");
+        co_await WriteResponse(*conn, r, 11, false);
+      }
     } else {
       boost::system::error_code rec;
       // Each response is one write; do not let Nagle hold it back waiting for an ACK (nginx
       // does the same on keep-alive connections: tcp_nodelay on).
-      conn->socket.set_option(tcp::no_delay(true), rec);
-      auto ep = conn->socket.remote_endpoint(rec);
+      conn->socket->set_option(tcp::no_delay(true), rec);
+      auto ep = conn->socket->remote_endpoint(rec);
       if (!rec) conn->remote = fmt::format("{}:{}", ep.address().to_string(), ep.port());
-      conn->SetDeadline(options_.idle_timeout_ms);
-      asio::co_spawn(conn->socket.get_executor(), Watch(conn), asio::detached);
-      co_await Serve(*conn, st);
+      // The TLS handshake gets the time a request gets.
+      conn->SetDeadline(kTls ? options_.request_timeout_ms : options_.idle_timeout_ms);
+      asio::co_spawn(conn->socket->get_executor(), Watch(conn), asio::detached);
+      bool ok = true;
+      if constexpr (kTls) ok = co_await Handshake(*conn);
+      if (ok) co_await Serve(*conn, st);
+    }
+    if constexpr (kTls) {
+      // Say goodbye with a close_notify (briefly: a peer that has gone is not waited for).
+      if (conn->socket->is_open()) {
+        conn->SetDeadline(500);
+        boost::system::error_code ec;
+        co_await conn->stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+      }
     }
     conn->done = true;
     conn->timer.cancel();
@@ -306,9 +453,34 @@ class HttpServerImpl {
     active_.fetch_sub(1);
   }
 
+  // The server side of the TLS handshake. A plain HTTP request sent to a TLS listener is
+  // answered with a plain 400 saying so, then closed.
+  Task<bool> Handshake(Conn<TlsStream>& conn) {
+    {
+      boost::system::error_code ec;
+      co_await conn.stream.async_handshake(ssl::stream_base::server,
+                                           asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec) co_return true;
+      if (tls_failed_ != nullptr) tls_failed_->Inc();
+      Logger().debug("TLS handshake with {} failed: {}", conn.remote, TlsErrorText(ec));
+      if (ec.category() == asio::error::get_ssl_category() &&
+          ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST) {
+        HttpResponse r = HttpResponse::Error(400, "invalid_argument",
+                                             "plain HTTP sent to a TLS (https) listener");
+        std::string out;
+        AppendResponseHead(out, r, 11, /*keep_alive=*/false, r.body.size());
+        out.append(r.body);
+        co_await asio::async_write(*conn.socket, asio::buffer(out),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+      }
+      co_return false;
+    }
+  }
+
   // Reads more bytes into the connection's buffer (compacting or growing it first). Returns
   // false on EOF or error (or a full buffer that may not grow).
-  static Task<bool> ReadMore(Conn& conn, size_t max_buffer) {
+  template <typename C>
+  static Task<bool> ReadMore(C& conn, size_t max_buffer) {
     std::string& buf = conn.rbuf;
     if (conn.rbegin == conn.rend) {
       conn.rbegin = conn.rend = 0;
@@ -325,7 +497,7 @@ class HttpServerImpl {
       buf.resize(grown);
     }
     boost::system::error_code ec;
-    size_t n = co_await conn.socket.async_read_some(
+    size_t n = co_await conn.stream.async_read_some(
         asio::buffer(buf.data() + conn.rend, buf.size() - conn.rend),
         asio::redirect_error(asio::use_awaitable, ec));
     if (ec || n == 0) co_return false;
@@ -333,7 +505,8 @@ class HttpServerImpl {
     co_return true;
   }
 
-  Task<void> Serve(Conn& conn, ShardState& st) {
+  template <typename C>
+  Task<void> Serve(C& conn, ShardState& st) {
     HttpRequest req;
     req.remote = conn.remote;
     internal::RequestHead head;
@@ -403,7 +576,7 @@ class HttpServerImpl {
         // curl sends this for bodies over 1 KiB and otherwise waits a second before sending.
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         boost::system::error_code ec;
-        co_await asio::async_write(conn.socket, asio::buffer(kContinue),
+        co_await asio::async_write(conn.stream, asio::buffer(kContinue),
                                    asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;
       }
@@ -432,7 +605,7 @@ class HttpServerImpl {
           req.body.resize(content_length);
           boost::system::error_code ec;
           co_await asio::async_read(
-              conn.socket, asio::buffer(req.body.data() + have, content_length - have),
+              conn.stream, asio::buffer(req.body.data() + have, content_length - have),
               asio::redirect_error(asio::use_awaitable, ec));
           if (ec) co_return;
         }
@@ -477,7 +650,8 @@ class HttpServerImpl {
 
   // Hands the connection to a route's upgrade until it ends. The HTTP buffers are released
   // first: an upgraded connection (an idle WebSocket) should cost little memory.
-  Task<void> RunUpgrade(Conn& conn, std::shared_ptr<ConnectionUpgrade> upgrade) {
+  template <typename C>
+  Task<void> RunUpgrade(C& conn, std::shared_ptr<ConnectionUpgrade> upgrade) {
     conn.buffered.assign(conn.rbuf.data() + conn.rbegin, conn.rend - conn.rbegin);
     std::string().swap(conn.rbuf);
     std::string().swap(conn.head);
@@ -491,7 +665,8 @@ class HttpServerImpl {
   }
 
   // Answers a request the parser refused, then the connection closes.
-  Task<void> WriteError(Conn& conn, const internal::ParseError& e, unsigned version) {
+  template <typename C>
+  Task<void> WriteError(C& conn, const internal::ParseError& e, unsigned version) {
     std::string_view code = e.status == 413 || e.status == 431 ? "resource_exhausted"
                             : e.status == 501 || e.status == 505 ? "unimplemented"
                                                                  : "invalid_argument";
@@ -527,14 +702,15 @@ class HttpServerImpl {
   }
 
   // Writes the head (built in the connection's reused buffer) and the body in one write.
-  Task<bool> WriteResponse(Conn& conn, const HttpResponse& r, unsigned version, bool keep_alive,
+  template <typename C>
+  Task<bool> WriteResponse(C& conn, const HttpResponse& r, unsigned version, bool keep_alive,
                            bool head = false) {
     conn.head.clear();
     AppendResponseHead(conn.head, r, version, keep_alive, r.body.size());
     std::array<asio::const_buffer, 2> buffers = {
         asio::buffer(conn.head), head ? asio::const_buffer() : asio::buffer(r.body)};
     boost::system::error_code ec;
-    co_await asio::async_write(conn.socket, buffers,
+    co_await asio::async_write(conn.stream, buffers,
                                asio::redirect_error(asio::use_awaitable, ec));
     co_return !ec;
   }
@@ -577,11 +753,17 @@ class HttpServerImpl {
   std::atomic<int64_t> active_{0};
   metrics::Gauge* active_gauge_ = nullptr;
   metrics::Counter* rejected_ = nullptr;
+  // The current TLS context (shard 0: the acceptor's); connections share it so a reload does
+  // not pull it from under them.
+  std::shared_ptr<ssl::context> tls_;
+  bool tls_enabled_ = false;  // set once by LoadTls
+  metrics::Counter* tls_failed_ = nullptr;
 };
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options, Router router,
                                                       runtime::Shards& shards) {
   auto impl = std::make_unique<HttpServerImpl>(std::move(options), std::move(router), shards);
+  SLUICE_RETURN_IF_ERROR(impl->LoadTls());
   SLUICE_RETURN_IF_ERROR(impl->Bind());
   impl->StartAccepting();
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
@@ -590,6 +772,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
 HttpServer::HttpServer(std::unique_ptr<HttpServerImpl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() = default;
 uint16_t HttpServer::port() const { return impl_->port(); }
+bool HttpServer::tls() const { return impl_->tls(); }
+Status HttpServer::ReloadTls() { return impl_->ReloadTls(); }
 void HttpServer::Stop() { impl_->Stop(); }
 
 }  // namespace sluice::gateway

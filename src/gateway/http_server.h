@@ -1,6 +1,7 @@
-// HttpServer: the HTTP/1.1 front end (Boost.Beast, C++20 coroutines). One acceptor on shard 0
-// hands connections round-robin to every shard; each connection lives on its shard for its whole
-// life (keep-alive), and the router's handler runs there. Beast stays inside http_server.cc.
+// HttpServer: the HTTP/1.1 front end (Asio C++20 coroutines, our own parser), plain or over TLS.
+// One acceptor on shard 0 hands connections round-robin to every shard; each connection lives on
+// its shard for its whole life (keep-alive), and the router's handler runs there. Beast and
+// OpenSSL stay inside http_server.cc.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +31,10 @@ struct HttpServerOptions {
   int64_t request_timeout_ms = 30000;
   // How long a keep-alive connection may sit idle between requests.
   int64_t idle_timeout_ms = 60000;
+  // TLS (1.2 and 1.3) when both are set: PEM files, the certificate chain (leaf first) and its
+  // private key. A listener speaks either TLS or plain HTTP, never both.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // Request counters and latency histograms go here; may be null.
   metrics::Registry* metrics = nullptr;
 };
@@ -41,13 +46,21 @@ class HttpServerImpl;
 // for in-flight handlers. Must be stopped (by the owner) before the shards stop. Thread-safe.
 class HttpServer {
  public:
-  // Errors: kInvalidArgument (bad host), kUnavailable (address in use or bind failure).
+  // Errors: kInvalidArgument (bad host; TLS files missing, unreadable, not PEM or not matching:
+  // the message starts with the option's name, tls_cert_file or tls_key_file), kUnavailable
+  // (address in use or bind failure).
   static Result<std::unique_ptr<HttpServer>> Start(HttpServerOptions options, Router router,
                                                    runtime::Shards& shards);
   ~HttpServer();
 
   // The bound port (useful with port 0).
   uint16_t port() const;
+  // Whether the listener speaks TLS.
+  bool tls() const;
+  // Re-reads tls_cert_file / tls_key_file (certificate rotation): connections accepted from
+  // now on use the new pair, open ones keep the old. On error (same errors as Start) the
+  // current pair stays. No-op on a plain listener. Non-shard thread; not after Stop().
+  Status ReloadTls();
   void Stop();
 
  private:

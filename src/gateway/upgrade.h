@@ -1,6 +1,7 @@
 // Connection upgrades (RFC 9110 §7.8): how a route handler takes over its HTTP/1.1 connection
 // after answering it, e.g. to speak WebSocket. Only the .cc files of protocol front ends include
-// this header (it brings in Asio's TCP socket); routes see just HttpResponse::upgrade.
+// this header (it brings in Asio's TCP socket and its OpenSSL stream); routes see just
+// HttpResponse::upgrade.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include "runtime/asio.h"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 
 namespace sluice::gateway {
 
@@ -17,8 +19,11 @@ namespace sluice::gateway {
 // ConnectionUpgrade::Run returns; used only on the connection's shard.
 class UpgradedConnection {
  public:
-  // The connection's socket. The server closes it after Run returns (and when it stops).
+  // The connection's TCP socket. The server closes it after Run returns (and when it stops).
+  // On a TLS listener, read and write through Tls() instead; use this one for the executor.
   virtual asio::ip::tcp::socket& Socket() = 0;
+  // The TLS stream over Socket() (handshake done) on a TLS listener; null on a plain one.
+  virtual asio::ssl::stream<asio::ip::tcp::socket>* Tls() = 0;
   // Bytes the server had already read after the request head: a client that did not wait for
   // the handshake response. Usually empty.
   virtual std::string_view Buffered() const = 0;

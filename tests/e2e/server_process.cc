@@ -113,7 +113,9 @@ Status ServerProcess::StartOnce(int timeout_ms) {
     _exit(127);
   }
   pid_ = pid;
-  auto client = gateway::HttpClient::Create(url());
+  gateway::HttpClientOptions client_options;
+  client_options.ca_file = ca_file_;
+  auto client = gateway::HttpClient::Create(url(), client_options);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
@@ -135,6 +137,10 @@ int ServerProcess::Signal(int sig) {
   waitpid(pid_, &status, 0);
   pid_ = -1;
   return status;
+}
+
+void ServerProcess::Notify(int sig) {
+  if (pid_ > 0) kill(pid_, sig);
 }
 
 int ServerProcess::Stop() {

@@ -43,15 +43,22 @@ class ServerProcess {
   Status Start(int timeout_ms = 30000);
   // Sends sig and waits for the process; returns the raw wait status.
   int Signal(int sig);
+  // Sends sig without waiting (SIGHUP).
+  void Notify(int sig);
   // SIGTERM and wait; returns the exit code (or 128+signal).
   int Stop();
   bool running() const { return pid_ > 0; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // The listeners speak TLS (the test passes the http.tls_* settings in extra): URLs become
+  // https:// and the readiness probe trusts ca_file.
+  void UseTls(std::string ca_file) { ca_file_ = std::move(ca_file); }
+  const std::string& ca_file() const { return ca_file_; }
+  std::string scheme() const { return ca_file_.empty() ? "http" : "https"; }
+  std::string url() const { return scheme() + "://127.0.0.1:" + std::to_string(port_); }
   uint16_t port() const { return port_; }
   // The schema registry's URL when the server picked its port (no --registry-listen in extra).
   uint16_t registry_port() const { return registry_port_; }
   std::string registry_url() const {
-    return "http://127.0.0.1:" + std::to_string(registry_port_);
+    return scheme() + "://127.0.0.1:" + std::to_string(registry_port_);
   }
   // The gRPC listener's port when the server picked it (no --grpc-listen in extra).
   uint16_t grpc_port() const { return grpc_port_; }
@@ -63,6 +70,7 @@ class ServerProcess {
   Status StartOnce(int timeout_ms);
 
   std::string data_dir_, log_file_;
+  std::string ca_file_;
   std::vector<std::string> extra_;
   uint16_t port_ = 0;
   uint16_t registry_port_ = 0;

@@ -53,13 +53,6 @@ std::string CheckGrpcListen(const ServerConfig& c) {
   return hp.ok() ? "" : hp.status().message() + " (empty disables gRPC)";
 }
 
-std::string CheckGrpcTls(const ServerConfig& c) {
-  if (c.grpc_tls_cert_file.empty() != c.grpc_tls_key_file.empty()) {
-    return "grpc.tls_cert_file and grpc.tls_key_file must be set together";
-  }
-  return "";
-}
-
 std::string CheckLogBackend(const ServerConfig& c) {
   constexpr std::string_view kPrefix = "kafka://";
   const std::string& b = c.log_backend;
@@ -149,7 +142,11 @@ const std::vector<Field>& Fields() {
       {"http.request_timeout_ms", "", &C::request_timeout_ms, 1, kInt64Max},
       {"http.max_inflight_bytes", "", &C::max_inflight_bytes, 1, kInt64Max},
       {"http.idempotency_ttl_ms", "", &C::idempotency_ttl_ms, 1, kInt64Max},
+      {"http.tls_cert_file", "", &C::http_tls_cert_file},
+      {"http.tls_key_file", "", &C::http_tls_key_file},
       {"registry.listen", "--registry-listen", &C::registry_listen, 0, 0, CheckRegistryListen},
+      {"registry.tls_cert_file", "", &C::registry_tls_cert_file},
+      {"registry.tls_key_file", "", &C::registry_tls_key_file},
       {"auth.enabled", "--auth", &C::auth_enabled},
       {"auth.policy_file", "--auth-policy", &C::auth_policy_file},
       {"auth.reload_interval_ms", "", &C::auth_reload_interval_ms, 100, kInt64Max},
@@ -171,7 +168,7 @@ const std::vector<Field>& Fields() {
       {"limits.topic.burst_bytes", "", &C::limit_topic_burst_bytes, 0, kInt64Max},
       {"limits.overrides_file", "", &C::limit_overrides_file},
       {"grpc.listen", "--grpc-listen", &C::grpc_listen, 0, 0, CheckGrpcListen},
-      {"grpc.tls_cert_file", "", &C::grpc_tls_cert_file, 0, 0, CheckGrpcTls},
+      {"grpc.tls_cert_file", "", &C::grpc_tls_cert_file},
       {"grpc.tls_key_file", "", &C::grpc_tls_key_file},
       {"grpc.max_message_bytes", "", &C::grpc_max_message_bytes, 1024, kInt32Max},
       {"grpc.max_inflight_per_stream", "", &C::grpc_max_inflight_per_stream, 1, 1024},
@@ -264,6 +261,21 @@ std::vector<Issue> CheckAll(const ServerConfig& c) {
     issues.push_back({{"auth.policy_file", "auth.enabled"},
                       "is required when auth.enabled is true (it names the roles, principals "
                       "and API keys; without it everything would be denied)"});
+  }
+  // TLS file pairs: checked here, once every source is applied, not per key (setting the
+  // certificate first would otherwise fail before the key is set).
+  const std::pair<const std::string*, const std::string*> tls_pairs[] = {
+      {&c.http_tls_cert_file, &c.http_tls_key_file},
+      {&c.registry_tls_cert_file, &c.registry_tls_key_file},
+      {&c.grpc_tls_cert_file, &c.grpc_tls_key_file}};
+  const std::string_view tls_sections[] = {"http", "registry", "grpc"};
+  for (size_t i = 0; i < 3; ++i) {
+    if (tls_pairs[i].first->empty() == tls_pairs[i].second->empty()) continue;
+    const std::string cert = fmt::format("{}.tls_cert_file", tls_sections[i]);
+    const std::string key = fmt::format("{}.tls_key_file", tls_sections[i]);
+    issues.push_back({{tls_pairs[i].first->empty() ? cert : key,
+                       tls_pairs[i].first->empty() ? key : cert},
+                      fmt::format("{} and {} must be set together", cert, key)});
   }
   if (c.max_event_bytes > c.max_request_bytes) {
     issues.push_back({{"http.max_event_bytes", "http.max_request_bytes"},

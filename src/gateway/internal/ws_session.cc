@@ -1,5 +1,5 @@
 // WebSocket publish and subscribe sessions on Boost.Beast 1.74 (websocket::stream over the
-// socket the HTTP server owns). Protocol: docs/websocket.md.
+// socket the HTTP server owns, or over its TLS stream for wss://). Protocol: docs/websocket.md.
 //
 // Writes: Beast allows one read and one write in flight. Each session has at most one writer
 // coroutine at a time (`writer_`): the publish worker while frames wait, the subscribe sender
@@ -13,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -45,6 +46,7 @@ spdlog::logger& Logger() {
 }
 
 using WsStream = websocket::stream<tcp::socket&>;
+using WssStream = websocket::stream<asio::ssl::stream<tcp::socket>&>;
 
 // {"code": "...", "message": "..."} plus retry_after_ms for errors worth retrying.
 void WriteError(JsonWriter& w, const Status& st) {
@@ -73,22 +75,40 @@ class WsSession : public ConnectionUpgrade {
  public:
   WsSession(WsShared& shared, WsHandshake hs) : shared_(shared), hs_(std::move(hs)) {}
 
+ protected:
+  // Calls fn with the session's WebSocket stream, whichever of the two it is (defined before
+  // its callers: its return type is deduced).
+  template <typename Fn>
+  decltype(auto) WithWs(Fn&& fn) {
+    return wss_ ? fn(*wss_) : fn(*ws_);
+  }
+
+ public:
+
   Task<void> Run(UpgradedConnection& conn) override {
     conn_ = &conn;
-    ws_.emplace(conn.Socket());
+    if (auto* tls = conn.Tls()) {
+      wss_.emplace(*tls);
+    } else {
+      ws_.emplace(conn.Socket());
+    }
     wake_.emplace(conn.Socket().get_executor());
     wake_->expires_at(SteadyTimePoint::max());
     tasks_done_.emplace(conn.Socket().get_executor());
     const auto& o = shared_.options;
-    ws_->read_message_max(0);  // ReadLoop enforces max_frame_bytes (see there)
-    ws_->auto_fragment(false);
+    WithWs([](auto& ws) {
+      ws.read_message_max(0);  // ReadLoop enforces max_frame_bytes (see there)
+      ws.auto_fragment(false);
+    });
     websocket::stream_base::timeout t;
     t.handshake_timeout = std::chrono::milliseconds(o.handshake_timeout_ms);
     t.idle_timeout = std::chrono::milliseconds(o.idle_timeout_ms);
     t.keep_alive_pings = true;
-    ws_->set_option(t);
-    ws_->set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(http::field::server, "sluice"); }));
+    WithWs([&t](auto& ws) {
+      ws.set_option(t);
+      ws.set_option(websocket::stream_base::decorator(
+          [](websocket::response_type& res) { res.set(http::field::server, "sluice"); }));
+    });
     boost::system::error_code ec;
     {
       http::request<http::empty_body> req;
@@ -97,11 +117,14 @@ class WsSession : public ConnectionUpgrade {
       req.version(11);
       for (const auto& [k, v] : hs_.headers) req.insert(k, v);
       hs_ = WsHandshake();
-      co_await ws_->async_accept(req, asio::redirect_error(asio::use_awaitable, ec));
+      auto accept = WithWs([&](auto& ws) {
+        return ws.async_accept(req, asio::redirect_error(asio::use_awaitable, ec));
+      });
+      co_await std::move(accept);
     }
     if (ec) co_return;
     open_ = true;
-    ws_->text(true);
+    WithWs([](auto& ws) { ws.text(true); });
     Started();
     if (!conn.Buffered().empty()) {
       // Frames sent before the handshake answer: RFC 6455 §4.1 says a client waits.
@@ -162,14 +185,20 @@ class WsSession : public ConnectionUpgrade {
     conn_->SetDeadline(shared_.options.write_timeout_ms);
     websocket::close_reason cr(*close_code_, close_reason_);
     boost::system::error_code ec;
-    co_await ws_->async_close(cr, asio::redirect_error(asio::use_awaitable, ec));
+    auto close = WithWs([&](auto& ws) {
+      return ws.async_close(cr, asio::redirect_error(asio::use_awaitable, ec));
+    });
+    co_await std::move(close);
   }
 
   // REQUIRES: the caller is the writer. False when the connection failed.
   Task<bool> Write(const std::string& text) {
     conn_->SetDeadline(shared_.options.write_timeout_ms);
     boost::system::error_code ec;
-    co_await ws_->async_write(asio::buffer(text), asio::redirect_error(asio::use_awaitable, ec));
+    auto write = WithWs([&](auto& ws) {
+      return ws.async_write(asio::buffer(text), asio::redirect_error(asio::use_awaitable, ec));
+    });
+    co_await std::move(write);
     conn_->ClearDeadline();
     if (ec) co_return false;
     if (shared_.frames_out != nullptr) shared_.frames_out->Inc();
@@ -206,7 +235,9 @@ class WsSession : public ConnectionUpgrade {
 
   WsShared& shared_;
   UpgradedConnection* conn_ = nullptr;
+  // Exactly one is set once Run started: ws_ on a plain listener, wss_ on a TLS one.
   std::optional<WsStream> ws_;
+  std::optional<WssStream> wss_;
   bool writer_ = false;  // a coroutine owns writing (see the file comment)
   bool done_ = false;    // the read side ended: the connection is gone or closed
   std::optional<websocket::close_code> close_code_;
@@ -223,8 +254,10 @@ class WsSession : public ConnectionUpgrade {
     beast::flat_buffer buf;
     for (;;) {
       boost::system::error_code ec;
-      co_await ws_->async_read_some(buf, kReadChunk,
-                                    asio::redirect_error(asio::use_awaitable, ec));
+      auto read = WithWs([&](auto& ws) {
+        return ws.async_read_some(buf, kReadChunk, asio::redirect_error(asio::use_awaitable, ec));
+      });
+      co_await std::move(read);
       if (ec) break;  // closed, timed out, bad UTF-8 (Beast sent 1007), protocol error...
       if (close_code_) {  // closing: what still comes is dropped
         buf.consume(buf.size());
@@ -237,9 +270,9 @@ class WsSession : public ConnectionUpgrade {
         buf.shrink_to_fit();
         continue;
       }
-      if (!ws_->is_message_done()) continue;
+      if (!WithWs([](auto& ws) { return ws.is_message_done(); })) continue;
       if (shared_.frames_in != nullptr) shared_.frames_in->Inc();
-      if (!ws_->got_text()) {
+      if (!WithWs([](auto& ws) { return ws.got_text(); })) {
         RequestClose(websocket::close_code::unknown_data,
                      "binary frames are not accepted; send JSON text frames");
       } else {
