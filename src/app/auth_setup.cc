@@ -31,16 +31,19 @@ bool SameTime(const timespec& a, const timespec& b) {
   return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
-// "http://host:port/path" → ("http://host:port", "/path").
+// "http(s)://host:port/path" → ("http(s)://host:port", "/path").
 std::pair<std::string, std::string> SplitUrl(const std::string& url) {
-  size_t slash = url.find('/', std::string_view("http://").size());
+  size_t scheme_end = url.find("://");
+  size_t slash = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
   if (slash == std::string::npos) return {url, "/"};
   return {url.substr(0, slash), url.substr(slash)};
 }
 
-Result<std::string> FetchUrl(const std::string& url) {
+Result<std::string> FetchUrl(const std::string& url, const std::string& ca_file) {
   auto [base, target] = SplitUrl(url);
-  auto client = gateway::HttpClient::Create(base);
+  gateway::HttpClientOptions options;
+  options.ca_file = ca_file;  // https: the server's certificate is checked against these CAs
+  auto client = gateway::HttpClient::Create(base, options);
   if (!client.ok()) return client.status();
   auto r = (*client)->Request("GET", target, {}, "application/json", 5000);
   if (!r.ok()) return r.status();
@@ -94,7 +97,7 @@ Result<auth_jwt::JwtKeySet> AuthSetup::LoadKeys(bool fetch_url) {
   if (!cfg_.auth_jwks_url.empty()) {
     std::string body = last_jwks_url_body_;
     if (fetch_url || body.empty()) {
-      auto fetched = FetchUrl(cfg_.auth_jwks_url);
+      auto fetched = FetchUrl(cfg_.auth_jwks_url, cfg_.auth_jwks_ca_file);
       if (fetched.ok()) {
         body = std::move(fetched).value();
       } else if (body.empty()) {

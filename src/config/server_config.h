@@ -55,7 +55,8 @@ struct ServerConfig {
   bool auth_enabled = false;
   std::string auth_policy_file;          // roles, principals, API key hashes (YAML)
   std::string auth_jwks_file;            // auth.jwt.jwks_file: trusted JWT keys (JWKS JSON)
-  std::string auth_jwks_url;             // auth.jwt.jwks_url: http:// JWKS endpoint, polled
+  std::string auth_jwks_url;             // auth.jwt.jwks_url: http(s):// JWKS endpoint, polled
+  std::string auth_jwks_ca_file;         // auth.jwt.jwks_ca_file: CAs for an https URL ('' = system)
   std::string auth_hs256_secret_file;    // auth.jwt.hs256_secret_file: shared secret for HS256
   std::string auth_issuer;               // auth.jwt.issuer: required "iss" when set
   std::string auth_audience;             // auth.jwt.audience: accepted "aud" values, comma-separated

@@ -112,6 +112,7 @@ TEST(ServerConfigTest, ToYamlWritesTheFileLayout) {
             "  jwt:\n"
             "    jwks_file: \"\"\n"
             "    jwks_url: \"\"\n"
+            "    jwks_ca_file: \"\"\n"
             "    hs256_secret_file: \"\"\n"
             "    issuer: \"\"\n"
             "    audience: \"\"\n"

@@ -4,7 +4,13 @@
 // policy, and the refusal to listen beyond loopback without auth.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -325,6 +331,100 @@ TEST_F(AuthTest, GrpcUsesTheSameCredentialsAndPolicy) {
             grpc::StatusCode::PERMISSION_DENIED);
   // The consumer's API key may not publish.
   EXPECT_EQ(call("x-api-key", *api_key_, "orders.eu"), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// JWT keys fetched from an https JWKS endpoint (a Python https server with a certificate made by
+// openssl, trusted through auth.jwt.jwks_ca_file), and a key rotation picked up by the poller.
+TEST(AuthJwksUrlTest, HttpsJwksIsFetchedCheckedAndRefreshed) {
+  TempDir dir;
+  const std::string d = dir.path();
+  auto cert = RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                          "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", d + "/jwks.key",
+                          "-out", d + "/jwks.pem", "-days", "2", "-subj", "/CN=localhost",
+                          "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"});
+  ASSERT_EQ(cert.exit_code, 0) << cert.err;
+  TestKeyPair first = TestKeyPair::Rsa();
+  TestKeyPair second = TestKeyPair::Rsa();
+  auto jwks = [](const TestKeyPair& k, const std::string& kid) {
+    return R"({"keys":[{"kty":"RSA","kid":")" + kid + R"(","alg":"RS256","use":"sig","n":")" +
+           k.JwkMember("n") + R"(","e":")" + k.JwkMember("e") + R"("}]})";
+  };
+  std::filesystem::create_directories(d + "/www");
+  WriteFile(d + "/www/jwks.json", jwks(first, "k1"));
+  WriteFile(d + "/policy.yaml",
+            "roles:\n  p:\n    - resources: [\"topic:*\"]\n      actions: [produce, admin]\n"
+            "principals:\n  alice: [p]\n");
+  const uint16_t port = FreePort();
+  WriteFile(d + "/serve.py",
+            "import http.server, ssl, sys, os\n"
+            "os.chdir(sys.argv[2])\n"
+            "srv = http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])),\n"
+            "    http.server.SimpleHTTPRequestHandler)\n"
+            "ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+            "ctx.load_cert_chain(sys.argv[3], sys.argv[4])\n"
+            "srv.socket = ctx.wrap_socket(srv.socket, server_side=True)\n"
+            "srv.serve_forever()\n");
+  pid_t py = fork();
+  if (py == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl("/usr/bin/python3", "python3", (d + "/serve.py").c_str(), std::to_string(port).c_str(),
+          (d + "/www").c_str(), (d + "/jwks.pem").c_str(), (d + "/jwks.key").c_str(), nullptr);
+    _exit(127);
+  }
+  ASSERT_GT(py, 0);
+  struct Reaper {
+    pid_t pid;
+    ~Reaper() {
+      kill(pid, SIGTERM);
+      waitpid(pid, nullptr, 0);
+    }
+  } reaper{py};
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // python's start
+
+  ServerProcess server(d + "/data", d + "/server.log",
+                       {"--auth", "--auth-policy", d + "/policy.yaml", "--set",
+                        "auth.jwt.jwks_url=https://127.0.0.1:" + std::to_string(port) +
+                            "/jwks.json",
+                        "--set", "auth.jwt.jwks_ca_file=" + d + "/jwks.pem", "--set",
+                        "auth.reload_interval_ms=200"});
+  ASSERT_TRUE(server.Start().ok()) << server.Output();
+  auto token = [&](const TestKeyPair& k, const std::string& kid) {
+    return MakeToken(R"({"alg":"RS256","kid":")" + kid + R"("})",
+                     "{\"sub\":\"alice\",\"exp\":" + std::to_string(Now() + 600) + "}", k);
+  };
+  auto c1 = std::move(gateway::HttpClient::Create(server.url())).value();
+  c1->SetHeader("Authorization", "Bearer " + token(first, "k1"));
+  ASSERT_EQ(Call(*c1, "POST", "/v1/topics", R"({"name":"jwks"})").status, 201);
+  auto c2 = std::move(gateway::HttpClient::Create(server.url())).value();
+  c2->SetHeader("Authorization", "Bearer " + token(second, "k2"));
+  EXPECT_EQ(Call(*c2, "GET", "/v1/topics").status, 401);  // not published yet
+
+  // Rotation: the endpoint now serves only the second key.
+  WriteFile(d + "/www/jwks.json.tmp", jwks(second, "k2"));
+  std::filesystem::rename(d + "/www/jwks.json.tmp", d + "/www/jwks.json");
+  int status = 0;
+  for (int i = 0; i < 50 && status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    c2->Disconnect();  // a new connection: nothing remembered from the refused attempts
+    status = Call(*c2, "GET", "/v1/topics").status;
+  }
+  EXPECT_EQ(status, 200) << server.Output();
+  c1->Disconnect();
+  EXPECT_EQ(Call(*c1, "GET", "/v1/topics").status, 401);  // the retired key no longer works
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+TEST(AuthStartupTest, JwksUrlThatCannotBeFetchedIsAStartError) {
+  TempDir dir;
+  WriteFile(dir.path() + "/p.yaml", "principals: {}\n");
+  auto r = RunCommand({SluiceBinary(), "serve", "--data-dir", dir.path() + "/d", "--auth",
+                       "--auth-policy", dir.path() + "/p.yaml", "--set",
+                       "auth.jwt.jwks_url=https://127.0.0.1:" + std::to_string(FreePort()) +
+                           "/jwks.json"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("auth.jwt.jwks_url"), std::string::npos) << r.err;
 }
 
 TEST(AuthStartupTest, NonLoopbackWithoutAuthIsRefused) {

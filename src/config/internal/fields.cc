@@ -39,8 +39,8 @@ std::string CheckRegistryListen(const ServerConfig& c) {
 
 std::string CheckJwksUrl(const ServerConfig& c) {
   const std::string& u = c.auth_jwks_url;
-  if (u.empty() || u.starts_with("http://")) return "";
-  return fmt::format("must be an http:// URL (got '{}'); https is not supported yet", u);
+  if (u.empty() || u.starts_with("http://") || u.starts_with("https://")) return "";
+  return fmt::format("must be an http:// or https:// URL (got '{}')", u);
 }
 
 std::string CheckClaimName(const ServerConfig& c) {
@@ -152,6 +152,7 @@ const std::vector<Field>& Fields() {
       {"auth.reload_interval_ms", "", &C::auth_reload_interval_ms, 100, kInt64Max},
       {"auth.jwt.jwks_file", "", &C::auth_jwks_file},
       {"auth.jwt.jwks_url", "", &C::auth_jwks_url, 0, 0, CheckJwksUrl},
+      {"auth.jwt.jwks_ca_file", "", &C::auth_jwks_ca_file},
       {"auth.jwt.hs256_secret_file", "", &C::auth_hs256_secret_file},
       {"auth.jwt.issuer", "", &C::auth_issuer},
       {"auth.jwt.audience", "", &C::auth_audience},
