@@ -3,7 +3,9 @@
 resident memory (VmRSS from /proc/PID/status) before and with them open, as one JSON line.
 
 Each connection does the real RFC 6455 handshake, checks the 101 and reads the server's opening
-credit frame, then stays idle. Usage: ws_idle_bench.py HOST PORT TOPIC SERVER_PID [N]
+credit frame, then stays idle. With MODE=http in the environment, each connection instead sends
+one keep-alive `GET /health/live`, reads the 200, and stays idle (plain HTTP keep-alive).
+Usage: ws_idle_bench.py HOST PORT TOPIC SERVER_PID [N]
 Needs `ulimit -n` above N (run_ws_idle_bench.sh raises it)."""
 import base64
 import json
@@ -45,6 +47,20 @@ def open_ws(host, port, topic):
     return s
 
 
+def open_http(host, port):
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(f"GET /health/live HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+        chunk = s.recv(4096)
+        if not chunk:
+            raise RuntimeError("closed before the answer")
+        data += chunk
+    if not data.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError("unexpected answer: " + data[:80].decode(errors="replace"))
+    return s
+
+
 def main():
     host, port, topic, pid = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
     n = int(sys.argv[5]) if len(sys.argv) > 5 else 10000
@@ -55,13 +71,14 @@ def main():
     before = rss_kib(pid)
     socks = []
     t0 = time.time()
+    http_mode = os.environ.get("MODE") == "http"
     for _ in range(n):
-        socks.append(open_ws(host, port, topic))
+        socks.append(open_http(host, port) if http_mode else open_ws(host, port, topic))
     opened_s = time.time() - t0
     time.sleep(2)  # let the server settle (freed handshake buffers, allocator caches)
     with_conns = rss_kib(pid)
     print(json.dumps({
-        "bench": "ws_idle_connections",
+        "bench": "http_idle_connections" if http_mode else "ws_idle_connections",
         "connections": len(socks),
         "open_seconds": round(opened_s, 2),
         "server_rss_before_mib": round(before / 1024, 1),
