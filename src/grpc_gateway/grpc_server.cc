@@ -2,6 +2,9 @@
 #include "grpc_gateway/grpc_server.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/health_check_service_interface.h>
 
 #include <chrono>
@@ -59,9 +62,15 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOptions& o
     }
     SLUICE_ASSIGN_OR_RETURN(std::string cert, ReadFile(options.tls_cert_file, "TLS certificate"));
     SLUICE_ASSIGN_OR_RETURN(std::string key, ReadFile(options.tls_key_file, "TLS key"));
-    grpc::SslServerCredentialsOptions ssl;
-    ssl.pem_key_cert_pairs.push_back({key, cert});
-    creds = grpc::SslServerCredentials(ssl);
+    // The files were read above only to fail the start with a clear message. gRPC's own
+    // file watcher then serves them and re-reads them every tls_refresh_s, so a renewed
+    // certificate is used by new connections without a restart (open ones keep theirs).
+    auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        options.tls_key_file, options.tls_cert_file,
+        static_cast<unsigned int>(std::max<int64_t>(1, options.tls_refresh_s)));
+    grpc::experimental::TlsServerCredentialsOptions tls(provider);
+    tls.watch_identity_key_cert_pairs();
+    creds = grpc::experimental::TlsServerCredentials(tls);
     impl->tls = true;
   } else {
     creds = grpc::InsecureServerCredentials();

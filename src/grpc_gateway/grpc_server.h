@@ -23,6 +23,8 @@ struct GrpcServerOptions {
   std::string listen = "127.0.0.1:9090";  // host:port or [v6]:port; port 0 picks a free one
   std::string tls_cert_file;              // PEM; TLS when both are set
   std::string tls_key_file;
+  // How often the certificate and key files are re-read (new connections get a renewed pair).
+  int64_t tls_refresh_s = 60;
   int64_t max_message_bytes = 16LL * 1024 * 1024;  // larger requests: RESOURCE_EXHAUSTED
   int32_t max_inflight_per_stream = 32;            // PublishStream messages handled at once
   int32_t max_producers = 10000;                   // producer ids whose sequences are kept

@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <thread>
 
 #include <filesystem>
 #include <fstream>
@@ -200,6 +201,58 @@ TEST_F(GrpcServerTest, TlsListenerServesTlsClientsOnly) {
   plain.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   EXPECT_EQ(plain_stub->Publish(&plain, OneEvent("orders"), &resp).error_code(),
             grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(GrpcServerTest, RenewedCertificateFilesAreServedWithoutRestart) {
+  const std::string cert = (dir_ / "rcert.pem").string();
+  const std::string key = (dir_ / "rkey.pem").string();
+  auto make = [&](const std::string& cn, const std::string& c, const std::string& k) {
+    std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=" + cn +
+                      " -addext subjectAltName=DNS:localhost -keyout " + k + " -out " + c +
+                      " >/dev/null 2>&1";
+    return std::system(cmd.c_str());
+  };
+  ASSERT_EQ(make("first", cert, key), 0);
+  GrpcServerOptions o;
+  o.tls_cert_file = cert;
+  o.tls_key_file = key;
+  o.tls_refresh_s = 1;
+  StartServer(o);
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream pem;
+    pem << in.rdbuf();
+    return pem.str();
+  };
+  // A fresh channel trusting only `ca_pem`: does a call get through?
+  auto works = [&](const std::string& ca_pem) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ca_pem;
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride("localhost");
+    args.SetInt("grpc.use_local_subchannel_pool", 1);  // no connection shared across channels
+    auto stub = v1::Gateway::NewStub(
+        grpc::CreateCustomChannel(Target(), grpc::SslCredentials(ssl), args));
+    v1::PublishResponse resp;
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("x-api-key", "alice-key");
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    return stub->Publish(&ctx, OneEvent("orders"), &resp).ok();
+  };
+  const std::string first = read(cert);
+  ASSERT_TRUE(works(first));
+  // Renew: new files written aside, then moved over the old ones.
+  ASSERT_EQ(make("second", cert + ".new", key + ".new"), 0);
+  const std::string second = read(cert + ".new");
+  std::filesystem::rename(key + ".new", key);
+  std::filesystem::rename(cert + ".new", cert);
+  bool renewed = false;
+  for (int i = 0; i < 40 && !renewed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    renewed = works(second);
+  }
+  EXPECT_TRUE(renewed) << "the renewed certificate was not served within 10 s";
+  EXPECT_FALSE(works(first));
 }
 
 TEST_F(GrpcServerTest, MissingTlsFilesFailTheStart) {
