@@ -57,6 +57,19 @@ std::string ClientAddressKey(std::string_view remote) {
   return out;
 }
 
+PublishOptions HttpPublishOptions(const HttpRequest& req, std::string* rate_key,
+                                  RateDecision* decision) {
+  PublishOptions po;
+  if (req.principal) {
+    po.principal = req.principal->name;
+  } else {
+    *rate_key = ClientAddressKey(req.remote);
+    po.rate_key = *rate_key;
+  }
+  po.rate_decision = decision;
+  return po;
+}
+
 void AddRateLimitHeaders(const RateDecision& d, HttpResponse& resp) {
   resp.headers.emplace_back("RateLimit-Limit", std::to_string(d.limit));
   resp.headers.emplace_back("RateLimit-Remaining", std::to_string(d.remaining));
@@ -184,16 +197,9 @@ Task<HttpResponse> RestApi::ProduceOnce(HttpRequest& req) {
   // Request id and W3C trace context travel with every event of the request.
   AddTraceHeaders(req, events);
 
-  PublishOptions po;
   std::string rate_key;
-  if (req.principal) {
-    po.principal = req.principal->name;
-  } else {
-    rate_key = ClientAddressKey(req.remote);
-    po.rate_key = rate_key;
-  }
   RateDecision decision;
-  po.rate_decision = &decision;
+  PublishOptions po = HttpPublishOptions(req, &rate_key, &decision);
   auto out = co_await publisher_.Publish(topic, events, po);
   HttpResponse resp;
   if (!out.ok() && !decision.allowed) {
@@ -335,32 +341,7 @@ Task<HttpResponse> RestApi::Fetch(HttpRequest& req) {
     any = true;
     next = rec.offset + 1;
     w.BeginObject();
-    w.Field("offset", rec.offset.value());
-    w.Field("timestamp", rec.timestamp);
-    w.Key("key");
-    if (rec.key) {
-      w.String(*rec.key);
-    } else {
-      w.Null();
-    }
-    w.Key("value");
-    if (!rec.value) {
-      w.Null();
-    } else if (parser.IsValid(*rec.value)) {
-      w.Raw(*rec.value);
-    } else {
-      w.String(*rec.value);
-    }
-    w.Key("headers").BeginObject();
-    for (const auto& h : rec.headers) {
-      w.Key(h.key);
-      if (h.value) {
-        w.String(*h.value);
-      } else {
-        w.Null();
-      }
-    }
-    w.EndObject();
+    internal::WriteRecordFields(w, parser, rec);
     w.EndObject();
   });
   if (!st.ok()) co_return HttpResponse::Error(st);

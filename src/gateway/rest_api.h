@@ -53,6 +53,11 @@ struct RestApiOptions {
 // Helpers shared by the produce routes of every HTTP front end (events_api.cc).
 // "ip:<address>" of a peer "address:port": the rate-limit / idempotency identity without auth.
 std::string ClientAddressKey(std::string_view remote);
+// PublishOptions for an HTTP request: the principal (auth on) or the client's address as the
+// rate-limit identity (auth off, kept in *rate_key, which must outlive the options), with the
+// limiter's decision reported into *decision.
+PublishOptions HttpPublishOptions(const HttpRequest& req, std::string* rate_key,
+                                  RateDecision* decision);
 // RateLimit-Limit / -Remaining / -Reset from a limiter decision.
 void AddRateLimitHeaders(const RateDecision& d, HttpResponse& resp);
 // Copies a valid X-Request-Id and W3C traceparent/tracestate into every event's headers.

@@ -320,18 +320,12 @@ Task<HttpResponse> RestProxyApi::ProduceV2(HttpRequest& req) {
   }
   Result<PublishOutcome> out;
   if (!events.empty()) {
-    PublishOptions po;
-    po.per_event_errors = true;
-    // Rate limits as on the own API: per principal, or per client address while auth is off.
+    // Rate limits and lineage as on the own API; trace context travels with the events.
+    AddTraceHeaders(req, events);
     std::string rate_key;
-    if (req.principal) {
-      po.principal = req.principal->name;
-    } else {
-      rate_key = ClientAddressKey(req.remote);
-      po.rate_key = rate_key;
-    }
     RateDecision decision;
-    po.rate_decision = &decision;
+    PublishOptions po = HttpPublishOptions(req, &rate_key, &decision);
+    po.per_event_errors = true;
     out = co_await publisher_.Publish(topic, events, po);
     if (!out.ok() && !decision.allowed) {
       HttpResponse r = V2Error(429, 42901, out.status().message());
@@ -476,17 +470,12 @@ Task<HttpResponse> RestProxyApi::ProduceV3(HttpRequest& req) {
   int64_t rate_limited_after = -1;  // Retry-After seconds when rate limited
   Result<PublishOutcome> out;
   if (!events.empty()) {
-    PublishOptions po;
-    po.per_event_errors = true;
+    // Rate limits and lineage as on the own API; trace context travels with the events.
+    AddTraceHeaders(req, events);
     std::string rate_key;
-    if (req.principal) {
-      po.principal = req.principal->name;
-    } else {
-      rate_key = ClientAddressKey(req.remote);
-      po.rate_key = rate_key;
-    }
     RateDecision decision;
-    po.rate_decision = &decision;
+    PublishOptions po = HttpPublishOptions(req, &rate_key, &decision);
+    po.per_event_errors = true;
     out = co_await publisher_.Publish(topic, events, po);
     if (!out.ok() && !decision.allowed) {
       // Over the rate limit: every record reports 429 (as the REST Proxy's limiter does).

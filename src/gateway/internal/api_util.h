@@ -12,6 +12,10 @@
 #include "gateway/publisher.h"
 #include "storage/log.h"
 
+namespace sluice::codec {
+class JsonParser;
+}
+
 namespace sluice::gateway::internal {
 
 // True for media types the JSON routes accept: none given, application/json, application/*+json.
@@ -35,6 +39,11 @@ Result<int32_t> ParsePartition(const std::string& s);
 // {"k": "v"|number|bool} → string map for TopicConfig::Apply.
 Result<std::map<std::string, std::string>> ConfigObjectToMap(const codec::JsonValue& v);
 
+
+// Writes a fetched record's fields into the open object: offset, timestamp, key, value (raw
+// when it is valid JSON, else a string), headers. Shared by fetch and WebSocket subscribe.
+void WriteRecordFields(codec::JsonWriter& w, codec::JsonParser& parser,
+                       const model::RecordView& rec);
 
 // Writes a topic description object.
 void WriteTopicDescription(codec::JsonWriter& w, const storage::TopicDescription& d);

@@ -788,32 +788,7 @@ class SubscribeSession final : public WsSession {
                           const model::RecordView& rec) {
     w.BeginObject();
     w.Field("partition", p);
-    w.Field("offset", rec.offset.value());
-    w.Field("timestamp", rec.timestamp);
-    w.Key("key");
-    if (rec.key) {
-      w.String(*rec.key);
-    } else {
-      w.Null();
-    }
-    w.Key("value");
-    if (!rec.value) {
-      w.Null();
-    } else if (parser.IsValid(*rec.value)) {
-      w.Raw(*rec.value);
-    } else {
-      w.String(*rec.value);
-    }
-    w.Key("headers").BeginObject();
-    for (const auto& h : rec.headers) {
-      w.Key(h.key);
-      if (h.value) {
-        w.String(*h.value);
-      } else {
-        w.Null();
-      }
-    }
-    w.EndObject();
+    WriteRecordFields(w, parser, rec);
     w.EndObject();
   }
 
