@@ -1,0 +1,63 @@
+#include "model/value.h"
+
+#include <gtest/gtest.h>
+
+#include "model/arena.h"
+
+namespace sluice::model {
+namespace {
+
+TEST(ValueTest, FindUsesAndUpdatesTheHint) {
+  Member a[] = {{"x", Value::Int(1)}, {"y", Value::String("b")}};
+  Member b[] = {{"y", Value::String("c")}, {"x", Value::Int(2)}};
+  Value va = Value::Object(a), vb = Value::Object(b);
+  uint32_t hint = 0;
+  ASSERT_NE(va.Find("y", &hint), nullptr);
+  EXPECT_EQ(hint, 1u);
+  EXPECT_EQ(va.Find("y", &hint)->string_value(), "b");
+  EXPECT_EQ(vb.Find("y", &hint)->string_value(), "c");
+  EXPECT_EQ(hint, 0u);
+  EXPECT_EQ(vb.Find("z", &hint), nullptr);
+  EXPECT_EQ(Value::Int(3).Find("x"), nullptr);
+}
+
+TEST(ValueTest, NumbersCompareAndHashByValue) {
+  EXPECT_TRUE(Value::Int(2).Equals(Value::Double(2.0)));
+  EXPECT_EQ(Value::Int(2).Hash(), Value::Double(2.0).Hash());
+  EXPECT_FALSE(Value::Int(2).Equals(Value::Double(2.5)));
+  EXPECT_FALSE(Value::Int(2).Equals(Value::String("2")));
+  EXPECT_FALSE(Value::Int(2).Equals(Value::Timestamp(2)));
+  EXPECT_TRUE(Value::Null().Equals(Value::Null()));
+}
+
+TEST(ValueTest, ObjectsCompareRegardlessOfMemberOrder) {
+  Member a[] = {{"x", Value::Int(1)}, {"y", Value::String("b")}};
+  Member b[] = {{"y", Value::String("b")}, {"x", Value::Int(1)}};
+  Member c[] = {{"y", Value::String("b")}, {"x", Value::Int(2)}};
+  EXPECT_TRUE(Value::Object(a).Equals(Value::Object(b)));
+  EXPECT_EQ(Value::Object(a).Hash(), Value::Object(b).Hash());
+  EXPECT_FALSE(Value::Object(a).Equals(Value::Object(c)));
+}
+
+TEST(ArenaTest, DeepCopySurvivesTheSourceAndResetKeepsOneBlock) {
+  Arena arena(256);
+  Value copy;
+  {
+    std::string s = "hello world";
+    Value items[] = {Value::String(s), Value::Int(7)};
+    Member m[] = {{"list", Value::Array(items)}};
+    copy = arena.DeepCopy(Value::Object(m));
+    s.assign("XXXXXXXXXXX");
+  }
+  EXPECT_EQ(copy.Find("list")->items()[0].string_value(), "hello world");
+  for (int i = 0; i < 1000; ++i) arena.Allocate(100);
+  size_t reserved = arena.reserved_bytes();
+  arena.Reset();
+  EXPECT_EQ(arena.used_bytes(), 0u);
+  EXPECT_LT(arena.reserved_bytes(), reserved);
+  void* p = arena.Allocate(24, 8);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 8, 0u);
+}
+
+}  // namespace
+}  // namespace sluice::model
