@@ -1,30 +1,11 @@
-// Unit tests for the gateway's pure parts: murmur2 partitioning, routing, percent-decoding.
+// Unit tests for the gateway's pure parts: routing, percent-decoding.
 #include <gtest/gtest.h>
 
 #include "gateway/http.h"
-#include "gateway/partitioner.h"
 #include "gateway/router.h"
 
 namespace sluice::gateway {
 namespace {
-
-TEST(PartitionerTest, Murmur2MatchesKafka) {
-  // Vectors from Kafka's UtilsTest.testMurmur2.
-  EXPECT_EQ(Murmur2("21"), -973932308);
-  EXPECT_EQ(Murmur2("foobar"), -790332482);
-  EXPECT_EQ(Murmur2("a-little-bit-long-string"), -985981536);
-  EXPECT_EQ(Murmur2("a-little-bit-longer-string"), -1486304829);
-  EXPECT_EQ(Murmur2("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8"), -58897971);
-  EXPECT_EQ(Murmur2("abc"), 479470107);
-}
-
-TEST(PartitionerTest, PartitionForKeyIsInRange) {
-  for (int i = 0; i < 100; ++i) {
-    int32_t p = PartitionForKey(std::to_string(i), 7);
-    EXPECT_GE(p, 0);
-    EXPECT_LT(p, 7);
-  }
-}
 
 Task<HttpResponse> Ok(HttpRequest&) { co_return HttpResponse::Json(200, "{}"); }
 

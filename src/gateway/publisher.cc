@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "base/clock.h"
-#include "gateway/partitioner.h"
+#include "model/partitioner.h"
 #include "model/record_batch.h"
 
 namespace sluice::gateway {
@@ -280,7 +280,7 @@ Task<Result<PublishOutcome>> Publisher::Publish(const std::string& topic,
       continue;
     }
     if (e.partition < 0) {
-      e.partition = e.record.key ? PartitionForKey(*e.record.key, meta->partitions) : sticky;
+      e.partition = e.record.key ? model::PartitionForKey(*e.record.key, meta->partitions) : sticky;
     }
     out.partitions[i] = e.partition;
   }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "model/arena.h"
+#include "model/partitioner.h"
 
 namespace sluice::model {
 namespace {
@@ -57,6 +58,24 @@ TEST(ArenaTest, DeepCopySurvivesTheSourceAndResetKeepsOneBlock) {
   EXPECT_LT(arena.reserved_bytes(), reserved);
   void* p = arena.Allocate(24, 8);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 8, 0u);
+}
+
+TEST(PartitionerTest, Murmur2MatchesKafka) {
+  // Vectors from Kafka's UtilsTest.testMurmur2.
+  EXPECT_EQ(Murmur2("21"), -973932308);
+  EXPECT_EQ(Murmur2("foobar"), -790332482);
+  EXPECT_EQ(Murmur2("a-little-bit-long-string"), -985981536);
+  EXPECT_EQ(Murmur2("a-little-bit-longer-string"), -1486304829);
+  EXPECT_EQ(Murmur2("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8"), -58897971);
+  EXPECT_EQ(Murmur2("abc"), 479470107);
+}
+
+TEST(PartitionerTest, PartitionForKeyIsInRange) {
+  for (int i = 0; i < 100; ++i) {
+    int32_t p = PartitionForKey(std::to_string(i), 7);
+    EXPECT_GE(p, 0);
+    EXPECT_LT(p, 7);
+  }
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "e2e/server_process.h"
-#include "gateway/partitioner.h"
+#include "model/partitioner.h"
 
 namespace sluice::e2e {
 namespace {
@@ -178,7 +178,7 @@ TEST_F(ApiTest, EnvelopeCarriesKeyHeadersTimestampAndPartition) {
                   {"key":"user-1","value":2}])");
   ASSERT_EQ(r.status, 200) << r.body;
   const auto& offs = r.json.Find("offsets")->items();
-  int32_t keyed = gateway::PartitionForKey("user-1", 4);
+  int32_t keyed = model::PartitionForKey("user-1", 4);
   EXPECT_EQ(offs[0].Find("partition")->AsInt64(), keyed);
   EXPECT_EQ(offs[1].Find("partition")->AsInt64(), 3);
   EXPECT_EQ(offs[2].Find("partition")->AsInt64(), keyed);

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "e2e/server_process.h"
-#include "gateway/partitioner.h"
+#include "model/partitioner.h"
 #include "sluice/v1/gateway.grpc.pb.h"
 
 namespace sluice::e2e {
@@ -115,7 +115,7 @@ TEST_F(GrpcTest, UnaryPublishReportsPartitionAndOffsetPerEvent) {
     const auto& r = resp.results(i);
     EXPECT_EQ(r.error_code(), 0) << r.error_message();
     // A key lands where a Kafka client would put it (murmur2).
-    EXPECT_EQ(r.partition(), gateway::PartitionForKey("k" + std::to_string(i), 3));
+    EXPECT_EQ(r.partition(), model::PartitionForKey("k" + std::to_string(i), 3));
     EXPECT_GE(r.offset(), 0);
   }
   EXPECT_EQ(resp.results(4).partition(), 2);

@@ -13,7 +13,7 @@
 #include "codec/json_parser.h"
 #include "codec/json_writer.h"
 #include "e2e/server_process.h"
-#include "gateway/partitioner.h"
+#include "model/partitioner.h"
 
 namespace sluice::e2e {
 namespace {
@@ -240,7 +240,7 @@ TEST_F(IngestFormatsTest, CloudEventsBinaryModeStoresAttributesAsHeaders) {
                  {"ce-traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}});
   ASSERT_EQ(r.status, 200) << r.body;
   int p = static_cast<int>(Int(r.json, {"offsets", "0", "partition"}));
-  EXPECT_EQ(p, gateway::PartitionForKey("customer-9", 3));
+  EXPECT_EQ(p, model::PartitionForKey("customer-9", 3));
   auto ev = Events("ce_bin", p);
   ASSERT_EQ(ev.items().size(), 1u);
   EXPECT_EQ(Str(ev, {"0", "key"}), "customer-9");
@@ -321,7 +321,7 @@ TEST_F(IngestFormatsTest, RestProxyV2JsonReportsOffsetsPerRecord) {
   EXPECT_TRUE(At(r.json, {"value_schema_id"}).is_null());
   ASSERT_EQ(At(r.json, {"offsets"}).items().size(), 3u);
   // The JSON key is serialized as JSON text ("alice" with quotes), as Kafka's JSON serializer.
-  EXPECT_EQ(Int(r.json, {"offsets", "0", "partition"}), gateway::PartitionForKey("\"alice\"", 4));
+  EXPECT_EQ(Int(r.json, {"offsets", "0", "partition"}), model::PartitionForKey("\"alice\"", 4));
   EXPECT_EQ(Int(r.json, {"offsets", "2", "partition"}), 3);
   EXPECT_TRUE(At(r.json, {"offsets", "0", "error_code"}).is_null());
   r = Post("/topics/rp_json/partitions/2", R"({"records":[{"value":1},{"value":2}]})",

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "e2e/server_process.h"
-#include "gateway/partitioner.h"
+#include "model/partitioner.h"
 
 namespace sluice::e2e {
 namespace {
@@ -78,7 +78,7 @@ TEST_F(KafkaModeTest, ProduceFetchAndGroupOffsetsGoThroughKafka) {
   std::map<int64_t, std::vector<int>> expected;  // partition -> n in order
   for (int i = 0; i < 30; ++i) {
     const int64_t p = *offsets[i].Find("partition")->AsInt64();
-    EXPECT_EQ(p, gateway::PartitionForKey(fmt::format("user-{}", i % 5), 3));
+    EXPECT_EQ(p, model::PartitionForKey(fmt::format("user-{}", i % 5), 3));
     EXPECT_EQ(*offsets[i].Find("offset")->AsInt64(), static_cast<int64_t>(expected[p].size()));
     expected[p].push_back(i);
   }

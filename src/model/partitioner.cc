@@ -1,7 +1,7 @@
 // Kafka-compatible murmur2, transcribed with unsigned arithmetic (Java's int overflow wraps).
-#include "gateway/partitioner.h"
+#include "model/partitioner.h"
 
-namespace sluice::gateway {
+namespace sluice::model {
 
 int32_t Murmur2(std::string_view data) {
   const uint32_t m = 0x5bd1e995;
@@ -34,4 +34,4 @@ int32_t Murmur2(std::string_view data) {
   return static_cast<int32_t>(h);
 }
 
-}  // namespace sluice::gateway
+}  // namespace sluice::model

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace sluice::gateway {
+namespace sluice::model {
 
 // Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2), seed 0x9747b28c.
 int32_t Murmur2(std::string_view data);
@@ -16,4 +16,4 @@ inline int32_t PartitionForKey(std::string_view key, int32_t partitions) {
                               static_cast<uint32_t>(partitions));
 }
 
-}  // namespace sluice::gateway
+}  // namespace sluice::model
