@@ -11,3 +11,4 @@ sluice_test(stream_aggregates_test
   SOURCES ${_agg}/aggregate_test.cc ${_agg}/aggregate_row_test.cc ${_agg}/hyperloglog_test.cc
     ${_agg}/quantile_sketch_test.cc
   DEPS sluice::stream_aggregates LABELS stream)
+sluice_bench(aggregate_bench SOURCES ${_agg}/aggregate_bench.cc DEPS sluice::stream_aggregates)
