@@ -206,6 +206,18 @@ TEST(AggregateTest, MinMaxOwnTheirStrings) {
   EXPECT_GT(acc->MemoryBytes(), 16u);
 }
 
+TEST(AggregateTest, EmptyStringsAreValuesNotNulls) {
+  const Value empty_items[] = {Value::String(""), Value::String("")};
+  const std::vector<Value> in = {Value::String(""), Value::String("a"), Value::String(""),
+                                 Value::Array(empty_items)};
+  ExpectSame(Value::String(""), ResultOf(*Fold(Spec(AggregateKind::kMin), in)));
+  ExpectSame(Value::Int(3), ResultOf(*Fold(Spec(AggregateKind::kCountDistinct), in)));
+  ExpectSame(Value::String(""), ResultOf(*Fold(Spec(AggregateKind::kFirst), in)));
+  const Value list = ResultOf(*Fold(Spec(AggregateKind::kCollectList), in));
+  ASSERT_EQ(list.items().size(), 4u);
+  EXPECT_EQ(list.items()[3].items()[1].Hash(), Value::String("").Hash());
+}
+
 TEST(AggregateTest, FirstAndLastFollowEventTimeThenArrival) {
   const std::vector<Input> in = {{Value::Int(1), 20}, {Value::Int(2), 10}, {Value::Int(3), 10},
                                  {Value::Null(), 5},  {Value::Int(4), 30}, {Value::Int(5), 30},

@@ -69,7 +69,8 @@ Status Decode(Reader& r, model::Arena& arena, Value* out, int depth) {
       if (!r.LengthPrefixed(&s) || s.size() >= (uint64_t{1} << 32)) {
         return Corrupt("truncated string");
       }
-      *out = arena.CopyStringValue(s);
+      // Arena::CopyString gives a null data() for ""; keep it non-null for memcpy-based hashing.
+      *out = s.empty() ? Value::String("") : arena.CopyStringValue(s);
       return {};
     }
     case ValueType::kArray: {

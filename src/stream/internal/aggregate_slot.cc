@@ -89,7 +89,9 @@ Value OwnedValue::ScalarView() const {
     case ValueType::kInt: return Value::Int(i_);
     case ValueType::kDouble: return Value::Double(d_);
     case ValueType::kTimestamp: return Value::Timestamp(i_);
-    case ValueType::kString: return Value::String(std::string_view(heap_, len_));
+    case ValueType::kString:
+      // An empty string has no heap bytes; point at a literal so data() is never null.
+      return Value::String(heap_ != nullptr ? std::string_view(heap_, len_) : std::string_view(""));
     default: SLUICE_CHECK(false, "ScalarView of a {}", ValueTypeName(type_));
   }
   return {};
@@ -105,7 +107,9 @@ Value OwnedValue::View(model::Arena& scratch) const {
 }
 
 Value OwnedValue::ToValue(model::Arena& arena) const {
-  if (type_ == ValueType::kString) return arena.CopyStringValue(std::string_view(heap_, len_));
+  if (type_ == ValueType::kString && len_ > 0) {
+    return arena.CopyStringValue(std::string_view(heap_, len_));
+  }
   return View(arena);
 }
 
