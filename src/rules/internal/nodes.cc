@@ -81,7 +81,7 @@ Value CmpResult(CmpOp op, Cmp c, const Value& a, const Value& b, EvalContext& ct
   if (c == Cmp::kIncomparable) {
     return Fail(ctx, fmt::format("cannot compare {} with {}", TypeName(a), TypeName(b)));
   }
-  if (c == Cmp::kUnequal) {
+  if (c == Cmp::kUnequal || ((a.is_array() || a.is_object()) && op != CmpOp::kEq && op != CmpOp::kNe)) {
     if (op == CmpOp::kEq) return Value::Bool(false);
     if (op == CmpOp::kNe) return Value::Bool(true);
     return Fail(ctx, fmt::format("cannot order {} values", TypeName(a)));
