@@ -295,7 +295,7 @@ class Compiler {
     auto* xf = dynamic_cast<FieldNode*>(x.node.get());
     auto* yf = dynamic_cast<FieldNode*>(y.node.get());
     if (xf != nullptr && y.IsConst()) {
-      return Typed{std::make_unique<CompareFieldConstNode>(cmp, a.kids[0]->text, *y.node->constant()),
+      return Typed{MakeCompareFieldConst(cmp, a.kids[0]->text, *y.node->constant()),
                    ValueType::kBool, true};
     }
     if (yf != nullptr && x.IsConst()) {
@@ -304,7 +304,7 @@ class Compiler {
                        : cmp == CmpOp::kGt ? CmpOp::kLt
                        : cmp == CmpOp::kGe ? CmpOp::kLe
                                            : cmp;
-      return Typed{std::make_unique<CompareFieldConstNode>(mirrored, a.kids[1]->text, *x.node->constant()),
+      return Typed{MakeCompareFieldConst(mirrored, a.kids[1]->text, *x.node->constant()),
                    ValueType::kBool, true};
     }
     return Fold(Typed{std::make_unique<CompareNode>(cmp, std::move(x.node), std::move(y.node)),

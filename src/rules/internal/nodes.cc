@@ -28,7 +28,7 @@ Value PathNode::Eval(const Value& row, EvalContext&) {
       }
       cur = &cur->items()[s.index];
     } else {
-      cur = cur->Find(s.name, &s.hint);
+      cur = FindMember(*cur, s.name, &s.hint);
       if (cur == nullptr) return Value::Null();
     }
   }
@@ -96,6 +96,18 @@ Value CmpResult(CmpOp op, Cmp c, const Value& a, const Value& b, EvalContext& ct
     case CmpOp::kGe: return Value::Bool(v >= 0);
   }
   return Value::Null();
+}
+
+NodePtr MakeCompareFieldConst(CmpOp op, std::string name, Value c) {
+  switch (op) {
+    case CmpOp::kEq: return std::make_unique<CompareFieldConstNode<CmpOp::kEq>>(std::move(name), c);
+    case CmpOp::kNe: return std::make_unique<CompareFieldConstNode<CmpOp::kNe>>(std::move(name), c);
+    case CmpOp::kLt: return std::make_unique<CompareFieldConstNode<CmpOp::kLt>>(std::move(name), c);
+    case CmpOp::kLe: return std::make_unique<CompareFieldConstNode<CmpOp::kLe>>(std::move(name), c);
+    case CmpOp::kGt: return std::make_unique<CompareFieldConstNode<CmpOp::kGt>>(std::move(name), c);
+    case CmpOp::kGe: return std::make_unique<CompareFieldConstNode<CmpOp::kGe>>(std::move(name), c);
+  }
+  return nullptr;
 }
 
 Value AndNode::Eval(const Value& row, EvalContext& ctx) {

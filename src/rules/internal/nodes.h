@@ -33,6 +33,15 @@ class ConstNode final : public Node {
   Value v_;
 };
 
+// Member lookup with the hint check inlined (the hit is the common case: events of one shape).
+inline const Value* FindMember(const Value& v, std::string_view name, uint32_t* hint) {
+  if (v.is_object()) {
+    auto members = v.members();
+    if (*hint < members.size() && members[*hint].name == name) return &members[*hint].value;
+  }
+  return v.Find(name, hint);
+}
+
 // One step of a field path: a member name or an array index.
 struct PathStep {
   std::string name;
@@ -45,7 +54,7 @@ class FieldNode final : public Node {
  public:
   explicit FieldNode(std::string name) : name_(std::move(name)) {}
   Value Eval(const Value& row, EvalContext&) override {
-    const Value* v = row.Find(name_, &hint_);
+    const Value* v = FindMember(row, name_, &hint_);
     return v != nullptr ? *v : Value::Null();
   }
 
@@ -138,40 +147,41 @@ class CompareNode final : public Node {
   NodePtr a_, b_;
 };
 
-// field <op> constant: the common filter shape, without a virtual call for the constant.
+template <CmpOp Op, typename T>
+inline bool Apply(const T& a, const T& b) {
+  if constexpr (Op == CmpOp::kEq) return a == b;
+  if constexpr (Op == CmpOp::kNe) return a != b;
+  if constexpr (Op == CmpOp::kLt) return a < b;
+  if constexpr (Op == CmpOp::kLe) return a <= b;
+  if constexpr (Op == CmpOp::kGt) return a > b;
+  if constexpr (Op == CmpOp::kGe) return a >= b;
+}
+
+// field <op> constant: the common filter shape, without a virtual call for the constant and
+// with the operator fixed at compile time.
+template <CmpOp Op>
 class CompareFieldConstNode final : public Node {
  public:
-  CompareFieldConstNode(CmpOp op, std::string name, Value c) : op_(op), name_(std::move(name)), c_(c) {}
+  CompareFieldConstNode(std::string name, Value c) : name_(std::move(name)), c_(c) {}
   Value Eval(const Value& row, EvalContext& ctx) override {
-    const Value* x = row.Find(name_, &hint_);
+    const Value* x = FindMember(row, name_, &hint_);
     if (x == nullptr || x->is_null() || c_.is_null()) return Value::Null();
     // Fast paths for the same-type cases; everything else through CompareValues.
     if (x->type() == c_.type()) {
-      if (x->is_int()) return Value::Bool(CmpInt(x->int_value(), c_.int_value()));
-      if (x->is_string() && (op_ == CmpOp::kEq || op_ == CmpOp::kNe)) {
-        return Value::Bool((x->string_value() == c_.string_value()) == (op_ == CmpOp::kEq));
-      }
+      if (x->is_int()) return Value::Bool(Apply<Op>(x->int_value(), c_.int_value()));
+      if (x->is_string()) return Value::Bool(Apply<Op>(x->string_value(), c_.string_value()));
+      if (x->is_double()) return Value::Bool(Apply<Op>(x->double_value(), c_.double_value()));
     }
-    return CmpResult(op_, CompareValues(*x, c_), *x, c_, ctx);
+    return CmpResult(Op, CompareValues(*x, c_), *x, c_, ctx);
   }
 
  private:
-  bool CmpInt(int64_t a, int64_t b) const {
-    switch (op_) {
-      case CmpOp::kEq: return a == b;
-      case CmpOp::kNe: return a != b;
-      case CmpOp::kLt: return a < b;
-      case CmpOp::kLe: return a <= b;
-      case CmpOp::kGt: return a > b;
-      case CmpOp::kGe: return a >= b;
-    }
-    return false;
-  }
-  CmpOp op_;
   std::string name_;
   Value c_;
   uint32_t hint_ = 0;
 };
+
+NodePtr MakeCompareFieldConst(CmpOp op, std::string name, Value c);
 
 class AndNode final : public Node {
  public:
