@@ -31,11 +31,16 @@ Result<std::unique_ptr<Expression>> Expression::Compile(std::string_view text,
 }
 
 model::Value Expression::Evaluate(const model::Value& row, EvalContext& ctx) {
-  return root_->Eval(row, ctx);
+  // An error deep inside (say in one OR branch) may still leave a value at the top; the contract
+  // is that an event that caused an error evaluates to NULL.
+  bool had_error = !ctx.error.empty();
+  model::Value v = root_->Eval(row, ctx);
+  if (!had_error && !ctx.error.empty()) return model::Value::Null();
+  return v;
 }
 
 bool Expression::Test(const model::Value& row, EvalContext& ctx) {
-  model::Value v = root_->Eval(row, ctx);
+  model::Value v = Evaluate(row, ctx);
   if (v.is_bool()) return v.bool_value();
   if (!v.is_null()) {
     internal::Fail(ctx, fmt::format("condition must be boolean, got {}", model::ValueTypeName(v.type())));
