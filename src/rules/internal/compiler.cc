@@ -449,6 +449,7 @@ class Compiler {
       std::string_view best;
       size_t best_d = SIZE_MAX;
       for (std::string_view candidate : FunctionNames()) {
+        if (name.size() > 64) break;  // no hint for absurd names (the distance is quadratic)
         size_t d = EditDistance(name, candidate);
         if (d < best_d) {
           best_d = d;

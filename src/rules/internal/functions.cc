@@ -524,12 +524,31 @@ Value FormatTimestamp(Args a, int n, CallState& st, EvalContext& ctx) {
 
 // --- JSON and collections ---
 
-Value JsonParse(Args a, int, CallState& st, EvalContext& ctx) {
-  if (ctx.arena == nullptr) return Fail(ctx, "no arena in the evaluation context for json_parse()");
+// Decodes JSON text into ctx.arena. Empty text is refused here: the decoder would memcpy with
+// null pointers (UBSan) for it.
+bool DecodeJson(std::string_view text, CallState& st, EvalContext& ctx, std::string_view fn, Value* out) {
+  if (ctx.arena == nullptr) {
+    Fail(ctx, "no arena in the evaluation context for JSON");
+    return false;
+  }
+  if (text.empty()) {
+    Fail(ctx, fmt::format("{}: invalid JSON: empty text", fn));
+    return false;
+  }
   if (st.json == nullptr) st.json = std::make_unique<codec::ValueJsonDecoder>();
-  auto r = st.json->Decode(Str(a[0]), *ctx.arena);
-  if (!r.ok()) return Fail(ctx, fmt::format("json_parse(): {}", r.status().message()));
-  return *r;
+  auto r = st.json->Decode(text, *ctx.arena);
+  if (!r.ok()) {
+    Fail(ctx, fmt::format("{}: {}", fn, r.status().message()));
+    return false;
+  }
+  *out = *r;
+  return true;
+}
+
+Value JsonParse(Args a, int, CallState& st, EvalContext& ctx) {
+  Value out;
+  if (!DecodeJson(Str(a[0]), st, ctx, "json_parse()", &out)) return Value::Null();
+  return out;
 }
 
 Value ToJson(Args a, int, CallState& st, EvalContext& ctx) {
@@ -596,13 +615,9 @@ std::string CheckJsonPath(int index, const Value& v) {
 template <bool kScalarText>
 Value JsonExtract(Args a, int, CallState& st, EvalContext& ctx) {
   Value doc = a[0];
-  if (doc.is_string()) {
-    if (ctx.arena == nullptr) return Fail(ctx, "no arena in the evaluation context for JSON");
-    if (st.json == nullptr) st.json = std::make_unique<codec::ValueJsonDecoder>();
-    auto r = st.json->Decode(Str(doc), *ctx.arena);
-    if (!r.ok()) return Fail(ctx, fmt::format("{}: {}", kScalarText ? "json_value()" : "json_extract()",
-                                              r.status().message()));
-    doc = *r;
+  if (doc.is_string() &&
+      !DecodeJson(Str(doc), st, ctx, kScalarText ? "json_value()" : "json_extract()", &doc)) {
+    return Value::Null();
   }
   Value out;
   std::string error;

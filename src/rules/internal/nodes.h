@@ -170,7 +170,6 @@ class CompareFieldConstNode final : public Node {
     if (x->type() == c_.type()) {
       if (x->is_int()) return Value::Bool(Apply<Op>(x->int_value(), c_.int_value()));
       if (x->is_string()) return Value::Bool(Apply<Op>(x->string_value(), c_.string_value()));
-      if (x->is_double()) return Value::Bool(Apply<Op>(x->double_value(), c_.double_value()));
     }
     return CmpResult(Op, CompareValues(*x, c_), *x, c_, ctx);
   }

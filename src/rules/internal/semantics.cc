@@ -23,12 +23,19 @@ Cmp Order(T a, T b) {
   return a < b ? Cmp::kLess : (b < a ? Cmp::kGreater : Cmp::kEqual);
 }
 
+// Doubles as in PostgreSQL: NaN equals NaN and sorts above every other number.
+Cmp OrderDouble(double a, double b) {
+  bool na = std::isnan(a), nb = std::isnan(b);
+  if (na || nb) return na == nb ? Cmp::kEqual : (na ? Cmp::kGreater : Cmp::kLess);
+  return Order(a, b);
+}
+
 }  // namespace
 
 Cmp CompareValues(const Value& a, const Value& b) {
   ValueType ta = a.type(), tb = b.type();
   if (ta == ValueType::kInt && tb == ValueType::kInt) return Order(a.int_value(), b.int_value());
-  if (a.is_number() && b.is_number()) return Order(a.AsDouble(), b.AsDouble());
+  if (a.is_number() && b.is_number()) return OrderDouble(a.AsDouble(), b.AsDouble());
   if (ta == ValueType::kString && tb == ValueType::kString) {
     int c = a.string_value().compare(b.string_value());
     return c < 0 ? Cmp::kLess : (c > 0 ? Cmp::kGreater : Cmp::kEqual);
@@ -361,7 +368,10 @@ bool ParseTimestamp(std::string_view s, int64_t* ms) {
       s[7] != '-' || !Digits(s, 8, 2, &d)) {
     return false;
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31) return false;
+  if (mo < 1 || mo > 12 || d < 1) return false;
+  int64_t month_days = (mo == 12 ? DaysFromCivil(y + 1, 1, 1) : DaysFromCivil(y, static_cast<unsigned>(mo + 1), 1)) -
+                       DaysFromCivil(y, static_cast<unsigned>(mo), 1);
+  if (d > month_days) return false;
   size_t i = 10;
   if (i < s.size() && (s[i] == 'T' || s[i] == 't' || s[i] == ' ')) {
     if (!Digits(s, i + 1, 2, &h) || i + 3 >= s.size() || s[i + 3] != ':' || !Digits(s, i + 4, 2, &mi)) {
