@@ -40,12 +40,9 @@ model::Value Expression::Evaluate(const model::Value& row, EvalContext& ctx) {
 }
 
 bool Expression::Test(const model::Value& row, EvalContext& ctx) {
-  model::Value v = Evaluate(row, ctx);
-  if (v.is_bool()) return v.bool_value();
-  if (!v.is_null()) {
-    internal::Fail(ctx, fmt::format("condition must be boolean, got {}", model::ValueTypeName(v.type())));
-  }
-  return false;
+  bool had_error = !ctx.error.empty();
+  internal::Tri t = root_->EvalTruth(row, ctx, internal::TruthUse::kCondition);
+  return t == internal::Tri::kTrue && (had_error || ctx.error.empty());
 }
 
 std::unique_ptr<Expression> Expression::Clone() const {

@@ -9,15 +9,28 @@ namespace {
 
 std::string_view TypeName(const Value& v) { return model::ValueTypeName(v.type()); }
 
-// Reads a boolean operand of a logical operator: 0 false, 1 true, 2 NULL, 3 error.
-int Truth(const Value& v, std::string_view op, EvalContext& ctx) {
-  if (v.is_bool()) return v.bool_value() ? 1 : 0;
-  if (v.is_null()) return 2;
-  Fail(ctx, fmt::format("{} expects boolean operands, got {}", op, TypeName(v)));
-  return 3;
+Value FromTri(Tri t) {
+  switch (t) {
+    case Tri::kFalse: return Value::Bool(false);
+    case Tri::kTrue: return Value::Bool(true);
+    default: return Value::Null();
+  }
 }
 
 }  // namespace
+
+Tri Node::EvalTruth(const Value& row, EvalContext& ctx, TruthUse use) {
+  Value v = Eval(row, ctx);
+  if (v.is_bool()) return static_cast<Tri>(v.bool_value());
+  if (v.is_null()) return Tri::kNull;
+  static constexpr std::string_view kOps[] = {"AND", "OR", "NOT"};
+  if (use == TruthUse::kCondition) {
+    Fail(ctx, fmt::format("condition must be boolean, got {}", TypeName(v)));
+  } else {
+    Fail(ctx, fmt::format("{} expects boolean operands, got {}", kOps[static_cast<int>(use)], TypeName(v)));
+  }
+  return Tri::kError;
+}
 
 Value PathNode::Eval(const Value& row, EvalContext&) {
   const Value* cur = &row;
@@ -110,39 +123,41 @@ NodePtr MakeCompareFieldConst(CmpOp op, std::string name, Value c) {
   return nullptr;
 }
 
-Value AndNode::Eval(const Value& row, EvalContext& ctx) {
+Tri AndNode::EvalTruth(const Value& row, EvalContext& ctx, TruthUse) {
   bool saw_null = false;
   for (NodePtr& k : kids_) {
-    switch (Truth(k->Eval(row, ctx), "AND", ctx)) {
-      case 0: return Value::Bool(false);
-      case 2: saw_null = true; break;
-      case 3: return Value::Null();
-      default: break;
+    switch (k->EvalTruth(row, ctx, TruthUse::kAnd)) {
+      case Tri::kFalse: return Tri::kFalse;
+      case Tri::kNull: saw_null = true; break;
+      case Tri::kError: return Tri::kError;
+      case Tri::kTrue: break;
     }
   }
-  return saw_null ? Value::Null() : Value::Bool(true);
+  return saw_null ? Tri::kNull : Tri::kTrue;
 }
+Value AndNode::Eval(const Value& row, EvalContext& ctx) { return FromTri(EvalTruth(row, ctx, TruthUse::kAnd)); }
 
-Value OrNode::Eval(const Value& row, EvalContext& ctx) {
+Tri OrNode::EvalTruth(const Value& row, EvalContext& ctx, TruthUse) {
   bool saw_null = false;
   for (NodePtr& k : kids_) {
-    switch (Truth(k->Eval(row, ctx), "OR", ctx)) {
-      case 1: return Value::Bool(true);
-      case 2: saw_null = true; break;
-      case 3: return Value::Null();
-      default: break;
+    switch (k->EvalTruth(row, ctx, TruthUse::kOr)) {
+      case Tri::kTrue: return Tri::kTrue;
+      case Tri::kNull: saw_null = true; break;
+      case Tri::kError: return Tri::kError;
+      case Tri::kFalse: break;
     }
   }
-  return saw_null ? Value::Null() : Value::Bool(false);
+  return saw_null ? Tri::kNull : Tri::kFalse;
 }
+Value OrNode::Eval(const Value& row, EvalContext& ctx) { return FromTri(EvalTruth(row, ctx, TruthUse::kOr)); }
 
-Value NotNode::Eval(const Value& row, EvalContext& ctx) {
-  switch (Truth(e_->Eval(row, ctx), "NOT", ctx)) {
-    case 0: return Value::Bool(true);
-    case 1: return Value::Bool(false);
-    default: return Value::Null();
-  }
+Tri NotNode::EvalTruth(const Value& row, EvalContext& ctx, TruthUse) {
+  Tri t = e_->EvalTruth(row, ctx, TruthUse::kNot);
+  if (t == Tri::kFalse) return Tri::kTrue;
+  if (t == Tri::kTrue) return Tri::kFalse;
+  return t;
 }
+Value NotNode::Eval(const Value& row, EvalContext& ctx) { return FromTri(EvalTruth(row, ctx, TruthUse::kNot)); }
 
 Value IsNode::Eval(const Value& row, EvalContext& ctx) {
   Value v = e_->Eval(row, ctx);

@@ -14,10 +14,18 @@
 
 namespace sluice::rules::internal {
 
+// A boolean operand's value without building a Value (the filter hot path).
+enum class Tri : int8_t { kFalse = 0, kTrue = 1, kNull = 2, kError = 3 };
+// Who asks for a truth value, for the error message when the operand is not boolean.
+enum class TruthUse : uint8_t { kAnd, kOr, kNot, kCondition };
+
 class Node {
  public:
   virtual ~Node() = default;
   virtual Value Eval(const Value& row, EvalContext& ctx) = 0;
+  // The value as a truth value; a non-boolean, non-NULL value records an error and gives kError.
+  // Predicate nodes override it to skip the Value round trip.
+  virtual Tri EvalTruth(const Value& row, EvalContext& ctx, TruthUse use);
   // Constant nodes (literals and folded subtrees) return their value here.
   virtual const Value* constant() const { return nullptr; }
 };
@@ -141,6 +149,13 @@ class CompareNode final : public Node {
     if (x.is_null() || y.is_null()) return Value::Null();
     return CmpResult(op_, CompareValues(x, y), x, y, ctx);
   }
+  Tri EvalTruth(const Value& row, EvalContext& ctx, TruthUse) override {
+    Value x = a_->Eval(row, ctx);
+    Value y = b_->Eval(row, ctx);
+    if (x.is_null() || y.is_null()) return Tri::kNull;
+    Value v = CmpResult(op_, CompareValues(x, y), x, y, ctx);
+    return v.is_bool() ? static_cast<Tri>(v.bool_value()) : Tri::kError;
+  }
 
  private:
   CmpOp op_;
@@ -173,6 +188,16 @@ class CompareFieldConstNode final : public Node {
     }
     return CmpResult(Op, CompareValues(*x, c_), *x, c_, ctx);
   }
+  Tri EvalTruth(const Value& row, EvalContext& ctx, TruthUse) override {
+    const Value* x = FindMember(row, name_, &hint_);
+    if (x == nullptr || x->is_null() || c_.is_null()) return Tri::kNull;
+    if (x->type() == c_.type()) {
+      if (x->is_int()) return static_cast<Tri>(Apply<Op>(x->int_value(), c_.int_value()));
+      if (x->is_string()) return static_cast<Tri>(Apply<Op>(x->string_value(), c_.string_value()));
+    }
+    Value v = CmpResult(Op, CompareValues(*x, c_), *x, c_, ctx);
+    return v.is_bool() ? static_cast<Tri>(v.bool_value()) : Tri::kError;
+  }
 
  private:
   std::string name_;
@@ -186,6 +211,7 @@ class AndNode final : public Node {
  public:
   explicit AndNode(std::vector<NodePtr> kids) : kids_(std::move(kids)) {}
   Value Eval(const Value& row, EvalContext& ctx) override;
+  Tri EvalTruth(const Value& row, EvalContext& ctx, TruthUse use) override;
 
  private:
   std::vector<NodePtr> kids_;
@@ -195,6 +221,7 @@ class OrNode final : public Node {
  public:
   explicit OrNode(std::vector<NodePtr> kids) : kids_(std::move(kids)) {}
   Value Eval(const Value& row, EvalContext& ctx) override;
+  Tri EvalTruth(const Value& row, EvalContext& ctx, TruthUse use) override;
 
  private:
   std::vector<NodePtr> kids_;
@@ -204,6 +231,7 @@ class NotNode final : public Node {
  public:
   explicit NotNode(NodePtr e) : e_(std::move(e)) {}
   Value Eval(const Value& row, EvalContext& ctx) override;
+  Tri EvalTruth(const Value& row, EvalContext& ctx, TruthUse use) override;
 
  private:
   NodePtr e_;
