@@ -138,8 +138,16 @@ class Q5State {
     scratch_.Clear();
     int64_t newest_ns = 0;
     bool any = false;
+    size_t keys = 0;
+    auto in_range = [&](int64_t i) {
+      return i >= first_pane_ && i < first_pane_ + static_cast<int64_t>(panes_.size());
+    };
     for (int64_t i = q; i < q + kPanesPerWindow; ++i) {
-      if (i < first_pane_ || i >= first_pane_ + static_cast<int64_t>(panes_.size())) continue;
+      if (in_range(i)) keys += panes_[i - first_pane_]->counts.size();
+    }
+    scratch_.Reserve(keys);
+    for (int64_t i = q; i < q + kPanesPerWindow; ++i) {
+      if (!in_range(i)) continue;
       const Pane& pane = *panes_[i - first_pane_];
       if (pane.counts.empty()) continue;
       any = true;

@@ -41,6 +41,12 @@ class FlatCountMap {
     }
   }
 
+  // Makes room for `n` keys without rehashing. Merging one map into another that is smaller
+  // would cluster badly (both iterate and place by the same hash bits), so size targets first.
+  void Reserve(size_t n) {
+    if (n * 2 > entries_.size()) Rehash(RoundUp(n * 2));
+  }
+
   // Forgets every key; keeps the capacity.
   void Clear() {
     if (size_ == 0) return;
