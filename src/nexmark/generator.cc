@@ -28,49 +28,60 @@ constexpr std::string_view kHotChannels[] = {"Google", "Facebook", "Baidu", "App
 constexpr uint32_t kHotChannelsRatio = 2;
 constexpr int kNumPersonNames = std::size(kFirstNames) * std::size(kLastNames);
 
-// The spec's randStr(max_len, special): 3 + uniform[0, max_len - 3) characters, each `special`
-// with probability 1/13, else a-z; leading and trailing spaces trimmed. Writes at `out`, returns
-// the length. One 32-bit half of a draw per character: x in [0, 338) -> 26/338 = 1/13 special.
-size_t RandString(Rng& rng, size_t max_len, char special, char* out) {
+// The spec's randStr(max_len, special) drawn character by character: 3 + uniform[0, max_len - 3)
+// characters, each `special` with probability 1/13, else a-z. Used to build the tables.
+size_t RandChars(Rng& rng, size_t max_len, char special, char* out) {
   size_t len = 3 + rng.Uniform(max_len - 3);
-  uint64_t bits = 0;
   for (size_t i = 0; i < len; ++i) {
-    if ((i & 1) == 0) bits = rng.NextU64();
-    uint64_t x = (((bits >> ((i & 1) * 32)) & 0xffffffffULL) * 338) >> 32;
-    out[i] = x < 26 ? special : static_cast<char>('a' + (x - 26) % 26);
+    out[i] = rng.Uniform(13) == 0 ? special : static_cast<char>('a' + rng.Uniform(26));
   }
-  if (special != ' ') return len;
-  size_t b = 0, e = len;
-  while (b < e && out[b] == ' ') ++b;
-  while (e > b && out[e - 1] == ' ') --e;
-  if (b > 0) std::memmove(out, out + b, e - b);
-  return e - b;
+  return len;
 }
 
-// The spec's price(): log-uniform between 100 and 100 000 000 cents.
-int64_t Price(Rng& rng) {
-  constexpr double kSixLn10 = 13.815510557964274;  // 6 * ln(10)
-  return std::llround(std::exp(rng.NextDouble() * kSixLn10) * 100.0);
+// The spec's randStr(max_len) for per-event strings: a random-length substring of the shared
+// text (independent characters with randStr's distribution), leading and trailing spaces
+// trimmed. Like Flink's padding, this trades per-character draws for one draw per string.
+std::string_view RandText(Rng& rng, const std::string& text, size_t max_len) {
+  uint64_t bits = rng.NextU64();
+  size_t len = 3 + (((bits & 0xffffffffULL) * (max_len - 3)) >> 32);
+  size_t offset = ((bits >> 32) * (text.size() - len + 1)) >> 32;
+  std::string_view s(text.data() + offset, len);
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return s;
+}
+
+// The spec's price(): round(10^(6U) * 100), log-uniform between 100 and 100 000 000 cents.
+// 10^(6U) = step[j] * e^y with y < 6 ln(10) / 256 = 0.054; the degree-5 series is exact to
+// 4e-11 relative, far below the rounding to whole cents.
+int64_t Price(Rng& rng, const GeneratorTables& t) {
+  constexpr double kStep = 6.0 * 2.302585092994046 / GeneratorTables::kPriceSteps;
+  double x = rng.NextDouble() * GeneratorTables::kPriceSteps;
+  auto j = static_cast<int64_t>(x);
+  double y = (x - static_cast<double>(j)) * kStep;
+  // Horner form with multiplications only (divisions would not be folded without -ffast-math).
+  constexpr double k2 = 1.0 / 2, k6 = 1.0 / 6, k24 = 1.0 / 24, k120 = 1.0 / 120;
+  double e = 1 + y * (1 + y * (k2 + y * (k6 + y * (k24 + y * k120))));
+  return static_cast<int64_t>(t.price_steps[j] * e + 0.5);
 }
 
 // The spec's padding(current, avg): a random-length substring of the shared filler text.
 std::string_view Padding(Rng& rng, const std::string& filler, size_t current, size_t avg) {
   if (current > avg) return {};
   size_t d = avg - current;
-  size_t delta = static_cast<size_t>(std::llround(0.2 * static_cast<double>(d)));
+  auto delta = static_cast<size_t>(0.2 * static_cast<double>(d) + 0.5);
   size_t len = delta == 0 ? d : d - delta + rng.Uniform(2 * delta);
   size_t offset = rng.Uniform(filler.size() - len + 1);
   return std::string_view(filler).substr(offset, len);
 }
 
-int64_t NextBase0PersonId(const GeneratorConfig& c, Rng& rng, int64_t event_id) {
-  int64_t num_people = internal::LastBase0PersonId(c, event_id) + 1;
+int64_t NextBase0PersonId(const GeneratorConfig& c, Rng& rng, int64_t last_person) {
+  int64_t num_people = last_person + 1;
   int64_t active = std::min<int64_t>(num_people, c.num_active_people);
   return num_people - active + static_cast<int64_t>(rng.Uniform(active + 10));
 }
 
-int64_t NextBase0AuctionId(const GeneratorConfig& c, Rng& rng, int64_t event_id) {
-  int64_t last = internal::LastBase0AuctionId(c, event_id);
+int64_t NextBase0AuctionId(const GeneratorConfig& c, Rng& rng, int64_t last) {
   int64_t min = std::max<int64_t>(last - c.num_in_flight_auctions, 0);
   return min + static_cast<int64_t>(rng.Uniform(last - min + 1 + 10));
 }
@@ -101,7 +112,7 @@ std::string BaseUrl(Rng& rng) {
   std::string url = "https://www.nexmark.com/";
   char buf[8];
   for (int i = 0; i < 3; ++i) {
-    url.append(buf, RandString(rng, 5, '_', buf));
+    url.append(buf, RandChars(rng, 5, '_', buf));
     url += '/';
   }
   url += "item.htm?query=1";
@@ -149,10 +160,13 @@ std::shared_ptr<const GeneratorTables> GeneratorTables::Build(uint64_t seed) {
   Rng rng(seed ^ 0x6e65786d61726b00ULL, 0);  // "nexmark\0": a stream no event id uses
   t->filler.resize(kFillerBytes);
   for (size_t i = 0; i < kFillerBytes; ++i) t->filler[i] = static_cast<char>('a' + rng.Uniform(26));
-  t->channel_names.reserve(kNumChannels);
-  t->channel_urls.reserve(kNumChannels);
+  t->text.resize(kFillerBytes);
+  for (size_t i = 0; i < kFillerBytes; ++i) {
+    t->text[i] = rng.Uniform(13) == 0 ? ' ' : static_cast<char>('a' + rng.Uniform(26));
+  }
+  t->channels.reserve(kNumChannels);
   for (size_t i = 0; i < kNumChannels; ++i) {
-    t->channel_names.push_back("channel-" + std::to_string(i));
+    std::string name = "channel-" + std::to_string(i);
     std::string url = BaseUrl(rng);
     if (rng.Uniform(10) > 0) {
       // Java's Math.abs(Integer.reverse(i)): abs(INT_MIN) stays INT_MIN (i = 1).
@@ -160,7 +174,14 @@ std::shared_ptr<const GeneratorTables> GeneratorTables::Build(uint64_t seed) {
       int64_t a = r == INT32_MIN ? int64_t{INT32_MIN} : std::abs(static_cast<int64_t>(r));
       url += "&channel_id=" + std::to_string(a);
     }
-    t->channel_urls.push_back(std::move(url));
+    Channel ch;
+    ch.name_offset = static_cast<uint32_t>(t->channel_text.size());
+    ch.name_size = static_cast<uint16_t>(name.size());
+    t->channel_text += name;
+    ch.url_offset = static_cast<uint32_t>(t->channel_text.size());
+    ch.url_size = static_cast<uint16_t>(url.size());
+    t->channel_text += url;
+    t->channels.push_back(ch);
   }
   for (auto& u : t->hot_channel_urls) u = BaseUrl(rng);
   t->person_names.reserve(kNumPersonNames);
@@ -168,6 +189,9 @@ std::shared_ptr<const GeneratorTables> GeneratorTables::Build(uint64_t seed) {
     for (auto last : kLastNames) {
       t->person_names.push_back(std::string(first) + " " + std::string(last));
     }
+  }
+  for (size_t i = 0; i <= kPriceSteps; ++i) {
+    t->price_steps[i] = 100.0 * std::pow(10.0, 6.0 * static_cast<double>(i) / kPriceSteps);
   }
   return t;
 }
@@ -212,17 +236,23 @@ void Generator::Generate(uint64_t count, Event& e, char*& scratch) {
   e.watermark_ms = g <= 1 ? ts : ts_of(number / g * g);
 
   Rng rng(c.seed, static_cast<uint64_t>(id));
-  auto rem = static_cast<uint32_t>(id % c.total_proportion());
+  internal::LastIds last = internal::LastBase0Ids(c, id);
+  // The type is the offset within the epoch (spec §2.1), recovered from LastBase0Ids' division.
+  int64_t epoch_start = (last.person / c.person_proportion) * c.total_proportion();
+  auto rem = static_cast<uint32_t>(id - epoch_start);
   if (rem < c.person_proportion) {
     e.type = EventType::kPerson;
     Person& p = e.person;
-    p.id = internal::LastBase0PersonId(c, id) + kFirstPersonId;
+    p.id = last.person + kFirstPersonId;
     p.name = t.person_names[rng.Uniform(std::size(kFirstNames)) * std::size(kLastNames) +
                             rng.Uniform(std::size(kLastNames))];
     char* start = scratch;
-    scratch += RandString(rng, 7, ' ', scratch);
+    std::string_view user = RandText(rng, t.text, 7), domain = RandText(rng, t.text, 5);
+    std::memcpy(scratch, user.data(), user.size());
+    scratch += user.size();
     *scratch++ = '@';
-    scratch += RandString(rng, 5, ' ', scratch);
+    std::memcpy(scratch, domain.data(), domain.size());
+    scratch += domain.size();
     std::memcpy(scratch, ".com", 4);
     scratch += 4;
     p.email_address = std::string_view(start, scratch - start);
@@ -238,45 +268,40 @@ void Generator::Generate(uint64_t count, Event& e, char*& scratch) {
   } else if (rem < c.person_proportion + c.auction_proportion) {
     e.type = EventType::kAuction;
     Auction& a = e.auction;
-    a.id = internal::LastBase0AuctionId(c, id) + kFirstAuctionId;
-    int64_t last_person = internal::LastBase0PersonId(c, id);
-    int64_t seller = rng.Uniform(c.hot_sellers_ratio) > 0 ? last_person / 100 * 100
-                                                          : NextBase0PersonId(c, rng, id);
+    a.id = last.auction + kFirstAuctionId;
+    int64_t seller = rng.Uniform(c.hot_sellers_ratio) > 0 ? last.person / 100 * 100
+                                                          : NextBase0PersonId(c, rng, last.person);
     a.seller = seller + kFirstPersonId;
     a.category = kFirstCategoryId + static_cast<int64_t>(rng.Uniform(5));
-    a.initial_bid = Price(rng);
-    a.reserve = a.initial_bid + Price(rng);
+    a.initial_bid = Price(rng, t);
+    a.reserve = a.initial_bid + Price(rng, t);
     a.date_time = ts;
     int64_t horizon = ts_of(adjusted + auction_horizon_events_) - ts;
     a.expires = ts + 1 + static_cast<int64_t>(rng.Uniform(std::max<int64_t>(2 * horizon, 1)));
-    size_t len = RandString(rng, 20, ' ', scratch);
-    a.item_name = std::string_view(scratch, len);
-    scratch += len;
-    len = RandString(rng, 100, ' ', scratch);
-    a.description = std::string_view(scratch, len);
-    scratch += len;
+    a.item_name = RandText(rng, t.text, 20);
+    a.description = RandText(rng, t.text, 100);
     a.extra = Padding(rng, t.filler, 8 + a.item_name.size() + a.description.size() + 40,
                       c.avg_auction_byte_size);
   } else {
     e.type = EventType::kBid;
     Bid& b = e.bid;
-    int64_t last_auction = internal::LastBase0AuctionId(c, id);
-    int64_t auction = rng.Uniform(c.hot_auction_ratio) > 0 ? last_auction / 100 * 100
-                                                           : NextBase0AuctionId(c, rng, id);
+    int64_t auction = rng.Uniform(c.hot_auction_ratio) > 0
+                          ? last.auction / 100 * 100
+                          : NextBase0AuctionId(c, rng, last.auction);
     b.auction = auction + kFirstAuctionId;
     int64_t bidder = rng.Uniform(c.hot_bidders_ratio) > 0
-                         ? internal::LastBase0PersonId(c, id) / 100 * 100 + 1
-                         : NextBase0PersonId(c, rng, id);
+                         ? last.person / 100 * 100 + 1
+                         : NextBase0PersonId(c, rng, last.person);
     b.bidder = bidder + kFirstPersonId + (c.flink_bidder_offset ? kFirstPersonId : 0);
-    b.price = Price(rng);
+    b.price = Price(rng, t);
     if (rng.Uniform(kHotChannelsRatio) == 0) {
       size_t h = rng.Uniform(GeneratorTables::kNumHotChannels);
       b.channel = kHotChannels[h];
       b.url = t.hot_channel_urls[h];
     } else {
       size_t ch = rng.Uniform(GeneratorTables::kNumChannels);
-      b.channel = t.channel_names[ch];
-      b.url = t.channel_urls[ch];
+      b.channel = t.ChannelName(ch);
+      b.url = t.ChannelUrl(ch);
     }
     b.date_time = ts;
     b.extra = Padding(rng, t.filler, 32, c.avg_bid_byte_size);

@@ -16,21 +16,38 @@
 
 namespace sluice::nexmark {
 
-// Immutable tables every generator with the same seed shares: the 1 MiB filler text `extra` is
-// cut from, the 10 000 channel names and URLs, the hot channels' URLs and the 99 person names.
-// Built once (a few ms) and shared between split generators with shared_ptr<const>.
+// Immutable tables every generator with the same seed shares: the 1 MiB filler `extra` is cut
+// from, the 1 MiB text random strings are cut from, the 10 000 channel names and URLs, the hot
+// channels' URLs, the 99 person names and the price() table. Built once (a few ms) and shared
+// between split generators with shared_ptr<const>.
 struct GeneratorTables {
   static constexpr size_t kFillerBytes = 1 << 20;
   static constexpr size_t kNumChannels = 10'000;
   static constexpr size_t kNumHotChannels = 4;
+  static constexpr size_t kPriceSteps = 256;
 
   static std::shared_ptr<const GeneratorTables> Build(uint64_t seed);
 
-  std::string filler;
-  std::vector<std::string> channel_names;  // "channel-<i>"
-  std::vector<std::string> channel_urls;
+  std::string_view ChannelName(size_t i) const {
+    return {channel_text.data() + channels[i].name_offset, channels[i].name_size};
+  }
+  std::string_view ChannelUrl(size_t i) const {
+    return {channel_text.data() + channels[i].url_offset, channels[i].url_size};
+  }
+
+  struct Channel {
+    uint32_t name_offset;
+    uint32_t url_offset;
+    uint16_t name_size;
+    uint16_t url_size;
+  };
+  std::string filler;  // a-z
+  std::string text;    // a-z, and ' ' with probability 1/13 (randStr's alphabet)
+  std::string channel_text;
+  std::vector<Channel> channels;  // "channel-<i>" and its URL, both in channel_text
   std::array<std::string, kNumHotChannels> hot_channel_urls;
   std::vector<std::string> person_names;  // FIRST + " " + LAST, index first * 9 + last
+  std::array<double, kPriceSteps + 1> price_steps;  // 100 * 10^(6 i / kPriceSteps)
 };
 
 // Produces the events of one GeneratorConfig in event-number order.
@@ -43,9 +60,9 @@ struct GeneratorTables {
 //  2. All random choices of an event come from a generator seeded by (config.seed, event id).
 class Generator {
  public:
-  // Worst-case bytes of per-event strings not taken from the shared tables (an auction's item
-  // name and description, a person's e-mail address and credit card).
-  static constexpr size_t kMaxScratchBytesPerEvent = 128;
+  // Worst-case bytes of per-event strings not taken from the shared tables (a person's e-mail
+  // address, at most 6 + 1 + 4 + 4, and credit card, 19).
+  static constexpr size_t kMaxScratchBytesPerEvent = 64;
 
   // REQUIRES: config.Validate().ok(). `tables` must have been built with config.seed (null: build).
   explicit Generator(const GeneratorConfig& config,

@@ -9,27 +9,35 @@
 
 namespace sluice::nexmark::internal {
 
-inline int64_t LastBase0PersonId(const GeneratorConfig& c, int64_t event_id) {
+// The last person and auction generated at `event_id`, from one division.
+struct LastIds {
+  int64_t person;
+  int64_t auction;
+};
+
+inline LastIds LastBase0Ids(const GeneratorConfig& c, int64_t event_id) {
   int64_t total = c.total_proportion();
+  int64_t pp = c.person_proportion, ap = c.auction_proportion;
   int64_t epoch = event_id / total;
-  int64_t offset = event_id % total;
-  if (offset >= c.person_proportion) offset = c.person_proportion - 1;
-  return epoch * c.person_proportion + offset;
+  int64_t offset = event_id - epoch * total;
+  LastIds ids;
+  ids.person = epoch * pp + (offset >= pp ? pp - 1 : offset);
+  if (offset < pp) {
+    ids.auction = (epoch - 1) * ap + ap - 1;
+  } else if (offset >= pp + ap) {
+    ids.auction = epoch * ap + ap - 1;
+  } else {
+    ids.auction = epoch * ap + offset - pp;
+  }
+  return ids;
+}
+
+inline int64_t LastBase0PersonId(const GeneratorConfig& c, int64_t event_id) {
+  return LastBase0Ids(c, event_id).person;
 }
 
 inline int64_t LastBase0AuctionId(const GeneratorConfig& c, int64_t event_id) {
-  int64_t total = c.total_proportion();
-  int64_t epoch = event_id / total;
-  int64_t offset = event_id % total;
-  if (offset < c.person_proportion) {
-    --epoch;
-    offset = c.auction_proportion - 1;
-  } else if (offset >= c.person_proportion + c.auction_proportion) {
-    offset = c.auction_proportion - 1;
-  } else {
-    offset -= c.person_proportion;
-  }
-  return epoch * c.auction_proportion + offset;
+  return LastBase0Ids(c, event_id).auction;
 }
 
 }  // namespace sluice::nexmark::internal
