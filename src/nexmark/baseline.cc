@@ -41,8 +41,8 @@ BenchResult RunQ0(Generator& gen, const BenchOptions& options, const Clock& cloc
     if (e.type != EventType::kBid) return;
     const Bid& b = e.bid;
     ++r.output_rows;
-    r.checksum += RowChecksum({b.auction, b.bidder, b.price, b.date_time,
-                               static_cast<int64_t>(b.extra.size())});
+    r.checksum += RowChecksum(
+        {b.auction, b.bidder, b.price, b.date_time, static_cast<int64_t>(b.extra.size())});
   });
 }
 
@@ -52,8 +52,8 @@ BenchResult RunQ1(Generator& gen, const BenchOptions& options, const Clock& cloc
     if (e.type != EventType::kBid) return;
     const Bid& b = e.bid;
     ++r.output_rows;
-    r.checksum += RowChecksum({b.auction, b.bidder, b.price * 908, b.date_time,
-                               static_cast<int64_t>(b.extra.size())});
+    r.checksum += RowChecksum(
+        {b.auction, b.bidder, b.price * 908, b.date_time, static_cast<int64_t>(b.extra.size())});
   });
 }
 

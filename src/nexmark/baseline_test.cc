@@ -23,8 +23,8 @@ std::vector<StoredBid> AllBids(const GeneratorConfig& c) {
     for (size_t i = 0; i < n; ++i) {
       if (buf[i].type != EventType::kBid) continue;
       const Bid& b = buf[i].bid;
-      bids.push_back({b.auction, b.bidder, b.price, b.date_time,
-                      static_cast<int64_t>(b.extra.size())});
+      bids.push_back(
+          {b.auction, b.bidder, b.price, b.date_time, static_cast<int64_t>(b.extra.size())});
     }
   }
   return bids;

@@ -42,8 +42,10 @@ inline uint64_t RowChecksum(std::initializer_list<int64_t> columns) {
 // The q-th quantile (0..1) of the samples in ms; 0 when there are none. Reorders `samples`.
 inline double PercentileMs(std::vector<int64_t>& samples, double q) {
   if (samples.empty()) return 0;
-  size_t k = std::min(samples.size() - 1, static_cast<size_t>(q * static_cast<double>(samples.size())));
-  std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(k), samples.end());
+  size_t k =
+      std::min(samples.size() - 1, static_cast<size_t>(q * static_cast<double>(samples.size())));
+  std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(k),
+                   samples.end());
   return static_cast<double>(samples[k]) / 1e6;
 }
 

@@ -60,7 +60,13 @@ struct Event {
     Bid bid;
   };
 
-  Event() : type(EventType::kBid), event_number(0), event_id(0), timestamp_ms(0), watermark_ms(0), bid{} {}
+  Event()
+      : type(EventType::kBid),
+        event_number(0),
+        event_id(0),
+        timestamp_ms(0),
+        watermark_ms(0),
+        bid{} {}
 
   const Person& as_person() const {
     SLUICE_DCHECK(type == EventType::kPerson, "not a person");

@@ -16,12 +16,12 @@ namespace {
 
 using internal::Rng;
 
-constexpr std::string_view kFirstNames[] = {"Peter", "Paul",  "Luke",   "John",   "Saul", "Vicky",
+constexpr std::string_view kFirstNames[] = {"Peter", "Paul",  "Luke",  "John",   "Saul",  "Vicky",
                                             "Kate",  "Julie", "Sarah", "Deiter", "Walter"};
 constexpr std::string_view kLastNames[] = {"Shultz", "Abrams", "Spencer", "White", "Bartels",
                                            "Walton", "Smith",  "Jones",   "Noris"};
-constexpr std::string_view kCities[] = {"Phoenix", "Los Angeles", "San Francisco", "Boise",
-                                        "Portland", "Bend",       "Redmond",       "Seattle",
+constexpr std::string_view kCities[] = {"Phoenix",  "Los Angeles", "San Francisco", "Boise",
+                                        "Portland", "Bend",        "Redmond",       "Seattle",
                                         "Kent",     "Cheyenne"};
 constexpr std::string_view kStates[] = {"AZ", "CA", "ID", "OR", "WA", "WY"};
 constexpr std::string_view kHotChannels[] = {"Google", "Facebook", "Baidu", "Apple"};
@@ -208,7 +208,8 @@ Generator::Generator(const GeneratorConfig& config, std::shared_ptr<const Genera
 
 size_t Generator::NextBatch(std::span<Event> out) {
   size_t n = out.size();
-  if (config_.max_events != 0) n = std::min<uint64_t>(n, config_.max_events - std::min(count_, config_.max_events));
+  if (config_.max_events != 0)
+    n = std::min<uint64_t>(n, config_.max_events - std::min(count_, config_.max_events));
   if (n == 0) return 0;
   size_t need = n * kMaxScratchBytesPerEvent;
   if (scratch_.size() < need) scratch_.resize(need);
@@ -289,9 +290,8 @@ void Generator::Generate(uint64_t count, Event& e, char*& scratch) {
                           ? last.auction / 100 * 100
                           : NextBase0AuctionId(c, rng, last.auction);
     b.auction = auction + kFirstAuctionId;
-    int64_t bidder = rng.Uniform(c.hot_bidders_ratio) > 0
-                         ? last.person / 100 * 100 + 1
-                         : NextBase0PersonId(c, rng, last.person);
+    int64_t bidder = rng.Uniform(c.hot_bidders_ratio) > 0 ? last.person / 100 * 100 + 1
+                                                          : NextBase0PersonId(c, rng, last.person);
     b.bidder = bidder + kFirstPersonId + (c.flink_bidder_offset ? kFirstPersonId : 0);
     b.price = Price(rng, t);
     if (rng.Uniform(kHotChannelsRatio) == 0) {

@@ -46,7 +46,7 @@ struct GeneratorTables {
   std::string channel_text;
   std::vector<Channel> channels;  // "channel-<i>" and its URL, both in channel_text
   std::array<std::string, kNumHotChannels> hot_channel_urls;
-  std::vector<std::string> person_names;  // FIRST + " " + LAST, index first * 9 + last
+  std::vector<std::string> person_names;            // FIRST + " " + LAST, index first * 9 + last
   std::array<double, kPriceSteps + 1> price_steps;  // 100 * 10^(6 i / kPriceSteps)
 };
 

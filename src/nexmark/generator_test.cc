@@ -30,15 +30,14 @@ std::vector<OwnedEvent> Generate(const GeneratorConfig& config, size_t batch = 9
       switch (buf[i].type) {
         case EventType::kPerson: {
           const Person& p = buf[i].person;
-          o.strings = {std::string(p.name), std::string(p.email_address),
-                       std::string(p.credit_card), std::string(p.city), std::string(p.state),
-                       std::string(p.extra)};
+          o.strings = {std::string(p.name),        std::string(p.email_address),
+                       std::string(p.credit_card), std::string(p.city),
+                       std::string(p.state),       std::string(p.extra)};
           break;
         }
         case EventType::kAuction: {
           const Auction& a = buf[i].auction;
-          o.strings = {std::string(a.item_name), std::string(a.description),
-                       std::string(a.extra)};
+          o.strings = {std::string(a.item_name), std::string(a.description), std::string(a.extra)};
           break;
         }
         case EventType::kBid: {
@@ -73,7 +72,8 @@ GeneratorConfig Bounded(uint64_t n) {
 bool SameContent(const OwnedEvent& a, const OwnedEvent& b) {
   if (a.e.type != b.e.type || a.e.event_id != b.e.event_id || a.strings != b.strings) return false;
   switch (a.e.type) {
-    case EventType::kPerson: return a.e.person.id == b.e.person.id;
+    case EventType::kPerson:
+      return a.e.person.id == b.e.person.id;
     case EventType::kAuction: {
       const Auction &x = a.e.auction, &y = b.e.auction;
       return x.id == y.id && x.initial_bid == y.initial_bid && x.reserve == y.reserve &&
@@ -93,11 +93,13 @@ bool Same(const OwnedEvent& a, const OwnedEvent& b) {
     return false;
   }
   switch (a.e.type) {
-    case EventType::kPerson: return a.e.person.date_time == b.e.person.date_time;
+    case EventType::kPerson:
+      return a.e.person.date_time == b.e.person.date_time;
     case EventType::kAuction:
       return a.e.auction.date_time == b.e.auction.date_time &&
              a.e.auction.expires == b.e.auction.expires;
-    case EventType::kBid: return a.e.bid.date_time == b.e.bid.date_time;
+    case EventType::kBid:
+      return a.e.bid.date_time == b.e.bid.date_time;
   }
   return false;
 }
@@ -187,9 +189,9 @@ TEST(GeneratorTest, HotAuctionsBiddersAndSellersFollowTheRatios) {
 }
 
 TEST(GeneratorTest, FieldContentsFollowTheSpec) {
-  const std::set<std::string> cities = {"Phoenix", "Los Angeles", "San Francisco", "Boise",
-                                        "Portland", "Bend", "Redmond", "Seattle", "Kent",
-                                        "Cheyenne"};
+  const std::set<std::string> cities = {"Phoenix",  "Los Angeles", "San Francisco", "Boise",
+                                        "Portland", "Bend",        "Redmond",       "Seattle",
+                                        "Kent",     "Cheyenne"};
   const std::set<std::string> states = {"AZ", "CA", "ID", "OR", "WA", "WY"};
   const std::set<std::string> hot = {"Google", "Facebook", "Baidu", "Apple"};
   double bids = 0, band[3] = {0, 0, 0}, hot_channel = 0;
@@ -325,7 +327,7 @@ TEST(GeneratorTest, TimestampsAdvanceAtTheConfiguredRate) {
     ASSERT_GE(events[i].e.timestamp_ms, events[i - 1].e.timestamp_ms);
     EXPECT_EQ(events[i].e.watermark_ms, events[i].e.timestamp_ms);
   }
-  EXPECT_EQ(events.front().e.timestamp_ms, c.base_time_ms);  // event number 1: 0.1 ms
+  EXPECT_EQ(events.front().e.timestamp_ms, c.base_time_ms);          // event number 1: 0.1 ms
   EXPECT_EQ(events.back().e.timestamp_ms, c.base_time_ms + 10'000);  // number 100 000
   // Four generators sharing the rate: each advances 4x faster.
   c.num_event_generators = 4;

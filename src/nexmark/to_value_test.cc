@@ -44,7 +44,7 @@ TEST_F(ToValueTest, TopLevelHasFlinkDatagenColumnsInOrder) {
     Value v = ToValue(e, arena_);
     ASSERT_TRUE(v.is_object());
     EXPECT_EQ(Names(v), (std::vector<std::string_view>{"event_type", "person", "auction", "bid",
-                                                        "dateTime"}));
+                                                       "dateTime"}));
     EXPECT_EQ(v.members()[kTopEventType].value.int_value(), static_cast<int>(t));
     for (uint32_t i = kTopPerson; i <= kTopBid; ++i) {
       bool active = i - kTopPerson == static_cast<uint32_t>(t);
@@ -60,7 +60,7 @@ TEST_F(ToValueTest, PersonMembers) {
   const Event& e = First(EventType::kPerson);
   Value p = *ToValue(e, arena_).Find("person");
   EXPECT_EQ(Names(p), (std::vector<std::string_view>{"id", "name", "emailAddress", "creditCard",
-                                                      "city", "state", "dateTime", "extra"}));
+                                                     "city", "state", "dateTime", "extra"}));
   EXPECT_EQ(p.Find("id")->int_value(), e.person.id);
   EXPECT_EQ(p.Find("name")->string_value(), e.person.name);
   EXPECT_EQ(p.Find("emailAddress")->string_value(), e.person.email_address);
@@ -73,9 +73,9 @@ TEST_F(ToValueTest, PersonMembers) {
 TEST_F(ToValueTest, AuctionMembers) {
   const Event& e = First(EventType::kAuction);
   Value a = *ToValue(e, arena_).Find("auction");
-  EXPECT_EQ(Names(a), (std::vector<std::string_view>{"id", "itemName", "description",
-                                                      "initialBid", "reserve", "dateTime",
-                                                      "expires", "seller", "category", "extra"}));
+  EXPECT_EQ(Names(a),
+            (std::vector<std::string_view>{"id", "itemName", "description", "initialBid", "reserve",
+                                           "dateTime", "expires", "seller", "category", "extra"}));
   EXPECT_EQ(a.Find("id")->int_value(), e.auction.id);
   EXPECT_EQ(a.Find("itemName")->string_value(), e.auction.item_name);
   EXPECT_EQ(a.Find("reserve")->int_value(), e.auction.reserve);
@@ -88,8 +88,8 @@ TEST_F(ToValueTest, AuctionMembers) {
 TEST_F(ToValueTest, BidMembersAndCopiedStrings) {
   const Event& e = First(EventType::kBid);
   Value b = *ToValue(e, arena_).Find("bid");
-  EXPECT_EQ(Names(b), (std::vector<std::string_view>{"auction", "bidder", "price", "channel",
-                                                      "url", "dateTime", "extra"}));
+  EXPECT_EQ(Names(b), (std::vector<std::string_view>{"auction", "bidder", "price", "channel", "url",
+                                                     "dateTime", "extra"}));
   EXPECT_EQ(b.Find("auction")->int_value(), e.bid.auction);
   EXPECT_EQ(b.Find("bidder")->int_value(), e.bid.bidder);
   EXPECT_EQ(b.Find("price")->int_value(), e.bid.price);
