@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "nexmark/engine_hook.h"
+
 namespace sluice::app {
 
 int RunServe(const std::vector<std::string>& args);
@@ -13,5 +15,8 @@ int RunProduce(const std::vector<std::string>& args);
 int RunConsume(const std::vector<std::string>& args);
 // `sluice apikey create PRINCIPAL [--id ID]`: prints a new key (once) and the policy entry.
 int RunApiKey(const std::vector<std::string>& args);
+// `sluice bench nexmark --query qN --events N [--baseline] [--rate R]`: one JSON line of figures.
+// Without --baseline it runs `engine`; an empty runner means the engine path is not wired yet.
+int RunBench(const std::vector<std::string>& args, const nexmark::EngineRunner& engine);
 
 }  // namespace sluice::app

@@ -1,0 +1,150 @@
+// Baseline tests: q5 against a naive recomputation of every window from the stored bids, and
+// the stateless queries' row counts and checksums against direct recomputation.
+#include "nexmark/baseline.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+namespace sluice::nexmark {
+namespace {
+
+struct StoredBid {
+  int64_t auction, bidder, price, date_time, extra_len;
+};
+
+std::vector<StoredBid> AllBids(const GeneratorConfig& c) {
+  Generator gen(c);
+  std::vector<StoredBid> bids;
+  std::vector<Event> buf(256);
+  while (size_t n = gen.NextBatch(buf)) {
+    for (size_t i = 0; i < n; ++i) {
+      if (buf[i].type != EventType::kBid) continue;
+      const Bid& b = buf[i].bid;
+      bids.push_back(
+          {b.auction, b.bidder, b.price, b.date_time, static_cast<int64_t>(b.extra.size())});
+    }
+  }
+  return bids;
+}
+
+// Every HOP(2 s, 10 s) window that holds a bid, counted from scratch.
+std::vector<Q5Row> NaiveQ5(const std::vector<StoredBid>& bids) {
+  std::vector<Q5Row> rows;
+  if (bids.empty()) return rows;
+  int64_t lo = bids.front().date_time, hi = lo;
+  for (const auto& b : bids) {
+    lo = std::min(lo, b.date_time);
+    hi = std::max(hi, b.date_time);
+  }
+  int64_t first_start = (lo / kQ5SlideMs) * kQ5SlideMs - kQ5SizeMs + kQ5SlideMs;
+  for (int64_t w = first_start; w <= hi; w += kQ5SlideMs) {
+    std::map<int64_t, int64_t> counts;
+    for (const auto& b : bids) {
+      if (b.date_time >= w && b.date_time < w + kQ5SizeMs) ++counts[b.auction];
+    }
+    int64_t max = 0;
+    for (const auto& [a, n] : counts) max = std::max(max, n);
+    for (const auto& [a, n] : counts) {
+      if (n == max) rows.push_back({w, a, n});
+    }
+  }
+  return rows;
+}
+
+void Sort(std::vector<Q5Row>& rows) {
+  std::sort(rows.begin(), rows.end(), [](const Q5Row& a, const Q5Row& b) {
+    return std::tie(a.window_start, a.auction) < std::tie(b.window_start, b.auction);
+  });
+}
+
+BenchOptions Options(const char* query, uint64_t events, double rate) {
+  BenchOptions o;
+  o.query = query;
+  o.generator.max_events = events;
+  o.generator.first_event_rate = rate;
+  o.batch_size = 500;
+  return o;
+}
+
+void CheckQ5AgainstNaive(const BenchOptions& o) {
+  ManualClock clock;
+  Generator gen(o.generator);
+  std::vector<Q5Row> rows;
+  BenchResult r = RunQ5(gen, o, clock, &rows);
+  EXPECT_EQ(r.events, o.generator.max_events);
+  EXPECT_EQ(r.output_rows, rows.size());
+  std::vector<Q5Row> expected = NaiveQ5(AllBids(o.generator));
+  Sort(rows);
+  Sort(expected);
+  ASSERT_FALSE(expected.empty());
+  EXPECT_EQ(rows, expected);
+  uint64_t checksum = 0;
+  for (const auto& row : expected) checksum += RowChecksum({row.auction, row.num});
+  EXPECT_EQ(r.checksum, checksum);
+}
+
+TEST(BaselineTest, Q5MatchesNaiveWindowsAtLowRate) {
+  // 2 000 ev/s for 60 000 events: 30 s of event time, ~20 hop windows with a few hundred bids.
+  CheckQ5AgainstNaive(Options("q5", 60'000, 2'000));
+}
+
+TEST(BaselineTest, Q5MatchesNaiveWindowsWithManyAuctionsPerWindow) {
+  CheckQ5AgainstNaive(Options("q5", 100'000, 20'000));
+}
+
+TEST(BaselineTest, Q5MatchesNaiveWindowsOutOfOrder) {
+  BenchOptions o = Options("q5", 50'000, 1'000);
+  o.generator.out_of_order_group_size = 7;
+  CheckQ5AgainstNaive(o);
+}
+
+TEST(BaselineTest, Q5RecordsOneLatencySamplePerFiredWindow) {
+  BenchOptions o = Options("q5", 60'000, 2'000);
+  ManualClock clock;
+  Generator gen(o.generator);
+  std::vector<Q5Row> rows;
+  BenchResult r = RunQ5(gen, o, clock, &rows);
+  std::set<int64_t> windows;
+  for (const auto& row : rows) windows.insert(row.window_start);
+  EXPECT_EQ(r.latency_ns.size(), windows.size());
+}
+
+TEST(BaselineTest, StatelessQueriesMatchDirectRecomputation) {
+  BenchOptions o = Options("q0", 30'000, 10'000);
+  auto bids = AllBids(o.generator);
+  uint64_t q0 = 0, q1 = 0, q2 = 0, q2_rows = 0;
+  for (const auto& b : bids) {
+    q0 += RowChecksum({b.auction, b.bidder, b.price, b.date_time, b.extra_len});
+    q1 += RowChecksum({b.auction, b.bidder, b.price * 908, b.date_time, b.extra_len});
+    if (b.auction % 123 == 0) {
+      ++q2_rows;
+      q2 += RowChecksum({b.auction, b.price});
+    }
+  }
+  ManualClock clock;
+  for (auto [q, rows, sum] : {std::tuple{"q0", bids.size(), q0}, std::tuple{"q1", bids.size(), q1},
+                              std::tuple{"q2", size_t{q2_rows}, q2}}) {
+    o.query = q;
+    auto r = RunBaseline(o, clock);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->events, 30'000u) << q;
+    EXPECT_EQ(r->output_rows, rows) << q;
+    EXPECT_EQ(r->checksum, sum) << q;
+    EXPECT_EQ(r->latency_ns.size(), 60u) << q;  // one sample per batch of 500
+  }
+  EXPECT_GT(q2_rows, 0u);
+}
+
+TEST(BaselineTest, UnknownQueryAndUnboundedRunAreRejected) {
+  ManualClock clock;
+  BenchOptions o = Options("q99", 1000, 10'000);
+  EXPECT_EQ(RunBaseline(o, clock).status().code(), ErrorCode::kInvalidArgument);
+  o = Options("q1", 0, 10'000);
+  EXPECT_EQ(RunBaseline(o, clock).status().code(), ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sluice::nexmark
