@@ -85,7 +85,7 @@ inline uint64_t HashBytes(std::string_view s) {
     h = (h ^ w) * 0x100000001b3ULL;
   }
   uint64_t tail = 0;
-  std::memcpy(&tail, s.data() + i, s.size() - i);
+  if (i < s.size()) std::memcpy(&tail, s.data() + i, s.size() - i);  // s.data() may be null
   h = (h ^ tail) * 0x100000001b3ULL;
   return Mix(h);
 }

@@ -1,0 +1,108 @@
+// Operator: one node of a running pipeline's dataflow graph. Rows are pushed through the graph
+// in batches on the task's shard; event-time progress (watermarks) follows the same edges.
+// Everything here runs on one thread: a task owns its operators.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/arena.h"
+#include "model/value.h"
+#include "rules/expression.h"
+
+namespace sluice::stream {
+
+inline constexpr int64_t kNoWatermark = std::numeric_limits<int64_t>::min();
+
+// One event in flight. `value` and `key` borrow from the task's arena (or the batch it was
+// decoded from) and are valid until the task resets the arena after the current cycle.
+struct Row {
+  model::Value value;
+  model::Value key;       // Null until key_by (or a window's key) sets it
+  int64_t timestamp = 0;  // event time, ms since the epoch
+};
+
+// Where events that cannot be processed go (the pipeline's error output) and events later than
+// a window's allowed lateness (the late output). Both carry the reason.
+class SideOutputs {
+ public:
+  virtual ~SideOutputs() = default;
+  virtual void Error(const Row& row, std::string_view op, std::string_view reason) = 0;
+  virtual void Late(const Row& row, std::string_view op, std::string_view reason) = 0;
+};
+
+// Per-task state shared by its operators.
+struct TaskContext {
+  model::Arena arena;            // reset by the task after each cycle
+  rules::EvalContext eval;       // eval.arena == &arena
+  SideOutputs* side = nullptr;
+  int64_t processing_time_ms = 0;  // wall clock at the start of the cycle
+  TaskContext() { eval.arena = &arena; }
+  TaskContext(const TaskContext&) = delete;
+  TaskContext& operator=(const TaskContext&) = delete;
+};
+
+struct OperatorStats {
+  uint64_t rows_in = 0;
+  uint64_t rows_out = 0;
+  uint64_t errors = 0;
+  uint64_t late = 0;
+};
+
+class Operator {
+ public:
+  Operator(std::string name, TaskContext& ctx, int num_inputs = 1)
+      : name_(std::move(name)), ctx_(ctx), input_wm_(num_inputs, kNoWatermark) {}
+  virtual ~Operator() = default;
+  Operator(const Operator&) = delete;
+  Operator& operator=(const Operator&) = delete;
+
+  const std::string& name() const { return name_; }
+  const OperatorStats& stats() const { return stats_; }
+  int64_t watermark() const { return out_wm_; }
+  size_t num_inputs() const { return input_wm_.size(); }
+
+  // Takes rows arriving on `input`. The span belongs to the caller for this call only; the
+  // operator may modify and reorder the rows.
+  virtual void Push(int input, std::span<Row> rows) = 0;
+  // Event time on `input` has advanced to `wm`: no row with timestamp <= wm is expected there
+  // any more (late rows can still come and are handled per operator). When the minimum over
+  // all inputs rises, OnWatermark is called with it.
+  void AdvanceWatermark(int input, int64_t wm);
+  // Bytes of state the operator holds (windows, dedup sets), for metrics.
+  virtual size_t StateBytes() const { return 0; }
+
+  void Connect(Operator* downstream, int input);
+
+ protected:
+  // Sends rows to every downstream operator (each gets its own copy when there are several).
+  void Emit(std::span<Row> rows);
+  void EmitWatermark(int64_t wm);
+  // Event time over all inputs reached `wm`. The default forwards it.
+  virtual void OnWatermark(int64_t wm) { EmitWatermark(wm); }
+  void ReportError(const Row& row, std::string_view reason);
+  void ReportLate(const Row& row, std::string_view reason);
+  // The minimum watermark over all inputs.
+  int64_t CombinedInputWatermark() const;
+
+  std::string name_;
+  TaskContext& ctx_;
+  OperatorStats stats_;
+
+ private:
+  struct Edge {
+    Operator* op;
+    int input;
+  };
+  std::vector<Edge> downstream_;
+  std::vector<int64_t> input_wm_;
+  int64_t combined_wm_ = kNoWatermark;
+  int64_t out_wm_ = kNoWatermark;
+  std::vector<Row> fanout_copy_;
+};
+
+}  // namespace sluice::stream

@@ -1,0 +1,128 @@
+// The stateless operators (filter, map, derive, flatten, key_by, route, union) and dedup.
+// Each is built from its OperatorSpec by the plan; expressions are compiled there.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "stream/operator.h"
+#include "stream/pipeline_spec.h"
+
+namespace sluice::stream {
+
+// Compiles a spec expression; errors carry the spec position ("line 4, column 16:
+// operators[0].condition: 1:7: unknown function ...").
+Result<std::unique_ptr<rules::Expression>> CompileSpecExpression(const SpecText& text);
+
+// Keeps rows whose condition is TRUE (NULL and FALSE drop the row, as SQL's WHERE does).
+class FilterOperator final : public Operator {
+ public:
+  FilterOperator(std::string name, TaskContext& ctx, std::unique_ptr<rules::Expression> condition)
+      : Operator(std::move(name), ctx), condition_(std::move(condition)) {}
+  void Push(int input, std::span<Row> rows) override;
+
+ private:
+  std::unique_ptr<rules::Expression> condition_;
+};
+
+// map: the output event is exactly the listed fields; derive: the input event with the listed
+// fields added (or replaced, keeping their position).
+class MapOperator final : public Operator {
+ public:
+  struct Field {
+    std::string name;
+    std::unique_ptr<rules::Expression> expr;
+  };
+  MapOperator(std::string name, TaskContext& ctx, std::vector<Field> fields, bool keep_input)
+      : Operator(std::move(name), ctx), fields_(std::move(fields)), keep_input_(keep_input) {}
+  void Push(int input, std::span<Row> rows) override;
+
+ private:
+  std::vector<Field> fields_;
+  bool keep_input_;
+};
+
+// One row per item of an array field; the item replaces (or is added as) member `as`.
+// A NULL or missing array gives no rows; a value that is not an array is an error.
+class FlattenOperator final : public Operator {
+ public:
+  FlattenOperator(std::string name, TaskContext& ctx, std::unique_ptr<rules::Expression> array,
+                  std::string as)
+      : Operator(std::move(name), ctx), array_(std::move(array)), as_(std::move(as)) {}
+  void Push(int input, std::span<Row> rows) override;
+
+ private:
+  std::unique_ptr<rules::Expression> array_;
+  std::string as_;
+  std::vector<Row> out_;
+};
+
+// Sets each row's key (used by windows, dedup and outputs' record keys).
+class KeyByOperator final : public Operator {
+ public:
+  KeyByOperator(std::string name, TaskContext& ctx, std::unique_ptr<rules::Expression> key)
+      : Operator(std::move(name), ctx), key_(std::move(key)) {}
+  void Push(int input, std::span<Row> rows) override;
+
+ private:
+  std::unique_ptr<rules::Expression> key_;
+};
+
+// Drops a row when a row with the same key was seen less than `within_ms` of event time
+// before it. Keys are forgotten once the watermark passes their last time + within_ms, so
+// state is bounded by the keys seen in one `within` span.
+class DedupOperator final : public Operator {
+ public:
+  DedupOperator(std::string name, TaskContext& ctx, std::unique_ptr<rules::Expression> key,
+                int64_t within_ms)
+      : Operator(std::move(name), ctx), key_(std::move(key)), within_ms_(within_ms) {}
+  void Push(int input, std::span<Row> rows) override;
+  size_t StateBytes() const override { return state_bytes_; }
+
+ protected:
+  void OnWatermark(int64_t wm) override;
+
+ private:
+  std::unique_ptr<rules::Expression> key_;
+  int64_t within_ms_;
+  std::unordered_map<std::string, int64_t> seen_;  // encoded key -> event time first seen
+  std::string scratch_;
+  size_t state_bytes_ = 0;
+  int64_t next_expiry_scan_ = kNoWatermark;
+};
+
+// A route's output stream: rows are pushed into it by its RouteOperator.
+class PassThroughOperator final : public Operator {
+ public:
+  PassThroughOperator(std::string name, TaskContext& ctx, int num_inputs = 1)
+      : Operator(std::move(name), ctx, num_inputs) {}
+  void Push(int, std::span<Row> rows) override {
+    stats_.rows_in += rows.size();
+    Emit(rows);
+  }
+  void Deliver(std::span<Row> rows) { Push(0, rows); }
+  void DeliverWatermark(int64_t wm) { AdvanceWatermark(0, wm); }
+};
+
+// Sends each row to every route whose condition is TRUE (a row may go to several routes, or
+// none). Route i's stream is branches()[i], named "<operator>.<route>".
+class RouteOperator final : public Operator {
+ public:
+  RouteOperator(std::string name, TaskContext& ctx,
+                std::vector<std::pair<std::string, std::unique_ptr<rules::Expression>>> routes);
+  void Push(int input, std::span<Row> rows) override;
+  std::vector<std::unique_ptr<PassThroughOperator>>& branches() { return branches_; }
+
+ protected:
+  void OnWatermark(int64_t wm) override;
+
+ private:
+  std::vector<std::unique_ptr<rules::Expression>> conditions_;
+  std::vector<std::unique_ptr<PassThroughOperator>> branches_;
+  std::vector<Row> selected_;
+};
+
+}  // namespace sluice::stream

@@ -1,0 +1,105 @@
+#include "stream/operators.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "stream/testing.h"
+
+namespace sluice::stream {
+namespace {
+
+using testing::Harness;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+std::string Spec(std::string_view operators, std::string_view output_input) {
+  return fmt::format(R"(name: p
+sources: [{{name: s, topic: t}}, {{name: s2, topic: t2}}]
+operators:
+{}
+outputs: [{{name: o, input: {}, type: discard}}]
+)",
+                     operators, output_input);
+}
+
+TEST(OperatorsTest, FilterKeepsOnlyTrueRows) {
+  Harness h(Spec("  - {name: f, type: filter, input: s, condition: 'amount > 10'}", "f"));
+  h.Push({{R"({"amount":5})", 0}, {R"({"amount":50})", 0}, {R"({"other":1})", 0},
+          {R"({"amount":null})", 0}});
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"amount":50})"));
+}
+
+TEST(OperatorsTest, MapProjectsAndDeriveExtends) {
+  Harness h(Spec(R"(  - {name: m, type: map, input: s, fields: {id: order_id, total: 'price * qty'}}
+  - {name: d, type: derive, input: m, fields: {total: 'total + 1', big: 'total > 10'}})",
+                 "d"));
+  h.Push({{R"({"order_id":"o1","price":3,"qty":4,"junk":true})", 0}});
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"id":"o1","total":13,"big":true})"));
+}
+
+TEST(OperatorsTest, RuntimeErrorsGoToTheErrorOutputAndTheRestContinue) {
+  Harness h(Spec("  - {name: m, type: map, input: s, fields: {n: 'CAST(v AS BIGINT)'}}", "m"));
+  h.Push({{R"({"v":"7"})", 0}, {R"({"v":"seven"})", 0}, {R"({"v":"8"})", 0}});
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"n":7})", R"({"n":8})"));
+  ASSERT_EQ(h.errors.size(), 1u);
+  EXPECT_NE(h.errors[0].find("field 'n'"), std::string::npos) << h.errors[0];
+}
+
+TEST(OperatorsTest, FlattenEmitsOneRowPerItem) {
+  Harness h(Spec("  - {name: f, type: flatten, input: s, field: items, as: item}", "f"));
+  h.Push({{R"({"id":1,"items":[{"sku":"a"},{"sku":"b"}]})", 0}, {R"({"id":2,"items":[]})", 0},
+          {R"({"id":3})", 0}, {R"({"id":4,"items":"oops"})", 0}});
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"id":1,"items":[{"sku":"a"},{"sku":"b"}],"item":{"sku":"a"}})",
+                                    R"({"id":1,"items":[{"sku":"a"},{"sku":"b"}],"item":{"sku":"b"}})"));
+  EXPECT_EQ(h.errors.size(), 1u);
+}
+
+TEST(OperatorsTest, RouteSendsRowsToEveryMatchingBranch) {
+  Harness h(Spec(R"(  - {name: r, type: route, input: s, routes: {big: 'v > 10', even: 'v % 2 = 0'}})",
+                 "r.even"));
+  h.Push({{R"({"v":12})", 0}, {R"({"v":3})", 0}, {R"({"v":4})", 0}});
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"v":12})", R"({"v":4})"));
+}
+
+TEST(OperatorsTest, UnionMergesStreamsAndWaitsForBothWatermarks) {
+  Harness h(Spec(R"(  - {name: u, type: union, inputs: [s, s2]}
+  - name: w
+    type: window
+    input: u
+    window: {kind: tumbling, size: 10ms}
+    aggregates: {n: count(*)})",
+                 "w"));
+  h.Push({{"{}", 1}}, 0);
+  h.Push({{"{}", 2}}, 1);
+  h.Watermark(50, 0);
+  EXPECT_THAT(h.Take(), IsEmpty());  // s2 has not reached 9 yet
+  h.Watermark(50, 1);
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"window_start":0,"window_end":10,"n":2})"));
+}
+
+TEST(OperatorsTest, DedupDropsRepeatsWithinTheWindowAndForgetsAfter) {
+  Harness h(Spec("  - {name: d, type: dedup, input: s, key: id, within: 10ms}", "d"));
+  h.Push({{R"({"id":1,"n":1})", 0}, {R"({"id":1,"n":2})", 5}, {R"({"id":2,"n":3})", 6}});
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"id":1,"n":1})", R"({"id":2,"n":3})"));
+  h.Watermark(100);
+  EXPECT_EQ(h.graph->StateBytes(), 0u);
+  h.Push({{R"({"id":1,"n":4})", 101}});
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"id":1,"n":4})"));
+}
+
+TEST(OperatorsTest, KeyByKeysTheWindow) {
+  Harness h(Spec(R"(  - {name: k, type: key_by, input: s, key: 'lower(user)'}
+  - name: w
+    type: window
+    input: k
+    key_name: user
+    window: {kind: tumbling, size: 10ms}
+    aggregates: {n: count(*)})",
+                 "w"));
+  h.Push({{R"({"user":"A"})", 1}, {R"({"user":"a"})", 2}});
+  h.Watermark(20);
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"window_start":0,"window_end":10,"user":"a","n":2})"));
+}
+
+}  // namespace
+}  // namespace sluice::stream

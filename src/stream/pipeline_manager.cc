@@ -1,0 +1,312 @@
+// PipelineManager: deploy/pause/resume/delete, persistence in `_pipelines`, task lifecycle.
+#include "stream/pipeline_manager.h"
+
+#include <chrono>
+#include <thread>
+
+#include "codec/json_parser.h"
+#include "codec/json_writer.h"
+#include "stream/logger.h"
+#include "stream/task_graph.h"
+
+namespace sluice::stream {
+
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+model::TopicPartition PipelinesTp() {
+  return model::TopicPartition(kPipelinesTopic, model::PartitionId(0));
+}
+
+}  // namespace
+
+struct PipelineManager::Running {
+  std::shared_ptr<const PipelineSpec> spec;
+  int64_t version = 0;
+  bool paused = false;
+  int64_t updated_ms = 0;
+  std::vector<std::shared_ptr<PipelineTask>> tasks;
+};
+
+PipelineManager::PipelineManager(PipelineManagerOptions options, storage::Log& log,
+                                 runtime::Shards& shards)
+    : options_(options), log_(log), shards_(shards) {}
+
+PipelineManager::~PipelineManager() { Stop(); }
+
+static std::string EncodeRecord(const PipelineSpec& spec, int64_t version, bool paused, int64_t updated) {
+  codec::JsonWriter w;
+  w.BeginObject();
+  w.Field("name", spec.name);
+  w.Key("version").Int(version);
+  w.Field("state", paused ? "paused" : "running");
+  w.Key("updated_ms").Int(updated);
+  w.Field("spec", spec.text);
+  w.EndObject();
+  return w.Take();
+}
+
+Status PipelineManager::Start() {
+  auto load = [this]() -> Task<Result<std::map<std::string, std::string>>> {
+    storage::TopicConfig cfg;
+    cfg.partitions = 1;
+    cfg.cleanup_policy = storage::CleanupPolicy::kCompact;
+    cfg.durability = storage::Durability::kAlways;
+    cfg.retention_ms = -1;
+    cfg.segment_bytes = 16LL * 1024 * 1024;
+    SLUICE_CO_RETURN_IF_ERROR(co_await log_.EnsureInternalTopic(kPipelinesTopic, cfg));
+    std::map<std::string, std::string> latest;  // name -> record (absent: deleted)
+    int64_t next = 0;
+    for (;;) {
+      storage::ReadOptions o;
+      o.max_records = 1000;
+      auto r = co_await log_.Read(PipelinesTp(), model::Offset(next), o);
+      if (!r.ok()) {
+        if (r.status().code() == ErrorCode::kOutOfRange) {
+          auto d = co_await log_.DescribeTopic(kPipelinesTopic);
+          if (!d.ok()) co_return d.status();
+          next = d->partitions[0].log_start_offset.value();
+          continue;
+        }
+        co_return r.status();
+      }
+      Status walk = r->ForEachRecord([&](const model::RecordView& rec) {
+        if (!rec.key) return;
+        if (rec.value) {
+          latest[std::string(*rec.key)] = std::string(*rec.value);
+        } else {
+          latest.erase(std::string(*rec.key));
+        }
+      });
+      if (!walk.ok()) co_return walk;
+      if (r->next_offset.value() <= next || r->next_offset >= r->high_watermark) break;
+      next = r->next_offset.value();
+    }
+    co_return latest;
+  };
+  auto latest = runtime::BlockOn(shards_, runtime::ShardId(0), load);
+  if (!latest.ok()) return latest.status();
+  codec::JsonParser parser;
+  std::lock_guard lock(mu_);
+  for (const auto& [name, record] : *latest) {
+    auto doc = parser.Parse(record);
+    const codec::JsonValue* spec_text = doc.ok() ? doc->Find("spec") : nullptr;
+    if (spec_text == nullptr || !spec_text->is_string()) {
+      Log().error("pipeline {}: the record in {} is unreadable; skipped", name, kPipelinesTopic);
+      continue;
+    }
+    auto spec = ParsePipelineSpec(spec_text->text());
+    if (!spec.ok()) {
+      Log().error("pipeline {}: stored spec no longer valid: {}", name, spec.status().message());
+      continue;
+    }
+    auto r = std::make_unique<Running>();
+    r->spec = std::make_shared<const PipelineSpec>(std::move(*spec));
+    const codec::JsonValue* v = doc->Find("version");
+    r->version = v ? v->AsInt64().value_or(1) : 1;
+    const codec::JsonValue* st = doc->Find("state");
+    r->paused = st != nullptr && st->is_string() && st->text() == "paused";
+    const codec::JsonValue* u = doc->Find("updated_ms");
+    r->updated_ms = u ? u->AsInt64().value_or(0) : 0;
+    StartTasks(*r);
+    Log().info("pipeline {} v{} restored ({})", name, r->version, r->paused ? "paused" : "running");
+    pipelines_[name] = std::move(r);
+  }
+  return Status::Ok();
+}
+
+void PipelineManager::StartTasks(Running& r) {
+  r.tasks.clear();
+  for (int32_t i = 0; i < r.spec->parallelism; ++i) {
+    auto t = std::make_shared<PipelineTask>(r.spec, i, log_, options_.task);
+    t->SetPaused(r.paused);
+    runtime::ShardId shard(next_shard_++ % static_cast<uint32_t>(shards_.size()));
+    shards_.Spawn(shard, [t]() -> Task<void> { co_await t->Run(); });
+    r.tasks.push_back(std::move(t));
+  }
+}
+
+void PipelineManager::StopTasks(Running& r) {
+  for (auto& t : r.tasks) t->Stop();
+  // Tasks notice within one cycle (a read, an append, or an idle pause of ~100 ms).
+  for (auto& t : r.tasks) {
+    for (int i = 0; i < 3000 && !t->finished(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+}
+
+void PipelineManager::Stop() {
+  std::lock_guard lock(mu_);
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& [_, r] : pipelines_) {
+    for (auto& t : r->tasks) t->Stop();
+  }
+  for (auto& [_, r] : pipelines_) StopTasks(*r);
+}
+
+Task<void> PipelineManager::AwaitStopped(std::vector<std::shared_ptr<PipelineTask>> tasks) {
+  for (auto& t : tasks) t->Stop();
+  for (auto& t : tasks) {
+    // Tasks notice within one cycle; never block the shard (a task may run on this one).
+    for (int i = 0; i < 3000 && !t->finished(); ++i) {
+      asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(5));
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+  }
+}
+
+Task<Status> PipelineManager::CheckTopics(const PipelineSpec& spec) {
+  for (const auto& s : spec.sources) {
+    std::string topic = s.topic;
+    auto d = co_await log_.DescribeTopic(std::move(topic));
+    if (!d.ok()) co_return NotFound("{}: source topic '{}' does not exist", s.loc.Describe(), s.topic);
+  }
+  for (const auto& o : spec.outputs) {
+    if (o.kind != OutputKind::kTopic) continue;
+    std::string topic = o.topic;
+    auto d = co_await log_.DescribeTopic(std::move(topic));
+    if (!d.ok()) co_return NotFound("{}: output topic '{}' does not exist", o.loc.Describe(), o.topic);
+  }
+  co_return Status::Ok();
+}
+
+Task<Status> PipelineManager::Record(const std::string& name, const std::string* value) {
+  std::vector<model::ProduceRecord> recs;
+  if (value != nullptr) {
+    recs.emplace_back(name, *value);
+  } else {
+    recs.emplace_back(name, std::nullopt);
+  }
+  auto r = co_await log_.Append(PipelinesTp(), std::move(recs));
+  co_return r.ok() ? Status::Ok() : r.status();
+}
+
+Task<Status> PipelineManager::Validate(std::string spec_text) {
+  auto spec = ParsePipelineSpec(spec_text);
+  if (!spec.ok()) co_return spec.status();
+  SLUICE_CO_RETURN_IF_ERROR(ValidatePipeline(*spec));
+  co_return co_await CheckTopics(*spec);
+}
+
+Task<Result<PipelineInfo>> PipelineManager::Deploy(std::string spec_text, bool replace) {
+  auto parsed = ParsePipelineSpec(spec_text);
+  if (!parsed.ok()) co_return parsed.status();
+  SLUICE_CO_RETURN_IF_ERROR(ValidatePipeline(*parsed));
+  SLUICE_CO_RETURN_IF_ERROR(co_await CheckTopics(*parsed));
+  auto spec = std::make_shared<const PipelineSpec>(std::move(*parsed));
+  int64_t version = 1;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) co_return Unavailable("shutting down");
+    auto it = pipelines_.find(spec->name);
+    if (it != pipelines_.end()) {
+      if (!replace) {
+        co_return AlreadyExists("pipeline '{}' exists (version {}); deploy with replace to "
+                                "update it", spec->name, it->second->version);
+      }
+      version = it->second->version + 1;
+    } else if (pipelines_.size() >= options_.max_pipelines) {
+      co_return ResourceExhausted("at most {} pipelines", options_.max_pipelines);
+    }
+  }
+  int64_t now = NowMs();
+  std::string record = EncodeRecord(*spec, version, false, now);
+  SLUICE_CO_RETURN_IF_ERROR(co_await Record(spec->name, &record));
+  std::unique_ptr<Running> old;
+  {
+    std::lock_guard lock(mu_);
+    auto& slot = pipelines_[spec->name];
+    old = std::move(slot);
+    slot = std::make_unique<Running>();
+    slot->spec = spec;
+    slot->version = version;
+    slot->updated_ms = now;
+  }
+  // The old version stops (and commits its positions) before the new one reads them.
+  if (old) co_await AwaitStopped(old->tasks);
+  PipelineInfo info;
+  {
+    std::lock_guard lock(mu_);
+    auto it = pipelines_.find(spec->name);
+    if (it == pipelines_.end() || it->second->spec != spec) co_return FailedPrecondition("pipeline '{}' changed while deploying", spec->name);
+    StartTasks(*it->second);
+    info = InfoOf(*it->second);
+  }
+  Log().info("pipeline {} v{} deployed", spec->name, version);
+  co_return info;
+}
+
+Task<Result<PipelineInfo>> PipelineManager::SetPaused(std::string name, bool paused) {
+  std::string record;
+  {
+    std::lock_guard lock(mu_);
+    auto it = pipelines_.find(name);
+    if (it == pipelines_.end()) co_return NotFound("pipeline '{}' does not exist", name);
+    record = EncodeRecord(*it->second->spec, it->second->version, paused, NowMs());
+  }
+  SLUICE_CO_RETURN_IF_ERROR(co_await Record(name, &record));
+  std::lock_guard lock(mu_);
+  auto it = pipelines_.find(name);
+  if (it == pipelines_.end()) co_return NotFound("pipeline '{}' does not exist", name);
+  it->second->paused = paused;
+  it->second->updated_ms = NowMs();
+  for (auto& t : it->second->tasks) t->SetPaused(paused);
+  co_return InfoOf(*it->second);
+}
+
+Task<Status> PipelineManager::Delete(std::string name) {
+  {
+    std::lock_guard lock(mu_);
+    if (!pipelines_.contains(name)) co_return NotFound("pipeline '{}' does not exist", name);
+  }
+  SLUICE_CO_RETURN_IF_ERROR(co_await Record(name, nullptr));
+  std::unique_ptr<Running> r;
+  {
+    std::lock_guard lock(mu_);
+    auto it = pipelines_.find(name);
+    if (it == pipelines_.end()) co_return Status::Ok();
+    r = std::move(it->second);
+    pipelines_.erase(it);
+  }
+  co_await AwaitStopped(r->tasks);
+  Log().info("pipeline {} deleted", name);
+  co_return Status::Ok();
+}
+
+PipelineInfo PipelineManager::InfoOf(const Running& r) const {
+  PipelineInfo info;
+  info.name = r.spec->name;
+  info.version = r.version;
+  info.spec = r.spec->text;
+  info.updated_ms = r.updated_ms;
+  bool failed = false;
+  for (const auto& t : r.tasks) {
+    info.tasks.push_back(t->Snapshot());
+    failed |= info.tasks.back().state == "failed";
+  }
+  info.state = failed ? "failed" : r.paused ? "paused" : "running";
+  return info;
+}
+
+std::vector<PipelineInfo> PipelineManager::List() const {
+  std::lock_guard lock(mu_);
+  std::vector<PipelineInfo> out;
+  for (const auto& [_, r] : pipelines_) out.push_back(InfoOf(*r));
+  return out;
+}
+
+Result<PipelineInfo> PipelineManager::Describe(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = pipelines_.find(name);
+  if (it == pipelines_.end()) return NotFound("pipeline '{}' does not exist", name);
+  return InfoOf(*it->second);
+}
+
+}  // namespace sluice::stream

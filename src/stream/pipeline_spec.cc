@@ -1,0 +1,617 @@
+// ParsePipelineSpec: yaml-cpp walks the document (JSON is a subset of YAML); every error names
+// where it is. yaml-cpp exceptions stop here.
+#include "stream/pipeline_spec.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+#include <set>
+
+namespace sluice::stream {
+
+std::string SpecLoc::Describe() const {
+  if (line == 0) return path;
+  return fmt::format("line {}, column {}: {}", line, column, path);
+}
+
+std::string_view OperatorKindName(OperatorKind k) {
+  switch (k) {
+    case OperatorKind::kFilter: return "filter";
+    case OperatorKind::kMap: return "map";
+    case OperatorKind::kDerive: return "derive";
+    case OperatorKind::kFlatten: return "flatten";
+    case OperatorKind::kKeyBy: return "key_by";
+    case OperatorKind::kDedup: return "dedup";
+    case OperatorKind::kRoute: return "route";
+    case OperatorKind::kUnion: return "union";
+    case OperatorKind::kWindow: return "window";
+  }
+  return "?";
+}
+
+std::optional<int64_t> ParseDurationMs(std::string_view s) {
+  size_t digits = 0;
+  while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 15) return std::nullopt;
+  int64_t n = 0;
+  std::from_chars(s.data(), s.data() + digits, n);
+  std::string_view unit = s.substr(digits);
+  int64_t mult;
+  if (unit.empty() || unit == "ms") {
+    mult = 1;
+  } else if (unit == "s") {
+    mult = 1000;
+  } else if (unit == "m" || unit == "min") {
+    mult = 60'000;
+  } else if (unit == "h") {
+    mult = 3'600'000;
+  } else if (unit == "d") {
+    mult = 86'400'000;
+  } else {
+    return std::nullopt;
+  }
+  return n * mult;
+}
+
+namespace {
+
+constexpr size_t kMaxSpecBytes = 1 << 20;
+constexpr size_t kMaxElements = 1000;
+
+class SpecError {
+ public:
+  explicit SpecError(Status s) : status(std::move(s)) {}
+  Status status;
+};
+
+SpecLoc LocOf(const YAML::Node& n, const std::string& path) {
+  SpecLoc loc;
+  loc.path = path;
+  YAML::Mark m = n.Mark();
+  if (m.line >= 0) {
+    loc.line = m.line + 1;
+    loc.column = m.column + 1;
+  }
+  return loc;
+}
+
+[[noreturn]] void Fail(const YAML::Node& n, const std::string& path, std::string_view what) {
+  throw SpecError(InvalidArgument("{}: {}", LocOf(n, path).Describe(), what));
+}
+
+bool ValidName(std::string_view s) {
+  if (s.empty() || s.size() > 100) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// Reads the members of one mapping, remembering which were used so unknown keys are errors
+// (a typo such as `conditon:` must not be silently ignored).
+class MapReader {
+ public:
+  MapReader(const YAML::Node& node, std::string path) : node_(node), path_(std::move(path)) {
+    if (!node_.IsMap()) Fail(node_, path_, "expected a mapping");
+  }
+
+  bool Has(const std::string& key) const { return static_cast<bool>(node_[key]); }
+  const YAML::Node& node() const { return node_; }
+  std::string Path(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
+
+  YAML::Node Get(const std::string& key) {
+    used_.insert(key);
+    return node_[key];
+  }
+
+  std::string String(const std::string& key, bool required) {
+    YAML::Node n = Get(key);
+    if (!n) {
+      if (required) Fail(node_, Path(key), "required field is missing");
+      return {};
+    }
+    if (!n.IsScalar()) Fail(n, Path(key), "expected a string");
+    return n.Scalar();
+  }
+
+  std::optional<SpecText> Text(const std::string& key, bool required) {
+    YAML::Node n = Get(key);
+    if (!n) {
+      if (required) Fail(node_, Path(key), "required field is missing");
+      return std::nullopt;
+    }
+    if (!n.IsScalar()) Fail(n, Path(key), "expected an expression (a string)");
+    if (n.Scalar().empty()) Fail(n, Path(key), "expression is empty");
+    return SpecText{n.Scalar(), LocOf(n, Path(key))};
+  }
+
+  std::string Name(const std::string& key) {
+    std::string s = String(key, true);
+    if (!ValidName(s)) {
+      Fail(node_[key], Path(key),
+           fmt::format("'{}' is not a valid name (1-100 of a-z A-Z 0-9 . _ -)", s));
+    }
+    return s;
+  }
+
+  int64_t Duration(const std::string& key, int64_t dflt, int64_t min_ms) {
+    YAML::Node n = Get(key);
+    if (!n) return dflt;
+    if (!n.IsScalar()) Fail(n, Path(key), "expected a duration such as 500ms, 5s, 2m, 1h");
+    auto ms = ParseDurationMs(n.Scalar());
+    if (!ms) {
+      Fail(n, Path(key), fmt::format("'{}' is not a duration (500ms, 5s, 2m, 1h, 1d)", n.Scalar()));
+    }
+    if (*ms < min_ms) Fail(n, Path(key), fmt::format("must be at least {} ms", min_ms));
+    return *ms;
+  }
+
+  int64_t Int(const std::string& key, int64_t dflt, int64_t min, int64_t max) {
+    YAML::Node n = Get(key);
+    if (!n) return dflt;
+    int64_t v = 0;
+    const std::string& s = n.IsScalar() ? n.Scalar() : std::string();
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || p != s.data() + s.size()) {
+      Fail(n, Path(key), "expected an integer");
+    }
+    if (v < min || v > max) Fail(n, Path(key), fmt::format("must be between {} and {}", min, max));
+    return v;
+  }
+
+  bool Bool(const std::string& key, bool dflt) {
+    YAML::Node n = Get(key);
+    if (!n) return dflt;
+    if (n.IsScalar() && (n.Scalar() == "true" || n.Scalar() == "false")) {
+      return n.Scalar() == "true";
+    }
+    Fail(n, Path(key), "expected true or false");
+  }
+
+  // Ordered name -> expression pairs from a mapping.
+  std::vector<std::pair<std::string, SpecText>> TextMap(const std::string& key, bool required) {
+    YAML::Node n = Get(key);
+    std::vector<std::pair<std::string, SpecText>> out;
+    if (!n) {
+      if (required) Fail(node_, Path(key), "required field is missing");
+      return out;
+    }
+    if (!n.IsMap() || n.size() == 0) Fail(n, Path(key), "expected a non-empty mapping of name: expression");
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      std::string name = it->first.Scalar();
+      std::string p = Path(key) + "." + name;
+      if (name.empty()) Fail(it->first, p, "empty name");
+      if (!it->second.IsScalar() || it->second.Scalar().empty()) {
+        Fail(it->second, p, "expected an expression (a string)");
+      }
+      for (const auto& [existing, _] : out) {
+        if (existing == name) Fail(it->first, p, "duplicate name");
+      }
+      out.emplace_back(name, SpecText{it->second.Scalar(), LocOf(it->second, p)});
+    }
+    if (out.size() > kMaxElements) Fail(n, Path(key), "too many entries");
+    return out;
+  }
+
+  // Refuses members outside `allowed` first, so a typo is reported as itself ("conditon: unknown
+  // field (did you mean 'condition'?)") rather than as the field it was meant to be missing.
+  void Allow(std::initializer_list<std::string_view> allowed) const {
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      std::string k = it->first.Scalar();
+      bool ok = false;
+      std::string_view best;
+      size_t best_d = 3;
+      for (std::string_view a : allowed) {
+        if (a == k) ok = true;
+        size_t d = EditDistance(k, a);
+        if (d < best_d) {
+          best_d = d;
+          best = a;
+        }
+      }
+      if (!ok) {
+        Fail(it->first, Path(k),
+             best.empty() ? std::string("unknown field")
+                          : fmt::format("unknown field (did you mean '{}'?)", best));
+      }
+    }
+  }
+
+  void CheckNoUnknownKeys() const {
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      std::string k = it->first.Scalar();
+      if (!used_.contains(k)) Fail(it->first, Path(k), "unknown field");
+    }
+  }
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  std::set<std::string> used_;
+};
+
+SourceSpec ParseSource(const YAML::Node& n, const std::string& path) {
+  MapReader r(n, path);
+  r.Allow({"name", "topic", "start", "start_offset", "start_time", "event_time",
+           "max_out_of_orderness", "idle_timeout", "metadata"});
+  SourceSpec s;
+  s.loc = LocOf(n, path);
+  s.name = r.Name("name");
+  s.topic = r.String("topic", true);
+  if (s.topic.empty()) Fail(n, r.Path("topic"), "topic is empty");
+  std::string start = r.String("start", false);
+  if (start.empty() || start == "committed") {
+    s.start = StartPosition::kCommitted;
+  } else if (start == "earliest") {
+    s.start = StartPosition::kEarliest;
+  } else if (start == "latest") {
+    s.start = StartPosition::kLatest;
+  } else {
+    Fail(r.node()["start"], r.Path("start"),
+         fmt::format("'{}' is not a start position (committed, earliest, latest; or use "
+                     "start_offset / start_time)", start));
+  }
+  if (r.Has("start_offset")) {
+    s.start = StartPosition::kOffset;
+    s.start_value = r.Int("start_offset", 0, 0, INT64_MAX);
+  }
+  if (r.Has("start_time")) {
+    if (s.start == StartPosition::kOffset) {
+      Fail(n, r.Path("start_time"), "give start_offset or start_time, not both");
+    }
+    s.start = StartPosition::kTime;
+    s.start_value = r.Int("start_time", 0, 0, INT64_MAX);
+  }
+  s.event_time = r.Text("event_time", false);
+  if (s.event_time && s.event_time->text == "processing_time") {
+    s.processing_time = true;
+    s.event_time.reset();
+  }
+  s.max_out_of_orderness_ms = r.Duration("max_out_of_orderness", 0, 0);
+  s.idle_timeout_ms = r.Duration("idle_timeout", 30'000, 1);
+  s.metadata = r.Bool("metadata", false);
+  r.CheckNoUnknownKeys();
+  return s;
+}
+
+OperatorKind KindFromName(const YAML::Node& n, const std::string& path, const std::string& s) {
+  static const std::pair<const char*, OperatorKind> kKinds[] = {
+      {"filter", OperatorKind::kFilter}, {"map", OperatorKind::kMap},
+      {"project", OperatorKind::kMap},   {"derive", OperatorKind::kDerive},
+      {"flatten", OperatorKind::kFlatten}, {"explode", OperatorKind::kFlatten},
+      {"key_by", OperatorKind::kKeyBy},  {"dedup", OperatorKind::kDedup},
+      {"route", OperatorKind::kRoute},   {"union", OperatorKind::kUnion},
+      {"window", OperatorKind::kWindow},
+  };
+  for (const auto& [name, kind] : kKinds) {
+    if (s == name) return kind;
+  }
+  Fail(n, path,
+       fmt::format("unknown operator type '{}' (filter, map, derive, flatten, key_by, dedup, "
+                   "route, union, window)", s));
+}
+
+// "count(*)", "sum(amount)", "approx_percentile(latency_ms, 0.99)".
+AggregateItem ParseAggregate(const std::string& name, const YAML::Node& n, const std::string& path) {
+  if (!n.IsScalar()) Fail(n, path, "expected an aggregate call such as count(*) or sum(amount)");
+  const std::string& s = n.Scalar();
+  AggregateItem a;
+  a.name = name;
+  a.loc = LocOf(n, path);
+  size_t open = s.find('(');
+  size_t close = s.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open) {
+    Fail(n, path, fmt::format("'{}' is not an aggregate call such as count(*) or sum(amount)", s));
+  }
+  for (size_t i = close + 1; i < s.size(); ++i) {
+    if (s[i] != ' ') Fail(n, path, "unexpected text after the aggregate call");
+  }
+  size_t b = s.find_first_not_of(' ');
+  a.function = s.substr(b, open - b);
+  while (!a.function.empty() && a.function.back() == ' ') a.function.pop_back();
+  for (char& c : a.function) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string args = s.substr(open + 1, close - open - 1);
+  // Top-level commas separate the input expression from constant parameters:
+  // approx_percentile(x, 0.99), approx_count_distinct(x, 12), collect_list(x, 100).
+  std::vector<std::string> parts;
+  int depth = 0;
+  bool quoted = false;
+  size_t from = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    char c = args[i];
+    if (c == '\'') quoted = !quoted;
+    if (quoted) continue;
+    if (c == '(' || c == '[') ++depth;
+    if (c == ')' || c == ']') --depth;
+    if (c == ',' && depth == 0) {
+      parts.push_back(args.substr(from, i - from));
+      from = i + 1;
+    }
+  }
+  parts.push_back(args.substr(from));
+  auto trim = [](std::string t) {
+    size_t b = t.find_first_not_of(' ');
+    size_t e = t.find_last_not_of(' ');
+    return b == std::string::npos ? std::string() : t.substr(b, e - b + 1);
+  };
+  for (size_t i = 1; i < parts.size(); ++i) {
+    std::string p = trim(parts[i]);
+    char* end = nullptr;
+    double v = std::strtod(p.c_str(), &end);
+    if (p.empty() || end == nullptr || *end != '\0') {
+      Fail(n, path, fmt::format("{}: parameter '{}' must be a number", a.function, p));
+    }
+    a.params.push_back(v);
+  }
+  std::string arg = trim(parts[0]);
+  if (arg == "*") {
+    if (a.function != "count") Fail(n, path, fmt::format("{}(*) is not allowed; only count(*)", a.function));
+    a.function = "count_all";
+  } else if (arg.empty()) {
+    Fail(n, path, fmt::format("{}() needs an argument", a.function));
+  } else {
+    a.argument = SpecText{arg, a.loc};
+  }
+  return a;
+}
+
+OperatorSpec ParseOperator(const YAML::Node& n, const std::string& path) {
+  MapReader r(n, path);
+  OperatorSpec op;
+  op.loc = LocOf(n, path);
+  r.Allow({"name", "type", "input", "inputs", "condition", "fields", "key", "key_name", "field",
+           "as", "within", "routes", "window", "aggregates"});
+  op.name = r.Name("name");
+  if (op.name.find('.') != std::string::npos) {
+    Fail(n["name"], r.Path("name"), "operator names may not contain '.' (used for route outputs)");
+  }
+  op.kind = KindFromName(r.node()["type"] ? r.node()["type"] : n, r.Path("type"), r.String("type", true));
+  if (op.kind == OperatorKind::kUnion) {
+    YAML::Node in = r.Get("inputs");
+    if (!in || !in.IsSequence() || in.size() < 2) {
+      Fail(in ? in : n, r.Path("inputs"), "union needs `inputs:` with at least two stream names");
+    }
+    for (const auto& i : in) {
+      if (!i.IsScalar()) Fail(i, r.Path("inputs"), "expected a stream name");
+      op.inputs.push_back(i.Scalar());
+    }
+  } else {
+    op.inputs.push_back(r.String("input", true));
+  }
+  switch (op.kind) {
+    case OperatorKind::kFilter: op.condition = r.Text("condition", true); break;
+    case OperatorKind::kMap:
+    case OperatorKind::kDerive: op.fields = r.TextMap("fields", true); break;
+    case OperatorKind::kFlatten:
+      op.field = r.String("field", true);
+      op.as = r.String("as", false);
+      if (op.as.empty()) op.as = op.field;
+      break;
+    case OperatorKind::kKeyBy: op.key = r.Text("key", true); break;
+    case OperatorKind::kDedup:
+      op.key = r.Text("key", true);
+      op.within_ms = r.Duration("within", 0, 1);
+      if (op.within_ms == 0) Fail(n, r.Path("within"), "required field is missing");
+      break;
+    case OperatorKind::kRoute: op.routes = r.TextMap("routes", true); break;
+    case OperatorKind::kUnion: break;
+    case OperatorKind::kWindow: {
+      op.key = r.Text("key", false);
+      std::string key_name = r.String("key_name", false);
+      if (!key_name.empty()) op.key_name = key_name;
+      YAML::Node w = r.Get("window");
+      if (!w) Fail(n, r.Path("window"), "required field is missing");
+      MapReader wr(w, r.Path("window"));
+      wr.Allow({"kind", "size", "slide", "gap", "allowed_lateness", "early_every"});
+      std::string kind = wr.String("kind", true);
+      if (kind == "tumbling") {
+        op.window.kind = WindowKind::kTumbling;
+        op.window.size_ms = wr.Duration("size", 0, 1);
+        if (op.window.size_ms == 0) Fail(w, wr.Path("size"), "required field is missing");
+      } else if (kind == "hopping" || kind == "sliding") {
+        op.window.kind = WindowKind::kHopping;
+        op.window.size_ms = wr.Duration("size", 0, 1);
+        op.window.slide_ms = wr.Duration("slide", 0, 1);
+        if (op.window.size_ms == 0) Fail(w, wr.Path("size"), "required field is missing");
+        if (op.window.slide_ms == 0) Fail(w, wr.Path("slide"), "required field is missing");
+        if (op.window.slide_ms > op.window.size_ms) {
+          Fail(w, wr.Path("slide"), "slide may not exceed size (events would fall between windows)");
+        }
+        if (op.window.size_ms / op.window.slide_ms > 10'000) {
+          Fail(w, wr.Path("slide"), "more than 10000 overlapping windows per event");
+        }
+      } else if (kind == "session") {
+        op.window.kind = WindowKind::kSession;
+        op.window.gap_ms = wr.Duration("gap", 0, 1);
+        if (op.window.gap_ms == 0) Fail(w, wr.Path("gap"), "required field is missing");
+      } else {
+        Fail(w["kind"], wr.Path("kind"),
+             fmt::format("unknown window kind '{}' (tumbling, hopping, session)", kind));
+      }
+      op.window.allowed_lateness_ms = wr.Duration("allowed_lateness", 0, 0);
+      op.window.early_every_ms = wr.Duration("early_every", 0, 0);
+      wr.CheckNoUnknownKeys();
+      YAML::Node aggs = r.Get("aggregates");
+      if (!aggs || !aggs.IsMap() || aggs.size() == 0) {
+        Fail(aggs ? aggs : n, r.Path("aggregates"),
+             "window needs `aggregates:` (name: function(expression), e.g. n: count(*))");
+      }
+      for (auto it = aggs.begin(); it != aggs.end(); ++it) {
+        std::string name = it->first.Scalar();
+        std::string p = r.Path("aggregates") + "." + name;
+        if (name.empty()) Fail(it->first, p, "empty name");
+        if (name == op.key_name || name == "window_start" || name == "window_end") {
+          Fail(it->first, p, "name clashes with a window result field");
+        }
+        op.aggregates.push_back(ParseAggregate(name, it->second, p));
+      }
+      break;
+    }
+  }
+  r.CheckNoUnknownKeys();
+  return op;
+}
+
+OutputSpec ParseOutput(const YAML::Node& n, const std::string& path) {
+  MapReader r(n, path);
+  r.Allow({"name", "input", "type", "topic", "key"});
+  OutputSpec o;
+  o.loc = LocOf(n, path);
+  o.name = r.Name("name");
+  o.input = r.String("input", true);
+  std::string type = r.String("type", false);
+  if (type.empty() || type == "topic") {
+    o.kind = OutputKind::kTopic;
+    o.topic = r.String("topic", true);
+    if (o.topic.empty()) Fail(n, r.Path("topic"), "topic is empty");
+  } else if (type == "discard") {
+    o.kind = OutputKind::kDiscard;
+  } else {
+    Fail(n["type"], r.Path("type"), fmt::format("unknown output type '{}' (topic, discard)", type));
+  }
+  o.key = r.Text("key", false);
+  r.CheckNoUnknownKeys();
+  return o;
+}
+
+template <typename T>
+std::vector<T> ParseList(MapReader& r, const std::string& key, bool required,
+                         T (*parse)(const YAML::Node&, const std::string&)) {
+  YAML::Node n = r.Get(key);
+  std::vector<T> out;
+  if (!n) {
+    if (required) Fail(r.node(), key, "required field is missing");
+    return out;
+  }
+  if (!n.IsSequence()) Fail(n, key, "expected a list");
+  if (n.size() > kMaxElements) Fail(n, key, "too many entries");
+  for (size_t i = 0; i < n.size(); ++i) {
+    out.push_back(parse(n[i], fmt::format("{}[{}]", key, i)));
+  }
+  return out;
+}
+
+void CheckGraph(const PipelineSpec& spec, const YAML::Node& root) {
+  // stream name -> where it is defined
+  std::map<std::string, std::string> streams;
+  auto define = [&](const std::string& name, const SpecLoc& loc) {
+    if (!streams.emplace(name, loc.path).second) {
+      throw SpecError(InvalidArgument("{}: the name '{}' is already used by {}", loc.Describe(),
+                                      name, streams[name]));
+    }
+  };
+  for (const auto& s : spec.sources) define(s.name, s.loc);
+  for (const auto& op : spec.operators) {
+    define(op.name, op.loc);
+    for (const auto& [route, _] : op.routes) define(op.name + "." + route, op.loc);
+  }
+  std::set<std::string> output_names;
+  for (const auto& o : spec.outputs) {
+    if (!output_names.insert(o.name).second) {
+      throw SpecError(InvalidArgument("{}: the output name '{}' is already used", o.loc.Describe(), o.name));
+    }
+  }
+  auto check_input = [&](const std::string& in, const SpecLoc& loc) {
+    if (!streams.contains(in)) {
+      std::string known;
+      for (const auto& [n, _] : streams) known += (known.empty() ? "" : ", ") + n;
+      throw SpecError(InvalidArgument("{}: input '{}' is not a source or operator (known: {})",
+                                      loc.Describe(), in, known));
+    }
+  };
+  std::map<std::string, const OperatorSpec*> ops;
+  for (const auto& op : spec.operators) {
+    ops[op.name] = &op;
+    for (const auto& in : op.inputs) check_input(in, op.loc);
+  }
+  for (const auto& o : spec.outputs) check_input(o.input, o.loc);
+  // A route's own name is not a stream; its routes are.
+  for (const auto& op : spec.operators) {
+    for (const auto& in : op.inputs) {
+      auto it = ops.find(in);
+      if (it != ops.end() && it->second->kind == OperatorKind::kRoute) {
+        throw SpecError(InvalidArgument("{}: '{}' is a route; read one of its routes ('{}.<route>')",
+                                        op.loc.Describe(), in, in));
+      }
+    }
+  }
+  // Cycles: depth-first search over operator inputs.
+  std::map<std::string, int> state;  // 1 visiting, 2 done
+  std::function<void(const OperatorSpec&)> visit = [&](const OperatorSpec& op) {
+    state[op.name] = 1;
+    for (const auto& in : op.inputs) {
+      std::string base = in.substr(0, in.find('.'));
+      auto it = ops.find(base);
+      if (it == ops.end()) continue;
+      if (state[base] == 1) {
+        throw SpecError(InvalidArgument("{}: operators form a cycle through '{}'", op.loc.Describe(), base));
+      }
+      if (state[base] == 0) visit(*it->second);
+    }
+    state[op.name] = 2;
+  };
+  for (const auto& op : spec.operators) {
+    if (state[op.name] == 0) visit(op);
+  }
+  if (spec.outputs.empty()) {
+    Fail(root, "outputs", "a pipeline needs at least one output");
+  }
+}
+
+}  // namespace
+
+Result<PipelineSpec> ParsePipelineSpec(std::string_view text) {
+  if (text.size() > kMaxSpecBytes) {
+    return InvalidArgument("pipeline spec is {} bytes; the limit is {}", text.size(), kMaxSpecBytes);
+  }
+  try {
+    YAML::Node root = YAML::Load(std::string(text));
+    if (!root.IsMap()) {
+      return InvalidArgument("line 1, column 1: a pipeline spec is a mapping with name, sources, "
+                             "operators and outputs");
+    }
+    MapReader r(root, "");
+    r.Allow({"name", "parallelism", "sources", "operators", "outputs", "errors_topic", "late_topic"});
+    PipelineSpec spec;
+    spec.text = std::string(text);
+    spec.name = r.Name("name");
+    spec.parallelism = static_cast<int32_t>(r.Int("parallelism", 1, 1, 1024));
+    spec.sources = ParseList<SourceSpec>(r, "sources", true, ParseSource);
+    if (spec.sources.empty()) Fail(root["sources"], "sources", "a pipeline needs at least one source");
+    spec.operators = ParseList<OperatorSpec>(r, "operators", false, ParseOperator);
+    spec.outputs = ParseList<OutputSpec>(r, "outputs", true, ParseOutput);
+    spec.errors_topic = r.String("errors_topic", false);
+    if (spec.errors_topic.empty()) spec.errors_topic = spec.name + ".errors";
+    spec.late_topic = r.String("late_topic", false);
+    if (spec.late_topic.empty()) spec.late_topic = spec.name + ".late";
+    r.CheckNoUnknownKeys();
+    CheckGraph(spec, root);
+    return spec;
+  } catch (const SpecError& e) {
+    return e.status;
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument("line {}, column {}: {}", e.mark.line + 1, e.mark.column + 1, e.msg);
+  }
+}
+
+}  // namespace sluice::stream

@@ -1,0 +1,135 @@
+// PipelineSpec: the declarative form of a pipeline (YAML or JSON) — sources, operators and
+// outputs forming a DAG — parsed with the position of every element so that errors name the
+// line, the column and the field. It is the intermediate form rules compile into; the format is
+// documented in docs/pipelines.md.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace sluice::stream {
+
+// Where an element came from: "line 4, column 7: operators[1].condition".
+struct SpecLoc {
+  int line = 0;    // 1-based; 0 when unknown
+  int column = 0;  // 1-based
+  std::string path;
+  std::string Describe() const;
+};
+
+// A string from the spec (usually an expression) with its position.
+struct SpecText {
+  std::string text;
+  SpecLoc loc;
+};
+
+// Where a source starts. kCommitted, kEarliest and kLatest continue from the pipeline's committed
+// position when it has one and differ only when it has none (Kafka's auto.offset.reset);
+// kOffset and kTime always start where they say.
+enum class StartPosition { kCommitted, kEarliest, kLatest, kOffset, kTime };
+
+struct SourceSpec {
+  std::string name;  // stream name operators refer to
+  std::string topic;
+  StartPosition start = StartPosition::kCommitted;
+  int64_t start_value = 0;  // offset (kOffset) or timestamp ms (kTime)
+  // Event time: an expression over the event (a number of ms, or a timestamp); empty means
+  // the record timestamp. processing_time: the wall clock at arrival instead.
+  std::optional<SpecText> event_time;
+  bool processing_time = false;
+  int64_t max_out_of_orderness_ms = 0;
+  int64_t idle_timeout_ms = 30'000;
+  // Adds _key, _timestamp, _partition and _offset members to each event.
+  bool metadata = false;
+  SpecLoc loc;
+};
+
+enum class OperatorKind {
+  kFilter,   // condition
+  kMap,      // fields: the output is exactly these fields
+  kDerive,   // fields: the event plus these fields (added or replaced)
+  kFlatten,  // field (an array) -> one event per item, the item stored under `as`
+  kKeyBy,    // key expression
+  kDedup,    // key expression, within_ms
+  kRoute,    // routes: name -> condition; downstream refers to "<op>.<route>"
+  kUnion,    // inputs
+  kWindow,   // window kind, size/slide/gap, key, aggregates, allowed lateness
+};
+
+enum class WindowKind { kTumbling, kHopping, kSession };
+
+struct AggregateItem {
+  std::string name;      // output field
+  std::string function;  // count, sum, ...
+  std::optional<SpecText> argument;  // none for count(*)
+  std::vector<double> params;        // constants after the input: approx_percentile(x, 0.99)
+  SpecLoc loc;
+};
+
+struct WindowSpec {
+  WindowKind kind = WindowKind::kTumbling;
+  int64_t size_ms = 0;   // tumbling, hopping
+  int64_t slide_ms = 0;  // hopping
+  int64_t gap_ms = 0;    // session
+  int64_t allowed_lateness_ms = 0;
+  // Early results: emit the current value of open windows every this many ms of event time
+  // (0: only when a window closes).
+  int64_t early_every_ms = 0;
+};
+
+struct OperatorSpec {
+  std::string name;
+  OperatorKind kind = OperatorKind::kFilter;
+  std::vector<std::string> inputs;
+  std::optional<SpecText> condition;                  // filter
+  std::vector<std::pair<std::string, SpecText>> fields;  // map, derive (in order)
+  std::optional<SpecText> key;                        // key_by, dedup, window (optional)
+  std::string key_name = "key";                       // window: name of the key field in results
+  std::string field;                                  // flatten: the array path
+  std::string as;                                     // flatten: where the item goes
+  int64_t within_ms = 0;                              // dedup
+  std::vector<std::pair<std::string, SpecText>> routes;  // route
+  WindowSpec window;
+  std::vector<AggregateItem> aggregates;
+  SpecLoc loc;
+};
+
+enum class OutputKind { kTopic, kDiscard };
+
+struct OutputSpec {
+  std::string name;
+  std::string input;
+  OutputKind kind = OutputKind::kTopic;
+  std::string topic;
+  std::optional<SpecText> key;  // expression for the record key (string form); none: null key
+  SpecLoc loc;
+};
+
+struct PipelineSpec {
+  std::string name;
+  int32_t parallelism = 1;
+  std::vector<SourceSpec> sources;
+  std::vector<OperatorSpec> operators;
+  std::vector<OutputSpec> outputs;
+  std::string errors_topic;  // default "<name>.errors"
+  std::string late_topic;    // default "<name>.late"
+  std::string text;          // the document as submitted
+};
+
+// Parses and structurally validates a spec: required fields, types, known kinds, unique names,
+// inputs that exist, no cycles, durations and sizes in range. Expressions are only compiled
+// when the plan is built (PipelinePlan::Build), which reports their errors with the same
+// positions. Errors: kInvalidArgument "line L, column C: <path>: <what is wrong>".
+Result<PipelineSpec> ParsePipelineSpec(std::string_view text);
+
+// "1500", "1500ms", "5s", "2m", "1h", "1d" -> milliseconds. nullopt when malformed.
+std::optional<int64_t> ParseDurationMs(std::string_view text);
+
+std::string_view OperatorKindName(OperatorKind k);
+
+}  // namespace sluice::stream

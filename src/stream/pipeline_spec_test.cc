@@ -1,0 +1,139 @@
+#include "stream/pipeline_spec.h"
+
+#include <gtest/gtest.h>
+
+#include "stream/task_graph.h"
+
+namespace sluice::stream {
+namespace {
+
+std::string ErrorOf(std::string_view yaml) {
+  auto s = ParsePipelineSpec(yaml);
+  if (s.ok()) {
+    Status v = ValidatePipeline(*s);
+    return v.ok() ? "ok" : std::string(v.message());
+  }
+  return std::string(s.status().message());
+}
+
+constexpr const char* kGood = R"(name: big-orders
+sources:
+  - name: orders
+    topic: orders
+    event_time: ts
+    max_out_of_orderness: 5s
+operators:
+  - name: big
+    type: filter
+    input: orders
+    condition: amount > 100
+  - name: per_user
+    type: window
+    input: big
+    key: user
+    window: {kind: tumbling, size: 1m, allowed_lateness: 10s}
+    aggregates:
+      n: count(*)
+      total: sum(amount)
+      p99: approx_percentile(amount, 0.99)
+outputs:
+  - name: out
+    input: per_user
+    topic: totals
+)";
+
+TEST(PipelineSpecTest, ParsesAWellFormedSpec) {
+  auto s = ParsePipelineSpec(kGood);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->name, "big-orders");
+  ASSERT_EQ(s->sources.size(), 1u);
+  EXPECT_EQ(s->sources[0].max_out_of_orderness_ms, 5000);
+  ASSERT_EQ(s->operators.size(), 2u);
+  EXPECT_EQ(s->operators[1].window.size_ms, 60000);
+  EXPECT_EQ(s->operators[1].window.allowed_lateness_ms, 10000);
+  ASSERT_EQ(s->operators[1].aggregates.size(), 3u);
+  EXPECT_EQ(s->operators[1].aggregates[0].function, "count_all");
+  EXPECT_EQ(s->operators[1].aggregates[2].params, std::vector<double>{0.99});
+  EXPECT_EQ(s->errors_topic, "big-orders.errors");
+  EXPECT_EQ(ErrorOf(kGood), "ok");
+}
+
+TEST(PipelineSpecTest, AcceptsJson) {
+  auto s = ParsePipelineSpec(
+      R"({"name":"p","sources":[{"name":"s","topic":"t"}],)"
+      R"("outputs":[{"name":"o","input":"s","type":"discard"}]})");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->outputs[0].kind, OutputKind::kDiscard);
+}
+
+TEST(PipelineSpecTest, ErrorsNameTheLineAndTheField) {
+  std::string bad = kGood;
+  bad.replace(bad.find("condition: amount > 100"), 23, "conditon: amount > 100");
+  EXPECT_EQ(ErrorOf(bad), "line 11, column 5: operators[0].conditon: unknown field (did you mean 'condition'?)");
+
+  bad = kGood;
+  bad.replace(bad.find("input: big"), 10, "input: bug");
+  EXPECT_NE(ErrorOf(bad).find("line 12, column 5: operators[1]: input 'bug' is not a source or operator"),
+            std::string::npos)
+      << ErrorOf(bad);
+
+  bad = kGood;
+  bad.replace(bad.find("size: 1m"), 8, "size: 1y");
+  EXPECT_NE(ErrorOf(bad).find("operators[1].window.size: '1y' is not a duration"), std::string::npos)
+      << ErrorOf(bad);
+
+  bad = kGood;
+  bad.replace(bad.find("type: filter"), 12, "type: filtre");
+  EXPECT_NE(ErrorOf(bad).find("unknown operator type 'filtre'"), std::string::npos) << ErrorOf(bad);
+
+  bad = kGood;
+  bad.replace(bad.find("sum(amount)"), 11, "summ(amount)");
+  EXPECT_NE(ErrorOf(bad).find("operators[1].aggregates.total"), std::string::npos) << ErrorOf(bad);
+}
+
+TEST(PipelineSpecTest, ExpressionErrorsCarryTheSpecPosition) {
+  std::string bad = kGood;
+  bad.replace(bad.find("amount > 100"), 12, "amount >> 100");
+  std::string e = ErrorOf(bad);
+  EXPECT_EQ(e.rfind("line 11, column 16: operators[0].condition: 1:", 0), 0u) << e;
+}
+
+TEST(PipelineSpecTest, RefusesCyclesDuplicatesAndMissingOutputs) {
+  EXPECT_NE(ErrorOf(R"(name: p
+sources: [{name: s, topic: t}]
+operators:
+  - {name: a, type: filter, input: b, condition: "true"}
+  - {name: b, type: filter, input: a, condition: "true"}
+outputs: [{name: o, input: a, type: discard}]
+)").find("cycle"), std::string::npos);
+  EXPECT_NE(ErrorOf(R"(name: p
+sources: [{name: s, topic: t}, {name: s, topic: u}]
+outputs: [{name: o, input: s, type: discard}]
+)").find("already used"), std::string::npos);
+  EXPECT_NE(ErrorOf("name: p\nsources: [{name: s, topic: t}]\n").find("outputs: required field is missing"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("name: 'bad name'\nsources: []\noutputs: []\n").find("not a valid name"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("name: p\nsources: [{name: s, topic: t}\n").find("line"), std::string::npos);
+}
+
+TEST(PipelineSpecTest, StatefulOperatorsNeedParallelismOne) {
+  std::string p = kGood;
+  p.replace(p.find("sources:"), 8, "parallelism: 4\nsources:");
+  EXPECT_NE(ErrorOf(p).find("needs parallelism 1"), std::string::npos) << ErrorOf(p);
+}
+
+TEST(PipelineSpecTest, ParsesDurations) {
+  EXPECT_EQ(ParseDurationMs("250"), 250);
+  EXPECT_EQ(ParseDurationMs("250ms"), 250);
+  EXPECT_EQ(ParseDurationMs("3s"), 3000);
+  EXPECT_EQ(ParseDurationMs("2m"), 120000);
+  EXPECT_EQ(ParseDurationMs("1h"), 3600000);
+  EXPECT_EQ(ParseDurationMs("1d"), 86400000);
+  EXPECT_FALSE(ParseDurationMs("s"));
+  EXPECT_FALSE(ParseDurationMs("5 s"));
+  EXPECT_FALSE(ParseDurationMs("-5s"));
+}
+
+}  // namespace
+}  // namespace sluice::stream

@@ -1,0 +1,112 @@
+// PipelineTask: runs one task of a deployed pipeline on one shard — reads its source
+// partitions from the log in batches, decodes each event once into the task's arena, pushes
+// rows and watermarks through its TaskGraph, appends what the outputs staged (and the error and
+// late outputs), then commits its source positions under the group "_pipeline.<name>".
+//
+// Delivery today: at-least-once. Outputs are appended before positions are committed, so a
+// crash repeats at most the last cycle's outputs; window and dedup state restarts empty.
+// Checkpointed exactly-once state is the next step (docs/pipelines.md says what holds now).
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "codec/value_json.h"
+#include "runtime/asio.h"
+#include "storage/log.h"
+#include "stream/pipeline_spec.h"
+#include "stream/task_graph.h"
+
+namespace sluice::stream {
+
+struct SourcePartitionStatus {
+  std::string source;
+  std::string topic;
+  int32_t partition = 0;
+  int64_t position = 0;        // next offset to read
+  int64_t high_watermark = 0;  // as of the last read
+  int64_t max_event_time = kNoWatermark;
+};
+
+struct OperatorStatus {
+  std::string name;
+  OperatorStats stats;
+  size_t state_bytes = 0;
+};
+
+struct TaskStatus {
+  int32_t task = 0;
+  std::string state;  // starting, running, paused, failed, stopped
+  std::string error;  // why it failed
+  int64_t watermark = kNoWatermark;
+  uint64_t cycles = 0;
+  uint64_t events_in = 0;
+  uint64_t records_out = 0;
+  uint64_t errors = 0;
+  uint64_t late = 0;
+  std::vector<SourcePartitionStatus> sources;
+  std::vector<OperatorStatus> operators;
+};
+
+class PipelineTask {
+ public:
+  struct Options {
+    int32_t max_batch_records = 1024;
+    int32_t idle_poll_ms = 50;
+    int32_t commit_interval_ms = 1000;
+  };
+  PipelineTask(std::shared_ptr<const PipelineSpec> spec, int32_t task_index, storage::Log& log,
+               Options options);
+  ~PipelineTask();
+
+  // Runs until Stop(); on the calling shard. Never throws; failures end in state "failed".
+  Task<void> Run();
+  // Thread-safe.
+  void Stop() { stop_.store(true); }
+  void SetPaused(bool paused) { paused_.store(paused); }
+  bool finished() const { return finished_.load(); }
+  TaskStatus Snapshot() const;
+
+ private:
+  class Side;
+  struct SourcePartition;
+
+  Task<sluice::Status> Setup();
+  Task<sluice::Status> RunCycle(bool& had_data);
+  Task<sluice::Status> FlushOutputs();
+  Task<sluice::Status> CommitPositions();
+  void UpdateStatus(std::string_view state);
+
+  std::shared_ptr<const PipelineSpec> spec_;
+  int32_t task_index_;
+  storage::Log& log_;
+  Options options_;
+  std::string group_;
+  TaskContext ctx_;
+  std::unique_ptr<Side> side_;
+  std::unique_ptr<TaskGraph> graph_;
+  std::vector<SourcePartition> parts_;
+  std::vector<Row> rows_;
+  codec::ValueJsonDecoder decoder_;
+  std::vector<std::unique_ptr<rules::Expression>> event_time_;  // per source; null: record time
+  struct PendingAppend {
+    std::string topic;
+    int32_t partition;
+    std::vector<model::ProduceRecord> records;
+    bool create_if_missing;
+  };
+  std::deque<PendingAppend> pending_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> paused_{false};
+  std::atomic<bool> finished_{false};
+  int64_t last_commit_ms_ = 0;
+  bool positions_dirty_ = false;
+  mutable std::mutex status_mu_;
+  TaskStatus status_;
+};
+
+}  // namespace sluice::stream

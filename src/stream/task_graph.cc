@@ -1,0 +1,199 @@
+// TaskGraph::Build: compile, instantiate, connect.
+#include "stream/task_graph.h"
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <set>
+
+#include "stream/window_operator.h"
+
+namespace sluice::stream {
+
+namespace {
+
+bool IsStateful(const OperatorSpec& op) {
+  return op.kind == OperatorKind::kWindow || op.kind == OperatorKind::kDedup;
+}
+
+}  // namespace
+
+size_t TaskGraph::StateBytes() const {
+  size_t n = 0;
+  for (const auto& op : owned_) n += op->StateBytes();
+  return n;
+}
+
+Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, TaskContext& ctx,
+                                                   const Options& options) {
+  std::unique_ptr<TaskGraph> g(new TaskGraph());
+  std::map<std::string, Operator*> streams;
+  std::map<std::string, const OperatorSpec*> op_specs;
+  for (const auto& op : spec.operators) op_specs[op.name] = &op;
+
+  if (spec.parallelism > 1) {
+    for (const auto& op : spec.operators) {
+      if (IsStateful(op)) {
+        return InvalidArgument("{}: a {} operator needs parallelism 1 (keyed exchange between "
+                               "tasks is not supported yet)",
+                               op.loc.Describe(), OperatorKindName(op.kind));
+      }
+    }
+  }
+
+  // Does a stream carry a key set by key_by upstream?
+  std::function<bool(const std::string&)> keyed = [&](const std::string& stream) -> bool {
+    auto it = op_specs.find(stream.substr(0, stream.find('.')));
+    if (it == op_specs.end()) return false;  // a source
+    const OperatorSpec& op = *it->second;
+    if (op.kind == OperatorKind::kKeyBy) return true;
+    if (op.kind == OperatorKind::kWindow) return op.key.has_value() || keyed(op.inputs[0]);
+    for (const auto& in : op.inputs) {
+      if (keyed(in)) return true;
+    }
+    return false;
+  };
+
+  for (const auto& s : spec.sources) {
+    auto src = std::make_unique<PassThroughOperator>(s.name, ctx);
+    g->sources_.push_back(src.get());
+    streams[s.name] = src.get();
+    g->owned_.push_back(std::move(src));
+  }
+  auto compile = [](const SpecText& t) { return CompileSpecExpression(t); };
+  for (const auto& op : spec.operators) {
+    std::unique_ptr<Operator> built;
+    switch (op.kind) {
+      case OperatorKind::kFilter: {
+        auto c = compile(*op.condition);
+        if (!c.ok()) return c.status();
+        built = std::make_unique<FilterOperator>(op.name, ctx, std::move(*c));
+        break;
+      }
+      case OperatorKind::kMap:
+      case OperatorKind::kDerive: {
+        std::vector<MapOperator::Field> fields;
+        for (const auto& [name, text] : op.fields) {
+          auto c = compile(text);
+          if (!c.ok()) return c.status();
+          fields.push_back({name, std::move(*c)});
+        }
+        built = std::make_unique<MapOperator>(op.name, ctx, std::move(fields),
+                                              op.kind == OperatorKind::kDerive);
+        break;
+      }
+      case OperatorKind::kFlatten: {
+        auto c = compile(SpecText{op.field, op.loc});
+        if (!c.ok()) return c.status();
+        built = std::make_unique<FlattenOperator>(op.name, ctx, std::move(*c), op.as);
+        break;
+      }
+      case OperatorKind::kKeyBy: {
+        auto c = compile(*op.key);
+        if (!c.ok()) return c.status();
+        built = std::make_unique<KeyByOperator>(op.name, ctx, std::move(*c));
+        break;
+      }
+      case OperatorKind::kDedup: {
+        auto c = compile(*op.key);
+        if (!c.ok()) return c.status();
+        built = std::make_unique<DedupOperator>(op.name, ctx, std::move(*c), op.within_ms);
+        break;
+      }
+      case OperatorKind::kRoute: {
+        std::vector<std::pair<std::string, std::unique_ptr<rules::Expression>>> routes;
+        for (const auto& [name, text] : op.routes) {
+          auto c = compile(text);
+          if (!c.ok()) return c.status();
+          routes.emplace_back(name, std::move(*c));
+        }
+        auto r = std::make_unique<RouteOperator>(op.name, ctx, std::move(routes));
+        for (auto& b : r->branches()) streams[b->name()] = b.get();
+        built = std::move(r);
+        break;
+      }
+      case OperatorKind::kUnion:
+        built = std::make_unique<PassThroughOperator>(op.name, ctx, static_cast<int>(op.inputs.size()));
+        break;
+      case OperatorKind::kWindow: {
+        std::unique_ptr<rules::Expression> key;
+        if (op.key) {
+          auto c = compile(*op.key);
+          if (!c.ok()) return c.status();
+          key = std::move(*c);
+        }
+        std::vector<WindowOperator::Aggregate> aggs;
+        for (const auto& a : op.aggregates) {
+          std::vector<model::Value> params;
+          for (double p : a.params) {
+            params.push_back(p == static_cast<double>(static_cast<int64_t>(p))
+                                 ? model::Value::Int(static_cast<int64_t>(p))
+                                 : model::Value::Double(p));
+          }
+          auto parsed = ParseAggregateName(a.function, params);
+          if (!parsed.ok()) {
+            return InvalidArgument("{}: {}", a.loc.Describe(), parsed.status().message());
+          }
+          WindowOperator::Aggregate agg;
+          agg.name = a.name;
+          agg.spec = *parsed;
+          if (a.argument) {
+            auto c = compile(*a.argument);
+            if (!c.ok()) return c.status();
+            agg.argument = std::move(*c);
+          }
+          aggs.push_back(std::move(agg));
+        }
+        bool is_keyed = op.key.has_value() || keyed(op.inputs[0]);
+        built = std::make_unique<WindowOperator>(op.name, ctx, op.window, std::move(key), is_keyed,
+                                                 op.key_name, std::move(aggs));
+        break;
+      }
+    }
+    streams[op.name] = built.get();
+    g->owned_.push_back(std::move(built));
+  }
+  for (const auto& o : spec.outputs) {
+    std::unique_ptr<OutputOperator> out;
+    if (o.kind == OutputKind::kDiscard) {
+      out = std::make_unique<DiscardOutput>(o.name, ctx, options.observe_discard);
+    } else {
+      auto it = options.output_partitions.find(o.topic);
+      if (it == options.output_partitions.end()) {
+        return NotFound("{}: output topic '{}' does not exist", o.loc.Describe(), o.topic);
+      }
+      std::unique_ptr<rules::Expression> key;
+      if (o.key) {
+        auto c = compile(*o.key);
+        if (!c.ok()) return c.status();
+        key = std::move(*c);
+      }
+      out = std::make_unique<TopicOutput>(o.name, ctx, o.topic, it->second, std::move(key));
+    }
+    g->outputs_.push_back(out.get());
+    streams["output:" + o.name] = out.get();
+    streams.at(o.input)->Connect(out.get(), 0);
+    g->owned_.push_back(std::move(out));
+  }
+  // Operator edges (route branches were registered as streams above).
+  for (const auto& op : spec.operators) {
+    Operator* self = streams.at(op.name);
+    for (size_t i = 0; i < op.inputs.size(); ++i) {
+      streams.at(op.inputs[i])->Connect(self, static_cast<int>(i));
+    }
+  }
+  // Route branches are owned by their route operator; keep them listed for stats.
+  return g;
+}
+
+Status ValidatePipeline(const PipelineSpec& spec) {
+  TaskContext ctx;
+  TaskGraph::Options options;
+  for (const auto& o : spec.outputs) {
+    if (o.kind == OutputKind::kTopic) options.output_partitions[o.topic] = 1;
+  }
+  auto g = TaskGraph::Build(spec, ctx, options);
+  return g.ok() ? Status::Ok() : g.status();
+}
+
+}  // namespace sluice::stream

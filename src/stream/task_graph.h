@@ -1,0 +1,49 @@
+// TaskGraph: one task's instance of a pipeline — its operators built from the spec (with every
+// expression compiled) and wired into a DAG from the sources to the outputs.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "stream/operator.h"
+#include "stream/operators.h"
+#include "stream/outputs.h"
+#include "stream/pipeline_spec.h"
+
+namespace sluice::stream {
+
+class TaskGraph {
+ public:
+  struct Options {
+    // Partition count of every topic output (a topic missing here is an error).
+    std::map<std::string, int32_t> output_partitions;
+    // Called with the rows reaching each discard output.
+    DiscardOutput::Observer observe_discard;
+  };
+
+  // Errors: kInvalidArgument naming the spec position (expressions, aggregates, parallelism).
+  static Result<std::unique_ptr<TaskGraph>> Build(const PipelineSpec& spec, TaskContext& ctx,
+                                                 const Options& options);
+
+  // Source i (in spec order): the task pushes decoded rows and watermarks here.
+  PassThroughOperator& source(size_t i) { return *sources_[i]; }
+  size_t num_sources() const { return sources_.size(); }
+  const std::vector<OutputOperator*>& outputs() const { return outputs_; }
+  // Every operator (sources, operators, route branches, outputs), for stats.
+  const std::vector<std::unique_ptr<Operator>>& operators() const { return owned_; }
+  size_t StateBytes() const;
+
+ private:
+  TaskGraph() = default;
+  std::vector<std::unique_ptr<Operator>> owned_;
+  std::vector<PassThroughOperator*> sources_;
+  std::vector<OutputOperator*> outputs_;
+};
+
+// Checks everything Build checks without running anything: the spec is deployable when this
+// passes and its output topics exist. Errors: as ParsePipelineSpec and Build.
+Status ValidatePipeline(const PipelineSpec& spec);
+
+}  // namespace sluice::stream

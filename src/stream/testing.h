@@ -1,0 +1,62 @@
+// Test helpers: run rows through a TaskGraph built from a YAML spec and collect what comes out.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "codec/value_json.h"
+#include "stream/task_graph.h"
+
+namespace sluice::stream::testing {
+
+class Harness : public SideOutputs {
+ public:
+  explicit Harness(std::string_view yaml) {
+    auto spec = ParsePipelineSpec(yaml);
+    EXPECT_TRUE(spec.ok()) << spec.status().message();
+    if (!spec.ok()) return;
+    spec_ = std::move(*spec);
+    ctx_.side = this;
+    TaskGraph::Options options;
+    options.observe_discard = [this](std::span<const Row> rows) {
+      for (const Row& r : rows) out.push_back(codec::ValueToJson(r.value));
+    };
+    auto g = TaskGraph::Build(spec_, ctx_, options);
+    EXPECT_TRUE(g.ok()) << g.status().message();
+    if (g.ok()) graph = std::move(*g);
+  }
+
+  // Pushes events (JSON objects) into source `source` with event times `ts`.
+  void Push(std::vector<std::pair<std::string, int64_t>> events, size_t source = 0) {
+    std::vector<Row> rows;
+    for (auto& [json, ts] : events) {
+      auto v = decoder_.Decode(json, ctx_.arena);
+      ASSERT_TRUE(v.ok()) << json;
+      rows.push_back(Row{*v, model::Value::Null(), ts});
+    }
+    graph->source(source).Deliver(rows);
+  }
+  void Watermark(int64_t wm, size_t source = 0) { graph->source(source).DeliverWatermark(wm); }
+  std::vector<std::string> Take() { return std::exchange(out, {}); }
+
+  void Error(const Row& row, std::string_view op, std::string_view reason) override {
+    errors.push_back(fmt::format("{} {}: {}", op, codec::ValueToJson(row.value), reason));
+  }
+  void Late(const Row& row, std::string_view op, std::string_view reason) override {
+    late.push_back(fmt::format("{} {}: {}", op, codec::ValueToJson(row.value), reason));
+  }
+
+  std::unique_ptr<TaskGraph> graph;
+  std::vector<std::string> out;
+  std::vector<std::string> errors;
+  std::vector<std::string> late;
+
+ private:
+  PipelineSpec spec_;
+  TaskContext ctx_;
+  codec::ValueJsonDecoder decoder_;
+};
+
+}  // namespace sluice::stream::testing

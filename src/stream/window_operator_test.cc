@@ -1,0 +1,133 @@
+#include "stream/window_operator.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "stream/testing.h"
+
+namespace sluice::stream {
+namespace {
+
+using testing::Harness;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+std::string Spec(std::string_view window, std::string_view aggregates = "n: count(*)",
+                 std::string_view key = "key: user") {
+  return fmt::format(R"(name: w
+sources: [{{name: s, topic: t}}]
+operators:
+  - name: win
+    type: window
+    input: s
+    {}
+    window: {}
+    aggregates: {{{}}}
+outputs: [{{name: o, input: win, type: discard}}]
+)",
+                     key, window, aggregates);
+}
+
+TEST(WindowOperatorTest, TumblingWindowsFireAtTheWatermarkPerKey) {
+  Harness h(Spec("{kind: tumbling, size: 10ms}", "n: count(*), total: sum(v)"));
+  h.Push({{R"({"user":"a","v":1})", 1}, {R"({"user":"b","v":5})", 3}, {R"({"user":"a","v":2})", 9},
+          {R"({"user":"a","v":4})", 10}});
+  h.Watermark(8);
+  EXPECT_THAT(h.Take(), IsEmpty());
+  h.Watermark(9);
+  EXPECT_THAT(h.Take(),
+              ElementsAre(R"({"window_start":0,"window_end":10,"key":"a","n":2,"total":3})",
+                          R"({"window_start":0,"window_end":10,"key":"b","n":1,"total":5})"));
+  h.Watermark(100);
+  EXPECT_THAT(h.Take(),
+              ElementsAre(R"({"window_start":10,"window_end":20,"key":"a","n":1,"total":4})"));
+}
+
+TEST(WindowOperatorTest, HoppingWindowsCountEveryOverlap) {
+  Harness h(Spec("{kind: hopping, size: 10ms, slide: 5ms}", "n: count(*)", ""));
+  h.Push({{"{}", 1}, {"{}", 6}, {"{}", 12}});
+  h.Watermark(1000);
+  // Windows: [-5,5) {1}, [0,10) {1,6}, [5,15) {6,12}, [10,20) {12}.
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"window_start":-5,"window_end":5,"n":1})",
+                                    R"({"window_start":0,"window_end":10,"n":2})",
+                                    R"({"window_start":5,"window_end":15,"n":2})",
+                                    R"({"window_start":10,"window_end":20,"n":1})"));
+}
+
+TEST(WindowOperatorTest, HoppingWindowsSkipLongGapsWithoutFiringEmptyWindows) {
+  Harness h(Spec("{kind: hopping, size: 4ms, slide: 2ms}", "n: count(*)", ""));
+  h.Push({{"{}", 0}, {"{}", 1'000'000}});
+  h.Watermark(2'000'000);
+  EXPECT_EQ(h.Take().size(), 4u);
+}
+
+TEST(WindowOperatorTest, SessionsMergeAcrossAGapAndCloseAfterIt) {
+  Harness h(Spec("{kind: session, gap: 10ms}", "n: count(*), first: first(v), last: last(v)"));
+  h.Push({{R"({"user":"a","v":1})", 0}, {R"({"user":"a","v":3})", 16}});
+  // [0, 10) and [16, 26) are separate sessions until 8 bridges them: [0, 26).
+  h.Push({{R"({"user":"a","v":2})", 8}});
+  h.Watermark(24);
+  EXPECT_THAT(h.Take(), IsEmpty());
+  h.Push({{R"({"user":"b","v":9})", 40}});
+  h.Watermark(25);
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"window_start":0,"window_end":26,"key":"a","n":3,"first":1,"last":3})"));
+  h.Watermark(60);
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"window_start":40,"window_end":50,"key":"b","n":1,"first":9,"last":9})"));
+  EXPECT_EQ(h.graph->StateBytes(), 0u);
+}
+
+TEST(WindowOperatorTest, AllowedLatenessUpdatesAResultAndLaterEventsGoToTheLateOutput) {
+  Harness h(Spec("{kind: tumbling, size: 10ms, allowed_lateness: 5ms}"));
+  h.Push({{R"({"user":"a"})", 1}});
+  h.Watermark(10);
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"window_start":0,"window_end":10,"key":"a","n":1})"));
+  h.Push({{R"({"user":"a"})", 2}});  // late but allowed: an updated result right away
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"window_start":0,"window_end":10,"key":"a","n":2})"));
+  h.Watermark(14);
+  h.Push({{R"({"user":"a"})", 3}});  // past end - 1 + lateness = 13
+  EXPECT_THAT(h.Take(), IsEmpty());
+  ASSERT_EQ(h.late.size(), 1u);
+  EXPECT_NE(h.late[0].find("past every window"), std::string::npos) << h.late[0];
+}
+
+TEST(WindowOperatorTest, SessionLateEventsAreReported) {
+  Harness h(Spec("{kind: session, gap: 10ms}"));
+  h.Push({{R"({"user":"a"})", 100}});
+  h.Watermark(200);
+  EXPECT_EQ(h.Take().size(), 1u);
+  h.Push({{R"({"user":"a"})", 50}});
+  EXPECT_THAT(h.Take(), IsEmpty());
+  EXPECT_EQ(h.late.size(), 1u);
+}
+
+TEST(WindowOperatorTest, EarlyResultsComeBeforeTheWindowCloses) {
+  Harness h(Spec("{kind: tumbling, size: 100ms, early_every: 10ms}", "n: count(*)", ""));
+  h.Push({{"{}", 1}, {"{}", 2}});
+  h.Watermark(20);
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"window_start":0,"window_end":100,"n":2})"));
+  h.Push({{"{}", 30}});
+  h.Watermark(25);  // not 10 ms since the last early result
+  EXPECT_THAT(h.Take(), IsEmpty());
+  h.Watermark(99);  // closes the window: the final result only
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"window_start":0,"window_end":100,"n":3})"));
+}
+
+TEST(WindowOperatorTest, StateIsDroppedOnceWindowsExpire) {
+  Harness h(Spec("{kind: tumbling, size: 10ms}"));
+  for (int i = 0; i < 100; ++i) h.Push({{fmt::format(R"({{"user":"u{}"}})", i), i}});
+  EXPECT_GT(h.graph->StateBytes(), 0u);
+  h.Watermark(1000);
+  EXPECT_EQ(h.Take().size(), 100u);
+  EXPECT_EQ(h.graph->StateBytes(), 0u);
+}
+
+TEST(WindowOperatorTest, AggregateInputErrorsGoToTheErrorOutput) {
+  Harness h(Spec("{kind: tumbling, size: 10ms}", "n: sum(CAST(v AS BIGINT))"));
+  h.Push({{R"({"user":"a","v":"12"})", 1}, {R"({"user":"a","v":"x"})", 2}});
+  h.Watermark(100);
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"window_start":0,"window_end":10,"key":"a","n":12})"));
+  EXPECT_EQ(h.errors.size(), 1u);
+}
+
+}  // namespace
+}  // namespace sluice::stream
