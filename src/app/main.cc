@@ -29,6 +29,8 @@ system's CAs; credentials from $SLUICE_TOKEN or $SLUICE_API_KEY):
   produce TOPIC [--file F] [--key-field F] [--partition P] [--batch N]
   consume TOPIC [--partition P] [--from-beginning | --offset N | --since MS]
                 [--group G] [--follow] [--max N]
+  pipeline deploy FILE [--replace] | pipeline validate FILE | pipeline list
+  pipeline describe NAME | pipeline pause NAME | pipeline resume NAME | pipeline delete NAME
 Add --json to print raw JSON responses. Details: docs/cli.md.
 )";
 
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
   if (cmd == "consume") return sluice::app::RunConsume(args);
   // The engine's Nexmark runner is not wired yet: see src/nexmark/engine_hook.h.
   if (cmd == "bench") return sluice::app::RunBench(args, sluice::nexmark::EngineRunner{});
+  if (cmd == "pipeline" || cmd == "pipelines") return sluice::app::RunPipeline(args);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     fmt::print("{}", kUsage);
     return 0;

@@ -26,7 +26,9 @@
 #include "grpc_gateway/grpc_server.h"
 #include "kafka/kafka_log.h"
 #include "metrics/registry.h"
+#include "gateway/pipelines_api.h"
 #include "registry/registry.h"
+#include "stream/pipeline_manager.h"
 #include "registry/rest_api.h"
 #include "registry/schema_source.h"
 #include "storage/embedded_log.h"
@@ -222,6 +224,8 @@ int RunServe(const std::vector<std::string>& raw_args) {
   proxy_opts.max_request_bytes = cfg->max_request_bytes;
   gateway::RestProxyApi rest_proxy(proxy_opts, publisher, SystemClock::Instance());
   rest_proxy.Register(router);
+  gateway::PipelinesApi pipelines_api;
+  pipelines_api.Register(router);
 
   gateway::HttpServerOptions http_opts;
   http_opts.host = listen->host;
@@ -367,6 +371,18 @@ int RunServe(const std::vector<std::string>& raw_args) {
     grpc_server = std::move(gs).value();
   }
 
+  // The stream processor: restores the pipelines recorded in `_pipelines` and runs them.
+  stream::PipelineManager pipelines(stream::PipelineManagerOptions{}, *the_log, shards);
+  {
+    Status st = pipelines.Start();
+    if (st.ok()) {
+      pipelines_api.SetManager(&pipelines);
+    } else {
+      log.error("stream processor not started: {}", st.message());
+      fmt::print(stderr, "sluice serve: stream processor not started: {}\n", st.message());
+    }
+  }
+
   // Ready (/health/ready) from here: the log is open and the registry has replayed `_schemas`.
   api.SetLog(the_log.get());
 
@@ -415,6 +431,8 @@ int RunServe(const std::vector<std::string>& raw_args) {
   if (registry_server) registry_server->Stop();
   (*server)->Stop();
   rest_proxy.SetSchemaSource(nullptr);
+  pipelines_api.SetManager(nullptr);
+  pipelines.Stop();
   if (schema_registry) schema_registry->Stop();
   stop_log();
   api.SetLog(nullptr);

@@ -1,0 +1,256 @@
+// End-to-end tests of the stream processor through the real `sluice serve`: deploying pipelines
+// over HTTP and the CLI, results in output topics, the error output, pause/resume, spec errors
+// with positions, and pipelines coming back after a restart without repeating their outputs.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "e2e/server_process.h"
+
+namespace sluice::e2e {
+namespace {
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::make_unique<TempDir>();
+    server_ = std::make_unique<ServerProcess>(dir_->path() + "/data", dir_->path() + "/server.log",
+                                              std::vector<std::string>{"--grpc-listen", ""});
+    Status st = server_->Start();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    Connect();
+  }
+  void TearDown() override {
+    if (server_ && server_->running()) {
+      EXPECT_EQ(server_->Stop(), 0) << server_->Output();
+    }
+  }
+  void Connect() { client_ = std::move(gateway::HttpClient::Create(server_->url())).value(); }
+
+  void CreateTopic(const std::string& name, int partitions = 1) {
+    auto r = Call(*client_, "POST", "/v1/topics",
+                  fmt::format(R"({{"name":"{}","partitions":{}}})", name, partitions));
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  void Produce(const std::string& topic, const std::string& body) {
+    auto r = Call(*client_, "POST", "/v1/topics/" + topic + "/events", body);
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  JsonResponse Deploy(const std::string& yaml, const std::string& query = "") {
+    return Call(*client_, "POST", "/v1/pipelines" + query, yaml, "application/yaml");
+  }
+  // Every event of partition 0 of `topic`, waiting until there are at least `n`.
+  std::vector<codec::JsonValue> WaitForEvents(const std::string& topic, size_t n,
+                                              int partition = 0, int timeout_ms = 10000) {
+    std::vector<codec::JsonValue> out;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    do {
+      auto r = Call(*client_, "GET",
+                    fmt::format("/v1/topics/{}/partitions/{}/events?offset=0&max=1000", topic, partition));
+      if (r.status == 200) {
+        out = r.json.Find("events")->items();
+        if (out.size() >= n) return out;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return out;
+  }
+
+  std::unique_ptr<TempDir> dir_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<gateway::HttpClient> client_;
+};
+
+constexpr const char* kBigOrders = R"(name: big-orders
+sources:
+  - {name: orders, topic: orders, start: earliest}
+operators:
+  - {name: big, type: filter, input: orders, condition: "amount >= 100"}
+  - {name: shaped, type: map, input: big, fields: {id: id, amount: amount, vip: "amount >= 1000"}}
+outputs:
+  - {name: out, input: shaped, topic: big, key: id}
+)";
+
+TEST_F(PipelineTest, FilterAndMapResultsReachTheOutputTopic) {
+  CreateTopic("orders");
+  CreateTopic("big");
+  auto r = Deploy(kBigOrders);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.json.Find("version")->AsInt64(), 1);
+  Produce("orders", R"([{"id":"a","amount":50},{"id":"b","amount":150},{"id":"c","amount":5000}])");
+  auto events = WaitForEvents("big", 2);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].Find("value")->ToJson(), R"({"id":"b","amount":150,"vip":false})");
+  EXPECT_EQ(events[0].Find("key")->text(), "b");
+  EXPECT_EQ(events[1].Find("value")->ToJson(), R"({"id":"c","amount":5000,"vip":true})");
+
+  auto d = Call(*client_, "GET", "/v1/pipelines/big-orders");
+  ASSERT_EQ(d.status, 200) << d.body;
+  EXPECT_EQ(d.json.Find("state")->text(), "running");
+  EXPECT_EQ(d.json.Find("events_in")->AsInt64(), 3);
+  EXPECT_EQ(d.json.Find("records_out")->AsInt64(), 2);
+  auto l = Call(*client_, "GET", "/v1/pipelines");
+  ASSERT_EQ(l.status, 200);
+  EXPECT_EQ(l.json.Find("pipelines")->items().size(), 1u);
+}
+
+TEST_F(PipelineTest, TumblingWindowCountsPerKeyInEventTime) {
+  CreateTopic("clicks");
+  CreateTopic("clicks-per-user");
+  auto r = Deploy(R"(name: clicks
+sources:
+  - {name: c, topic: clicks, start: earliest, event_time: ts}
+operators:
+  - name: per_user
+    type: window
+    input: c
+    key: user
+    key_name: user
+    window: {kind: tumbling, size: 10s}
+    aggregates: {clicks: count(*), pages: count_distinct(page)}
+outputs:
+  - {name: out, input: per_user, topic: clicks-per-user}
+)");
+  ASSERT_EQ(r.status, 201) << r.body;
+  Produce("clicks", R"([{"user":"u1","page":"a","ts":1000},{"user":"u1","page":"b","ts":2000},
+                       {"user":"u2","page":"a","ts":3000},{"user":"u1","page":"a","ts":9999},
+                       {"user":"u1","page":"z","ts":10000},{"user":"u3","page":"q","ts":25000}])");
+  // ts 25000 moves the watermark past both earlier windows.
+  auto events = WaitForEvents("clicks-per-user", 3);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].Find("value")->ToJson(),
+            R"({"window_start":0,"window_end":10000,"user":"u1","clicks":3,"pages":2})");
+  EXPECT_EQ(events[1].Find("value")->ToJson(),
+            R"({"window_start":0,"window_end":10000,"user":"u2","clicks":1,"pages":1})");
+  EXPECT_EQ(events[2].Find("value")->ToJson(),
+            R"({"window_start":10000,"window_end":20000,"user":"u1","clicks":1,"pages":1})");
+  EXPECT_EQ(events[0].Find("timestamp")->AsInt64(), 9999);
+}
+
+TEST_F(PipelineTest, BadEventsGoToTheErrorTopicWithTheReason) {
+  CreateTopic("raw");
+  CreateTopic("parsed");
+  auto r = Deploy(R"SPEC(name: parse
+sources: [{name: s, topic: raw, start: earliest}]
+operators:
+  - {name: m, type: map, input: s, fields: {n: "CAST(v AS BIGINT)"}}
+outputs: [{name: o, input: m, topic: parsed}]
+)SPEC");
+  ASSERT_EQ(r.status, 201) << r.body;
+  Produce("raw", R"([{"v":"1"},{"v":"one"},{"v":"2"}])");
+  // Bytes that are not JSON, through the REST Proxy's binary format ("not json" in base64).
+  auto bin = Call(*client_, "POST", "/topics/raw", R"({"records":[{"value":"bm90IGpzb24="}]})",
+                  "application/vnd.kafka.binary.v2+json");
+  ASSERT_EQ(bin.status, 200) << bin.body;
+  auto out = WaitForEvents("parsed", 2);
+  ASSERT_EQ(out.size(), 2u);
+  auto errors = WaitForEvents("parse.errors", 2);
+  ASSERT_EQ(errors.size(), 2u);
+  // Undecodable bytes are reported while reading, expression errors while processing: the two
+  // may land in either order.
+  if (errors[0].Find("value")->ToJson() != R"({"v":"one"})") std::swap(errors[0], errors[1]);
+  EXPECT_EQ(errors[0].Find("value")->ToJson(), R"({"v":"one"})");
+  EXPECT_NE(errors[0].Find("headers")->Find("sluice-error-reason")->text().find("field 'n'"),
+            std::string::npos);
+  EXPECT_EQ(errors[0].Find("headers")->Find("sluice-pipeline")->text(), "parse");
+  EXPECT_EQ(errors[1].Find("value")->text(), "not json");
+  EXPECT_NE(errors[1].Find("headers")->Find("sluice-error-reason")->text().find("invalid JSON"),
+            std::string::npos);
+}
+
+TEST_F(PipelineTest, InvalidSpecsAreRefusedWithPositions) {
+  CreateTopic("orders");
+  auto r = Deploy("name: p\nsources:\n  - {name: s, topic: orders}\noperators:\n"
+                  "  - {name: f, type: filter, input: s, condition: \"lenght(x) > 1\"}\n"
+                  "outputs: [{name: o, input: f, type: discard}]\n");
+  ASSERT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("line 5"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("did you mean 'length'"), std::string::npos) << r.body;
+  r = Deploy("name: p\nsources: [{name: s, topic: nope}]\noutputs: [{name: o, input: s, type: discard}]\n");
+  ASSERT_EQ(r.status, 404) << r.body;
+  EXPECT_NE(r.body.find("source topic 'nope' does not exist"), std::string::npos) << r.body;
+  r = Call(*client_, "POST", "/v1/pipelines", "x", "image/png");
+  EXPECT_EQ(r.status, 415);
+  r = Deploy("name: [unclosed");
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = Deploy("name: p\nsources: [{name: s, topic: orders}]\noutputs: [{name: o, input: s, type: discard}]\n",
+             "?dry_run=true");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Call(*client_, "GET", "/v1/pipelines/p").status, 404);  // a dry run deploys nothing
+}
+
+TEST_F(PipelineTest, PauseResumeReplaceAndDelete) {
+  CreateTopic("orders");
+  CreateTopic("big");
+  ASSERT_EQ(Deploy(kBigOrders).status, 201);
+  EXPECT_EQ(Deploy(kBigOrders).status, 409);  // exists; replace must be asked for
+  auto p = Call(*client_, "POST", "/v1/pipelines/big-orders/pause");
+  ASSERT_EQ(p.status, 200) << p.body;
+  EXPECT_EQ(p.json.Find("state")->text(), "paused");
+  Produce("orders", R"([{"id":"x","amount":500}])");
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_TRUE(WaitForEvents("big", 1, 0, 100).empty());
+  ASSERT_EQ(Call(*client_, "POST", "/v1/pipelines/big-orders/resume").status, 200);
+  EXPECT_EQ(WaitForEvents("big", 1).size(), 1u);
+
+  std::string v2 = kBigOrders;
+  v2.replace(v2.find("amount >= 100"), 13, "amount >= 10");
+  auto r = Deploy(v2, "?replace=true");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json.Find("version")->AsInt64(), 2);
+  Produce("orders", R"([{"id":"y","amount":20}])");
+  auto events = WaitForEvents("big", 2);
+  ASSERT_EQ(events.size(), 2u);  // v2 continues where v1 stopped: "x" is not repeated
+  EXPECT_EQ(events[1].Find("value")->Find("id")->text(), "y");
+
+  ASSERT_EQ(Call(*client_, "DELETE", "/v1/pipelines/big-orders").status, 200);
+  EXPECT_EQ(Call(*client_, "GET", "/v1/pipelines/big-orders").status, 404);
+  EXPECT_EQ(Call(*client_, "DELETE", "/v1/pipelines/big-orders").status, 404);
+}
+
+TEST_F(PipelineTest, PipelinesComeBackAfterARestartWithoutRepeatingOutputs) {
+  CreateTopic("orders");
+  CreateTopic("big");
+  ASSERT_EQ(Deploy(kBigOrders).status, 201);
+  Produce("orders", R"([{"id":"a","amount":100},{"id":"b","amount":200}])");
+  ASSERT_EQ(WaitForEvents("big", 2).size(), 2u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // positions committed (1 s)
+  ASSERT_EQ(server_->Stop(), 0) << server_->Output();
+  ASSERT_TRUE(server_->Start().ok()) << server_->Output();
+  Connect();
+  auto d = Call(*client_, "GET", "/v1/pipelines/big-orders");
+  ASSERT_EQ(d.status, 200) << d.body;
+  Produce("orders", R"([{"id":"c","amount":300}])");
+  auto events = WaitForEvents("big", 3);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[2].Find("value")->Find("id")->text(), "c");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(WaitForEvents("big", 4, 0, 100).size(), 3u);
+}
+
+TEST_F(PipelineTest, CliDeploysListsAndDescribes) {
+  CreateTopic("orders");
+  CreateTopic("big");
+  std::string file = dir_->path() + "/p.yaml";
+  std::ofstream(file) << kBigOrders;
+  std::vector<std::string> env = {"SLUICE_SERVER=" + server_->url()};
+  auto r = RunCommand({SluiceBinary(), "pipeline", "deploy", file}, "", env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "deployed pipeline big-orders version 1\n");
+  r = RunCommand({SluiceBinary(), "pipeline", "list"}, "", env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("big-orders"), std::string::npos) << r.out;
+  r = RunCommand({SluiceBinary(), "pipeline", "describe", "big-orders"}, "", env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("OPERATOR"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("big"), std::string::npos) << r.out;
+  std::ofstream(file) << "name: x\nsources: []\n";
+  r = RunCommand({SluiceBinary(), "pipeline", "validate", file}, "", env);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("at least one source"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace sluice::e2e
