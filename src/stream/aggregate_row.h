@@ -91,6 +91,8 @@ class AggregateRow {
   void Reset() { layout_->Reset(data_.get()); }
   std::string_view error() const { return layout_->Error(data_.get()); }
   const AggregateRowLayout& layout() const { return *layout_; }
+  // The row's raw state, for the layout's raw-memory operations (merging into a scratch row).
+  const std::byte* data() const { return data_.get(); }
 
  private:
   const AggregateRowLayout* layout_;

@@ -11,6 +11,7 @@ namespace {
 using testing::Harness;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
 
 std::string Spec(std::string_view operators, std::string_view output_input) {
   return fmt::format(R"(name: p
@@ -99,6 +100,35 @@ TEST(OperatorsTest, KeyByKeysTheWindow) {
   h.Push({{R"({"user":"A"})", 1}, {R"({"user":"a"})", 2}});
   h.Watermark(20);
   EXPECT_THAT(h.Take(), ElementsAre(R"({"window_start":0,"window_end":10,"user":"a","n":2})"));
+}
+
+TEST(OperatorsTest, TopNKeepsTheBestRowsPerWindowWithTies) {
+  // Nexmark q5's shape: counts per auction per window, then the auctions with the max count.
+  Harness h(Spec(R"(  - name: counts
+    type: window
+    input: s
+    key: auction
+    key_name: auction
+    window: {kind: tumbling, size: 10ms}
+    aggregates: {num: count(*)}
+  - {name: hot, type: top_n, input: counts, partition_by: window_start, order_by: num, n: 1, with_ties: true})",
+                 "hot"));
+  h.Push({{R"({"auction":1})", 1}, {R"({"auction":2})", 2}, {R"({"auction":2})", 3},
+          {R"({"auction":3})", 4}, {R"({"auction":3})", 5}, {R"({"auction":4})", 12}});
+  h.Watermark(9);
+  EXPECT_THAT(h.Take(), UnorderedElementsAre(R"({"window_start":0,"window_end":10,"auction":2,"num":2})",
+                                             R"({"window_start":0,"window_end":10,"auction":3,"num":2})"));
+  EXPECT_EQ(h.graph->StateBytes() > 0, true);  // window [10, 20) still open
+  h.Watermark(100);
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"window_start":10,"window_end":20,"auction":4,"num":1})"));
+  EXPECT_EQ(h.graph->StateBytes(), 0u);
+}
+
+TEST(OperatorsTest, TopNAscendingWithoutTiesKeepsN) {
+  Harness h(Spec("  - {name: t, type: top_n, input: s, order_by: v, order: asc, n: 2}", "t"));
+  h.Push({{R"({"v":5})", 1}, {R"({"v":1})", 1}, {R"({"v":3})", 1}, {R"({"v":1})", 1}, {R"({"v":null})", 1}});
+  h.Watermark(1);
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"v":1})", R"({"v":1})"));
 }
 
 }  // namespace

@@ -28,6 +28,7 @@ std::string_view OperatorKindName(OperatorKind k) {
     case OperatorKind::kRoute: return "route";
     case OperatorKind::kUnion: return "union";
     case OperatorKind::kWindow: return "window";
+    case OperatorKind::kTopN: return "top_n";
   }
   return "?";
 }
@@ -301,14 +302,14 @@ OperatorKind KindFromName(const YAML::Node& n, const std::string& path, const st
       {"flatten", OperatorKind::kFlatten}, {"explode", OperatorKind::kFlatten},
       {"key_by", OperatorKind::kKeyBy},  {"dedup", OperatorKind::kDedup},
       {"route", OperatorKind::kRoute},   {"union", OperatorKind::kUnion},
-      {"window", OperatorKind::kWindow},
+      {"window", OperatorKind::kWindow},  {"top_n", OperatorKind::kTopN},
   };
   for (const auto& [name, kind] : kKinds) {
     if (s == name) return kind;
   }
   Fail(n, path,
        fmt::format("unknown operator type '{}' (filter, map, derive, flatten, key_by, dedup, "
-                   "route, union, window)", s));
+                   "route, union, window, top_n)", s));
 }
 
 // "count(*)", "sum(amount)", "approx_percentile(latency_ms, 0.99)".
@@ -380,7 +381,8 @@ OperatorSpec ParseOperator(const YAML::Node& n, const std::string& path) {
   OperatorSpec op;
   op.loc = LocOf(n, path);
   r.Allow({"name", "type", "input", "inputs", "condition", "fields", "key", "key_name", "field",
-           "as", "within", "routes", "window", "aggregates"});
+           "as", "within", "routes", "window", "aggregates", "partition_by", "order_by", "n",
+           "order", "with_ties"});
   op.name = r.Name("name");
   if (op.name.find('.') != std::string::npos) {
     Fail(n["name"], r.Path("name"), "operator names may not contain '.' (used for route outputs)");
@@ -415,6 +417,21 @@ OperatorSpec ParseOperator(const YAML::Node& n, const std::string& path) {
       break;
     case OperatorKind::kRoute: op.routes = r.TextMap("routes", true); break;
     case OperatorKind::kUnion: break;
+    case OperatorKind::kTopN: {
+      op.partition_by = r.Text("partition_by", false);
+      op.order_by = r.Text("order_by", true);
+      op.n = r.Int("n", 1, 1, 10000);
+      std::string order = r.String("order", false);
+      if (order.empty() || order == "desc") {
+        op.descending = true;
+      } else if (order == "asc") {
+        op.descending = false;
+      } else {
+        Fail(n["order"], r.Path("order"), fmt::format("'{}' is not asc or desc", order));
+      }
+      op.with_ties = r.Bool("with_ties", false);
+      break;
+    }
     case OperatorKind::kWindow: {
       op.key = r.Text("key", false);
       std::string key_name = r.String("key_name", false);

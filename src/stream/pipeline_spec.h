@@ -59,6 +59,7 @@ enum class OperatorKind {
   kRoute,    // routes: name -> condition; downstream refers to "<op>.<route>"
   kUnion,    // inputs
   kWindow,   // window kind, size/slide/gap, key, aggregates, allowed lateness
+  kTopN,     // partition_by, order_by, n, order, with_ties
 };
 
 enum class WindowKind { kTumbling, kHopping, kSession };
@@ -96,6 +97,11 @@ struct OperatorSpec {
   std::vector<std::pair<std::string, SpecText>> routes;  // route
   WindowSpec window;
   std::vector<AggregateItem> aggregates;
+  std::optional<SpecText> partition_by;  // top_n (none: one partition per event time)
+  std::optional<SpecText> order_by;      // top_n
+  int64_t n = 1;                         // top_n
+  bool descending = true;                // top_n: order: desc (default) | asc
+  bool with_ties = false;                // top_n
   SpecLoc loc;
 };
 

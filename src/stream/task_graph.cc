@@ -6,6 +6,7 @@
 #include <functional>
 #include <set>
 
+#include "stream/top_n_operator.h"
 #include "stream/window_operator.h"
 
 namespace sluice::stream {
@@ -13,7 +14,8 @@ namespace sluice::stream {
 namespace {
 
 bool IsStateful(const OperatorSpec& op) {
-  return op.kind == OperatorKind::kWindow || op.kind == OperatorKind::kDedup;
+  return op.kind == OperatorKind::kWindow || op.kind == OperatorKind::kDedup ||
+         op.kind == OperatorKind::kTopN;
 }
 
 }  // namespace
@@ -115,6 +117,19 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
       case OperatorKind::kUnion:
         built = std::make_unique<PassThroughOperator>(op.name, ctx, static_cast<int>(op.inputs.size()));
         break;
+      case OperatorKind::kTopN: {
+        std::unique_ptr<rules::Expression> partition;
+        if (op.partition_by) {
+          auto c = compile(*op.partition_by);
+          if (!c.ok()) return c.status();
+          partition = std::move(*c);
+        }
+        auto order = compile(*op.order_by);
+        if (!order.ok()) return order.status();
+        built = std::make_unique<TopNOperator>(op.name, ctx, std::move(partition), std::move(*order),
+                                               TopNOperator::Options{op.n, op.descending, op.with_ties});
+        break;
+      }
       case OperatorKind::kWindow: {
         std::unique_ptr<rules::Expression> key;
         if (op.key) {

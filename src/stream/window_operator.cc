@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "stream/value_codec.h"
@@ -63,14 +64,15 @@ WindowOperator::WindowOperator(std::string name, TaskContext& ctx, WindowSpec wi
   auto layout = AggregateRowLayout::Make(std::move(specs));
   SLUICE_CHECK(layout.ok(), "window {}: {}", name_, layout.status().message());
   layout_ = std::make_unique<AggregateRowLayout>(std::move(*layout));
+  row_words_ = layout_->row_bytes() / sizeof(uint64_t);
 }
 
 WindowOperator::~WindowOperator() = default;
 
 size_t WindowOperator::open_states() const {
   size_t n = 0;
-  for (const auto& [_, keys] : panes_) n += keys.size();
-  for (const auto& [_, list] : sessions_) n += list.size();
+  for (const auto& [_, pane] : panes_) n += pane.size();
+  for (const auto& [_, sk] : sessions_) n += sk.sessions.size();
   return n;
 }
 
@@ -100,12 +102,12 @@ void WindowOperator::Push(int, std::span<Row> rows) {
       ReportError(row, reason);
       continue;
     }
-    scratch_.clear();
-    EncodeValue(key, scratch_);
     if (w_.kind == WindowKind::kSession) {
+      scratch_.clear();
+      EncodeValue(key, scratch_);
       PushSession(row, scratch_, inputs_);
     } else {
-      PushPaned(row, scratch_, inputs_);
+      PushPaned(row, key, inputs_);
     }
   }
   // Windows that allowed-late events changed are emitted again right away.
@@ -118,8 +120,62 @@ int64_t WindowOperator::LastWindowStartFor(int64_t pane_start) const {
   return FloorTo(pane_start, w_.slide_ms);
 }
 
-void WindowOperator::PushPaned(const Row& row, std::string_view key,
-                               std::span<const Value> inputs) {
+uint32_t WindowOperator::PaneSlot(Pane& p, const Value& key) {
+  auto n = static_cast<uint32_t>(p.size());
+  uint32_t slot;
+  bool inserted;
+  // Integral doubles are the same key as the int they equal (as in EncodeValue).
+  bool as_int = key.is_int() || (key.is_double() && std::isfinite(key.double_value()) &&
+                                 key.double_value() == std::trunc(key.double_value()) &&
+                                 std::fabs(key.double_value()) < 9.2e18);
+  if (as_int) {
+    int64_t k = key.is_int() ? key.int_value() : static_cast<int64_t>(key.double_value());
+    auto [it, ins] = p.ints.try_emplace(k, n);
+    slot = it->second;
+    inserted = ins;
+    if (inserted) p.keys.push_back({k, -1});
+  } else {
+    scratch_.clear();
+    EncodeValue(key, scratch_);
+    auto [it, ins] = p.others.try_emplace(scratch_, n);
+    slot = it->second;
+    inserted = ins;
+    if (inserted) {
+      p.keys.push_back({0, static_cast<int32_t>(p.other_keys.size())});
+      p.other_keys.push_back(scratch_);
+      state_bytes_ += 2 * scratch_.size();
+    }
+  }
+  if (inserted) {
+    // Growing moves rows bytewise: inline slots are plain data and heavy slots own a pointer,
+    // so a byte copy is a valid move for every kind.
+    p.rows.resize(p.rows.size() + row_words_);
+    layout_->Init(PaneRow(p, slot));
+    state_bytes_ += layout_->row_bytes() + 32;
+  }
+  return slot;
+}
+
+Value WindowOperator::PaneKey(const Pane& p, uint32_t i) {
+  const Pane::RowKey& k = p.keys[i];
+  if (k.other < 0) return Value::Int(k.int_key);
+  std::string_view in = p.other_keys[static_cast<size_t>(k.other)];
+  auto v = DecodeValue(in, ctx_.arena);
+  return v.ok() ? *v : Value::Null();
+}
+
+void WindowOperator::DropPane(Pane& p) {
+  if (!layout_->all_inline()) {
+    for (uint32_t i = 0; i < p.size(); ++i) {
+      state_bytes_ -= layout_->MemoryBytes(PaneRow(p, i)) - layout_->row_bytes();
+      layout_->Destroy(PaneRow(p, i));
+    }
+  }
+  state_bytes_ -= p.size() * (layout_->row_bytes() + 32);
+  for (const auto& k : p.other_keys) state_bytes_ -= 2 * k.size();
+}
+
+void WindowOperator::PushPaned(const Row& row, const Value& key, std::span<const Value> inputs) {
   int64_t pane = FloorTo(row.timestamp, pane_ms_);
   int64_t last_end = LastWindowStartFor(pane) + w_.size_ms;
   if (wm_ != kNoWatermark && last_end - 1 + w_.allowed_lateness_ms <= wm_) {
@@ -128,15 +184,16 @@ void WindowOperator::PushPaned(const Row& row, std::string_view key,
                                 row.timestamp, last_end, w_.allowed_lateness_ms, wm_));
     return;
   }
-  auto& keys = panes_[pane];
-  auto it = keys.find(key);
-  if (it == keys.end()) {
-    it = keys.emplace(std::string(key), NewState()).first;
-    state_bytes_ += key.size() + it->second->Bytes();
+  Pane& p = panes_[pane];
+  uint32_t slot = PaneSlot(p, key);
+  std::byte* r = PaneRow(p, slot);
+  if (layout_->all_inline()) {
+    layout_->Add(r, inputs, row.timestamp);  // inline rows never grow
+  } else {
+    size_t before = layout_->MemoryBytes(r);
+    layout_->Add(r, inputs, row.timestamp);
+    state_bytes_ += layout_->MemoryBytes(r) - before;
   }
-  size_t before = it->second->Bytes();
-  AddTo(*it->second, row, inputs);
-  state_bytes_ += it->second->Bytes() - before;
   if (wm_ != kNoWatermark) {
     // Windows containing this pane that have already fired get an updated result.
     int64_t first = CeilTo(pane + pane_ms_ - w_.size_ms, w_.slide_ms);
@@ -151,42 +208,77 @@ void WindowOperator::PushPaned(const Row& row, std::string_view key,
 void WindowOperator::FireWindow(int64_t start, bool early) {
   (void)early;
   int64_t end = start + w_.size_ms;
-  if (w_.kind == WindowKind::kTumbling) {
-    auto it = panes_.find(start);
-    if (it == panes_.end()) return;
-    std::vector<const std::pair<const std::string, StatePtr>*> sorted;
-    sorted.reserve(it->second.size());
-    for (const auto& kv : it->second) sorted.push_back(&kv);
-    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
-    for (const auto* kv : sorted) EmitResult(kv->first, start, end, *kv->second);
+  // Results of one window come out in no particular order.
+  auto first = panes_.lower_bound(start);
+  auto last = panes_.lower_bound(end);
+  if (first == last) return;
+  if (std::next(first) == last) {
+    // One pane holds all the window's data (tumbling windows always): no merge needed.
+    Pane& p = first->second;
+    for (uint32_t i = 0; i < p.size(); ++i) EmitResult(PaneKey(p, i), start, end, PaneRow(p, i));
     return;
   }
-  // Hopping: merge the window's panes per key.
-  std::map<std::string_view, StatePtr> merged;
-  for (auto it = panes_.lower_bound(start); it != panes_.end() && it->first < end; ++it) {
-    for (const auto& [key, st] : it->second) {
-      auto [m, inserted] = merged.try_emplace(key);
-      if (inserted) m->second = NewState();
-      m->second->row.Merge(st->row);
+  // Hopping: merge the window's panes per key into scratch rows (pane keys stay put meanwhile).
+  merge_ints_.clear();
+  merge_others_.clear();
+  merge_keys_.clear();
+  auto row_at = [&](size_t i) {
+    return reinterpret_cast<std::byte*>(merge_rows_.data() + i * row_words_);
+  };
+  for (auto it = first; it != last; ++it) {
+    Pane& p = it->second;
+    for (uint32_t i = 0; i < p.size(); ++i) {
+      const Pane::RowKey& k = p.keys[i];
+      uint32_t slot;
+      bool inserted;
+      if (k.other < 0) {
+        auto [m, ins] = merge_ints_.try_emplace(k.int_key, static_cast<uint32_t>(merge_keys_.size()));
+        slot = m->second;
+        inserted = ins;
+        if (inserted) merge_keys_.push_back(Value::Int(k.int_key));
+      } else {
+        std::string_view bytes = p.other_keys[static_cast<size_t>(k.other)];
+        auto [m, ins] = merge_others_.try_emplace(bytes, static_cast<uint32_t>(merge_keys_.size()));
+        slot = m->second;
+        inserted = ins;
+        if (inserted) {
+          std::string_view in = bytes;
+          auto v = DecodeValue(in, ctx_.arena);
+          merge_keys_.push_back(v.ok() ? *v : Value::Null());
+        }
+      }
+      if (inserted) {
+        if (merge_rows_.size() < merge_keys_.size() * row_words_) {
+          merge_rows_.resize(std::max(merge_keys_.size() * row_words_, merge_rows_.size() * 2));
+        }
+        layout_->Init(row_at(slot));
+      }
+      layout_->Merge(row_at(slot), PaneRow(p, i));
     }
   }
-  for (const auto& [key, st] : merged) EmitResult(key, start, end, *st);
+  for (size_t i = 0; i < merge_keys_.size(); ++i) {
+    EmitResult(merge_keys_[i], start, end, row_at(i));
+    layout_->Destroy(row_at(i));
+  }
 }
 
-void WindowOperator::EmitResult(std::string_view key, int64_t start, int64_t end, const State& s) {
+void WindowOperator::EmitEncodedResult(std::string_view key, int64_t start, int64_t end,
+                                       const std::byte* row) {
+  std::string_view in = key;
+  auto decoded = DecodeValue(in, ctx_.arena);
+  EmitResult(decoded.ok() ? *decoded : Value::Null(), start, end, row);
+}
+
+void WindowOperator::EmitResult(const Value& key, int64_t start, int64_t end, const std::byte* row) {
   size_t n = 2 + (keyed_ ? 1 : 0) + aggs_.size();
   auto members = ctx_.arena.AllocateArray<Member>(n);
   size_t i = 0;
   members[i++] = {"window_start", Value::Timestamp(start)};
   members[i++] = {"window_end", Value::Timestamp(end)};
-  Value key_value;
-  std::string_view in = key;
-  auto decoded = DecodeValue(in, ctx_.arena);
-  if (decoded.ok()) key_value = *decoded;
-  if (keyed_) members[i++] = {key_name_, key_value};
-  s.row.Results(ctx_.arena, results_);
+  if (keyed_) members[i++] = {key_name_, key};
+  layout_->Results(row, ctx_.arena, results_);
   for (size_t a = 0; a < aggs_.size(); ++a) members[i++] = {aggs_[a].name, results_[a]};
-  out_.push_back(Row{Value::Object(members), key_value, end - 1});
+  out_.push_back(Row{Value::Object(members), key, end - 1});
 }
 
 void WindowOperator::FlushOut() {
@@ -230,8 +322,25 @@ void WindowOperator::FirePaned(int64_t wm) {
     int64_t last_start = LastWindowStartFor(first->first);
     if (last_start >= next_window_start_) break;
     if (last_start + w_.size_ms - 1 + w_.allowed_lateness_ms > wm) break;
-    for (const auto& [key, st] : first->second) state_bytes_ -= key.size() + st->Bytes();
+    DropPane(first->second);
     panes_.erase(first);
+  }
+}
+
+int64_t WindowOperator::NextSessionTimer(const SessionKey& sk) const {
+  int64_t next = kNoTimer;
+  for (const Session& s : sk.sessions) {
+    next = std::min(next, s.fired ? s.end + w_.allowed_lateness_ms : s.end);
+  }
+  return next;
+}
+
+void WindowOperator::ArmSessionTimer(std::string_view key, SessionKey& sk, int64_t at) {
+  // One pending timer per key is enough: when it fires, the next one is armed. An earlier time
+  // (an out-of-order event opening an older session) adds another.
+  if (at < sk.armed) {
+    sk.armed = at;
+    session_timers_.emplace(at, std::string(key));
   }
 }
 
@@ -239,12 +348,18 @@ void WindowOperator::PushSession(const Row& row, std::string_view key,
                                  std::span<const Value> inputs) {
   int64_t start = row.timestamp;
   int64_t end = row.timestamp + w_.gap_ms;
-  auto& list = sessions_[std::string(key)];
+  auto found = sessions_.find(key);
+  if (found == sessions_.end()) found = sessions_.try_emplace(std::string(key)).first;
+  SessionKey& sk = found->second;
+  std::vector<Session>& list = sk.sessions;
   // Sessions this event touches merge into one.
   int64_t merged_start = start, merged_end = end;
-  bool any_fired = false;
-  for (const Session& s : list) {
+  size_t touching = 0;
+  size_t first_touching = 0;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const Session& s = list[i];
     if (s.start < end && start < s.end) {
+      if (touching++ == 0) first_touching = i;
       merged_start = std::min(merged_start, s.start);
       merged_end = std::max(merged_end, s.end);
     }
@@ -253,53 +368,64 @@ void WindowOperator::PushSession(const Row& row, std::string_view key,
     ReportLate(row, fmt::format("event time {} falls in a session that closed at {} (allowed "
                                 "lateness {} ms, watermark {})",
                                 row.timestamp, merged_end, w_.allowed_lateness_ms, wm_));
-    if (list.empty()) sessions_.erase(std::string(key));
+    if (list.empty()) sessions_.erase(found);
     return;
   }
-  Session merged;
-  merged.start = merged_start;
-  merged.end = merged_end;
-  merged.state = NewState();
-  for (auto it = list.begin(); it != list.end();) {
-    if (it->start < merged_end && merged_start < it->end) {
-      any_fired |= it->fired;
-      merged.state->row.Merge(it->state->row);
-      state_bytes_ -= it->state->Bytes();
-      it = list.erase(it);
-    } else {
-      ++it;
+  Session* target;
+  if (touching == 0) {
+    list.push_back(Session{start, end, NewState(), false});
+    target = &list.back();
+    state_bytes_ += target->state->Bytes();
+  } else {
+    // The common case extends one session in place; a bridging event folds the others into it.
+    target = &list[first_touching];
+    for (size_t i = list.size(); i-- > first_touching + 1;) {
+      Session& s = list[i];
+      if (s.start < merged_end && merged_start < s.end) {
+        target->fired |= s.fired;
+        size_t before = target->state->Bytes();
+        target->state->row.Merge(s.state->row);
+        state_bytes_ += target->state->Bytes() - before;
+        state_bytes_ -= s.state->Bytes();
+        list.erase(list.begin() + static_cast<std::ptrdiff_t>(i));
+      }
     }
+    target = &list[first_touching];
+    target->start = merged_start;
+    target->end = merged_end;
   }
-  AddTo(*merged.state, row, inputs);
-  state_bytes_ += merged.state->Bytes();
-  session_timers_.emplace(merged.end, std::string(key));
-  if (w_.allowed_lateness_ms > 0) session_timers_.emplace(merged.end + w_.allowed_lateness_ms, std::string(key));
-  if (wm_ != kNoWatermark && merged.end - 1 <= wm_) {
+  if (layout_->all_inline()) {
+    AddTo(*target->state, row, inputs);
+  } else {
+    size_t before = target->state->Bytes();
+    AddTo(*target->state, row, inputs);
+    state_bytes_ += target->state->Bytes() - before;
+  }
+  if (wm_ != kNoWatermark && target->end - 1 <= wm_) {
     // An allowed-late event changed (or created) a session past the watermark: emit it now.
-    merged.fired = true;
-    EmitResult(key, merged.start, merged.end, *merged.state);
+    target->fired = true;
+    EmitEncodedResult(key, target->start, target->end, target->state->row.data());
+  } else {
+    target->fired = false;  // extended past the watermark: it fires (again) at its new end
   }
-  (void)any_fired;
-  list.push_back(std::move(merged));
+  ArmSessionTimer(key, sk, target->fired ? target->end + w_.allowed_lateness_ms : target->end);
 }
 
 void WindowOperator::FireSessions(int64_t wm) {
-  std::vector<std::string> due;
   while (!session_timers_.empty() && session_timers_.begin()->first - 1 <= wm) {
-    due.push_back(std::move(session_timers_.begin()->second));
+    int64_t at = session_timers_.begin()->first;
+    std::string key = std::move(session_timers_.begin()->second);
     session_timers_.erase(session_timers_.begin());
-  }
-  std::sort(due.begin(), due.end());
-  due.erase(std::unique(due.begin(), due.end()), due.end());
-  for (const std::string& key : due) {
     auto it = sessions_.find(key);
     if (it == sessions_.end()) continue;
-    auto& list = it->second;
+    SessionKey& sk = it->second;
+    if (sk.armed == at) sk.armed = kNoTimer;
+    auto& list = sk.sessions;
     std::sort(list.begin(), list.end(), [](const Session& a, const Session& b) { return a.start < b.start; });
     for (Session& s : list) {
       if (!s.fired && s.end - 1 <= wm) {
         s.fired = true;
-        EmitResult(key, s.start, s.end, *s.state);
+        EmitEncodedResult(key, s.start, s.end, s.state->row.data());
       }
     }
     std::erase_if(list, [&](const Session& s) {
@@ -307,7 +433,12 @@ void WindowOperator::FireSessions(int64_t wm) {
       if (expired) state_bytes_ -= s.state->Bytes();
       return expired;
     });
-    if (list.empty()) sessions_.erase(it);
+    if (list.empty()) {
+      sessions_.erase(it);
+      continue;
+    }
+    int64_t next = NextSessionTimer(sk);
+    if (next != kNoTimer) ArmSessionTimer(key, sk, next);
   }
 }
 
@@ -316,9 +447,9 @@ void WindowOperator::OnWatermark(int64_t wm) {
   if (w_.kind == WindowKind::kSession) {
     if (w_.early_every_ms > 0 && (last_early_ == kNoWatermark || wm >= last_early_ + w_.early_every_ms)) {
       last_early_ = wm;
-      for (const auto& [key, list] : sessions_) {
-        for (const Session& s : list) {
-          if (!s.fired) EmitResult(key, s.start, s.end, *s.state);
+      for (const auto& [key, sk] : sessions_) {
+        for (const Session& s : sk.sessions) {
+          if (!s.fired) EmitEncodedResult(key, s.start, s.end, s.state->row.data());
         }
       }
     }
