@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "app/nexmark_engine.h"
 
 namespace {
 
@@ -48,8 +49,7 @@ int main(int argc, char** argv) {
   if (cmd == "produce") return sluice::app::RunProduce(args);
   if (cmd == "apikey") return sluice::app::RunApiKey(args);
   if (cmd == "consume") return sluice::app::RunConsume(args);
-  // The engine's Nexmark runner is not wired yet: see src/nexmark/engine_hook.h.
-  if (cmd == "bench") return sluice::app::RunBench(args, sluice::nexmark::EngineRunner{});
+  if (cmd == "bench") return sluice::app::RunBench(args, sluice::app::MakeNexmarkEngineRunner());
   if (cmd == "pipeline" || cmd == "pipelines") return sluice::app::RunPipeline(args);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     fmt::print("{}", kUsage);

@@ -1,0 +1,157 @@
+// Nexmark on the stream engine: query specs, the generator-fed task loop, output checksums that
+// match the hand-written baselines (nexmark/bench_types.h RowChecksum).
+#include "app/nexmark_engine.h"
+
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <functional>
+
+#include "nexmark/generator.h"
+#include "nexmark/to_value.h"
+#include "stream/task_graph.h"
+
+namespace sluice::app {
+
+namespace {
+
+constexpr const char* kHeader = R"(sources: [{name: nexmark, topic: nexmark}]
+outputs: [{name: out, input: q, type: discard}]
+operators:
+  - {name: bids, type: filter, input: nexmark, condition: "event_type = 2"}
+)";
+
+// Column `name` of an output row as RowChecksum wants it. Output rows of one query share their
+// shape, so a position hint per call site makes the lookup one comparison.
+int64_t Int(const model::Value& row, std::string_view name, uint32_t& hint) {
+  const model::Value* v = row.Find(name, &hint);
+  if (v == nullptr) return 0;
+  if (v->is_double()) return std::llround(v->double_value() * 1000);  // DECIMAL(.,3)
+  if (v->is_string()) return static_cast<int64_t>(v->string_value().size());
+  return v->int_value();
+}
+
+using Checksum = std::function<uint64_t(const model::Value&)>;
+
+Checksum ChecksumFor(std::string_view q) {
+  if (q == "q0" || q == "q1") {
+    return [h = std::array<uint32_t, 5>{}](const model::Value& r) mutable {
+      return nexmark::RowChecksum({Int(r, "auction", h[0]), Int(r, "bidder", h[1]), Int(r, "price", h[2]),
+                                   Int(r, "dateTime", h[3]), Int(r, "extra", h[4])});
+    };
+  }
+  if (q == "q2") {
+    return [h = std::array<uint32_t, 2>{}](const model::Value& r) mutable { return nexmark::RowChecksum({Int(r, "auction", h[0]), Int(r, "price", h[1])}); };
+  }
+  if (q == "q5") {
+    return [h = std::array<uint32_t, 2>{}](const model::Value& r) mutable { return nexmark::RowChecksum({Int(r, "auction", h[0]), Int(r, "num", h[1])}); };
+  }
+  if (q == "q11") {
+    return [h = std::array<uint32_t, 4>{}](const model::Value& r) mutable {
+      return nexmark::RowChecksum({Int(r, "bidder", h[0]), Int(r, "bid_count", h[1]), Int(r, "window_start", h[2]),
+                                   Int(r, "window_end", h[3])});
+    };
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string NexmarkPipelineSpec(std::string_view query) {
+  std::string ops;
+  if (query == "q0") {
+    ops = R"(  - {name: q, type: map, input: bids, fields: {auction: bid.auction, bidder: bid.bidder, price: bid.price, dateTime: bid.dateTime, extra: bid.extra}}
+)";
+  } else if (query == "q1") {
+    ops = R"(  - {name: q, type: map, input: bids, fields: {auction: bid.auction, bidder: bid.bidder, price: "bid.price * 0.908", dateTime: bid.dateTime, extra: bid.extra}}
+)";
+  } else if (query == "q2") {
+    ops = R"(  - {name: sel, type: filter, input: bids, condition: "bid.auction % 123 = 0"}
+  - {name: q, type: map, input: sel, fields: {auction: bid.auction, price: bid.price}}
+)";
+  } else if (query == "q5") {
+    ops = R"(  - name: counts
+    type: window
+    input: bids
+    key: bid.auction
+    key_name: auction
+    window: {kind: hopping, size: 10s, slide: 2s}
+    aggregates: {num: count(*)}
+  - {name: q, type: top_n, input: counts, partition_by: window_start, order_by: num, n: 1, with_ties: true}
+)";
+  } else if (query == "q11") {
+    ops = R"(  - name: q
+    type: window
+    input: bids
+    key: bid.bidder
+    key_name: bidder
+    window: {kind: session, gap: 10s}
+    aggregates: {bid_count: count(*)}
+)";
+  } else {
+    return {};
+  }
+  return fmt::format("name: nexmark-{}\n{}{}", query, kHeader, ops);
+}
+
+nexmark::EngineRunner MakeNexmarkEngineRunner() {
+  return [](const nexmark::BenchOptions& options) -> Result<nexmark::BenchResult> {
+    std::string text = NexmarkPipelineSpec(options.query);
+    Checksum checksum = ChecksumFor(options.query);
+    if (text.empty() || !checksum) {
+      return InvalidArgument("the engine runs q0, q1, q2, q5 and q11; not '{}'", options.query);
+    }
+    SLUICE_RETURN_IF_ERROR(options.generator.Validate());
+    if (options.generator.max_events == 0) return InvalidArgument("--events must be positive");
+    auto spec = stream::ParsePipelineSpec(text);
+    if (!spec.ok()) return spec.status();
+
+    nexmark::BenchResult result;
+    stream::TaskContext ctx;
+    int64_t cycle_start_ns = 0;
+    auto now_ns = [] {
+      return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                 std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+    };
+    stream::TaskGraph::Options graph_options;
+    graph_options.observe_discard = [&](std::span<const stream::Row> rows) {
+      for (const stream::Row& r : rows) result.checksum += checksum(r.value);
+      result.output_rows += rows.size();
+      // One sample per batch of results: from the start of generating the events whose arrival
+      // produced them (or moved the watermark past their window) to their emission.
+      result.latency_ns.push_back(now_ns() - cycle_start_ns);
+    };
+    auto graph = stream::TaskGraph::Build(*spec, ctx, graph_options);
+    if (!graph.ok()) return graph.status();
+    stream::PassThroughOperator& source = (*graph)->source(0);
+
+    nexmark::Generator gen(options.generator);
+    std::vector<nexmark::Event> events(options.batch_size);
+    std::vector<stream::Row> rows;
+    rows.reserve(options.batch_size);
+    int64_t max_ts = stream::kNoWatermark;
+    for (;;) {
+      cycle_start_ns = now_ns();
+      size_t n = gen.NextBatch(events);
+      if (n == 0) break;
+      rows.clear();
+      for (size_t i = 0; i < n; ++i) {
+        const nexmark::Event& e = events[i];
+        rows.push_back(stream::Row{nexmark::ToValueBorrowed(e, ctx.arena), model::Value::Null(),
+                                   e.timestamp_ms});
+        max_ts = std::max(max_ts, e.timestamp_ms);
+      }
+      result.events += n;
+      source.Deliver(rows);
+      source.DeliverWatermark(max_ts - options.watermark_delay_ms);
+      ctx.arena.Reset();
+    }
+    // End of a bounded input: the final watermark closes every window.
+    cycle_start_ns = now_ns();
+    source.DeliverWatermark(std::numeric_limits<int64_t>::max() - 1);
+    return result;
+  };
+}
+
+}  // namespace sluice::app
