@@ -22,11 +22,11 @@ std::string_view ValueTypeName(ValueType t) {
 
 const Value* Value::Find(std::string_view name, uint32_t* hint) const {
   if (type_ != ValueType::kObject) return nullptr;
-  if (hint != nullptr && *hint < size_ && members_[*hint].name == name) {
+  if (hint != nullptr && *hint < size_ && NameEquals(members_[*hint].name, name)) {
     return &members_[*hint].value;
   }
   for (uint32_t i = 0; i < size_; ++i) {
-    if (members_[i].name == name) {
+    if (NameEquals(members_[i].name, name)) {
       if (hint != nullptr) *hint = i;
       return &members_[i].value;
     }

@@ -22,6 +22,21 @@ TEST(ValueTest, FindUsesAndUpdatesTheHint) {
   EXPECT_EQ(Value::Int(3).Find("x"), nullptr);
 }
 
+TEST(ValueTest, NameEqualsAgreesWithStringCompareForEveryLength) {
+  std::string a(40, 'x'), b(40, 'x');
+  for (size_t n = 0; n <= 40; ++n) {
+    EXPECT_TRUE(NameEquals(std::string_view(a.data(), n), std::string_view(b.data(), n))) << n;
+    for (size_t i = 0; i < n; ++i) {
+      b[i] = 'y';
+      EXPECT_FALSE(NameEquals(std::string_view(a.data(), n), std::string_view(b.data(), n))) << n << " " << i;
+      b[i] = 'x';
+    }
+    if (n > 0) {
+      EXPECT_FALSE(NameEquals(std::string_view(a.data(), n), std::string_view(b.data(), n - 1)));
+    }
+  }
+}
+
 TEST(ValueTest, NumbersCompareAndHashByValue) {
   EXPECT_TRUE(Value::Int(2).Equals(Value::Double(2.0)));
   EXPECT_EQ(Value::Int(2).Hash(), Value::Double(2.0).Hash());

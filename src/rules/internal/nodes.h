@@ -45,7 +45,9 @@ class ConstNode final : public Node {
 inline const Value* FindMember(const Value& v, std::string_view name, uint32_t* hint) {
   if (v.is_object()) {
     auto members = v.members();
-    if (*hint < members.size() && members[*hint].name == name) return &members[*hint].value;
+    if (*hint < members.size() && model::NameEquals(members[*hint].name, name)) {
+      return &members[*hint].value;
+    }
   }
   return v.Find(name, hint);
 }
