@@ -40,6 +40,31 @@ void Operator::AdvanceWatermark(int input, int64_t wm) {
   }
 }
 
+void Operator::Save(StateWriter& w) const {
+  w.U64(input_wm_.size());
+  for (int64_t wm : input_wm_) w.I64(wm);
+  w.I64(combined_wm_);
+  w.I64(out_wm_);
+  w.Nested([this](StateWriter& inner) { SaveState(inner); });
+}
+
+Status Operator::Load(StateReader& r) {
+  uint64_t n = r.Count();
+  if (r.ok() && n != input_wm_.size()) {
+    return DataLoss("operator {}: checkpoint has {} inputs, the operator {}", name_, n, input_wm_.size());
+  }
+  for (auto& wm : input_wm_) wm = r.I64();
+  combined_wm_ = r.I64();
+  out_wm_ = r.I64();
+  std::string_view blob = r.Bytes();
+  SLUICE_RETURN_IF_ERROR(r.status("operator " + name_));
+  StateReader inner(blob);
+  Status st = LoadState(inner);
+  if (!st.ok()) return DataLoss("operator {}: {}", name_, st.message());
+  if (!inner.ok() || !inner.done()) return DataLoss("operator {}: state truncated or corrupt", name_);
+  return Status::Ok();
+}
+
 void Operator::ReportError(const Row& row, std::string_view reason) {
   ++stats_.errors;
   if (ctx_.side != nullptr) ctx_.side->Error(row, name_, reason);

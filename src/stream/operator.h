@@ -13,6 +13,7 @@
 #include "model/arena.h"
 #include "model/value.h"
 #include "rules/expression.h"
+#include "stream/state_codec.h"
 
 namespace sluice::stream {
 
@@ -78,10 +79,18 @@ class Operator {
 
   void Connect(Operator* downstream, int input);
 
+  // Checkpointing: the operator's watermarks and state, and back into a freshly built operator
+  // of the same spec. Errors: kDataLoss (corrupt bytes, or state of a different shape).
+  void Save(StateWriter& w) const;
+  Status Load(StateReader& r);
+
  protected:
   // Sends rows to every downstream operator (each gets its own copy when there are several).
   void Emit(std::span<Row> rows);
   void EmitWatermark(int64_t wm);
+  // Operator-specific state (default: none). LoadState runs on a fresh operator.
+  virtual void SaveState(StateWriter&) const {}
+  virtual Status LoadState(StateReader&) { return Status::Ok(); }
   // Event time over all inputs reached `wm`. The default forwards it.
   virtual void OnWatermark(int64_t wm) { EmitWatermark(wm); }
   void ReportError(const Row& row, std::string_view reason);

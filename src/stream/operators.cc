@@ -174,6 +174,29 @@ void DedupOperator::OnWatermark(int64_t wm) {
   EmitWatermark(wm);
 }
 
+void DedupOperator::SaveState(StateWriter& w) const {
+  w.I64(next_expiry_scan_);
+  w.U64(seen_.size());
+  for (const auto& [key, ts] : seen_) {
+    w.Bytes(key);
+    w.I64(ts);
+  }
+}
+
+Status DedupOperator::LoadState(StateReader& r) {
+  if (r.done()) return Status::Ok();
+  next_expiry_scan_ = r.I64();
+  uint64_t n = r.Count(2);
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    std::string key(r.Bytes());
+    int64_t ts = r.I64();
+    if (!r.ok()) break;
+    state_bytes_ += key.size() + 48;
+    seen_[std::move(key)] = ts;
+  }
+  return r.status("dedup " + name_);
+}
+
 RouteOperator::RouteOperator(
     std::string name, TaskContext& ctx,
     std::vector<std::pair<std::string, std::unique_ptr<rules::Expression>>> routes)

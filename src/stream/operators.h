@@ -84,6 +84,8 @@ class DedupOperator final : public Operator {
 
  protected:
   void OnWatermark(int64_t wm) override;
+  void SaveState(StateWriter& w) const override;
+  Status LoadState(StateReader& r) override;
 
  private:
   std::unique_ptr<rules::Expression> key_;

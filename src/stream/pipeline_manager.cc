@@ -52,23 +52,28 @@ static std::string EncodeRecord(const PipelineSpec& spec, int64_t version, bool 
 }
 
 Status PipelineManager::Start() {
-  auto load = [this]() -> Task<Result<std::map<std::string, std::string>>> {
+  // Both internal topics are compacted maps: the last record per key wins, a tombstone deletes.
+  auto load_map = [this](const char* topic) -> Task<Result<std::map<std::string, std::string>>> {
     storage::TopicConfig cfg;
     cfg.partitions = 1;
     cfg.cleanup_policy = storage::CleanupPolicy::kCompact;
     cfg.durability = storage::Durability::kAlways;
     cfg.retention_ms = -1;
-    cfg.segment_bytes = 16LL * 1024 * 1024;
-    SLUICE_CO_RETURN_IF_ERROR(co_await log_.EnsureInternalTopic(kPipelinesTopic, cfg));
-    std::map<std::string, std::string> latest;  // name -> record (absent: deleted)
+    cfg.segment_bytes = 128LL * 1024 * 1024;
+    cfg.max_message_bytes = 64 * 1024 * 1024;  // checkpoints carry state and staged outputs
+    SLUICE_CO_RETURN_IF_ERROR(co_await log_.EnsureInternalTopic(topic, cfg));
+    std::map<std::string, std::string> latest;  // key -> record (absent: deleted)
     int64_t next = 0;
+    model::TopicPartition tp(topic, model::PartitionId(0));
     for (;;) {
       storage::ReadOptions o;
       o.max_records = 1000;
-      auto r = co_await log_.Read(PipelinesTp(), model::Offset(next), o);
+      o.max_bytes = 64 << 20;
+      auto r = co_await log_.Read(tp, model::Offset(next), o);
       if (!r.ok()) {
         if (r.status().code() == ErrorCode::kOutOfRange) {
-          auto d = co_await log_.DescribeTopic(kPipelinesTopic);
+          std::string name = topic;
+          auto d = co_await log_.DescribeTopic(name);
           if (!d.ok()) co_return d.status();
           next = d->partitions[0].log_start_offset.value();
           continue;
@@ -89,8 +94,12 @@ Status PipelineManager::Start() {
     }
     co_return latest;
   };
+  auto load = [&load_map]() { return load_map(kPipelinesTopic); };
+  auto load_checkpoints = [&load_map]() { return load_map(kCheckpointsTopic); };
   auto latest = runtime::BlockOn(shards_, runtime::ShardId(0), load);
   if (!latest.ok()) return latest.status();
+  auto checkpoints = runtime::BlockOn(shards_, runtime::ShardId(0), load_checkpoints);
+  if (!checkpoints.ok()) return checkpoints.status();
   codec::JsonParser parser;
   std::lock_guard lock(mu_);
   for (const auto& [name, record] : *latest) {
@@ -113,17 +122,27 @@ Status PipelineManager::Start() {
     r->paused = st != nullptr && st->is_string() && st->text() == "paused";
     const codec::JsonValue* u = doc->Find("updated_ms");
     r->updated_ms = u ? u->AsInt64().value_or(0) : 0;
-    StartTasks(*r);
-    Log().info("pipeline {} v{} restored ({})", name, r->version, r->paused ? "paused" : "running");
+    std::map<int32_t, std::string> resume;
+    for (int32_t i = 0; i < r->spec->parallelism; ++i) {
+      auto cp = checkpoints->find(CheckpointKey(name, i));
+      if (cp != checkpoints->end()) resume[i] = cp->second;
+    }
+    StartTasks(*r, resume);
+    Log().info("pipeline {} v{} restored ({}, {} checkpointed task(s))", name, r->version,
+               r->paused ? "paused" : "running", resume.size());
     pipelines_[name] = std::move(r);
   }
   return Status::Ok();
 }
 
-void PipelineManager::StartTasks(Running& r) {
+void PipelineManager::StartTasks(Running& r, const std::map<int32_t, std::string>& checkpoints) {
   r.tasks.clear();
   for (int32_t i = 0; i < r.spec->parallelism; ++i) {
-    auto t = std::make_shared<PipelineTask>(r.spec, i, log_, options_.task);
+    std::optional<std::string> resume;
+    auto cp = checkpoints.find(i);
+    if (cp != checkpoints.end() && !cp->second.empty()) resume = cp->second;
+    auto t = std::make_shared<PipelineTask>(r.spec, r.version, i, log_, options_.task,
+                                            std::move(resume));
     t->SetPaused(r.paused);
     runtime::ShardId shard(next_shard_++ % static_cast<uint32_t>(shards_.size()));
     shards_.Spawn(shard, [t]() -> Task<void> { co_await t->Run(); });
@@ -188,6 +207,14 @@ Task<Status> PipelineManager::Record(const std::string& name, const std::string*
   co_return r.ok() ? Status::Ok() : r.status();
 }
 
+Task<Status> PipelineManager::DeleteCheckpoints(const std::string& name, int32_t tasks) {
+  std::vector<model::ProduceRecord> recs;
+  for (int32_t i = 0; i < tasks; ++i) recs.emplace_back(CheckpointKey(name, i), std::nullopt);
+  auto r = co_await log_.Append(model::TopicPartition(kCheckpointsTopic, model::PartitionId(0)),
+                                std::move(recs));
+  co_return r.ok() ? Status::Ok() : r.status();
+}
+
 Task<Status> PipelineManager::Validate(std::string spec_text) {
   auto spec = ParsePipelineSpec(spec_text);
   if (!spec.ok()) co_return spec.status();
@@ -229,14 +256,21 @@ Task<Result<PipelineInfo>> PipelineManager::Deploy(std::string spec_text, bool r
     slot->version = version;
     slot->updated_ms = now;
   }
-  // The old version stops (and commits its positions) before the new one reads them.
-  if (old) co_await AwaitStopped(old->tasks);
+  // The old version stops (and checkpoints or commits its positions) before the new one reads them.
+  std::map<int32_t, std::string> resume;
+  if (old) {
+    co_await AwaitStopped(old->tasks);
+    for (size_t i = 0; i < old->tasks.size(); ++i) {
+      std::string cp = old->tasks[i]->LastCheckpoint();
+      if (!cp.empty()) resume[static_cast<int32_t>(i)] = std::move(cp);
+    }
+  }
   PipelineInfo info;
   {
     std::lock_guard lock(mu_);
     auto it = pipelines_.find(spec->name);
     if (it == pipelines_.end() || it->second->spec != spec) co_return FailedPrecondition("pipeline '{}' changed while deploying", spec->name);
-    StartTasks(*it->second);
+    StartTasks(*it->second, resume);
     info = InfoOf(*it->second);
   }
   Log().info("pipeline {} v{} deployed", spec->name, version);
@@ -276,6 +310,9 @@ Task<Status> PipelineManager::Delete(std::string name) {
     pipelines_.erase(it);
   }
   co_await AwaitStopped(r->tasks);
+  // A pipeline deployed again under this name starts afresh.
+  Status st = co_await DeleteCheckpoints(name, r->spec->parallelism);
+  if (!st.ok()) Log().warn("pipeline {}: checkpoints not deleted: {}", name, st.message());
   Log().info("pipeline {} deleted", name);
   co_return Status::Ok();
 }

@@ -64,7 +64,9 @@ class PipelineManager {
   struct Running;
   Task<Status> CheckTopics(const PipelineSpec& spec);
   Task<Status> Record(const std::string& name, const std::string* value);
-  void StartTasks(Running& r);
+  // `checkpoints`: per task index, the checkpoint to resume from.
+  void StartTasks(Running& r, const std::map<int32_t, std::string>& checkpoints = {});
+  Task<Status> DeleteCheckpoints(const std::string& name, int32_t tasks);
   static void StopTasks(Running& r);  // blocking: only from a non-shard thread
   static Task<void> AwaitStopped(std::vector<std::shared_ptr<PipelineTask>> tasks);
   PipelineInfo InfoOf(const Running& r) const;

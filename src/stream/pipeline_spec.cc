@@ -608,11 +608,22 @@ Result<PipelineSpec> ParsePipelineSpec(std::string_view text) {
                              "operators and outputs");
     }
     MapReader r(root, "");
-    r.Allow({"name", "parallelism", "sources", "operators", "outputs", "errors_topic", "late_topic"});
+    r.Allow({"name", "parallelism", "delivery", "checkpoint_interval", "sources", "operators",
+             "outputs", "errors_topic", "late_topic"});
     PipelineSpec spec;
     spec.text = std::string(text);
     spec.name = r.Name("name");
     spec.parallelism = static_cast<int32_t>(r.Int("parallelism", 1, 1, 1024));
+    std::string delivery = r.String("delivery", false);
+    if (delivery.empty() || delivery == "exactly_once") {
+      spec.delivery = Delivery::kExactlyOnce;
+    } else if (delivery == "at_least_once") {
+      spec.delivery = Delivery::kAtLeastOnce;
+    } else {
+      Fail(root["delivery"], "delivery",
+           fmt::format("'{}' is not exactly_once or at_least_once", delivery));
+    }
+    spec.checkpoint_interval_ms = r.Duration("checkpoint_interval", 1000, 10);
     spec.sources = ParseList<SourceSpec>(r, "sources", true, ParseSource);
     if (spec.sources.empty()) Fail(root["sources"], "sources", "a pipeline needs at least one source");
     spec.operators = ParseList<OperatorSpec>(r, "operators", false, ParseOperator);

@@ -116,9 +116,16 @@ struct OutputSpec {
   SpecLoc loc;
 };
 
+enum class Delivery { kExactlyOnce, kAtLeastOnce };
+
 struct PipelineSpec {
   std::string name;
   int32_t parallelism = 1;
+  // exactly_once: outputs are held until the checkpoint that covers them is durable, then
+  // appended (readers see them about checkpoint_interval later); at_least_once: appended every
+  // cycle, positions committed about once a second, state not checkpointed.
+  Delivery delivery = Delivery::kExactlyOnce;
+  int64_t checkpoint_interval_ms = 1000;
   std::vector<SourceSpec> sources;
   std::vector<OperatorSpec> operators;
   std::vector<OutputSpec> outputs;

@@ -5,8 +5,8 @@
 
 #include <chrono>
 
-#include "stream/logger.h"
 #include "codec/value_json.h"
+#include "stream/logger.h"
 
 namespace sluice::stream {
 
@@ -20,6 +20,11 @@ int64_t NowMs() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+// Exactly-once: a checkpoint is taken early once this much output waits for it.
+constexpr size_t kMaxStagedBytes = 4 << 20;
+// Output records are appended in batches of about this size (a topic's default limit is 1 MiB).
+constexpr size_t kMaxOutputBatchBytes = 256 << 10;
 
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -80,20 +85,29 @@ class PipelineTask::Side final : public SideOutputs {
   const PipelineSpec& spec_;
 };
 
-PipelineTask::PipelineTask(std::shared_ptr<const PipelineSpec> spec, int32_t task_index,
-                           storage::Log& log, Options options)
+PipelineTask::PipelineTask(std::shared_ptr<const PipelineSpec> spec, int64_t version,
+                           int32_t task_index, storage::Log& log, Options options,
+                           std::optional<std::string> checkpoint)
     : spec_(std::move(spec)),
       task_index_(task_index),
       log_(log),
       options_(options),
       group_("_pipeline." + spec_->name),
-      side_(std::make_unique<Side>(*spec_)) {
+      side_(std::make_unique<Side>(*spec_)),
+      version_(version),
+      resume_from_(std::move(checkpoint)) {
+  if (resume_from_) last_checkpoint_ = *resume_from_;
   ctx_.side = side_.get();
   status_.task = task_index;
   status_.state = "starting";
 }
 
 PipelineTask::~PipelineTask() = default;
+
+std::string PipelineTask::LastCheckpoint() const {
+  std::lock_guard lock(status_mu_);
+  return last_checkpoint_;
+}
 
 TaskStatus PipelineTask::Snapshot() const {
   std::lock_guard lock(status_mu_);
@@ -147,6 +161,7 @@ Task<Status> PipelineTask::Setup() {
     if (!d.ok()) co_return NotFound("output '{}': topic '{}' does not exist", o.name, o.topic);
     options.output_partitions[o.topic] = static_cast<int32_t>(d->partitions.size());
   }
+  graph_options_ = options;
   auto g = TaskGraph::Build(*spec_, ctx_, options);
   if (!g.ok()) co_return g.status();
   graph_ = std::move(*g);
@@ -192,6 +207,11 @@ Task<Status> PipelineTask::Setup() {
         tps.push_back(parts_.back().tp);
       }
     }
+  }
+  if (spec_->delivery == Delivery::kExactlyOnce) {
+    // Positions come from the checkpoint, not the consumer group (which only shows progress).
+    tps.clear();
+    if (resume_from_) SLUICE_CO_RETURN_IF_ERROR(co_await RestoreCheckpoint());
   }
   if (!tps.empty()) {
     std::string group = group_;
@@ -249,15 +269,25 @@ Task<void> PipelineTask::Run() {
     UpdateStatus("running");
     if (!had_data) co_await SleepMs(options_.idle_poll_ms);
   }
+  if (spec_->delivery == Delivery::kExactlyOnce) {
+    // A clean stop checkpoints what was processed, so the next run neither repeats nor loses it.
+    Status last = co_await TakeCheckpoint();
+    if (!last.ok()) Log().warn("pipeline {} task {}: final checkpoint: {}", spec_->name, task_index_, last.message());
+  }
   if (positions_dirty_ && pending_.empty()) (void)co_await CommitPositions();
   UpdateStatus("stopped");
   finished_.store(true);
 }
 
 Task<Status> PipelineTask::RunCycle(bool& had_data) {
-  // Outputs staged by a cycle whose append failed are still pending: flush them first.
-  Status pending = co_await FlushOutputs();
-  if (!pending.ok()) co_return pending;
+  if (spec_->delivery == Delivery::kExactlyOnce) {
+    // A checkpoint whose outputs could not all be appended: finish that first.
+    if (applying_) SLUICE_CO_RETURN_IF_ERROR(co_await ApplyOutputs(true));
+  } else {
+    // Outputs staged by a cycle whose append failed are still pending: flush them first.
+    Status pending = co_await FlushOutputs();
+    if (!pending.ok()) co_return pending;
+  }
   ctx_.processing_time_ms = NowMs();
   ctx_.eval.now_ms = ctx_.processing_time_ms;
   codec::ValueJsonDecoder& decoder = decoder_;
@@ -358,6 +388,16 @@ Task<Status> PipelineTask::RunCycle(bool& had_data) {
     if (src.processing_time) wm = ctx_.processing_time_ms - 1;
     if (any_active || src.processing_time) graph_->source(s).DeliverWatermark(wm);
   }
+  if (spec_->delivery == Delivery::kExactlyOnce) {
+    StageOutputs();
+    ctx_.arena.Reset();
+    if (had_data) state_dirty_ = true;
+    if (SteadyMs() - last_checkpoint_ms_ >= spec_->checkpoint_interval_ms ||
+        staged_bytes_ >= kMaxStagedBytes) {
+      SLUICE_CO_RETURN_IF_ERROR(co_await TakeCheckpoint());
+    }
+    co_return Status::Ok();
+  }
   Status flushed = co_await FlushOutputs();
   if (!flushed.ok()) co_return flushed;
   ctx_.arena.Reset();
@@ -411,6 +451,198 @@ Task<Status> PipelineTask::CommitPositions() {
     for (auto& p : parts_) p.committed = p.next;
   }
   co_return st;
+}
+
+void PipelineTask::StageOutputs() {
+  auto add = [this](const std::string& topic, int32_t partition,
+                    std::vector<model::ProduceRecord> records) {
+    auto& to = staged_[{topic, partition}];
+    for (auto& r : records) {
+      staged_bytes_ += (r.value ? r.value->size() : 0) + (r.key ? r.key->size() : 0) + 32;
+      to.push_back(std::move(r));
+    }
+  };
+  for (auto* out : graph_->outputs()) {
+    for (auto& [partition, records] : out->TakeStaged()) add(out->topic(), partition, std::move(records));
+  }
+  if (!side_->errors.empty()) add(spec_->errors_topic, 0, std::exchange(side_->errors, {}));
+  if (!side_->late.empty()) add(spec_->late_topic, 0, std::exchange(side_->late, {}));
+}
+
+Task<Status> PipelineTask::TakeCheckpoint() {
+  if (applying_) SLUICE_CO_RETURN_IF_ERROR(co_await ApplyOutputs(true));
+  last_checkpoint_ms_ = SteadyMs();
+  if (!state_dirty_ && staged_.empty()) co_return Status::Ok();
+  Checkpoint c;
+  c.id = next_checkpoint_id_;
+  c.version = version_;
+  c.created_ms = NowMs();
+  for (const auto& p : parts_) {
+    c.positions.push_back({p.tp.topic, p.tp.partition.value(), p.next, p.max_event_time});
+  }
+  c.state = graph_->SaveState();
+  std::string marker = fmt::format("{}/{}/{}", spec_->name, task_index_, c.id);
+  std::map<std::string, storage::TopicDescription> described;
+  for (auto& [tp, records] : staged_) {
+    const auto& [topic, partition] = tp;
+    bool side = topic == spec_->errors_topic || topic == spec_->late_topic;
+    auto d = described.find(topic);
+    if (d == described.end()) {
+      std::string name = topic;
+      auto desc = co_await log_.DescribeTopic(name);
+      if (!desc.ok() && desc.status().code() == ErrorCode::kNotFound && side) {
+        // The error and late topics are created on first use.
+        storage::TopicConfig config;
+        std::string create = topic;
+        Status st = co_await log_.CreateTopic(std::move(create), config);
+        if (!st.ok() && st.code() != ErrorCode::kAlreadyExists) co_return st;
+        std::string again = topic;
+        desc = co_await log_.DescribeTopic(again);
+      }
+      if (!desc.ok()) co_return desc.status();
+      d = described.emplace(topic, std::move(*desc)).first;
+    }
+    if (partition >= static_cast<int32_t>(d->second.partitions.size())) {
+      co_return FailedPrecondition("output topic {} has no partition {}", topic, partition);
+    }
+    // One append per chunk, each well under a topic's default message size limit; each chunk
+    // carries its own marker so recovery can tell which ones arrived.
+    size_t i = 0;
+    while (i < records.size()) {
+      CheckpointOutput o;
+      o.topic = topic;
+      o.partition = partition;
+      o.scan_from = d->second.partitions[partition].high_watermark.value();
+      o.create_if_missing = side;
+      size_t bytes = 0;
+      while (i < records.size() && (o.records.empty() || bytes < kMaxOutputBatchBytes)) {
+        const auto& r = records[i];
+        bytes += (r.value ? r.value->size() : 0) + (r.key ? r.key->size() : 0) + 64;
+        o.records.push_back(std::move(records[i++]));
+      }
+      o.records.front().headers.emplace_back(kCheckpointHeader,
+                                             fmt::format("{}/{}", marker, c.outputs.size()));
+      c.outputs.push_back(std::move(o));
+    }
+  }
+  staged_.clear();
+  staged_bytes_ = 0;
+  std::string bytes = EncodeCheckpoint(c);
+  std::vector<model::ProduceRecord> record;
+  record.emplace_back(CheckpointKey(spec_->name, task_index_), bytes);
+  auto r = co_await log_.Append(model::TopicPartition(kCheckpointsTopic, model::PartitionId(0)),
+                                std::move(record));
+  if (!r.ok()) {
+    // Not committed: keep the outputs staged for the next attempt (with newer state then).
+    for (auto& o : c.outputs) {
+      o.records.front().headers.pop_back();
+      auto& to = staged_[{o.topic, o.partition}];
+      to.insert(to.end(), std::make_move_iterator(o.records.begin()),
+                std::make_move_iterator(o.records.end()));
+    }
+    for (const auto& [_, v] : staged_) {
+      for (const auto& rec : v) staged_bytes_ += (rec.value ? rec.value->size() : 0) + 32;
+    }
+    co_return r.status();
+  }
+  ++next_checkpoint_id_;
+  state_dirty_ = false;
+  {
+    std::lock_guard lock(status_mu_);
+    last_checkpoint_ = std::move(bytes);
+  }
+  applying_ = std::move(c);
+  SLUICE_CO_RETURN_IF_ERROR(co_await ApplyOutputs(false));
+  // Progress for lag tools; the checkpoint is what the task resumes from.
+  positions_dirty_ = true;
+  (void)co_await CommitPositions();
+  co_return Status::Ok();
+}
+
+Task<Status> PipelineTask::ApplyOutputs(bool verify) {
+  if (!applying_) co_return Status::Ok();
+  auto& outputs = applying_->outputs;
+  while (!outputs.empty()) {
+    CheckpointOutput& o = outputs.front();
+    std::string marker;
+    if (!o.records.empty() && !o.records.front().headers.empty()) {
+      const auto& h = o.records.front().headers.back();
+      if (h.key == kCheckpointHeader && h.value) marker = *h.value;
+    }
+    model::TopicPartition tp(o.topic, model::PartitionId(o.partition));
+    bool present = false;
+    if (verify) {
+      // Did this batch reach its topic before the interruption? Look for its marker.
+      int64_t offset = o.scan_from;
+      for (;;) {
+        storage::ReadOptions opts;
+        opts.max_records = 1000;
+        auto read = co_await log_.Read(tp, model::Offset(offset), opts);
+        if (!read.ok()) {
+          if (read.status().code() == ErrorCode::kNotFound) break;  // topic not created yet
+          co_return read.status();
+        }
+        Status walk = read->ForEachRecord([&](const model::RecordView& rec) {
+          for (const auto& h : rec.headers) {
+            if (h.key == kCheckpointHeader && h.value && *h.value == marker && !marker.empty()) {
+              present = true;
+            }
+          }
+        });
+        if (!walk.ok()) co_return walk;
+        if (present || read->next_offset.value() <= offset ||
+            read->next_offset >= read->high_watermark) {
+          break;
+        }
+        offset = read->next_offset.value();
+      }
+    }
+    if (!present) {
+      auto r = co_await log_.Append(tp, o.records);
+      if (!r.ok() && r.status().code() == ErrorCode::kNotFound && o.create_if_missing) {
+        storage::TopicConfig config;
+        std::string topic = o.topic;
+        Status st = co_await log_.CreateTopic(std::move(topic), config);
+        if (!st.ok() && st.code() != ErrorCode::kAlreadyExists) co_return st;
+        r = co_await log_.Append(tp, o.records);
+      }
+      if (!r.ok()) co_return r.status();
+    }
+    outputs.erase(outputs.begin());
+  }
+  applying_.reset();
+  co_return Status::Ok();
+}
+
+Task<Status> PipelineTask::RestoreCheckpoint() {
+  auto c = DecodeCheckpoint(*resume_from_);
+  if (!c.ok()) co_return DataLoss("pipeline {} task {}: checkpoint unreadable: {}", spec_->name, task_index_, c.status().message());
+  for (const auto& pos : c->positions) {
+    for (auto& p : parts_) {
+      if (p.tp.topic == pos.topic && p.tp.partition.value() == pos.partition) {
+        p.next = pos.next_offset;
+        p.committed = pos.next_offset;
+        p.max_event_time = pos.max_event_time;
+      }
+    }
+  }
+  if (c->version == version_) {
+    SLUICE_CO_RETURN_IF_ERROR(graph_->LoadState(c->state));
+  } else {
+    // A replaced pipeline keeps the state of operators that still fit; others start empty.
+    Status st = graph_->LoadState(c->state);
+    if (!st.ok()) {
+      Log().warn("pipeline {} v{} task {}: state of v{} does not fit ({}); operators start empty",
+                 spec_->name, version_, task_index_, c->version, st.message());
+      auto fresh = TaskGraph::Build(*spec_, ctx_, graph_options_);
+      if (!fresh.ok()) co_return fresh.status();
+      graph_ = std::move(*fresh);
+    }
+  }
+  next_checkpoint_id_ = c->id + 1;
+  applying_ = std::move(*c);
+  // Outputs of the last checkpoint may not all have reached their topics before the stop.
+  co_return co_await ApplyOutputs(true);
 }
 
 }  // namespace sluice::stream

@@ -10,6 +10,8 @@
 
 #include <atomic>
 #include <deque>
+#include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,6 +20,7 @@
 #include "codec/value_json.h"
 #include "runtime/asio.h"
 #include "storage/log.h"
+#include "stream/checkpoint.h"
 #include "stream/pipeline_spec.h"
 #include "stream/task_graph.h"
 
@@ -59,8 +62,9 @@ class PipelineTask {
     int32_t idle_poll_ms = 50;
     int32_t commit_interval_ms = 1000;
   };
-  PipelineTask(std::shared_ptr<const PipelineSpec> spec, int32_t task_index, storage::Log& log,
-               Options options);
+  // `checkpoint`: the task's last checkpoint (EncodeCheckpoint bytes) to resume from, if any.
+  PipelineTask(std::shared_ptr<const PipelineSpec> spec, int64_t version, int32_t task_index,
+               storage::Log& log, Options options, std::optional<std::string> checkpoint = {});
   ~PipelineTask();
 
   // Runs until Stop(); on the calling shard. Never throws; failures end in state "failed".
@@ -70,6 +74,8 @@ class PipelineTask {
   void SetPaused(bool paused) { paused_.store(paused); }
   bool finished() const { return finished_.load(); }
   TaskStatus Snapshot() const;
+  // The last checkpoint this task wrote or resumed from (empty if none). Thread-safe.
+  std::string LastCheckpoint() const;
 
  private:
   class Side;
@@ -79,6 +85,14 @@ class PipelineTask {
   Task<sluice::Status> RunCycle(bool& had_data);
   Task<sluice::Status> FlushOutputs();
   Task<sluice::Status> CommitPositions();
+  // Exactly-once: stage what the outputs produced; write a checkpoint (state, positions, staged
+  // outputs) to `_checkpoints`, then append the staged outputs.
+  void StageOutputs();
+  Task<sluice::Status> TakeCheckpoint();
+  // Appends the outputs of checkpoint `applying_` that are not in their topics yet (`verify`:
+  // look for each batch's marker first, after a restart).
+  Task<sluice::Status> ApplyOutputs(bool verify);
+  Task<sluice::Status> RestoreCheckpoint();
   void UpdateStatus(std::string_view state);
 
   std::shared_ptr<const PipelineSpec> spec_;
@@ -88,6 +102,7 @@ class PipelineTask {
   std::string group_;
   TaskContext ctx_;
   std::unique_ptr<Side> side_;
+  TaskGraph::Options graph_options_;
   std::unique_ptr<TaskGraph> graph_;
   std::vector<SourcePartition> parts_;
   std::vector<Row> rows_;
@@ -100,6 +115,17 @@ class PipelineTask {
     bool create_if_missing;
   };
   std::deque<PendingAppend> pending_;
+  // Exactly-once: outputs since the last checkpoint, per (topic, partition); the checkpoint
+  // whose outputs are being appended.
+  int64_t version_;
+  std::optional<std::string> resume_from_;
+  std::map<std::pair<std::string, int32_t>, std::vector<model::ProduceRecord>> staged_;
+  size_t staged_bytes_ = 0;
+  std::optional<Checkpoint> applying_;
+  int64_t next_checkpoint_id_ = 1;
+  int64_t last_checkpoint_ms_ = 0;
+  bool state_dirty_ = false;  // processed something since the last checkpoint
+  std::string last_checkpoint_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> paused_{false};
   std::atomic<bool> finished_{false};

@@ -201,6 +201,36 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
   return g;
 }
 
+std::string TaskGraph::SaveState() const {
+  std::string out;
+  StateWriter w(out);
+  w.U64(owned_.size());
+  for (const auto& op : owned_) {
+    w.Bytes(op->name());
+    w.Nested([&](StateWriter& inner) { op->Save(inner); });
+  }
+  return out;
+}
+
+Status TaskGraph::LoadState(std::string_view bytes) {
+  StateReader r(bytes);
+  uint64_t n = r.Count(2);
+  std::map<std::string, std::string_view, std::less<>> saved;
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    std::string_view name = r.Bytes();
+    std::string_view blob = r.Bytes();
+    saved.emplace(std::string(name), blob);
+  }
+  SLUICE_RETURN_IF_ERROR(r.status("task state"));
+  for (const auto& op : owned_) {
+    auto it = saved.find(op->name());
+    if (it == saved.end()) continue;
+    StateReader inner(it->second);
+    SLUICE_RETURN_IF_ERROR(op->Load(inner));
+  }
+  return Status::Ok();
+}
+
 Status ValidatePipeline(const PipelineSpec& spec) {
   TaskContext ctx;
   TaskGraph::Options options;

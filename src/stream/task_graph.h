@@ -35,6 +35,12 @@ class TaskGraph {
   const std::vector<std::unique_ptr<Operator>>& operators() const { return owned_; }
   size_t StateBytes() const;
 
+  // Checkpointing: every operator's state by name. LoadState restores operators whose name is in
+  // `bytes`; an operator missing there starts empty (a new operator of a replaced pipeline).
+  // Errors: kDataLoss naming the operator whose state does not fit (corrupt or changed).
+  std::string SaveState() const;
+  Status LoadState(std::string_view bytes);
+
  private:
   TaskGraph() = default;
   std::vector<std::unique_ptr<Operator>> owned_;

@@ -142,4 +142,56 @@ void TopNOperator::OnWatermark(int64_t wm) {
   EmitWatermark(wm);
 }
 
+void TopNOperator::SaveState(StateWriter& w) const {
+  w.U64(partitions_.size());
+  std::string order;
+  for (const auto& [key, p] : partitions_) {
+    w.Bytes(key);
+    w.I64(p.max_timestamp);
+    w.U64(p.rows.size());
+    for (const Candidate& c : p.rows) {
+      w.Bytes(c.bytes);
+      w.I64(c.timestamp);
+      order.clear();
+      EncodeValue(c.order, order);
+      w.Bytes(order);
+    }
+  }
+}
+
+Status TopNOperator::LoadState(StateReader& r) {
+  if (r.done()) return Status::Ok();
+  uint64_t n = r.Count(3);
+  model::Arena scratch(1024);
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    std::string key(r.Bytes());
+    Partition& p = partitions_[key];
+    state_bytes_ += key.size() + sizeof(Partition);
+    p.max_timestamp = r.I64();
+    uint64_t rows = r.Count(3);
+    for (uint64_t j = 0; j < rows && r.ok(); ++j) {
+      Candidate c;
+      c.bytes = std::string(r.Bytes());
+      c.timestamp = r.I64();
+      std::string_view order = r.Bytes();
+      if (!r.ok()) break;
+      auto v = DecodeValue(order, scratch);
+      if (!v.ok()) return v.status();
+      if (v->is_string()) {
+        c.order_bytes = std::string(v->string_value());
+      } else if (!v->is_null() && !v->is_number() && !v->is_timestamp() && !v->is_bool()) {
+        return DataLoss("top_n {}: order value of an unexpected type", name_);
+      }
+      c.order = *v;
+      state_bytes_ += c.bytes.size() + c.order_bytes.size() + sizeof(Candidate);
+      p.rows.push_back(std::move(c));
+    }
+    for (auto& c : p.rows) {
+      if (c.order.is_string()) c.order = Value::String(c.order_bytes);
+    }
+    scratch.Reset();
+  }
+  return r.status("top_n " + name_);
+}
+
 }  // namespace sluice::stream

@@ -33,6 +33,8 @@ class TopNOperator final : public Operator {
 
  protected:
   void OnWatermark(int64_t wm) override;
+  void SaveState(StateWriter& w) const override;
+  Status LoadState(StateReader& r) override;
 
  private:
   struct Candidate {

@@ -30,6 +30,7 @@ constexpr size_t kStateOverhead = 64;
 
 struct WindowOperator::State {
   explicit State(const AggregateRowLayout& layout) : row(layout) {}
+  explicit State(AggregateRow r) : row(std::move(r)) {}
   AggregateRow row;
   size_t Bytes() const { return kStateOverhead + row.MemoryBytes(); }
 };
@@ -298,18 +299,23 @@ void WindowOperator::FirePaned(int64_t wm) {
       }
     }
   }
+  // The first window still open at this watermark (end - 1 > wm): empty windows may only be
+  // skipped up to it, since an event for an open window can still come.
+  const int64_t first_open = CeilTo(wm - w_.size_ms + 2, w_.slide_ms);
   while (!panes_.empty()) {
-    // Windows starting before `earliest` hold no data: skip them.
+    // Windows starting before `earliest` hold no data: skip them (closed ones only).
     int64_t earliest = CeilTo(panes_.begin()->first + pane_ms_ - w_.size_ms, w_.slide_ms);
-    if (next_window_start_ == kNoWatermark || next_window_start_ < earliest) {
-      next_window_start_ = earliest;
+    int64_t skip_to = std::min(earliest, first_open);
+    if (next_window_start_ == kNoWatermark || next_window_start_ < skip_to) {
+      next_window_start_ = skip_to;
     }
     if (next_window_start_ + w_.size_ms - 1 > wm) break;
     auto data = panes_.lower_bound(next_window_start_);
     if (data == panes_.end()) break;  // only panes kept for allowed lateness remain
     if (data->first >= next_window_start_ + w_.size_ms) {
-      // A gap in the data: jump to the first window holding the next pane.
-      next_window_start_ = CeilTo(data->first + pane_ms_ - w_.size_ms, w_.slide_ms);
+      // A gap in the data: jump to the first window holding the next pane (or the first open).
+      next_window_start_ = std::min(CeilTo(data->first + pane_ms_ - w_.size_ms, w_.slide_ms),
+                                    std::max(next_window_start_ + w_.slide_ms, first_open));
       continue;
     }
     FireWindow(next_window_start_, false);
@@ -459,6 +465,101 @@ void WindowOperator::OnWatermark(int64_t wm) {
   }
   FlushOut();
   EmitWatermark(wm);
+}
+
+// Checkpoint layout: wm, next window start, last early firing; panes (start, rows: key kind,
+// key, serialized aggregate row); sessions per key (start, end, fired, row).
+void WindowOperator::SaveState(StateWriter& w) const {
+  w.I64(wm_);
+  w.I64(next_window_start_);
+  w.I64(last_early_);
+  w.U64(panes_.size());
+  std::string row_bytes;
+  for (const auto& [start, pane] : panes_) {
+    w.I64(start);
+    w.U64(pane.size());
+    for (uint32_t i = 0; i < pane.size(); ++i) {
+      const Pane::RowKey& k = pane.keys[i];
+      if (k.other < 0) {
+        w.U64(0);
+        w.I64(k.int_key);
+      } else {
+        w.U64(1);
+        w.Bytes(pane.other_keys[static_cast<size_t>(k.other)]);
+      }
+      row_bytes.clear();
+      layout_->Serialize(reinterpret_cast<const std::byte*>(pane.rows.data() + i * row_words_),
+                         row_bytes);
+      w.Bytes(row_bytes);
+    }
+  }
+  w.U64(sessions_.size());
+  for (const auto& [key, sk] : sessions_) {
+    w.Bytes(key);
+    w.U64(sk.sessions.size());
+    for (const Session& s : sk.sessions) {
+      w.I64(s.start);
+      w.I64(s.end);
+      w.U64(s.fired ? 1 : 0);
+      row_bytes.clear();
+      s.state->row.Serialize(row_bytes);
+      w.Bytes(row_bytes);
+    }
+  }
+}
+
+Status WindowOperator::LoadState(StateReader& r) {
+  if (r.done()) return Status::Ok();  // nothing saved yet
+  wm_ = r.I64();
+  next_window_start_ = r.I64();
+  last_early_ = r.I64();
+  uint64_t panes = r.Count(2);
+  model::Arena scratch(4096);
+  for (uint64_t p = 0; p < panes && r.ok(); ++p) {
+    int64_t start = r.I64();
+    uint64_t rows = r.Count(3);
+    Pane& pane = panes_[start];
+    for (uint64_t i = 0; i < rows && r.ok(); ++i) {
+      Value key;
+      if (r.U64() == 0) {
+        key = Value::Int(r.I64());
+      } else {
+        std::string_view bytes = r.Bytes();
+        auto v = DecodeValue(bytes, scratch);
+        if (!v.ok()) return v.status();
+        key = *v;
+      }
+      std::string_view row = r.Bytes();
+      if (!r.ok()) break;
+      uint32_t slot = PaneSlot(pane, key);
+      SLUICE_RETURN_IF_ERROR(layout_->Deserialize(PaneRow(pane, slot), row));
+      if (!layout_->all_inline()) {
+        state_bytes_ += layout_->MemoryBytes(PaneRow(pane, slot)) - layout_->row_bytes();
+      }
+      scratch.Reset();
+    }
+  }
+  uint64_t keys = r.Count(2);
+  for (uint64_t k = 0; k < keys && r.ok(); ++k) {
+    std::string key(r.Bytes());
+    uint64_t n = r.Count(4);
+    SessionKey& sk = sessions_[key];
+    for (uint64_t i = 0; i < n && r.ok(); ++i) {
+      Session s;
+      s.start = r.I64();
+      s.end = r.I64();
+      s.fired = r.U64() != 0;
+      std::string_view row = r.Bytes();
+      if (!r.ok()) break;
+      auto restored = AggregateRow::Deserialize(*layout_, row);
+      if (!restored.ok()) return restored.status();
+      s.state = std::make_unique<State>(std::move(*restored));
+      state_bytes_ += s.state->Bytes();
+      sk.sessions.push_back(std::move(s));
+    }
+    if (r.ok() && !sk.sessions.empty()) ArmSessionTimer(key, sk, NextSessionTimer(sk));
+  }
+  return r.status("window " + name_);
 }
 
 }  // namespace sluice::stream

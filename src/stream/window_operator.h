@@ -80,6 +80,8 @@ class WindowOperator final : public Operator {
 
  protected:
   void OnWatermark(int64_t wm) override;
+  void SaveState(StateWriter& w) const override;
+  Status LoadState(StateReader& r) override;
 
  private:
   struct State;

@@ -63,6 +63,19 @@ TEST(WindowOperatorTest, HoppingWindowsSkipLongGapsWithoutFiringEmptyWindows) {
   EXPECT_EQ(h.Take().size(), 4u);
 }
 
+TEST(WindowOperatorTest, AnEventForAnEarlierOpenWindowIsNotSkipped) {
+  // The watermark advances while the only data is in a later window; an event for an earlier
+  // window that is still open must still be counted and fired.
+  Harness h(Spec("{kind: tumbling, size: 10ms}", "n: count(*)", ""));
+  h.Push({{"{}", 35}});
+  h.Watermark(12);  // windows [0,10) closed, [10,20) open
+  h.Push({{"{}", 15}});
+  h.Watermark(100);
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"window_start":10,"window_end":20,"n":1})",
+                                    R"({"window_start":30,"window_end":40,"n":1})"));
+  EXPECT_TRUE(h.late.empty());
+}
+
 TEST(WindowOperatorTest, SessionsMergeAcrossAGapAndCloseAfterIt) {
   Harness h(Spec("{kind: session, gap: 10ms}", "n: count(*), first: first(v), last: last(v)"));
   h.Push({{R"({"user":"a","v":1})", 0}, {R"({"user":"a","v":3})", 16}});
