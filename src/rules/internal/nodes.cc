@@ -182,9 +182,40 @@ Value DistinctNode::Eval(const Value& row, EvalContext& ctx) {
   return Value::Bool(distinct != negated_);
 }
 
+InNode::InNode(bool negated, NodePtr e, std::vector<NodePtr> items)
+    : negated_(negated), e_(std::move(e)), items_(std::move(items)) {
+  ValueType type = ValueType::kNull;
+  size_t count = 0;
+  for (const NodePtr& item : items_) {
+    const Value* c = item->constant();
+    if (c == nullptr) return;
+    if (c->is_null()) continue;
+    if ((type != ValueType::kNull && c->type() != type) || (!c->is_int() && !c->is_string())) return;
+    type = c->type();
+    ++count;
+  }
+  if (count < kMinSetSize) return;
+  for (const NodePtr& item : items_) {
+    const Value* c = item->constant();
+    if (c->is_null()) {
+      set_has_null_ = true;
+    } else if (c->is_int()) {
+      int_set_.insert(c->int_value());
+    } else {
+      string_set_.insert(c->string_value());
+    }
+  }
+  set_type_ = type;
+}
+
 Value InNode::Eval(const Value& row, EvalContext& ctx) {
   Value v = e_->Eval(row, ctx);
   if (v.is_null()) return v;
+  if (v.type() == set_type_) {
+    bool found = v.is_int() ? int_set_.contains(v.int_value()) : string_set_.contains(v.string_value());
+    if (found) return Value::Bool(!negated_);
+    return set_has_null_ ? Value::Null() : Value::Bool(negated_);
+  }
   bool saw_null = false;
   for (NodePtr& item : items_) {
     Value x = item->Eval(row, ctx);

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "rules/internal/functions.h"
@@ -265,14 +267,20 @@ class DistinctNode final : public Node {
 
 class InNode final : public Node {
  public:
-  InNode(bool negated, NodePtr e, std::vector<NodePtr> items)
-      : negated_(negated), e_(std::move(e)), items_(std::move(items)) {}
+  // A list of at least kMinSetSize constants of one type (integers or strings, NULLs aside) is
+  // also kept in a hash set, probed when the value has that type.
+  static constexpr size_t kMinSetSize = 8;
+  InNode(bool negated, NodePtr e, std::vector<NodePtr> items);
   Value Eval(const Value& row, EvalContext& ctx) override;
 
  private:
   bool negated_;
   NodePtr e_;
   std::vector<NodePtr> items_;
+  ValueType set_type_ = ValueType::kNull;  // kInt or kString when the sets are in use
+  bool set_has_null_ = false;
+  std::unordered_set<int64_t> int_set_;
+  std::unordered_set<std::string_view> string_set_;  // views of the constants
 };
 
 class BetweenNode final : public Node {
