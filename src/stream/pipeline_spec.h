@@ -59,6 +59,7 @@ enum class OperatorKind {
   kRoute,    // routes: name -> condition; downstream refers to "<op>.<route>"
   kUnion,    // inputs
   kWindow,   // window kind, size/slide/gap, key, aggregates, allowed lateness
+  kJoin,     // inputs [left, right], join: window / interval / temporal
 };
 
 enum class WindowKind { kTumbling, kHopping, kSession };
@@ -82,6 +83,24 @@ struct WindowSpec {
   int64_t early_every_ms = 0;
 };
 
+enum class JoinKind { kWindow, kInterval, kTemporal };
+enum class JoinType { kInner, kLeft };
+
+// `join:` of a join operator (docs/pipelines.md, "Joins").
+struct JoinSpec {
+  JoinKind kind = JoinKind::kWindow;
+  JoinType type = JoinType::kInner;
+  SpecText left_key;   // expression over the left event
+  SpecText right_key;  // expression over the right event
+  WindowSpec window;   // kWindow: tumbling or hopping
+  // kInterval: right.time BETWEEN left.time + lower_ms AND left.time + upper_ms (inclusive).
+  int64_t lower_ms = 0;
+  int64_t upper_ms = 0;
+  // Member names of the joined row (default: the two input stream names).
+  std::string left_as;
+  std::string right_as;
+};
+
 struct OperatorSpec {
   std::string name;
   OperatorKind kind = OperatorKind::kFilter;
@@ -96,6 +115,7 @@ struct OperatorSpec {
   std::vector<std::pair<std::string, SpecText>> routes;  // route
   WindowSpec window;
   std::vector<AggregateItem> aggregates;
+  JoinSpec join;                                      // join
   SpecLoc loc;
 };
 
@@ -131,5 +151,6 @@ Result<PipelineSpec> ParsePipelineSpec(std::string_view text);
 std::optional<int64_t> ParseDurationMs(std::string_view text);
 
 std::string_view OperatorKindName(OperatorKind k);
+std::string_view JoinKindName(JoinKind k);
 
 }  // namespace sluice::stream

@@ -6,6 +6,7 @@
 #include <functional>
 #include <set>
 
+#include "stream/join_operator.h"
 #include "stream/window_operator.h"
 
 namespace sluice::stream {
@@ -13,7 +14,8 @@ namespace sluice::stream {
 namespace {
 
 bool IsStateful(const OperatorSpec& op) {
-  return op.kind == OperatorKind::kWindow || op.kind == OperatorKind::kDedup;
+  return op.kind == OperatorKind::kWindow || op.kind == OperatorKind::kDedup ||
+         op.kind == OperatorKind::kJoin;
 }
 
 }  // namespace
@@ -46,7 +48,7 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
     auto it = op_specs.find(stream.substr(0, stream.find('.')));
     if (it == op_specs.end()) return false;  // a source
     const OperatorSpec& op = *it->second;
-    if (op.kind == OperatorKind::kKeyBy) return true;
+    if (op.kind == OperatorKind::kKeyBy || op.kind == OperatorKind::kJoin) return true;
     if (op.kind == OperatorKind::kWindow) return op.key.has_value() || keyed(op.inputs[0]);
     for (const auto& in : op.inputs) {
       if (keyed(in)) return true;
@@ -147,6 +149,12 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
         bool is_keyed = op.key.has_value() || keyed(op.inputs[0]);
         built = std::make_unique<WindowOperator>(op.name, ctx, op.window, std::move(key), is_keyed,
                                                  op.key_name, std::move(aggs));
+        break;
+      }
+      case OperatorKind::kJoin: {
+        auto j = MakeJoinOperator(op.name, ctx, op.join);
+        if (!j.ok()) return j.status();
+        built = std::move(*j);
         break;
       }
     }
