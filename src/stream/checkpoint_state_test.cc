@@ -14,7 +14,7 @@ namespace {
 using testing::Harness;
 
 constexpr const char* kSpec = R"SPEC(name: cp
-sources: [{name: s, topic: t}]
+sources: [{name: s, topic: t}, {name: s2, topic: t2}]
 operators:
   - {name: d, type: dedup, input: s, key: id, within: 50ms}
   - {name: r, type: route, input: d, routes: {all: "true"}}
@@ -38,7 +38,19 @@ operators:
     aggregates: {n: count(*), first: first(v), last: last(v)}
   - {name: u, type: union, inputs: [tumble, hop, sess]}
   - {name: best, type: top_n, input: hop, partition_by: window_start, order_by: n, n: 2, with_ties: true}
-  - {name: all, type: union, inputs: [u, best]}
+  - name: wj
+    type: join
+    inputs: [s, s2]
+    join: {kind: window, left_key: user, right_key: user, window: {kind: tumbling, size: 20ms}, type: left}
+  - name: ij
+    type: join
+    inputs: [s, s2]
+    join: {kind: interval, left_key: user, right_key: user, lower: -3ms, upper: 3ms}
+  - name: tj
+    type: join
+    inputs: [s, s2]
+    join: {kind: temporal, left_key: user, right_key: user, type: left}
+  - {name: all, type: union, inputs: [u, best, wj, ij, tj]}
 outputs: [{name: o, input: all, type: discard}]
 )SPEC";
 
@@ -70,8 +82,13 @@ std::vector<std::string> RunCut(const std::vector<Event>& events, size_t cut) {
         batch.emplace_back(events[j].json, events[j].ts);
         max_ts = std::max(max_ts, events[j].ts);
       }
-      h.Push(batch);
-      h.Watermark(max_ts - 5);
+      // Even events to source s, odd ones to s2 (the joins' right side).
+      std::vector<std::pair<std::string, int64_t>> left, right;
+      for (size_t j = 0; j < batch.size(); ++j) ((i + j) % 2 == 0 ? left : right).push_back(batch[j]);
+      h.Push(left, 0);
+      h.Push(right, 1);
+      h.Watermark(max_ts - 5, 0);
+      h.Watermark(max_ts - 5, 1);
     }
   };
   {
@@ -84,7 +101,8 @@ std::vector<std::string> RunCut(const std::vector<Event>& events, size_t cut) {
   Status st = b.graph->LoadState(saved);
   EXPECT_TRUE(st.ok()) << st.message();
   feed(b, cut, events.size());
-  b.Watermark(1'000'000);
+  b.Watermark(1'000'000, 0);
+  b.Watermark(1'000'000, 1);
   for (auto& s : b.Take()) out.push_back(s);
   std::sort(out.begin(), out.end());
   return out;
@@ -94,6 +112,9 @@ TEST(CheckpointStateTest, ARunCutAnywhereEqualsAnUninterruptedOne) {
   auto events = Events();
   auto whole = RunCut(events, events.size());
   ASSERT_GT(whole.size(), 100u);
+  size_t joined = std::count_if(whole.begin(), whole.end(),
+                                [](const std::string& r) { return r.find("\"s2\":{") != std::string::npos; });
+  EXPECT_GT(joined, 50u);  // the joins matched rows, and their state is part of the test
   for (size_t cut : {0, 16, 160, 208, 384}) {
     EXPECT_EQ(RunCut(events, cut), whole) << "cut at " << cut;
   }

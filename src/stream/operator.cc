@@ -33,6 +33,7 @@ int64_t Operator::CombinedInputWatermark() const {
 void Operator::AdvanceWatermark(int input, int64_t wm) {
   if (wm <= input_wm_[input]) return;
   input_wm_[input] = wm;
+  OnInputWatermark(input, wm);
   int64_t combined = CombinedInputWatermark();
   if (combined > combined_wm_) {
     combined_wm_ = combined;

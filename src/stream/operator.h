@@ -93,6 +93,14 @@ class Operator {
   virtual Status LoadState(StateReader&) { return Status::Ok(); }
   // Event time over all inputs reached `wm`. The default forwards it.
   virtual void OnWatermark(int64_t wm) { EmitWatermark(wm); }
+  // Event time on one input rose to `wm` (called before OnWatermark, also when the minimum over
+  // the inputs does not move). For operators that treat their inputs differently (temporal joins
+  // wait for the table side's watermark). The default does nothing.
+  virtual void OnInputWatermark(int input, int64_t wm) {
+    (void)input;
+    (void)wm;
+  }
+  int64_t InputWatermark(int input) const { return input_wm_[input]; }
   void ReportError(const Row& row, std::string_view reason);
   void ReportLate(const Row& row, std::string_view reason);
   // The minimum watermark over all inputs.

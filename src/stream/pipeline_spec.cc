@@ -29,6 +29,16 @@ std::string_view OperatorKindName(OperatorKind k) {
     case OperatorKind::kUnion: return "union";
     case OperatorKind::kWindow: return "window";
     case OperatorKind::kTopN: return "top_n";
+    case OperatorKind::kJoin: return "join";
+  }
+  return "?";
+}
+
+std::string_view JoinKindName(JoinKind k) {
+  switch (k) {
+    case JoinKind::kWindow: return "window";
+    case JoinKind::kInterval: return "interval";
+    case JoinKind::kTemporal: return "temporal";
   }
   return "?";
 }
@@ -167,6 +177,22 @@ class MapReader {
     return *ms;
   }
 
+  // A duration that may be negative ("-5s"), for interval bounds.
+  int64_t SignedDuration(const std::string& key) {
+    YAML::Node n = Get(key);
+    if (!n) Fail(node_, Path(key), "required field is missing");
+    if (!n.IsScalar()) Fail(n, Path(key), "expected a duration such as -5s, 0, 10s");
+    std::string_view text = n.Scalar();
+    bool negative = !text.empty() && text.front() == '-';
+    if (negative) text.remove_prefix(1);
+    auto ms = ParseDurationMs(text);
+    if (!ms) {
+      Fail(n, Path(key),
+           fmt::format("'{}' is not a duration (-5s, 0, 500ms, 10s, 2m, 1h)", n.Scalar()));
+    }
+    return negative ? -*ms : *ms;
+  }
+
   int64_t Int(const std::string& key, int64_t dflt, int64_t min, int64_t max) {
     YAML::Node n = Get(key);
     if (!n) return dflt;
@@ -303,13 +329,141 @@ OperatorKind KindFromName(const YAML::Node& n, const std::string& path, const st
       {"key_by", OperatorKind::kKeyBy},  {"dedup", OperatorKind::kDedup},
       {"route", OperatorKind::kRoute},   {"union", OperatorKind::kUnion},
       {"window", OperatorKind::kWindow},  {"top_n", OperatorKind::kTopN},
+      {"join", OperatorKind::kJoin},
   };
   for (const auto& [name, kind] : kKinds) {
     if (s == name) return kind;
   }
   Fail(n, path,
        fmt::format("unknown operator type '{}' (filter, map, derive, flatten, key_by, dedup, "
-                   "route, union, window, top_n)", s));
+                   "route, union, window, top_n, join)", s));
+}
+
+// `window:` of a window operator or a window join. Joins take tumbling and hopping windows only
+// (no session, lateness or early results).
+WindowSpec ParseWindow(const YAML::Node& w, const std::string& path, bool for_join) {
+  MapReader wr(w, path);
+  if (for_join) {
+    wr.Allow({"kind", "size", "slide", "gap"});  // gap: refused below with a reason
+  } else {
+    wr.Allow({"kind", "size", "slide", "gap", "allowed_lateness", "early_every"});
+  }
+  WindowSpec out;
+  std::string kind = wr.String("kind", true);
+  if (kind == "tumbling") {
+    out.kind = WindowKind::kTumbling;
+    out.size_ms = wr.Duration("size", 0, 1);
+    if (out.size_ms == 0) Fail(w, wr.Path("size"), "required field is missing");
+  } else if (kind == "hopping" || kind == "sliding") {
+    out.kind = WindowKind::kHopping;
+    out.size_ms = wr.Duration("size", 0, 1);
+    out.slide_ms = wr.Duration("slide", 0, 1);
+    if (out.size_ms == 0) Fail(w, wr.Path("size"), "required field is missing");
+    if (out.slide_ms == 0) Fail(w, wr.Path("slide"), "required field is missing");
+    if (out.slide_ms > out.size_ms) {
+      Fail(w, wr.Path("slide"), "slide may not exceed size (events would fall between windows)");
+    }
+    if (out.size_ms / out.slide_ms > 10'000) {
+      Fail(w, wr.Path("slide"), "more than 10000 overlapping windows per event");
+    }
+  } else if (kind == "session" && !for_join) {
+    out.kind = WindowKind::kSession;
+    out.gap_ms = wr.Duration("gap", 0, 1);
+    if (out.gap_ms == 0) Fail(w, wr.Path("gap"), "required field is missing");
+  } else if (kind == "session") {
+    Fail(w["kind"], wr.Path("kind"), "a window join takes tumbling or hopping windows, not session");
+  } else {
+    Fail(w["kind"], wr.Path("kind"),
+         fmt::format("unknown window kind '{}' ({})", kind,
+                     for_join ? "tumbling, hopping" : "tumbling, hopping, session"));
+  }
+  if (!for_join) {
+    out.allowed_lateness_ms = wr.Duration("allowed_lateness", 0, 0);
+    out.early_every_ms = wr.Duration("early_every", 0, 0);
+  }
+  wr.CheckNoUnknownKeys();
+  return out;
+}
+
+// `join:` of a join operator reading `inputs` (exactly two streams).
+JoinSpec ParseJoin(const YAML::Node& n, const std::string& path,
+                   const std::vector<std::string>& inputs) {
+  MapReader r(n, path);
+  r.Allow({"kind", "left_key", "right_key", "window", "lower", "upper", "type", "as"});
+  JoinSpec j;
+  std::string kind = r.String("kind", true);
+  if (kind == "window") {
+    j.kind = JoinKind::kWindow;
+  } else if (kind == "interval") {
+    j.kind = JoinKind::kInterval;
+  } else if (kind == "temporal") {
+    j.kind = JoinKind::kTemporal;
+  } else {
+    Fail(n["kind"], r.Path("kind"),
+         fmt::format("unknown join kind '{}' (window, interval, temporal)", kind));
+  }
+  j.left_key = *r.Text("left_key", true);
+  j.right_key = *r.Text("right_key", true);
+  std::string type = r.String("type", false);
+  if (type.empty() || type == "inner") {
+    j.type = JoinType::kInner;
+  } else if (type == "left" || type == "left_outer") {
+    j.type = JoinType::kLeft;
+  } else {
+    Fail(n["type"], r.Path("type"), fmt::format("unknown join type '{}' (inner, left)", type));
+  }
+  // Fields of another kind are refused rather than ignored.
+  auto only_for = [&](const char* field, JoinKind k) {
+    if (j.kind != k && r.Has(field)) {
+      Fail(n[field], r.Path(field),
+           fmt::format("`{}` is only for {} joins (this join is {})", field, JoinKindName(k),
+                       JoinKindName(j.kind)));
+    }
+  };
+  only_for("window", JoinKind::kWindow);
+  only_for("lower", JoinKind::kInterval);
+  only_for("upper", JoinKind::kInterval);
+  if (j.kind == JoinKind::kWindow) {
+    YAML::Node w = r.Get("window");
+    if (!w) Fail(n, r.Path("window"), "required field is missing (a window join needs a window)");
+    j.window = ParseWindow(w, r.Path("window"), /*for_join=*/true);
+  } else if (j.kind == JoinKind::kInterval) {
+    j.lower_ms = r.SignedDuration("lower");
+    j.upper_ms = r.SignedDuration("upper");
+    if (j.lower_ms > j.upper_ms) {
+      Fail(n["lower"], r.Path("lower"),
+           fmt::format("lower ({} ms) may not exceed upper ({} ms)", j.lower_ms, j.upper_ms));
+    }
+  }
+  j.left_as = inputs[0];
+  j.right_as = inputs[1];
+  if (YAML::Node as = r.Get("as")) {
+    if (!as.IsSequence() || as.size() != 2 || !as[0].IsScalar() || !as[1].IsScalar()) {
+      Fail(as, r.Path("as"), "expected two member names, e.g. as: [o, p]");
+    }
+    j.left_as = as[0].Scalar();
+    j.right_as = as[1].Scalar();
+    for (const auto& name : {j.left_as, j.right_as}) {
+      if (!ValidName(name)) {
+        Fail(as, r.Path("as"),
+             fmt::format("'{}' is not a valid name (1-100 of a-z A-Z 0-9 . _ -)", name));
+      }
+    }
+  }
+  if (j.left_as == j.right_as) {
+    Fail(r.Has("as") ? n["as"] : n, r.Path("as"),
+         fmt::format("both sides would be named '{}'; give two names with as: [a, b]", j.left_as));
+  }
+  if (j.kind == JoinKind::kWindow) {
+    for (const auto& name : {j.left_as, j.right_as}) {
+      if (name == "window_start" || name == "window_end") {
+        Fail(r.Has("as") ? n["as"] : n, r.Path("as"),
+             fmt::format("'{}' clashes with a window join result field", name));
+      }
+    }
+  }
+  r.CheckNoUnknownKeys();
+  return j;
 }
 
 // "count(*)", "sum(amount)", "approx_percentile(latency_ms, 0.99)".
@@ -382,14 +536,18 @@ OperatorSpec ParseOperator(const YAML::Node& n, const std::string& path) {
   op.loc = LocOf(n, path);
   r.Allow({"name", "type", "input", "inputs", "condition", "fields", "key", "key_name", "field",
            "as", "within", "routes", "window", "aggregates", "partition_by", "order_by", "n",
-           "order", "with_ties"});
+           "order", "with_ties", "join"});
   op.name = r.Name("name");
   if (op.name.find('.') != std::string::npos) {
     Fail(n["name"], r.Path("name"), "operator names may not contain '.' (used for route outputs)");
   }
   op.kind = KindFromName(r.node()["type"] ? r.node()["type"] : n, r.Path("type"), r.String("type", true));
-  if (op.kind == OperatorKind::kUnion) {
+  if (op.kind == OperatorKind::kUnion || op.kind == OperatorKind::kJoin) {
     YAML::Node in = r.Get("inputs");
+    if (op.kind == OperatorKind::kJoin && (!in || !in.IsSequence() || in.size() != 2)) {
+      Fail(in ? in : n, r.Path("inputs"),
+           "join needs `inputs: [left, right]` with exactly two stream names");
+    }
     if (!in || !in.IsSequence() || in.size() < 2) {
       Fail(in ? in : n, r.Path("inputs"), "union needs `inputs:` with at least two stream names");
     }
@@ -432,42 +590,19 @@ OperatorSpec ParseOperator(const YAML::Node& n, const std::string& path) {
       op.with_ties = r.Bool("with_ties", false);
       break;
     }
+    case OperatorKind::kJoin: {
+      YAML::Node j = r.Get("join");
+      if (!j) Fail(n, r.Path("join"), "required field is missing");
+      op.join = ParseJoin(j, r.Path("join"), op.inputs);
+      break;
+    }
     case OperatorKind::kWindow: {
       op.key = r.Text("key", false);
       std::string key_name = r.String("key_name", false);
       if (!key_name.empty()) op.key_name = key_name;
       YAML::Node w = r.Get("window");
       if (!w) Fail(n, r.Path("window"), "required field is missing");
-      MapReader wr(w, r.Path("window"));
-      wr.Allow({"kind", "size", "slide", "gap", "allowed_lateness", "early_every"});
-      std::string kind = wr.String("kind", true);
-      if (kind == "tumbling") {
-        op.window.kind = WindowKind::kTumbling;
-        op.window.size_ms = wr.Duration("size", 0, 1);
-        if (op.window.size_ms == 0) Fail(w, wr.Path("size"), "required field is missing");
-      } else if (kind == "hopping" || kind == "sliding") {
-        op.window.kind = WindowKind::kHopping;
-        op.window.size_ms = wr.Duration("size", 0, 1);
-        op.window.slide_ms = wr.Duration("slide", 0, 1);
-        if (op.window.size_ms == 0) Fail(w, wr.Path("size"), "required field is missing");
-        if (op.window.slide_ms == 0) Fail(w, wr.Path("slide"), "required field is missing");
-        if (op.window.slide_ms > op.window.size_ms) {
-          Fail(w, wr.Path("slide"), "slide may not exceed size (events would fall between windows)");
-        }
-        if (op.window.size_ms / op.window.slide_ms > 10'000) {
-          Fail(w, wr.Path("slide"), "more than 10000 overlapping windows per event");
-        }
-      } else if (kind == "session") {
-        op.window.kind = WindowKind::kSession;
-        op.window.gap_ms = wr.Duration("gap", 0, 1);
-        if (op.window.gap_ms == 0) Fail(w, wr.Path("gap"), "required field is missing");
-      } else {
-        Fail(w["kind"], wr.Path("kind"),
-             fmt::format("unknown window kind '{}' (tumbling, hopping, session)", kind));
-      }
-      op.window.allowed_lateness_ms = wr.Duration("allowed_lateness", 0, 0);
-      op.window.early_every_ms = wr.Duration("early_every", 0, 0);
-      wr.CheckNoUnknownKeys();
+      op.window = ParseWindow(w, r.Path("window"), /*for_join=*/false);
       YAML::Node aggs = r.Get("aggregates");
       if (!aggs || !aggs.IsMap() || aggs.size() == 0) {
         Fail(aggs ? aggs : n, r.Path("aggregates"),

@@ -60,6 +60,7 @@ enum class OperatorKind {
   kUnion,    // inputs
   kWindow,   // window kind, size/slide/gap, key, aggregates, allowed lateness
   kTopN,     // partition_by, order_by, n, order, with_ties
+  kJoin,     // inputs [left, right], join: window / interval / temporal
 };
 
 enum class WindowKind { kTumbling, kHopping, kSession };
@@ -83,6 +84,24 @@ struct WindowSpec {
   int64_t early_every_ms = 0;
 };
 
+enum class JoinKind { kWindow, kInterval, kTemporal };
+enum class JoinType { kInner, kLeft };
+
+// `join:` of a join operator (docs/pipelines.md, "Joins").
+struct JoinSpec {
+  JoinKind kind = JoinKind::kWindow;
+  JoinType type = JoinType::kInner;
+  SpecText left_key;   // expression over the left event
+  SpecText right_key;  // expression over the right event
+  WindowSpec window;   // kWindow: tumbling or hopping
+  // kInterval: right.time BETWEEN left.time + lower_ms AND left.time + upper_ms (inclusive).
+  int64_t lower_ms = 0;
+  int64_t upper_ms = 0;
+  // Member names of the joined row (default: the two input stream names).
+  std::string left_as;
+  std::string right_as;
+};
+
 struct OperatorSpec {
   std::string name;
   OperatorKind kind = OperatorKind::kFilter;
@@ -102,6 +121,7 @@ struct OperatorSpec {
   int64_t n = 1;                         // top_n
   bool descending = true;                // top_n: order: desc (default) | asc
   bool with_ties = false;                // top_n
+  JoinSpec join;                                      // join
   SpecLoc loc;
 };
 
@@ -144,5 +164,6 @@ Result<PipelineSpec> ParsePipelineSpec(std::string_view text);
 std::optional<int64_t> ParseDurationMs(std::string_view text);
 
 std::string_view OperatorKindName(OperatorKind k);
+std::string_view JoinKindName(JoinKind k);
 
 }  // namespace sluice::stream

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "stream/top_n_operator.h"
+#include "stream/join_operator.h"
 #include "stream/window_operator.h"
 
 namespace sluice::stream {
@@ -15,7 +16,8 @@ namespace {
 
 bool IsStateful(const OperatorSpec& op) {
   return op.kind == OperatorKind::kWindow || op.kind == OperatorKind::kDedup ||
-         op.kind == OperatorKind::kTopN;
+         op.kind == OperatorKind::kTopN ||
+         op.kind == OperatorKind::kJoin;
 }
 
 }  // namespace
@@ -48,7 +50,7 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
     auto it = op_specs.find(stream.substr(0, stream.find('.')));
     if (it == op_specs.end()) return false;  // a source
     const OperatorSpec& op = *it->second;
-    if (op.kind == OperatorKind::kKeyBy) return true;
+    if (op.kind == OperatorKind::kKeyBy || op.kind == OperatorKind::kJoin) return true;
     if (op.kind == OperatorKind::kWindow) return op.key.has_value() || keyed(op.inputs[0]);
     for (const auto& in : op.inputs) {
       if (keyed(in)) return true;
@@ -162,6 +164,12 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
         bool is_keyed = op.key.has_value() || keyed(op.inputs[0]);
         built = std::make_unique<WindowOperator>(op.name, ctx, op.window, std::move(key), is_keyed,
                                                  op.key_name, std::move(aggs));
+        break;
+      }
+      case OperatorKind::kJoin: {
+        auto j = MakeJoinOperator(op.name, ctx, op.join);
+        if (!j.ok()) return j.status();
+        built = std::move(*j);
         break;
       }
     }

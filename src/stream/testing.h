@@ -21,7 +21,10 @@ class Harness : public SideOutputs {
     ctx_.side = this;
     TaskGraph::Options options;
     options.observe_discard = [this](std::span<const Row> rows) {
-      for (const Row& r : rows) out.push_back(codec::ValueToJson(r.value));
+      for (const Row& r : rows) {
+        out.push_back(codec::ValueToJson(r.value));
+        out_times.push_back(r.timestamp);
+      }
     };
     auto g = TaskGraph::Build(spec_, ctx_, options);
     EXPECT_TRUE(g.ok()) << g.status().message();
@@ -39,7 +42,21 @@ class Harness : public SideOutputs {
     graph->source(source).Deliver(rows);
   }
   void Watermark(int64_t wm, size_t source = 0) { graph->source(source).DeliverWatermark(wm); }
-  std::vector<std::string> Take() { return std::exchange(out, {}); }
+  std::vector<std::string> Take() {
+    out_times.clear();
+    return std::exchange(out, {});
+  }
+  // Watermark on every source.
+  void WatermarkAll(int64_t wm) {
+    for (size_t i = 0; i < graph->num_sources(); ++i) Watermark(wm, i);
+  }
+  // The operator named `name` (nullptr when there is none).
+  Operator* Find(std::string_view name) const {
+    for (const auto& op : graph->operators()) {
+      if (op->name() == name) return op.get();
+    }
+    return nullptr;
+  }
 
   void Error(const Row& row, std::string_view op, std::string_view reason) override {
     errors.push_back(fmt::format("{} {}: {}", op, codec::ValueToJson(row.value), reason));
@@ -50,6 +67,7 @@ class Harness : public SideOutputs {
 
   std::unique_ptr<TaskGraph> graph;
   std::vector<std::string> out;
+  std::vector<int64_t> out_times;  // event time of each row in `out` (cleared by Take)
   std::vector<std::string> errors;
   std::vector<std::string> late;
 

@@ -1,0 +1,641 @@
+// Join operators: shared key/result handling, then window, interval and temporal joins.
+#include "stream/join_operator.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "stream/operators.h"
+#include "stream/value_codec.h"
+
+namespace sluice::stream {
+
+using model::Member;
+using model::Value;
+
+namespace {
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+int64_t FloorTo(int64_t a, int64_t b) { return FloorDiv(a, b) * b; }
+int64_t CeilTo(int64_t a, int64_t b) { return -FloorDiv(-a, b) * b; }
+
+// A deletion on the table side: a NULL event, or what a source with `metadata: true` makes of a
+// JSON `null` record value ({"value": null, "_key": ...}).
+bool IsDeletion(const Value& v) {
+  if (v.is_null()) return true;
+  if (!v.is_object()) return false;
+  const Value* value = v.Find("value");
+  return value != nullptr && value->is_null() && v.Find("_key") != nullptr;
+}
+
+template <typename Container>
+auto UpperBoundByTime(Container& c, int64_t time) {
+  return std::upper_bound(c.begin(), c.end(), time,
+                          [](int64_t t, const auto& e) { return t < e.time; });
+}
+template <typename Container>
+auto LowerBoundByTime(Container& c, int64_t time) {
+  return std::lower_bound(c.begin(), c.end(), time,
+                          [](const auto& e, int64_t t) { return e.time < t; });
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// JoinOperator
+
+JoinOperator::JoinOperator(std::string name, TaskContext& ctx, const JoinSpec& spec,
+                           std::unique_ptr<rules::Expression> left_key,
+                           std::unique_ptr<rules::Expression> right_key)
+    : Operator(std::move(name), ctx, 2),
+      type_(spec.type),
+      left_as_(spec.left_as),
+      right_as_(spec.right_as),
+      left_key_(std::move(left_key)),
+      right_key_(std::move(right_key)) {}
+
+JoinOperator::KeyStatus JoinOperator::EvalKey(int input, const Row& row, std::string& encoded) {
+  rules::Expression& expr = input == kLeft ? *left_key_ : *right_key_;
+  Value key = expr.Evaluate(row.value, ctx_.eval);
+  if (!ctx_.eval.error.empty()) {
+    reason_ = std::move(ctx_.eval.error);
+    ctx_.eval.error.clear();
+    ReportError(row, fmt::format("{}: {}", input == kLeft ? "left_key" : "right_key", reason_));
+    return KeyStatus::kError;
+  }
+  if (key.is_null()) return KeyStatus::kNull;
+  encoded.clear();
+  EncodeValue(key, encoded);
+  return KeyStatus::kOk;
+}
+
+JoinOperator::Stored JoinOperator::Store(const Row& row) const {
+  Stored s;
+  s.time = row.timestamp;
+  EncodeValue(row.value, s.bytes);
+  return s;
+}
+
+Value JoinOperator::Restore(std::string_view bytes, int64_t time) {
+  if (bytes.empty()) return Value::Null();
+  std::string_view in = bytes;
+  auto v = DecodeValue(in, ctx_.arena);
+  if (!v.ok()) {
+    ReportError(Row{Value::Null(), Value::Null(), time},
+                fmt::format("a buffered event could not be restored: {}", v.status().message()));
+    return Value::Null();
+  }
+  return *v;
+}
+
+void JoinOperator::AddResult(Value left, Value right, Value key, int64_t time,
+                             int64_t window_start, int64_t window_end, bool windowed) {
+  auto members = ctx_.arena.AllocateArray<Member>(windowed ? 4 : 2);
+  members[0] = {left_as_, left};
+  members[1] = {right_as_, right};
+  if (windowed) {
+    members[2] = {"window_start", Value::Timestamp(window_start)};
+    members[3] = {"window_end", Value::Timestamp(window_end)};
+  }
+  out_.push_back(Row{Value::Object(members), key, time});
+}
+
+void JoinOperator::FlushOut() {
+  if (out_.empty()) return;
+  Emit(out_);
+  out_.clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// WindowJoinOperator
+
+WindowJoinOperator::WindowJoinOperator(std::string name, TaskContext& ctx, const JoinSpec& spec,
+                                       std::unique_ptr<rules::Expression> left_key,
+                                       std::unique_ptr<rules::Expression> right_key)
+    : JoinOperator(std::move(name), ctx, spec, std::move(left_key), std::move(right_key)),
+      size_ms_(spec.window.size_ms),
+      slide_ms_(spec.window.kind == WindowKind::kHopping ? spec.window.slide_ms
+                                                          : spec.window.size_ms),
+      pane_ms_(std::gcd(size_ms_, slide_ms_)) {
+  SLUICE_CHECK(size_ms_ > 0 && slide_ms_ > 0 && spec.window.kind != WindowKind::kSession,
+               "window join {}: bad window", name_);
+}
+
+int64_t WindowJoinOperator::LastWindowStartFor(int64_t pane) const {
+  return FloorTo(pane, slide_ms_);
+}
+
+void WindowJoinOperator::Push(int input, std::span<Row> rows) {
+  stats_.rows_in += rows.size();
+  for (const Row& row : rows) {
+    int64_t pane = FloorTo(row.timestamp, pane_ms_);
+    int64_t last_end = LastWindowStartFor(pane) + size_ms_;
+    if (wm_ != kNoWatermark && last_end - 1 <= wm_) {
+      ReportLate(row, fmt::format("{} event time {} is past every window it belongs to (last "
+                                  "ends at {}, watermark {})",
+                                  input == kLeft ? "left" : "right", row.timestamp, last_end, wm_));
+      continue;
+    }
+    KeyStatus ks = EvalKey(input, row, scratch_);
+    if (ks == KeyStatus::kError) continue;
+    if (ks == KeyStatus::kNull) {
+      // NULL never matches; a left outer join still reports the left event when its window fires.
+      if (input == kRight || !left_outer()) continue;
+      scratch_.clear();
+    }
+    auto [it, inserted] = panes_[pane].try_emplace(scratch_);
+    if (inserted) state_bytes_ += kStoredOverhead + scratch_.size();
+    Stored s = Store(row);
+    state_bytes_ += s.Bytes();
+    (input == kLeft ? it->second.left : it->second.right).push_back(std::move(s));
+  }
+}
+
+void WindowJoinOperator::FireWindow(int64_t start) {
+  int64_t end = start + size_ms_;
+  struct Group {
+    std::vector<const Stored*> left;
+    std::vector<const Stored*> right;
+  };
+  // Results come out ordered by encoded key, then by pane and arrival.
+  std::map<std::string_view, Group> groups;
+  for (auto p = panes_.lower_bound(start); p != panes_.end() && p->first < end; ++p) {
+    for (const auto& [key, bucket] : p->second) {
+      Group& g = groups[key];
+      for (const Stored& s : bucket.left) g.left.push_back(&s);
+      for (const Stored& s : bucket.right) g.right.push_back(&s);
+    }
+  }
+  std::vector<Value> rights;
+  for (const auto& [key, g] : groups) {
+    if (g.left.empty() || (g.right.empty() && !left_outer())) continue;
+    Value key_value = Restore(key, end - 1);
+    rights.clear();
+    for (const Stored* r : g.right) rights.push_back(Restore(r->bytes, r->time));
+    for (const Stored* l : g.left) {
+      Value left = Restore(l->bytes, l->time);
+      if (rights.empty()) {
+        AddResult(left, Value::Null(), key_value, end - 1, start, end, true);
+        continue;
+      }
+      for (const Value& right : rights) AddResult(left, right, key_value, end - 1, start, end, true);
+    }
+    FlushOut();  // per key, so a large window does not pile up rows
+  }
+}
+
+void WindowJoinOperator::OnWatermark(int64_t wm) {
+  wm_ = wm;
+  while (!panes_.empty()) {
+    // Windows before the first one holding data, and not closable yet, are skipped only up to
+    // the first window the watermark has not closed: an event may still arrive for that one.
+    int64_t earliest = CeilTo(panes_.begin()->first + pane_ms_ - size_ms_, slide_ms_);
+    int64_t open = CeilTo(wm - size_ms_ + 2, slide_ms_);  // first window with end - 1 > wm
+    next_window_start_ = std::max(next_window_start_, std::min(earliest, open));
+    if (next_window_start_ + size_ms_ - 1 > wm) break;
+    FireWindow(next_window_start_);
+    next_window_start_ += slide_ms_;
+    // Panes whose last window has fired are done.
+    while (!panes_.empty() && LastWindowStartFor(panes_.begin()->first) < next_window_start_) {
+      for (const auto& [key, bucket] : panes_.begin()->second) {
+        state_bytes_ -= kStoredOverhead + key.size();
+        for (const Stored& s : bucket.left) state_bytes_ -= s.Bytes();
+        for (const Stored& s : bucket.right) state_bytes_ -= s.Bytes();
+      }
+      panes_.erase(panes_.begin());
+    }
+  }
+  FlushOut();
+  EmitWatermark(wm);
+}
+
+// ---------------------------------------------------------------------------------------------
+// IntervalJoinOperator
+
+IntervalJoinOperator::IntervalJoinOperator(std::string name, TaskContext& ctx,
+                                           const JoinSpec& spec,
+                                           std::unique_ptr<rules::Expression> left_key,
+                                           std::unique_ptr<rules::Expression> right_key)
+    : JoinOperator(std::move(name), ctx, spec, std::move(left_key), std::move(right_key)),
+      lower_ms_(spec.lower_ms),
+      upper_ms_(spec.upper_ms) {
+  SLUICE_CHECK(lower_ms_ <= upper_ms_, "interval join {}: lower > upper", name_);
+}
+
+int64_t IntervalJoinOperator::ExpiryOf(int input, int64_t time) const {
+  return input == kLeft ? time + upper_ms_ : time - lower_ms_;
+}
+
+void IntervalJoinOperator::Push(int input, std::span<Row> rows) {
+  stats_.rows_in += rows.size();
+  for (const Row& row : rows) {
+    const int64_t t = row.timestamp;
+    if (wm_ != kNoWatermark && t <= wm_) {
+      ReportLate(row, fmt::format("{} event time {} is at or before the join's watermark {}",
+                                  input == kLeft ? "left" : "right", t, wm_));
+      continue;
+    }
+    KeyStatus ks = EvalKey(input, row, scratch_);
+    if (ks == KeyStatus::kError) continue;
+    if (ks == KeyStatus::kNull) {
+      if (input == kLeft && left_outer()) AddResult(row.value, Value::Null(), Value::Null(), t);
+      continue;
+    }
+    auto [it, inserted] = keys_.try_emplace(scratch_);
+    if (inserted) state_bytes_ += kStoredOverhead + scratch_.size();
+    KeyState& k = it->second;
+    Value key_value;
+    bool matched = false;
+    if (input == kLeft) {
+      // right.time in [t + lower, t + upper]
+      for (auto r = LowerBoundByTime(k.right, t + lower_ms_);
+           r != k.right.end() && r->time <= t + upper_ms_; ++r) {
+        if (!matched) key_value = Restore(it->first, t);
+        matched = true;
+        AddResult(row.value, Restore(r->bytes, r->time), key_value, std::max(t, r->time));
+      }
+    } else {
+      // left.time in [t - upper, t - lower]
+      for (auto l = LowerBoundByTime(k.left, t - upper_ms_);
+           l != k.left.end() && l->time <= t - lower_ms_; ++l) {
+        if (!matched) key_value = Restore(it->first, t);
+        matched = true;
+        l->matched = true;
+        AddResult(Restore(l->bytes, l->time), row.value, key_value, std::max(t, l->time));
+      }
+    }
+    if (ExpiryOf(input, t) <= wm_) {
+      // Nothing that is not late can match it any more: do not buffer it.
+      if (input == kLeft && left_outer() && !matched) {
+        AddResult(row.value, Value::Null(), Restore(it->first, t), t);
+      }
+    } else {
+      Stored s = Store(row);
+      s.matched = matched;
+      state_bytes_ += s.Bytes();
+      auto& side = input == kLeft ? k.left : k.right;
+      side.insert(UpperBoundByTime(side, t), std::move(s));
+    }
+    if (k.left.empty() && k.right.empty()) {
+      state_bytes_ -= kStoredOverhead + it->first.size();
+      keys_.erase(it);
+    } else {
+      Arm(it->first, k);
+    }
+  }
+  FlushOut();
+}
+
+void IntervalJoinOperator::Arm(const std::string& key, KeyState& ks) {
+  int64_t e = INT64_MAX;
+  if (!ks.left.empty()) e = std::min(e, ExpiryOf(kLeft, ks.left.front().time));
+  if (!ks.right.empty()) e = std::min(e, ExpiryOf(kRight, ks.right.front().time));
+  if (e < ks.timer) {
+    ks.timer = e;
+    timers_.emplace(e, key);
+  }
+}
+
+void IntervalJoinOperator::Expire(const std::string& key, KeyState& ks, int64_t wm) {
+  while (!ks.left.empty() && ExpiryOf(kLeft, ks.left.front().time) <= wm) {
+    Stored& l = ks.left.front();
+    if (left_outer() && !l.matched) {
+      AddResult(Restore(l.bytes, l.time), Value::Null(), Restore(key, l.time), l.time);
+    }
+    state_bytes_ -= l.Bytes();
+    ks.left.pop_front();
+  }
+  while (!ks.right.empty() && ExpiryOf(kRight, ks.right.front().time) <= wm) {
+    state_bytes_ -= ks.right.front().Bytes();
+    ks.right.pop_front();
+  }
+}
+
+void IntervalJoinOperator::OnWatermark(int64_t wm) {
+  wm_ = wm;
+  while (!timers_.empty() && timers_.begin()->first <= wm) {
+    auto node = timers_.extract(timers_.begin());
+    auto it = keys_.find(node.mapped());
+    if (it == keys_.end() || it->second.timer != node.key()) continue;  // stale
+    KeyState& ks = it->second;
+    ks.timer = INT64_MAX;
+    Expire(it->first, ks, wm);
+    if (ks.left.empty() && ks.right.empty()) {
+      state_bytes_ -= kStoredOverhead + it->first.size();
+      keys_.erase(it);
+    } else {
+      Arm(it->first, ks);
+    }
+  }
+  FlushOut();
+  // Unmatched left rows of a left outer join come out when the watermark reaches time + upper:
+  // hold the output watermark back so they are not behind it downstream.
+  EmitWatermark(left_outer() ? wm - std::max<int64_t>(upper_ms_, 0) : wm);
+}
+
+// ---------------------------------------------------------------------------------------------
+// TemporalJoinOperator
+
+TemporalJoinOperator::TemporalJoinOperator(std::string name, TaskContext& ctx,
+                                           const JoinSpec& spec,
+                                           std::unique_ptr<rules::Expression> left_key,
+                                           std::unique_ptr<rules::Expression> right_key)
+    : JoinOperator(std::move(name), ctx, spec, std::move(left_key), std::move(right_key)) {}
+
+void TemporalJoinOperator::Push(int input, std::span<Row> rows) {
+  stats_.rows_in += rows.size();
+  for (const Row& row : rows) {
+    if (input == kLeft) {
+      PushLeft(row);
+    } else {
+      PushRight(row);
+    }
+  }
+  FlushOut();
+}
+
+void TemporalJoinOperator::PushLeft(const Row& row) {
+  const int64_t t = row.timestamp;
+  if (wm_ != kNoWatermark && t <= wm_) {
+    ReportLate(row, fmt::format("left event time {} is at or before the join's watermark {}", t,
+                                wm_));
+    return;
+  }
+  KeyStatus ks = EvalKey(kLeft, row, scratch_);
+  if (ks == KeyStatus::kError) return;
+  if (ks == KeyStatus::kNull) {
+    if (left_outer()) AddResult(row.value, Value::Null(), Value::Null(), t);
+    return;
+  }
+  if (right_wm_ != kNoWatermark && t <= right_wm_) {
+    JoinLeft(scratch_, row.value, t);  // every version up to t is known
+    return;
+  }
+  Waiting w;
+  w.key = scratch_;
+  EncodeValue(row.value, w.bytes);
+  state_bytes_ += kStoredOverhead + w.key.size() + w.bytes.size();
+  waiting_.emplace(t, std::move(w));
+}
+
+void TemporalJoinOperator::PushRight(const Row& row) {
+  const int64_t t = row.timestamp;
+  if (right_wm_ != kNoWatermark && t <= right_wm_) {
+    ReportLate(row, fmt::format("right (table) event time {} is at or before the right input's "
+                                "watermark {}: left events up to it were joined without it",
+                                t, right_wm_));
+    return;
+  }
+  bool deletion = IsDeletion(row.value);
+  KeyStatus ks = EvalKey(kRight, row, scratch_);
+  if (ks != KeyStatus::kOk) return;  // errors were reported; a NULL key never matches
+  auto [it, inserted] = table_.try_emplace(scratch_);
+  if (inserted) state_bytes_ += kStoredOverhead + scratch_.size();
+  Version v;
+  v.time = t;
+  if (!deletion) EncodeValue(row.value, v.bytes);  // never empty: empty marks a deletion
+  state_bytes_ += v.Bytes();
+  ++versions_;
+  auto& versions = it->second;
+  versions.insert(UpperBoundByTime(versions, t), std::move(v));  // same time: the later wins
+  if (Prune(versions)) {
+    state_bytes_ -= kStoredOverhead + it->first.size();
+    table_.erase(it);
+  }
+}
+
+void TemporalJoinOperator::JoinLeft(std::string_view key, Value left, int64_t time) {
+  const Version* version = nullptr;
+  auto it = table_.find(key);
+  if (it != table_.end()) {
+    auto pos = UpperBoundByTime(it->second, time);
+    if (pos != it->second.begin()) version = &*std::prev(pos);
+  }
+  if (version != nullptr && !version->bytes.empty()) {
+    AddResult(left, Restore(version->bytes, version->time), Restore(key, time), time);
+  } else if (left_outer()) {
+    AddResult(left, Value::Null(), Restore(key, time), time);
+  }
+}
+
+bool TemporalJoinOperator::Prune(std::vector<Version>& versions) {
+  // Keep the latest version with time <= wm_ (what a left event just after wm_ sees) and later.
+  auto pos = UpperBoundByTime(versions, wm_);
+  auto keep_from = pos == versions.begin() ? pos : std::prev(pos);
+  // A leading deletion means the same as no version at all.
+  while (keep_from != versions.end() && keep_from->bytes.empty()) ++keep_from;
+  for (auto v = versions.begin(); v != keep_from; ++v) state_bytes_ -= v->Bytes();
+  versions_ -= static_cast<size_t>(keep_from - versions.begin());
+  versions.erase(versions.begin(), keep_from);
+  return versions.empty();
+}
+
+void TemporalJoinOperator::PruneAll() {
+  for (auto it = table_.begin(); it != table_.end();) {
+    if (Prune(it->second)) {
+      state_bytes_ -= kStoredOverhead + it->first.size();
+      table_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  // Amortised: the next full pass comes after as many new versions as are kept now.
+  next_prune_at_ = std::max<size_t>(1024, 2 * versions_);
+}
+
+void TemporalJoinOperator::OnInputWatermark(int input, int64_t wm) {
+  if (input != kRight) return;
+  right_wm_ = wm;
+  // Left events up to the table's watermark have every version they can see: join them now,
+  // before the combined watermark moves past them.
+  while (!waiting_.empty() && waiting_.begin()->first <= wm) {
+    auto node = waiting_.extract(waiting_.begin());
+    const Waiting& w = node.mapped();
+    state_bytes_ -= kStoredOverhead + w.key.size() + w.bytes.size();
+    Value left = Restore(w.bytes, node.key());
+    JoinLeft(w.key, left, node.key());
+  }
+  FlushOut();
+}
+
+void TemporalJoinOperator::OnWatermark(int64_t wm) {
+  wm_ = wm;
+  if (versions_ >= next_prune_at_) PruneAll();
+  FlushOut();
+  EmitWatermark(wm);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Result<std::unique_ptr<Operator>> MakeJoinOperator(std::string name, TaskContext& ctx,
+                                                  const JoinSpec& spec) {
+  auto left = CompileSpecExpression(spec.left_key);
+  if (!left.ok()) return left.status();
+  auto right = CompileSpecExpression(spec.right_key);
+  if (!right.ok()) return right.status();
+  std::unique_ptr<Operator> op;
+  switch (spec.kind) {
+    case JoinKind::kWindow:
+      op = std::make_unique<WindowJoinOperator>(std::move(name), ctx, spec, std::move(*left),
+                                                std::move(*right));
+      break;
+    case JoinKind::kInterval:
+      op = std::make_unique<IntervalJoinOperator>(std::move(name), ctx, spec, std::move(*left),
+                                                  std::move(*right));
+      break;
+    case JoinKind::kTemporal:
+      op = std::make_unique<TemporalJoinOperator>(std::move(name), ctx, spec, std::move(*left),
+                                                  std::move(*right));
+      break;
+  }
+  return op;
+}
+
+// --- checkpointed state ---
+
+void JoinOperator::SaveStored(StateWriter& w, const Stored& s) {
+  w.I64(s.time);
+  w.Bytes(s.bytes);
+  w.U64(s.matched ? 1 : 0);
+}
+
+JoinOperator::Stored JoinOperator::LoadStored(StateReader& r) {
+  Stored s;
+  s.time = r.I64();
+  s.bytes = std::string(r.Bytes());
+  s.matched = r.U64() != 0;
+  return s;
+}
+
+void WindowJoinOperator::SaveState(StateWriter& w) const {
+  w.I64(wm_);
+  w.I64(next_window_start_);
+  w.U64(panes_.size());
+  for (const auto& [start, keys] : panes_) {
+    w.I64(start);
+    w.U64(keys.size());
+    for (const auto& [key, b] : keys) {
+      w.Bytes(key);
+      w.U64(b.left.size());
+      for (const auto& s : b.left) SaveStored(w, s);
+      w.U64(b.right.size());
+      for (const auto& s : b.right) SaveStored(w, s);
+    }
+  }
+}
+
+Status WindowJoinOperator::LoadState(StateReader& r) {
+  if (r.done()) return Status::Ok();
+  wm_ = r.I64();
+  next_window_start_ = r.I64();
+  uint64_t panes = r.Count(2);
+  for (uint64_t p = 0; p < panes && r.ok(); ++p) {
+    auto& keys = panes_[r.I64()];
+    uint64_t n = r.Count(3);
+    for (uint64_t k = 0; k < n && r.ok(); ++k) {
+      std::string key(r.Bytes());
+      Bucket& b = keys[key];
+      state_bytes_ += kStoredOverhead + key.size();
+      for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) {
+        b.left.push_back(LoadStored(r));
+        state_bytes_ += b.left.back().Bytes();
+      }
+      for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) {
+        b.right.push_back(LoadStored(r));
+        state_bytes_ += b.right.back().Bytes();
+      }
+    }
+  }
+  return r.status("window join " + name_);
+}
+
+void IntervalJoinOperator::SaveState(StateWriter& w) const {
+  w.I64(wm_);
+  w.U64(keys_.size());
+  for (const auto& [key, ks] : keys_) {
+    w.Bytes(key);
+    w.U64(ks.left.size());
+    for (const auto& s : ks.left) SaveStored(w, s);
+    w.U64(ks.right.size());
+    for (const auto& s : ks.right) SaveStored(w, s);
+  }
+}
+
+Status IntervalJoinOperator::LoadState(StateReader& r) {
+  if (r.done()) return Status::Ok();
+  wm_ = r.I64();
+  uint64_t n = r.Count(3);
+  for (uint64_t k = 0; k < n && r.ok(); ++k) {
+    std::string key(r.Bytes());
+    KeyState& ks = keys_[key];
+    state_bytes_ += kStoredOverhead + key.size();
+    for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) {
+      ks.left.push_back(LoadStored(r));
+      state_bytes_ += ks.left.back().Bytes();
+    }
+    for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) {
+      ks.right.push_back(LoadStored(r));
+      state_bytes_ += ks.right.back().Bytes();
+    }
+    if (r.ok()) Arm(key, ks);
+  }
+  return r.status("interval join " + name_);
+}
+
+void TemporalJoinOperator::SaveState(StateWriter& w) const {
+  w.I64(wm_);
+  w.I64(right_wm_);
+  w.U64(table_.size());
+  for (const auto& [key, versions] : table_) {
+    w.Bytes(key);
+    w.U64(versions.size());
+    for (const auto& v : versions) {
+      w.I64(v.time);
+      w.Bytes(v.bytes);
+    }
+  }
+  w.U64(waiting_.size());
+  for (const auto& [time, wait] : waiting_) {
+    w.I64(time);
+    w.Bytes(wait.key);
+    w.Bytes(wait.bytes);
+  }
+}
+
+Status TemporalJoinOperator::LoadState(StateReader& r) {
+  if (r.done()) return Status::Ok();
+  wm_ = r.I64();
+  right_wm_ = r.I64();
+  uint64_t n = r.Count(2);
+  for (uint64_t k = 0; k < n && r.ok(); ++k) {
+    std::string key(r.Bytes());
+    auto& versions = table_[key];
+    state_bytes_ += kStoredOverhead + key.size();
+    for (uint64_t i = 0, m = r.Count(2); i < m && r.ok(); ++i) {
+      Version v;
+      v.time = r.I64();
+      v.bytes = std::string(r.Bytes());
+      state_bytes_ += v.Bytes();
+      ++versions_;
+      versions.push_back(std::move(v));
+    }
+  }
+  uint64_t waiting = r.Count(3);
+  for (uint64_t i = 0; i < waiting && r.ok(); ++i) {
+    int64_t time = r.I64();
+    Waiting w;
+    w.key = std::string(r.Bytes());
+    w.bytes = std::string(r.Bytes());
+    state_bytes_ += kStoredOverhead + w.key.size() + w.bytes.size();
+    waiting_.emplace(time, std::move(w));
+  }
+  next_prune_at_ = std::max<size_t>(1024, 2 * versions_);
+  return r.status("temporal join " + name_);
+}
+
+}  // namespace sluice::stream

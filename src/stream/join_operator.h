@@ -1,0 +1,214 @@
+// Join operators between two streams on event time: window join, interval join and the
+// event-time temporal (versioned table) join. Semantics follow Flink; docs/pipelines.md ("Joins")
+// documents them for users.
+//
+// Shared rules (every kind):
+//  1. Input 0 is the left stream, input 1 the right one. A joined row is an object
+//     {<left_as>: left event, <right_as>: right event} (NULL for the missing side of a left outer
+//     join); window joins add window_start and window_end. Its key is the join key.
+//  2. Keys that evaluate to NULL never match (SQL). Key evaluation errors go to the error output.
+//  3. Everything kept across calls is owned by the operator: events and keys are stored as
+//     EncodeValue bytes in std::strings and decoded into ctx_.arena only when a result is built,
+//     so nothing points into the task arena after the call that received it.
+//  4. State is bounded by what the watermarks still allow to match; StateBytes() reports it.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "stream/operator.h"
+#include "stream/pipeline_spec.h"
+#include "stream/window_operator.h"  // StringMap
+
+namespace sluice::stream {
+
+// The parts shared by the three join kinds: key evaluation, stored events, result rows.
+class JoinOperator : public Operator {
+ public:
+  size_t StateBytes() const override { return state_bytes_; }
+
+ protected:
+  static constexpr int kLeft = 0;
+  static constexpr int kRight = 1;
+  // Accounting overhead per stored event (container nodes, bookkeeping), for StateBytes().
+  static constexpr size_t kStoredOverhead = 48;
+
+  // An event kept by the operator: its event time and EncodeValue bytes.
+  struct Stored {
+    int64_t time = 0;
+    std::string bytes;
+    bool matched = false;  // left outer joins: did it ever join?
+    size_t Bytes() const { return kStoredOverhead + bytes.size(); }
+  };
+
+  enum class KeyStatus { kOk, kNull, kError };
+
+  JoinOperator(std::string name, TaskContext& ctx, const JoinSpec& spec,
+               std::unique_ptr<rules::Expression> left_key,
+               std::unique_ptr<rules::Expression> right_key);
+
+  // Evaluates the key of `row` arriving on `input` and encodes it into `encoded`. kError has
+  // already been reported to the error output.
+  KeyStatus EvalKey(int input, const Row& row, std::string& encoded);
+  Stored Store(const Row& row) const;
+  // The stored event (or key) decoded into ctx_.arena. An undecodable one (nested deeper than the
+  // codec allows) is reported as an error and yields NULL.
+  model::Value Restore(std::string_view bytes, int64_t time);
+  // Appends a joined row to out_. `window_start` is used by window joins only.
+  void AddResult(model::Value left, model::Value right, model::Value key, int64_t time,
+                 int64_t window_start = 0, int64_t window_end = 0, bool windowed = false);
+  void FlushOut();
+  bool left_outer() const { return type_ == JoinType::kLeft; }
+  static void SaveStored(StateWriter& w, const Stored& s);
+  static Stored LoadStored(StateReader& r);
+
+  JoinType type_;
+  std::string left_as_;   // member names of results; results' names point here
+  std::string right_as_;
+  std::unique_ptr<rules::Expression> left_key_;
+  std::unique_ptr<rules::Expression> right_key_;
+  size_t state_bytes_ = 0;
+  std::string scratch_;
+  std::string reason_;
+  std::vector<Row> out_;
+};
+
+// Window join: both sides are buffered per pane (gcd(size, slide)) and key; a window
+// [start, end) fires when the watermark (minimum of both inputs) reaches end - 1 and emits, per
+// key, every left × right pair of its panes (left outer: unmatched left rows with right NULL).
+// Results carry window_start/window_end and event time end - 1. A pane is dropped once the last
+// window containing it has fired, so state covers only windows the watermark has not closed.
+// An event whose every window has closed goes to the late output.
+class WindowJoinOperator final : public JoinOperator {
+ public:
+  WindowJoinOperator(std::string name, TaskContext& ctx, const JoinSpec& spec,
+                     std::unique_ptr<rules::Expression> left_key,
+                     std::unique_ptr<rules::Expression> right_key);
+  void Push(int input, std::span<Row> rows) override;
+
+ protected:
+  void OnWatermark(int64_t wm) override;
+  void SaveState(StateWriter& w) const override;
+  Status LoadState(StateReader& r) override;
+
+ private:
+  struct Bucket {
+    std::vector<Stored> left;
+    std::vector<Stored> right;
+  };
+  int64_t LastWindowStartFor(int64_t pane) const;
+  void FireWindow(int64_t start);
+
+  int64_t size_ms_;
+  int64_t slide_ms_;
+  int64_t pane_ms_;
+  int64_t wm_ = kNoWatermark;
+  int64_t next_window_start_ = kNoWatermark;  // smallest window start not yet fired
+  // pane start -> encoded key -> events. Left outer joins keep NULL-keyed left events under the
+  // empty key, which no encoded key equals.
+  std::map<int64_t, StringMap<Bucket>> panes_;
+};
+
+// Interval join: right.time BETWEEN left.time + lower AND left.time + upper. Each arriving event
+// is matched at once against the other side's buffer for its key (both kept sorted by time) and
+// then buffered itself, so every pair is emitted exactly once, with event time max(left, right).
+// Invariants (W = the minimum watermark of both inputs):
+//  1. An event with time <= W is late (its pairs could be incomplete and would be behind the
+//     watermark already sent downstream): late output.
+//  2. A left event is kept while left.time + upper > W, a right event while right.time - lower
+//     > W: past that no event that is not late can match it.
+//  3. Left outer: a left event leaving the buffer unmatched is emitted with right NULL; the
+//     output watermark is held back by max(upper, 0) so these rows are never behind it.
+class IntervalJoinOperator final : public JoinOperator {
+ public:
+  IntervalJoinOperator(std::string name, TaskContext& ctx, const JoinSpec& spec,
+                       std::unique_ptr<rules::Expression> left_key,
+                       std::unique_ptr<rules::Expression> right_key);
+  void Push(int input, std::span<Row> rows) override;
+
+ protected:
+  void OnWatermark(int64_t wm) override;
+  void SaveState(StateWriter& w) const override;
+  Status LoadState(StateReader& r) override;
+
+ private:
+  struct KeyState {
+    std::deque<Stored> left;   // sorted by time
+    std::deque<Stored> right;  // sorted by time
+    int64_t timer = INT64_MAX;  // the expiry registered in timers_ for this key
+  };
+  int64_t ExpiryOf(int input, int64_t time) const;
+  void Expire(const std::string& key, KeyState& ks, int64_t wm);
+  void Arm(const std::string& key, KeyState& ks);
+
+  int64_t lower_ms_;
+  int64_t upper_ms_;
+  int64_t wm_ = kNoWatermark;
+  StringMap<KeyState> keys_;
+  // expiry -> key; an entry is live when it equals its key's `timer` (others are stale).
+  std::multimap<int64_t, std::string> timers_;
+};
+
+// Event-time temporal join (Flink's FOR SYSTEM_TIME AS OF left.time): the right input is a
+// versioned table — per key, its values with their event times. A left event waits until the
+// right input's watermark reaches its time, then joins the latest version with time <= its own
+// (none, or a deleted key: inner drops it, left outer emits right NULL). A right event whose
+// value is NULL (or, with source `metadata: true`, whose `value` member is NULL) deletes its key
+// from that time on. Results have the left event's time.
+// Invariants (W = the minimum watermark of both inputs, R = the right input's watermark):
+//  1. Left events with time <= W are late; right events with time <= R are late (left events up
+//     to R were already joined without them).
+//  2. Every left event still to be joined has time > W, so per key only the latest version with
+//     time <= W and the versions after it are kept; older ones (and a deletion that is the
+//     latest, with nothing after it) are pruned.
+//  3. Waiting left events are held until R passes them: a right input whose watermark stops
+//     (an idle table) holds them, as in Flink.
+class TemporalJoinOperator final : public JoinOperator {
+ public:
+  TemporalJoinOperator(std::string name, TaskContext& ctx, const JoinSpec& spec,
+                       std::unique_ptr<rules::Expression> left_key,
+                       std::unique_ptr<rules::Expression> right_key);
+  void Push(int input, std::span<Row> rows) override;
+  size_t waiting() const { return waiting_.size(); }
+  size_t versions() const { return versions_; }
+
+ protected:
+  void OnWatermark(int64_t wm) override;
+  void OnInputWatermark(int input, int64_t wm) override;
+  void SaveState(StateWriter& w) const override;
+  Status LoadState(StateReader& r) override;
+
+ private:
+  struct Version {
+    int64_t time = 0;
+    std::string bytes;  // empty: the key was deleted
+    size_t Bytes() const { return kStoredOverhead + bytes.size(); }
+  };
+  struct Waiting {
+    std::string key;
+    std::string bytes;
+  };
+  void PushLeft(const Row& row);
+  void PushRight(const Row& row);
+  void JoinLeft(std::string_view key, model::Value left, int64_t time);
+  // Drops versions of `key` no pending or future left event can need; true when none remain.
+  bool Prune(std::vector<Version>& versions);
+  void PruneAll();
+
+  int64_t wm_ = kNoWatermark;        // minimum of both inputs
+  int64_t right_wm_ = kNoWatermark;  // the right input's
+  StringMap<std::vector<Version>> table_;  // key -> versions sorted by time
+  size_t versions_ = 0;
+  size_t next_prune_at_ = 1024;  // PruneAll when versions_ reaches this
+  std::multimap<int64_t, Waiting> waiting_;  // left time -> event
+};
+
+// Builds the operator for `spec.kind`. Errors: the key expressions' compile errors.
+Result<std::unique_ptr<Operator>> MakeJoinOperator(std::string name, TaskContext& ctx,
+                                                  const JoinSpec& spec);
+
+}  // namespace sluice::stream

@@ -1,0 +1,455 @@
+#include "stream/join_operator.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "stream/testing.h"
+
+namespace sluice::stream {
+namespace {
+
+using testing::Harness;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+constexpr size_t kLeft = 0;
+constexpr size_t kRight = 1;
+
+// orders (source 0) join payments (source 1) into a discard output.
+std::string Spec(std::string_view join, std::string_view after = "") {
+  return fmt::format(R"(name: p
+sources: [{{name: orders, topic: o}}, {{name: payments, topic: q}}]
+operators:
+  - name: j
+    type: join
+    inputs: [orders, payments]
+    join: {}
+{}outputs: [{{name: out, input: {}, type: discard}}]
+)",
+                     join, after, after.empty() ? "j" : "m");
+}
+
+std::string ErrorOf(const std::string& yaml) {
+  auto spec = ParsePipelineSpec(yaml);
+  if (!spec.ok()) return std::string(spec.status().message());
+  Status s = ValidatePipeline(*spec);
+  return s.ok() ? "" : std::string(s.message());
+}
+
+// ----------------------------------------------------------------------------- window join
+
+TEST(WindowJoinTest, InnerJoinEmitsEveryPairOfAWindowOnceBothWatermarksPassItsEnd) {
+  Harness h(Spec("{kind: window, window: {kind: tumbling, size: 10ms}, left_key: id, "
+                 "right_key: id, as: [o, p]}"));
+  h.Push({{R"({"id":1,"a":10})", 1}, {R"({"id":2,"a":20})", 3}, {R"({"id":1,"a":11})", 12}},
+         kLeft);
+  h.Push({{R"({"id":1,"s":"ok"})", 5}, {R"({"id":1,"s":"dup"})", 8}, {R"({"id":3,"s":"x"})", 4},
+          {R"({"id":1,"s":"next"})", 15}},
+         kRight);
+  EXPECT_GT(h.graph->StateBytes(), 0u);
+  h.Watermark(9, kLeft);
+  EXPECT_THAT(h.Take(), IsEmpty());  // the right input has not reached 9
+  h.Watermark(9, kRight);
+  EXPECT_THAT(h.out_times, ElementsAre(9, 9));
+  EXPECT_THAT(h.Take(),
+              ElementsAre(R"({"o":{"id":1,"a":10},"p":{"id":1,"s":"ok"},"window_start":0,"window_end":10})",
+                          R"({"o":{"id":1,"a":10},"p":{"id":1,"s":"dup"},"window_start":0,"window_end":10})"));
+  h.WatermarkAll(19);
+  EXPECT_THAT(h.Take(),
+              ElementsAre(R"({"o":{"id":1,"a":11},"p":{"id":1,"s":"next"},"window_start":10,"window_end":20})"));
+  EXPECT_EQ(h.graph->StateBytes(), 0u);
+}
+
+TEST(WindowJoinTest, LeftOuterJoinEmitsUnmatchedLeftRowsWithNullWhenTheWindowCloses) {
+  Harness h(Spec("{kind: window, window: {kind: tumbling, size: 10ms}, left_key: id, "
+                 "right_key: id, type: left}"));
+  h.Push({{R"({"id":1})", 1}, {R"({"id":2})", 3}}, kLeft);
+  h.Push({{R"({"id":1})", 5}, {R"({"id":3})", 4}}, kRight);
+  h.WatermarkAll(8);
+  EXPECT_THAT(h.Take(), IsEmpty());
+  h.WatermarkAll(9);
+  EXPECT_THAT(h.Take(),
+              ElementsAre(R"({"orders":{"id":1},"payments":{"id":1},"window_start":0,"window_end":10})",
+                          R"({"orders":{"id":2},"payments":null,"window_start":0,"window_end":10})"));
+  EXPECT_EQ(h.graph->StateBytes(), 0u);
+}
+
+TEST(WindowJoinTest, HoppingWindowsJoinEventsInEveryWindowTheyShare) {
+  Harness h(Spec("{kind: window, window: {kind: hopping, size: 10ms, slide: 5ms}, left_key: id, "
+                 "right_key: id, as: [l, r]}"));
+  // 7 is in [0,10) and [5,15); 3 in [-5,5) and [0,10): they share [0,10) only.
+  h.Push({{R"({"id":1,"v":"a"})", 7}}, kLeft);
+  h.Push({{R"({"id":1,"v":"b"})", 3}}, kRight);
+  // 12 and 13 share [5,15) and [10,20).
+  h.Push({{R"({"id":1,"v":"c"})", 12}}, kLeft);
+  h.Push({{R"({"id":1,"v":"d"})", 13}}, kRight);
+  h.WatermarkAll(100);
+  EXPECT_THAT(h.Take(),
+              ElementsAre(R"({"l":{"id":1,"v":"a"},"r":{"id":1,"v":"b"},"window_start":0,"window_end":10})",
+                          R"({"l":{"id":1,"v":"a"},"r":{"id":1,"v":"d"},"window_start":5,"window_end":15})",
+                          R"({"l":{"id":1,"v":"c"},"r":{"id":1,"v":"d"},"window_start":5,"window_end":15})",
+                          R"({"l":{"id":1,"v":"c"},"r":{"id":1,"v":"d"},"window_start":10,"window_end":20})"));
+  EXPECT_EQ(h.graph->StateBytes(), 0u);
+}
+
+TEST(WindowJoinTest, EventsPastEveryWindowGoToTheLateOutput) {
+  Harness h(Spec("{kind: window, window: {kind: tumbling, size: 10ms}, left_key: id, "
+                 "right_key: id}"));
+  h.WatermarkAll(19);
+  h.Push({{R"({"id":1})", 5}}, kLeft);
+  h.Push({{R"({"id":1})", 19}}, kRight);
+  h.Push({{R"({"id":1})", 20}}, kRight);  // [20,30) is still open
+  ASSERT_EQ(h.late.size(), 2u);
+  EXPECT_THAT(h.late[0], HasSubstr("left event time 5 is past every window"));
+  EXPECT_THAT(h.late[1], HasSubstr("right event time 19"));
+  h.Push({{R"({"id":1})", 25}}, kLeft);
+  h.WatermarkAll(29);
+  EXPECT_EQ(h.Take().size(), 1u);
+}
+
+TEST(WindowJoinTest, AnEventForASkippedEmptyWindowStillJoins) {
+  // The watermark passes far beyond the data while a window after it is still open: an event
+  // arriving for that window must be joined when it closes, not forgotten.
+  Harness h(Spec("{kind: window, window: {kind: tumbling, size: 10ms}, left_key: id, "
+                 "right_key: id}"));
+  h.Push({{R"({"id":1})", 1}}, kLeft);
+  h.Push({{R"({"id":1})", 2}}, kRight);
+  h.Push({{R"({"id":9})", 500}}, kLeft);
+  h.WatermarkAll(25);  // fires [0,10); [20,30) is open
+  EXPECT_EQ(h.Take().size(), 1u);
+  h.Push({{R"({"id":2})", 27}}, kLeft);
+  h.Push({{R"({"id":2})", 21}}, kRight);
+  h.WatermarkAll(29);
+  EXPECT_THAT(h.Take(),
+              ElementsAre(R"({"orders":{"id":2},"payments":{"id":2},"window_start":20,"window_end":30})"));
+}
+
+TEST(WindowJoinTest, NullKeysNeverMatchButLeftOuterStillReportsTheLeftRow) {
+  Harness inner(Spec("{kind: window, window: {kind: tumbling, size: 10ms}, left_key: id, "
+                     "right_key: id}"));
+  inner.Push({{R"({"x":1})", 1}}, kLeft);
+  inner.Push({{R"({"x":1})", 2}, {R"({"id":null})", 3}}, kRight);
+  inner.WatermarkAll(9);
+  EXPECT_THAT(inner.Take(), IsEmpty());
+  EXPECT_EQ(inner.graph->StateBytes(), 0u);
+
+  Harness outer(Spec("{kind: window, window: {kind: tumbling, size: 10ms}, left_key: id, "
+                     "right_key: id, type: left}"));
+  outer.Push({{R"({"x":1})", 1}}, kLeft);
+  outer.Push({{R"({"x":1})", 2}}, kRight);
+  outer.WatermarkAll(9);
+  EXPECT_THAT(outer.Take(),
+              ElementsAre(R"({"orders":{"x":1},"payments":null,"window_start":0,"window_end":10})"));
+}
+
+TEST(WindowJoinTest, KeyErrorsGoToTheErrorOutput) {
+  Harness h(Spec("{kind: window, window: {kind: tumbling, size: 10ms}, "
+                 "left_key: CAST(id AS BIGINT), right_key: id}"));
+  h.Push({{R"({"id":"12"})", 1}, {R"({"id":"x"})", 2}}, kLeft);
+  h.Push({{R"({"id":12})", 3}}, kRight);
+  h.WatermarkAll(9);
+  EXPECT_EQ(h.Take().size(), 1u);
+  ASSERT_EQ(h.errors.size(), 1u);
+  EXPECT_THAT(h.errors[0], HasSubstr("left_key"));
+}
+
+TEST(WindowJoinTest, DownstreamMapPicksFieldsOfBothSides) {
+  Harness h(Spec("{kind: window, window: {kind: tumbling, size: 10ms}, left_key: order_id, "
+                 "right_key: order_id, as: [o, p]}",
+                 R"(  - name: m
+    type: map
+    input: j
+    fields: {id: o.order_id, amount: o.amount, status: p.status, end: window_end}
+)"));
+  h.Push({{R"({"order_id":"A","amount":30})", 1}}, kLeft);
+  h.Push({{R"({"order_id":"A","status":"paid"})", 4}}, kRight);
+  h.WatermarkAll(9);
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"id":"A","amount":30,"status":"paid","end":10})"));
+}
+
+// --------------------------------------------------------------------------- interval join
+
+constexpr std::string_view kInterval =
+    "{kind: interval, lower: -5ms, upper: 10ms, left_key: id, right_key: id, as: [o, p]}";
+
+TEST(IntervalJoinTest, MatchesOutOfOrderRowsAgainstTheOtherSideAtOnce) {
+  Harness h(Spec(kInterval));
+  h.Push({{R"({"id":1,"n":"a"})", 100}}, kLeft);
+  // right.time in [95, 110] for the left row at 100
+  h.Push({{R"({"id":1,"r":"x"})", 95}, {R"({"id":1,"r":"y"})", 111}, {R"({"id":1,"r":"z"})", 94}},
+         kRight);
+  EXPECT_THAT(h.out_times, ElementsAre(100));
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"o":{"id":1,"n":"a"},"p":{"id":1,"r":"x"}})"));
+  // An earlier left row arriving later: [99, 114] holds y only.
+  h.Push({{R"({"id":1,"n":"b"})", 104}, {R"({"id":2,"n":"c"})", 104}}, kLeft);
+  EXPECT_THAT(h.out_times, ElementsAre(111));
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"o":{"id":1,"n":"b"},"p":{"id":1,"r":"y"}})"));
+  h.Push({{R"({"id":1,"r":"w"})", 105}}, kRight);
+  EXPECT_THAT(h.out_times, ElementsAre(105, 105));
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"o":{"id":1,"n":"a"},"p":{"id":1,"r":"w"}})",
+                                    R"({"o":{"id":1,"n":"b"},"p":{"id":1,"r":"w"}})"));
+}
+
+TEST(IntervalJoinTest, BuffersAreDroppedAsTheWatermarkPassesTheirBounds) {
+  Harness h(Spec(kInterval));
+  h.Push({{R"({"id":1})", 100}, {R"({"id":2})", 120}}, kLeft);
+  h.Push({{R"({"id":1})", 95}, {R"({"id":3})", 130}}, kRight);
+  EXPECT_EQ(h.Take().size(), 1u);
+  size_t full = h.graph->StateBytes();
+  h.WatermarkAll(99);
+  EXPECT_EQ(h.graph->StateBytes(), full);  // right 95 can still meet a left row at 100
+  h.WatermarkAll(100);                     // right 95 is done (95 - lower)
+  size_t one_gone = h.graph->StateBytes();
+  EXPECT_LT(one_gone, full);
+  h.WatermarkAll(109);
+  EXPECT_EQ(h.graph->StateBytes(), one_gone);  // left 100 can still meet a right row at 110
+  h.WatermarkAll(110);                         // left 100 is done (100 + upper)
+  size_t later = h.graph->StateBytes();
+  EXPECT_LT(later, one_gone);
+  EXPECT_GT(later, 0u);
+  // Right 130 is kept until the watermark reaches 135: a left row at 131 still meets it.
+  h.Push({{R"({"id":3})", 131}}, kLeft);
+  EXPECT_EQ(h.Take().size(), 1u);
+  h.WatermarkAll(1000);
+  EXPECT_EQ(h.graph->StateBytes(), 0u);
+  EXPECT_THAT(h.Take(), IsEmpty());
+}
+
+TEST(IntervalJoinTest, RowsAtOrBeforeTheWatermarkAreLate) {
+  Harness h(Spec(kInterval));
+  h.Push({{R"({"id":1})", 100}}, kRight);
+  h.Watermark(100, kLeft);
+  h.Watermark(98, kRight);  // the join's watermark: 98
+  h.Push({{R"({"id":1})", 98}}, kLeft);
+  h.Push({{R"({"id":1})", 99}}, kLeft);  // not late: joins right 100
+  EXPECT_EQ(h.Take().size(), 1u);
+  ASSERT_EQ(h.late.size(), 1u);
+  EXPECT_THAT(h.late[0], HasSubstr("left event time 98 is at or before the join's watermark 98"));
+}
+
+TEST(IntervalJoinTest, LeftOuterEmitsUnmatchedRowsWhenTheirIntervalCloses) {
+  Harness h(Spec("{kind: interval, lower: 0, upper: 10ms, left_key: id, right_key: id, "
+                 "type: left}"));
+  h.Push({{R"({"id":1})", 100}, {R"({"id":2})", 100}, {R"({"x":0})", 101}}, kLeft);
+  // A NULL key cannot match anything: reported at once.
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"orders":{"x":0},"payments":null})"));
+  h.Push({{R"({"id":2})", 104}}, kRight);
+  EXPECT_EQ(h.Take().size(), 1u);
+  h.WatermarkAll(109);
+  EXPECT_THAT(h.Take(), IsEmpty());
+  h.WatermarkAll(110);
+  EXPECT_THAT(h.out_times, ElementsAre(100));
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"orders":{"id":1},"payments":null})"));
+  // The output watermark is held back by `upper` so that row is not behind it downstream.
+  EXPECT_EQ(h.Find("j")->watermark(), 100);
+  EXPECT_EQ(h.graph->StateBytes(), 0u);
+}
+
+TEST(IntervalJoinTest, NullKeysNeverMatch) {
+  Harness h(Spec(kInterval));
+  h.Push({{R"({"id":null})", 100}}, kLeft);
+  h.Push({{R"({"id":null})", 100}, {R"({})", 101}}, kRight);
+  EXPECT_THAT(h.Take(), IsEmpty());
+  EXPECT_EQ(h.graph->StateBytes(), 0u);
+}
+
+// --------------------------------------------------------------------------- temporal join
+
+constexpr std::string_view kTemporal =
+    "{kind: temporal, left_key: cur, right_key: _key, as: [o, r]}";
+
+TEST(TemporalJoinTest, JoinsTheVersionValidAtTheLeftEventTime) {
+  Harness h(Spec(kTemporal));
+  h.Push({{R"({"_key":"EUR","rate":1.1})", 10}, {R"({"_key":"EUR","rate":1.2})", 20}}, kRight);
+  h.Push({{R"({"cur":"EUR","amt":5})", 15}, {R"({"cur":"EUR","amt":7})", 25},
+          {R"({"cur":"USD","amt":1})", 16}},
+         kLeft);
+  h.Watermark(30, kLeft);
+  EXPECT_THAT(h.Take(), IsEmpty());  // the table's watermark has not reached any of them
+  h.Watermark(14, kRight);
+  EXPECT_THAT(h.Take(), IsEmpty());
+  h.Watermark(15, kRight);
+  EXPECT_THAT(h.Take(),
+              ElementsAre(R"({"o":{"cur":"EUR","amt":5},"r":{"_key":"EUR","rate":1.1}})"));
+  h.Watermark(30, kRight);  // USD has no version: an inner join drops it
+  EXPECT_THAT(h.out_times, ElementsAre(25));
+  EXPECT_THAT(h.Take(),
+              ElementsAre(R"({"o":{"cur":"EUR","amt":7},"r":{"_key":"EUR","rate":1.2}})"));
+  auto* op = dynamic_cast<TemporalJoinOperator*>(h.Find("j"));
+  ASSERT_NE(op, nullptr);
+  EXPECT_EQ(op->waiting(), 0u);
+}
+
+TEST(TemporalJoinTest, LeftRowsBehindTheTableWatermarkJoinAtOnce) {
+  Harness h(Spec(kTemporal));
+  h.Push({{R"({"_key":"EUR","rate":1.1})", 10}}, kRight);
+  h.Watermark(50, kRight);
+  h.Push({{R"({"cur":"EUR","amt":5})", 40}, {R"({"cur":"EUR","amt":6})", 5}}, kLeft);
+  EXPECT_THAT(h.Take(),
+              ElementsAre(R"({"o":{"cur":"EUR","amt":5},"r":{"_key":"EUR","rate":1.1}})"));
+}
+
+TEST(TemporalJoinTest, ADeletionHidesTheKeyUntilTheNextVersion) {
+  Harness h(Spec("{kind: temporal, left_key: cur, right_key: _key, as: [o, r], type: left}"));
+  h.Push({{R"({"_key":"EUR","rate":1.1})", 10}, {R"({"_key":"EUR","value":null})", 20},
+          {R"({"_key":"EUR","rate":1.3})", 30}},
+         kRight);
+  h.Push({{R"({"cur":"EUR","n":1})", 15}, {R"({"cur":"EUR","n":2})", 25},
+          {R"({"cur":"EUR","n":3})", 35}, {R"({"cur":"GBP","n":4})", 36}},
+         kLeft);
+  h.WatermarkAll(100);
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"o":{"cur":"EUR","n":1},"r":{"_key":"EUR","rate":1.1}})",
+                                    R"({"o":{"cur":"EUR","n":2},"r":null})",
+                                    R"({"o":{"cur":"EUR","n":3},"r":{"_key":"EUR","rate":1.3}})",
+                                    R"({"o":{"cur":"GBP","n":4},"r":null})"));
+}
+
+TEST(TemporalJoinTest, OldVersionsArePrunedOnceNoLeftRowCanNeedThem) {
+  Harness h(Spec(kTemporal));
+  for (int i = 1; i <= 100; ++i) {
+    h.Push({{fmt::format(R"({{"_key":"EUR","rate":{}}})", i), i * 10}}, kRight);
+  }
+  auto* op = dynamic_cast<TemporalJoinOperator*>(h.Find("j"));
+  ASSERT_NE(op, nullptr);
+  EXPECT_EQ(op->versions(), 100u);
+  h.WatermarkAll(2000);
+  h.Push({{R"({"_key":"EUR","rate":0})", 2001}}, kRight);
+  // Kept: the latest version at or before the watermark (1000) and the one after it.
+  EXPECT_EQ(op->versions(), 2u);
+  h.Push({{R"({"cur":"EUR"})", 2000}}, kLeft);  // late
+  h.Push({{R"({"cur":"EUR"})", 2001}}, kLeft);
+  h.Watermark(2001, kRight);
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"o":{"cur":"EUR"},"r":{"_key":"EUR","rate":0}})"));
+  EXPECT_EQ(h.late.size(), 1u);
+}
+
+TEST(TemporalJoinTest, DeletedKeysLeaveNoStateOnceTheWatermarkPassesThem) {
+  Harness h(Spec(kTemporal));
+  // Enough versions to trigger a full pruning pass.
+  for (int i = 0; i < 600; ++i) {
+    h.Push({{fmt::format(R"({{"_key":"k{}","v":1}})", i), 10},
+            {fmt::format(R"({{"_key":"k{}","value":null}})", i), 20}},
+           kRight);
+  }
+  EXPECT_GT(h.graph->StateBytes(), 0u);
+  h.WatermarkAll(100);
+  EXPECT_EQ(h.graph->StateBytes(), 0u);
+}
+
+TEST(TemporalJoinTest, LateTableRowsGoToTheLateOutput) {
+  Harness h(Spec(kTemporal));
+  h.Watermark(30, kRight);
+  h.Push({{R"({"_key":"EUR","rate":1.1})", 30}, {R"({"_key":"EUR","rate":1.2})", 31}}, kRight);
+  ASSERT_EQ(h.late.size(), 1u);
+  EXPECT_THAT(h.late[0], HasSubstr("right (table) event time 30"));
+}
+
+TEST(TemporalJoinTest, NullKeysNeverMatch) {
+  Harness h(Spec("{kind: temporal, left_key: cur, right_key: cur, type: left}"));
+  h.Push({{R"({"cur":null,"rate":1})", 1}}, kRight);
+  h.Push({{R"({"amt":1})", 5}}, kLeft);
+  // A NULL left key cannot match: emitted at once with right NULL (left outer).
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"orders":{"amt":1},"payments":null})"));
+  EXPECT_EQ(h.graph->StateBytes(), 0u);
+}
+
+// ------------------------------------------------------------------------------------- spec
+
+TEST(JoinSpecTest, ParsesEveryKind) {
+  auto spec = ParsePipelineSpec(Spec("{kind: interval, lower: -5s, upper: 10s, left_key: id, "
+                                     "right_key: order_id, type: left, as: [o, p]}"));
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  const JoinSpec& j = spec->operators[0].join;
+  EXPECT_EQ(spec->operators[0].kind, OperatorKind::kJoin);
+  EXPECT_EQ(j.kind, JoinKind::kInterval);
+  EXPECT_EQ(j.type, JoinType::kLeft);
+  EXPECT_EQ(j.lower_ms, -5000);
+  EXPECT_EQ(j.upper_ms, 10000);
+  EXPECT_EQ(j.left_key.text, "id");
+  EXPECT_EQ(j.right_key.text, "order_id");
+  EXPECT_EQ(j.left_as, "o");
+  EXPECT_EQ(j.right_as, "p");
+
+  spec = ParsePipelineSpec(Spec("{kind: window, window: {kind: hopping, size: 10s, slide: 5s}, "
+                                "left_key: id, right_key: id}"));
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  EXPECT_EQ(spec->operators[0].join.window.kind, WindowKind::kHopping);
+  EXPECT_EQ(spec->operators[0].join.left_as, "orders");
+  EXPECT_EQ(spec->operators[0].join.right_as, "payments");
+  EXPECT_EQ(spec->operators[0].join.type, JoinType::kInner);
+
+  EXPECT_EQ(ErrorOf(Spec("{kind: temporal, left_key: id, right_key: id}")), "");
+}
+
+TEST(JoinSpecTest, RefusesBadJoinsWithTheirPosition) {
+  EXPECT_THAT(ErrorOf(Spec("{kind: cross, left_key: id, right_key: id}")),
+              HasSubstr("line 7, column 18: operators[0].join.kind: unknown join kind 'cross' "
+                        "(window, interval, temporal)"));
+  EXPECT_THAT(ErrorOf(Spec("{kind: temporal, right_key: id}")),
+              HasSubstr("operators[0].join.left_key: required field is missing"));
+  EXPECT_THAT(ErrorOf(Spec("{kind: window, left_key: id, right_key: id}")),
+              HasSubstr("operators[0].join.window: required field is missing"));
+  EXPECT_THAT(ErrorOf(Spec("{kind: interval, lower: 0, left_key: id, right_key: id}")),
+              HasSubstr("operators[0].join.upper: required field is missing"));
+  EXPECT_THAT(ErrorOf(Spec("{kind: interval, lower: 5s, upper: -1s, left_key: id, right_key: id}")),
+              HasSubstr("operators[0].join.lower: lower (5000 ms) may not exceed upper (-1000 ms)"));
+  EXPECT_THAT(ErrorOf(Spec("{kind: interval, lower: 5x, upper: 6s, left_key: id, right_key: id}")),
+              HasSubstr("operators[0].join.lower: '5x' is not a duration"));
+  EXPECT_THAT(ErrorOf(Spec("{kind: temporal, lower: 0, left_key: id, right_key: id}")),
+              HasSubstr("operators[0].join.lower: `lower` is only for interval joins"));
+  EXPECT_THAT(ErrorOf(Spec("{kind: window, window: {kind: session, gap: 1s}, left_key: id, "
+                           "right_key: id}")),
+              HasSubstr("operators[0].join.window.kind: a window join takes tumbling or hopping"));
+  EXPECT_THAT(ErrorOf(Spec("{kind: window, window: {kind: tumbling, size: 1s, "
+                           "allowed_lateness: 1s}, left_key: id, right_key: id}")),
+              HasSubstr("operators[0].join.window.allowed_lateness: unknown field"));
+  EXPECT_THAT(ErrorOf(Spec("{kind: temporal, left_key: id, right_key: id, type: full}")),
+              HasSubstr("operators[0].join.type: unknown join type 'full' (inner, left)"));
+  EXPECT_THAT(ErrorOf(Spec("{kind: temporal, left_key: id, rigth_key: id}")),
+              HasSubstr("operators[0].join.rigth_key: unknown field (did you mean 'right_key'?)"));
+  EXPECT_THAT(ErrorOf(Spec("{kind: temporal, left_key: id, right_key: id, as: [a, a]}")),
+              HasSubstr("both sides would be named 'a'"));
+  EXPECT_THAT(ErrorOf(Spec("{kind: window, window: {kind: tumbling, size: 1s}, left_key: id, "
+                           "right_key: id, as: [window_start, p]}")),
+              HasSubstr("clashes with a window join result field"));
+  EXPECT_THAT(ErrorOf(Spec("{kind: temporal, left_key: id, right_key: 'lenght(id)'}")),
+              HasSubstr("operators[0].join.right_key: 1:1: unknown function 'lenght'"));
+}
+
+TEST(JoinSpecTest, NeedsExactlyTwoInputsAndAJoinSection) {
+  EXPECT_THAT(ErrorOf(R"(name: p
+sources: [{name: orders, topic: o}]
+operators:
+  - {name: j, type: join, inputs: [orders], join: {kind: temporal, left_key: id, right_key: id}}
+outputs: [{name: out, input: j, type: discard}]
+)"),
+              HasSubstr("operators[0].inputs: join needs `inputs: [left, right]` with exactly two"));
+  EXPECT_THAT(ErrorOf(R"(name: p
+sources: [{name: orders, topic: o}]
+operators:
+  - {name: j, type: join, input: orders, join: {kind: temporal, left_key: id, right_key: id}}
+outputs: [{name: out, input: j, type: discard}]
+)"),
+              HasSubstr("join needs `inputs: [left, right]`"));
+  EXPECT_THAT(ErrorOf(R"(name: p
+sources: [{name: orders, topic: o}, {name: payments, topic: q}]
+operators:
+  - {name: j, type: join, inputs: [orders, payments]}
+outputs: [{name: out, input: j, type: discard}]
+)"),
+              HasSubstr("operators[0].join: required field is missing"));
+  EXPECT_THAT(ErrorOf(R"(name: p
+sources: [{name: orders, topic: o}, {name: payments, topic: q}]
+operators:
+  - {name: j, type: join, inputs: [orders, nope], join: {kind: temporal, left_key: id, right_key: id}}
+outputs: [{name: out, input: j, type: discard}]
+)"),
+              HasSubstr("input 'nope' is not a source or operator"));
+  std::string parallel = Spec("{kind: temporal, left_key: id, right_key: id}");
+  parallel.replace(parallel.find("sources:"), 8, "parallelism: 2\nsources:");
+  EXPECT_THAT(ErrorOf(parallel), HasSubstr("a join operator needs parallelism 1"));
+}
+
+}  // namespace
+}  // namespace sluice::stream
