@@ -372,7 +372,9 @@ int RunServe(const std::vector<std::string>& raw_args) {
   }
 
   // The stream processor: restores the pipelines recorded in `_pipelines` and runs them.
-  stream::PipelineManager pipelines(stream::PipelineManagerOptions{}, *the_log, shards);
+  stream::PipelineManagerOptions pipeline_opts;
+  pipeline_opts.metrics = &registry;
+  stream::PipelineManager pipelines(pipeline_opts, *the_log, shards);
   {
     Status st = pipelines.Start();
     if (st.ok()) {

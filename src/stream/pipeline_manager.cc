@@ -31,6 +31,7 @@ struct PipelineManager::Running {
   bool paused = false;
   int64_t updated_ms = 0;
   std::vector<std::shared_ptr<PipelineTask>> tasks;
+  std::shared_ptr<PipelineProbe> probe;
 };
 
 PipelineManager::PipelineManager(PipelineManagerOptions options, storage::Log& log,
@@ -137,12 +138,15 @@ Status PipelineManager::Start() {
 
 void PipelineManager::StartTasks(Running& r, const std::map<int32_t, std::string>& checkpoints) {
   r.tasks.clear();
+  if (options_.metrics != nullptr && !r.probe) {
+    r.probe = std::make_shared<PipelineProbe>(*options_.metrics, r.spec->name);
+  }
   for (int32_t i = 0; i < r.spec->parallelism; ++i) {
     std::optional<std::string> resume;
     auto cp = checkpoints.find(i);
     if (cp != checkpoints.end() && !cp->second.empty()) resume = cp->second;
     auto t = std::make_shared<PipelineTask>(r.spec, r.version, i, log_, options_.task,
-                                            std::move(resume));
+                                            std::move(resume), r.probe);
     t->SetPaused(r.paused);
     runtime::ShardId shard(next_shard_++ % static_cast<uint32_t>(shards_.size()));
     shards_.Spawn(shard, [t]() -> Task<void> { co_await t->Run(); });

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "metrics/registry.h"
 #include "runtime/shards.h"
 #include "storage/log.h"
 #include "stream/pipeline_spec.h"
@@ -33,6 +34,7 @@ struct PipelineInfo {
 struct PipelineManagerOptions {
   PipelineTask::Options task;
   size_t max_pipelines = 1000;
+  metrics::Registry* metrics = nullptr;  // sluice_pipeline_* series when set
 };
 
 class PipelineManager {

@@ -87,7 +87,8 @@ class PipelineTask::Side final : public SideOutputs {
 
 PipelineTask::PipelineTask(std::shared_ptr<const PipelineSpec> spec, int64_t version,
                            int32_t task_index, storage::Log& log, Options options,
-                           std::optional<std::string> checkpoint)
+                           std::optional<std::string> checkpoint,
+                           std::shared_ptr<PipelineProbe> probe)
     : spec_(std::move(spec)),
       task_index_(task_index),
       log_(log),
@@ -95,7 +96,8 @@ PipelineTask::PipelineTask(std::shared_ptr<const PipelineSpec> spec, int64_t ver
       group_("_pipeline." + spec_->name),
       side_(std::make_unique<Side>(*spec_)),
       version_(version),
-      resume_from_(std::move(checkpoint)) {
+      resume_from_(std::move(checkpoint)),
+      probe_(std::move(probe)) {
   if (resume_from_) last_checkpoint_ = *resume_from_;
   ctx_.side = side_.get();
   status_.task = task_index;
@@ -148,6 +150,21 @@ void PipelineTask::UpdateStatus(std::string_view state) {
     for (const auto* out : graph_->outputs()) s.records_out += out->rows_written();
   }
   s.watermark = wm;
+  if (probe_) {
+    auto bump = [](metrics::Counter& c, uint64_t now, uint64_t& reported) {
+      if (now > reported) c.Inc(now - reported);
+      reported = now;
+    };
+    bump(probe_->events_in, s.events_in, reported_in_);
+    bump(probe_->records_out, s.records_out, reported_out_);
+    bump(probe_->errors, s.errors, reported_errors_);
+    bump(probe_->late, s.late, reported_late_);
+    // Tasks of one pipeline share these gauges; pipelines with state run as one task.
+    if (graph_) probe_->state_bytes.Set(static_cast<double>(graph_->StateBytes()));
+    int64_t lag = 0;
+    for (const auto& p : parts_) lag += std::max<int64_t>(0, p.high_watermark - p.next);
+    probe_->lag_records.Set(static_cast<double>(lag));
+  }
   std::lock_guard lock(status_mu_);
   s.cycles = status_.cycles;
   status_ = std::move(s);
@@ -473,6 +490,7 @@ Task<Status> PipelineTask::TakeCheckpoint() {
   if (applying_) SLUICE_CO_RETURN_IF_ERROR(co_await ApplyOutputs(true));
   last_checkpoint_ms_ = SteadyMs();
   if (!state_dirty_ && staged_.empty()) co_return Status::Ok();
+  const auto started = std::chrono::steady_clock::now();
   Checkpoint c;
   c.id = next_checkpoint_id_;
   c.version = version_;
@@ -533,6 +551,7 @@ Task<Status> PipelineTask::TakeCheckpoint() {
   auto r = co_await log_.Append(model::TopicPartition(kCheckpointsTopic, model::PartitionId(0)),
                                 std::move(record));
   if (!r.ok()) {
+    if (probe_) probe_->checkpoint_failures.Inc();
     // Not committed: keep the outputs staged for the next attempt (with newer state then).
     for (auto& o : c.outputs) {
       o.records.front().headers.pop_back();
@@ -551,8 +570,20 @@ Task<Status> PipelineTask::TakeCheckpoint() {
     std::lock_guard lock(status_mu_);
     last_checkpoint_ = std::move(bytes);
   }
+  size_t checkpoint_size = last_checkpoint_.size();
   applying_ = std::move(c);
   SLUICE_CO_RETURN_IF_ERROR(co_await ApplyOutputs(false));
+  if (probe_) {
+    int64_t now = SteadyMs();
+    probe_->checkpoints.Inc();
+    probe_->checkpoint_seconds.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    probe_->checkpoint_bytes.Set(static_cast<double>(checkpoint_size));
+    if (last_checkpoint_written_ms_ != 0) {
+      probe_->checkpoint_interval_seconds.Set(static_cast<double>(now - last_checkpoint_written_ms_) / 1000);
+    }
+    last_checkpoint_written_ms_ = now;
+  }
   // Progress for lag tools; the checkpoint is what the task resumes from.
   positions_dirty_ = true;
   (void)co_await CommitPositions();

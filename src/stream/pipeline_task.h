@@ -22,6 +22,7 @@
 #include "storage/log.h"
 #include "stream/checkpoint.h"
 #include "stream/pipeline_spec.h"
+#include "stream/probe.h"
 #include "stream/task_graph.h"
 
 namespace sluice::stream {
@@ -63,8 +64,10 @@ class PipelineTask {
     int32_t commit_interval_ms = 1000;
   };
   // `checkpoint`: the task's last checkpoint (EncodeCheckpoint bytes) to resume from, if any.
+  // `probe`: the pipeline's metrics (may be null); outlives the task.
   PipelineTask(std::shared_ptr<const PipelineSpec> spec, int64_t version, int32_t task_index,
-               storage::Log& log, Options options, std::optional<std::string> checkpoint = {});
+               storage::Log& log, Options options, std::optional<std::string> checkpoint = {},
+               std::shared_ptr<PipelineProbe> probe = nullptr);
   ~PipelineTask();
 
   // Runs until Stop(); on the calling shard. Never throws; failures end in state "failed".
@@ -126,6 +129,10 @@ class PipelineTask {
   int64_t last_checkpoint_ms_ = 0;
   bool state_dirty_ = false;  // processed something since the last checkpoint
   std::string last_checkpoint_;
+  std::shared_ptr<PipelineProbe> probe_;
+  // Totals already added to the probe's counters (the task's own stats restart from zero).
+  uint64_t reported_in_ = 0, reported_out_ = 0, reported_errors_ = 0, reported_late_ = 0;
+  int64_t last_checkpoint_written_ms_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<bool> paused_{false};
   std::atomic<bool> finished_{false};

@@ -94,6 +94,17 @@ TEST_F(PipelineTest, FilterAndMapResultsReachTheOutputTopic) {
   auto l = Call(*client_, "GET", "/v1/pipelines");
   ASSERT_EQ(l.status, 200);
   EXPECT_EQ(l.json.Find("pipelines")->items().size(), 1u);
+
+  auto m = Call(*client_, "GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("sluice_pipeline_events_in_total{pipeline=\"big-orders\"} 3"),
+            std::string::npos) << m.body.substr(0, 3000);
+  EXPECT_NE(m.body.find("sluice_pipeline_records_out_total{pipeline=\"big-orders\"} 2"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("sluice_pipeline_checkpoint_duration_seconds_count{pipeline=\"big-orders\"}"),
+            std::string::npos);
+  EXPECT_EQ(m.body.find("sluice_pipeline_checkpoints_total{pipeline=\"big-orders\"} 0"),
+            std::string::npos);
 }
 
 TEST_F(PipelineTest, TumblingWindowCountsPerKeyInEventTime) {
