@@ -374,6 +374,19 @@ int RunServe(const std::vector<std::string>& raw_args) {
   // The stream processor: restores the pipelines recorded in `_pipelines` and runs them.
   stream::PipelineManagerOptions pipeline_opts;
   pipeline_opts.metrics = &registry;
+  if (schema_registry) {
+    // Pipelines decode Avro, Protobuf and JSON Schema payloads (Confluent wire format) with the
+    // registry, and record which schemas they consume (lineage).
+    registry::Registry* reg = schema_registry.get();
+    pipeline_opts.task.payload_decoder = [reg](std::string_view payload, model::Arena& arena,
+                                               int32_t* id) {
+      return reg->DecodeRecord(payload, arena, id);
+    };
+    pipeline_opts.task.lineage = [reg](std::string_view topic, int32_t id,
+                                       std::string_view pipeline, uint64_t events) {
+      reg->RecordLineage(id, topic, "pipeline:" + std::string(pipeline), "consumes", events);
+    };
+  }
   stream::PipelineManager pipelines(pipeline_opts, *the_log, shards);
   {
     Status st = pipelines.Start();

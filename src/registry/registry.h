@@ -187,6 +187,15 @@ class Registry {
   Status ValidateRecord(std::string_view topic, std::string_view payload, bool is_key,
                         int32_t* id = nullptr) const;
 
+  // Decodes a payload in the Confluent wire format (magic byte 0, 4-byte big-endian schema id,
+  // Protobuf message indexes) with the schema its id names, into `arena`: the stream
+  // processor's source decoding for Avro, Protobuf and JSON Schema payloads. Decoders are
+  // compiled once per (id, message) and cached. Thread-safe.
+  // Errors: kInvalidArgument (no prefix, unknown id, payload does not decode), kNotFound.
+  // `id`, when given, receives the schema id.
+  Result<model::Value> DecodeRecord(std::string_view payload, model::Arena& arena,
+                                    int32_t* id = nullptr) const;
+
   // Lineage (Sluice's extension): who produces (and, later, consumes) each schema id. Kept in
   // memory since the process started. role is "produces" or "consumes".
   struct LineageUse {
@@ -254,6 +263,12 @@ class Registry {
   // Validators for ids without message indexes (Avro, JSON, Protobuf [0]): the hot path.
   mutable std::shared_mutex fast_mu_;
   mutable std::unordered_map<int32_t, std::shared_ptr<const schema::Validator>> fast_validators_;
+  // DecodeRecord's decoders by (id, message indexes), each with the schema it points into.
+  struct CachedDecoder {
+    std::shared_ptr<const schema::ParsedSchema> schema;
+    std::shared_ptr<const schema::ValueDecoder> decoder;
+  };
+  mutable std::map<std::pair<int32_t, std::vector<int32_t>>, CachedDecoder> decoders_;
 
   mutable std::mutex lineage_mu_;
   std::map<std::tuple<int32_t, std::string, std::string, std::string>, LineageUse> lineage_;

@@ -98,6 +98,49 @@ Status Registry::ValidateRecord(std::string_view topic, std::string_view payload
   return validator->Validate(body);
 }
 
+Result<model::Value> Registry::DecodeRecord(std::string_view payload, model::Arena& arena,
+                                            int32_t* id_out) const {
+  if (payload.size() < 5 || payload[0] != '\0') {
+    return InvalidArgument("payload has no schema-id prefix (magic byte 0 + 4-byte id)");
+  }
+  const auto* b = reinterpret_cast<const unsigned char*>(payload.data());
+  auto id = static_cast<int32_t>((uint32_t{b[1]} << 24) | (uint32_t{b[2]} << 16) |
+                                 (uint32_t{b[3]} << 8) | uint32_t{b[4]});
+  if (id_out != nullptr) *id_out = id;
+  std::string_view body = payload.substr(5);
+  std::vector<int32_t> indexes;
+  std::shared_ptr<const schema::ParsedSchema> parsed;
+  {
+    // The type decides whether message indexes follow the prefix.
+    auto p = Parsed(id);
+    if (!p.ok()) return InvalidArgument("schema id {}: {}", id, p.status.message);
+    parsed = p.value;
+  }
+  if (parsed->type() == schema::SchemaType::kProtobuf) {
+    auto idx = schema::protobuf::DecodeMessageIndexes(body);
+    if (!idx.ok()) return idx.status().WithContext("protobuf message indexes");
+    body.remove_prefix(idx->size);
+    indexes = std::move(idx->indexes);
+    if (indexes.size() == 1 && indexes[0] == 0) indexes.clear();
+  }
+  auto key = std::make_pair(id, indexes);
+  std::shared_ptr<const schema::ValueDecoder> decoder;
+  {
+    std::shared_lock lock(fast_mu_);
+    if (auto it = decoders_.find(key); it != decoders_.end()) decoder = it->second.decoder;
+  }
+  if (!decoder) {
+    auto d = parsed->CompileDecoder(indexes);
+    if (!d.ok()) return InvalidArgument("schema id {}: {}", id, d.status().message());
+    decoder = std::move(d).value();
+    std::unique_lock lock(fast_mu_);
+    decoders_.emplace(key, CachedDecoder{parsed, decoder});
+  }
+  auto v = decoder->Decode(body, arena);
+  if (!v.ok()) return v.status().WithContext(fmt::format("schema id {}", id));
+  return v;
+}
+
 void Registry::RecordLineage(int32_t id, std::string_view topic, std::string_view principal,
                              std::string_view role, uint64_t events) {
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(

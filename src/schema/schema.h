@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "base/status.h"
+#include "model/arena.h"
+#include "model/value.h"
 
 namespace sluice::schema {
 
@@ -52,6 +54,19 @@ class Validator {
   virtual Status Validate(std::string_view payload) const = 0;
 };
 
+// Decodes payloads written with one schema (the bytes after the Confluent wire-format prefix)
+// into the stream processor's Value form: Avro records and Protobuf messages become objects,
+// arrays arrays, maps objects, enums their symbol name, bytes and fixed their raw bytes as a
+// string; Avro timestamp and date logical types become timestamps (docs/schema-registry.md,
+// "Decoding for the stream processor"). Thread-safe (const), built once per schema id.
+class ValueDecoder {
+ public:
+  virtual ~ValueDecoder() = default;
+  // Strings, items and members are allocated in `arena`. Errors: kInvalidArgument naming what is
+  // malformed (truncated varint, bad union branch, ...).
+  virtual Result<model::Value> Decode(std::string_view body, model::Arena& arena) const = 0;
+};
+
 class ParsedSchema {
  public:
   virtual ~ParsedSchema() = default;
@@ -74,6 +89,9 @@ class ParsedSchema {
   // message (the wire format's index path; empty = the first top-level message); other formats
   // ignore it. Errors: kInvalidArgument when the indexes name no message.
   virtual Result<std::unique_ptr<Validator>> CompileValidator(
+      std::span<const int32_t> message_indexes) const = 0;
+  // A decoder for payloads written with this schema (message_indexes as above).
+  virtual Result<std::unique_ptr<ValueDecoder>> CompileDecoder(
       std::span<const int32_t> message_indexes) const = 0;
 };
 

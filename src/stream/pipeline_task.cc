@@ -334,7 +334,19 @@ Task<Status> PipelineTask::RunCycle(bool& had_data) {
       p.next = rec.offset.value() + 1;
       std::string_view bytes = rec.value.value_or(std::string_view());
       if (!rec.value) return;  // tombstones carry no event
-      auto v = decoder.Decode(bytes, ctx_.arena);
+      Result<Value> v;
+      if (!bytes.empty() && bytes[0] == '\0') {
+        // Confluent wire format: decoded with the schema its id names.
+        int32_t id = 0;
+        if (options_.payload_decoder) {
+          v = options_.payload_decoder(bytes, ctx_.arena, &id);
+          if (v.ok() && options_.lineage) ++lineage_counts_[{p.tp.topic, id}];
+        } else {
+          v = InvalidArgument("payload in the schema-registry wire format, but no registry runs");
+        }
+      } else {
+        v = decoder.Decode(bytes, ctx_.arena);
+      }
       if (!v.ok()) {
         side_->RawError(bytes, src.name, v.status().message());
         return;
@@ -384,6 +396,10 @@ Task<Status> PipelineTask::RunCycle(bool& had_data) {
       p.next = r->next_offset.value();
       positions_dirty_ = true;
     }
+  }
+  if (!lineage_counts_.empty()) {
+    for (const auto& [key, n] : lineage_counts_) options_.lineage(key.first, key.second, spec_->name, n);
+    lineage_counts_.clear();
   }
   // Watermarks: per source, the minimum over its partitions that are not idle.
   int64_t now = SteadyMs();

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <deque>
 #include <map>
 #include <optional>
@@ -58,10 +59,20 @@ struct TaskStatus {
 
 class PipelineTask {
  public:
+  // Decodes a payload in the Confluent wire format (magic byte 0 + schema id): Avro, Protobuf
+  // or JSON Schema through the registry. Thread-safe. Unset: such payloads are errors.
+  using PayloadDecoder = std::function<Result<model::Value>(std::string_view payload,
+                                                            model::Arena& arena, int32_t* id)>;
+  // Reports, once per cycle, how many events of a schema id a pipeline read from a topic
+  // (schema lineage: "consumes"). Thread-safe.
+  using LineageHook = std::function<void(std::string_view topic, int32_t id,
+                                         std::string_view pipeline, uint64_t events)>;
   struct Options {
     int32_t max_batch_records = 1024;
     int32_t idle_poll_ms = 50;
     int32_t commit_interval_ms = 1000;
+    PayloadDecoder payload_decoder;
+    LineageHook lineage;
   };
   // `checkpoint`: the task's last checkpoint (EncodeCheckpoint bytes) to resume from, if any.
   // `probe`: the pipeline's metrics (may be null); outlives the task.
@@ -109,6 +120,7 @@ class PipelineTask {
   std::unique_ptr<TaskGraph> graph_;
   std::vector<SourcePartition> parts_;
   std::vector<Row> rows_;
+  std::map<std::pair<std::string, int32_t>, uint64_t> lineage_counts_;  // this cycle's
   codec::ValueJsonDecoder decoder_;
   std::vector<std::unique_ptr<rules::Expression>> event_time_;  // per source; null: record time
   struct PendingAppend {

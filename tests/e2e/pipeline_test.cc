@@ -173,6 +173,41 @@ outputs: [{name: o, input: m, topic: parsed}]
             std::string::npos);
 }
 
+TEST_F(PipelineTest, AvroEventsAreDecodedWithTheRegistryAndLineageRecordsThePipeline) {
+  CreateTopic("readings");
+  CreateTopic("hot");
+  // The REST Proxy encodes JSON into Avro binary in the Confluent wire format, registering the
+  // schema as readings-value.
+  std::string body = R"({"value_schema":"{\"type\":\"record\",\"name\":\"Reading\",\"fields\":[)"
+                     R"({\"name\":\"sensor\",\"type\":\"string\"},{\"name\":\"celsius\",\"type\":\"double\"},)"
+                     R"({\"name\":\"at\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}}]}",)"
+                     R"("records":[{"value":{"sensor":"s1","celsius":21.5,"at":1000}},)"
+                     R"({"value":{"sensor":"s2","celsius":48.0,"at":2000}}]})";
+  auto p = Call(*client_, "POST", "/topics/readings", body, "application/vnd.kafka.avro.v2+json");
+  ASSERT_EQ(p.status, 200) << p.body;
+  int64_t id = p.json.Find("value_schema_id")->AsInt64().value();
+  auto r = Deploy(R"SPEC(name: heat
+sources: [{name: r, topic: readings, start: earliest, event_time: at}]
+operators:
+  - {name: hot, type: filter, input: r, condition: "celsius > 40"}
+  - {name: m, type: map, input: hot, fields: {sensor: sensor, f: "celsius * 9 / 5 + 32", at: at}}
+outputs: [{name: o, input: m, topic: hot}]
+)SPEC");
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto events = WaitForEvents("hot", 1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].Find("value")->ToJson(), R"({"sensor":"s2","f":118.4,"at":2000})");
+  EXPECT_EQ(events[0].Find("timestamp")->AsInt64(), 2000);  // event time from the Avro field
+
+  // The registry's lineage shows the pipeline consuming that schema from the topic.
+  auto reg = std::move(gateway::HttpClient::Create(server_->registry_url())).value();
+  auto l = Call(*reg, "GET", "/v1/lineage/subjects/readings-value");
+  ASSERT_EQ(l.status, 200) << l.body;
+  EXPECT_NE(l.body.find(R"("consumers":[{"topic":"readings","principal":"pipeline:heat","events":2)"),
+            std::string::npos) << l.body;
+  EXPECT_NE(l.body.find(std::to_string(id)), std::string::npos) << l.body;
+}
+
 TEST_F(PipelineTest, InvalidSpecsAreRefusedWithPositions) {
   CreateTopic("orders");
   auto r = Deploy("name: p\nsources:\n  - {name: s, topic: orders}\noperators:\n"

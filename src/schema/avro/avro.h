@@ -48,6 +48,8 @@ class AvroSchema final : public ParsedSchema {
   std::vector<std::string> CheckCanRead(const ParsedSchema& writer) const override;
   Result<std::unique_ptr<Validator>> CompileValidator(
       std::span<const int32_t> message_indexes) const override;
+  Result<std::unique_ptr<ValueDecoder>> CompileDecoder(
+      std::span<const int32_t> message_indexes) const override;
 
   const Node& root() const { return *root_; }
   // Avro's Parsing Canonical Form (specification, "Parsing Canonical Form for Schemas").

@@ -1,6 +1,8 @@
 // JsonSchema: Parse, the canonical/normalized printers and the ParsedSchema glue.
 #include "schema/json/json_schema.h"
 
+#include "codec/value_json.h"
+
 #include "schema/json/internal/diff.h"
 #include "schema/json/internal/schema_set.h"
 #include "schema/json/internal/validator.h"
@@ -21,6 +23,25 @@ std::vector<std::string> JsonSchema::CheckCanRead(const ParsedSchema& writer) co
   }
   const auto& w = static_cast<const JsonSchema&>(writer);
   return internal::Diff(w.set_->root(), set_->root());
+}
+
+namespace {
+
+// JSON payloads decode the same whatever their schema says; one simdjson parser per thread.
+class JsonDecoder final : public ValueDecoder {
+ public:
+  Result<model::Value> Decode(std::string_view body, model::Arena& arena) const override {
+    thread_local codec::ValueJsonDecoder decoder;
+    return decoder.Decode(body, arena);
+  }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ValueDecoder>> JsonSchema::CompileDecoder(
+    std::span<const int32_t> message_indexes) const {
+  (void)message_indexes;
+  return std::unique_ptr<ValueDecoder>(std::make_unique<JsonDecoder>());
 }
 
 Result<std::unique_ptr<Validator>> JsonSchema::CompileValidator(

@@ -32,6 +32,9 @@ class JsonSchema final : public ParsedSchema {
   // Validates JSON payloads; `message_indexes` is ignored.
   Result<std::unique_ptr<Validator>> CompileValidator(
       std::span<const int32_t> message_indexes) const override;
+  // Decodes the JSON text (schema-independent); `message_indexes` is ignored.
+  Result<std::unique_ptr<ValueDecoder>> CompileDecoder(
+      std::span<const int32_t> message_indexes) const override;
 
   const internal::SchemaSet& set() const { return *set_; }
 

@@ -204,6 +204,9 @@ TEST(JsonSchemaTest, DifferentSchemaTypeIsOneMessage) {
         std::span<const int32_t>) const override {
       return Unimplemented("fake");
     }
+    Result<std::unique_ptr<ValueDecoder>> CompileDecoder(std::span<const int32_t>) const override {
+      return Unimplemented("fake");
+    }
     std::string text_ = "\"string\"";
   } avro;
   EXPECT_EQ(MustParse("{}")->CheckCanRead(avro).size(), 1u);

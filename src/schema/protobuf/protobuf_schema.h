@@ -39,6 +39,8 @@ class ProtobufSchema final : public ParsedSchema {
   const std::string& canonical() const override { return canonical_; }
   std::string Normalized() const override;
   std::vector<std::string> CheckCanRead(const ParsedSchema& writer) const override;
+  Result<std::unique_ptr<ValueDecoder>> CompileDecoder(
+      std::span<const int32_t> message_indexes) const override;
   Result<std::unique_ptr<Validator>> CompileValidator(
       std::span<const int32_t> message_indexes) const override;
 
