@@ -382,6 +382,9 @@ int RunServe(const std::vector<std::string>& raw_args) {
                                                int32_t* id) {
       return reg->DecodeRecord(payload, arena, id);
     };
+    pipeline_opts.task.field_types = [reg](const std::string& topic) {
+      return reg->FieldTypesForTopic(topic);
+    };
     pipeline_opts.task.lineage = [reg](std::string_view topic, int32_t id,
                                        std::string_view pipeline, uint64_t events) {
       reg->RecordLineage(id, topic, "pipeline:" + std::string(pipeline), "consumes", events);

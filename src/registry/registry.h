@@ -196,6 +196,10 @@ class Registry {
   Result<model::Value> DecodeRecord(std::string_view payload, model::Arena& arena,
                                     int32_t* id = nullptr) const;
 
+  // The field types of `topic`'s events per its subject's latest live value schema (for
+  // type-checking pipeline expressions); empty when the topic has no schema. Thread-safe.
+  std::unordered_map<std::string, model::ValueType> FieldTypesForTopic(std::string_view topic) const;
+
   // Lineage (Sluice's extension): who produces (and, later, consumes) each schema id. Kept in
   // memory since the process started. role is "produces" or "consumes".
   struct LineageUse {

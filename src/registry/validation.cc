@@ -141,6 +141,26 @@ Result<model::Value> Registry::DecodeRecord(std::string_view payload, model::Are
   return v;
 }
 
+std::unordered_map<std::string, model::ValueType> Registry::FieldTypesForTopic(
+    std::string_view topic) const {
+  int32_t id = 0;
+  {
+    std::shared_lock lock(mu_);
+    auto it = state_.subjects.find(SubjectFor(topic, false));
+    if (it == state_.subjects.end()) return {};
+    for (auto v = it->second.versions.rbegin(); v != it->second.versions.rend(); ++v) {
+      if (!v->second.deleted) {
+        id = v->second.content->id;
+        break;
+      }
+    }
+  }
+  if (id == 0) return {};
+  auto p = Parsed(id);
+  if (!p.ok()) return {};
+  return p.value->FieldTypes();
+}
+
 void Registry::RecordLineage(int32_t id, std::string_view topic, std::string_view principal,
                              std::string_view role, uint64_t events) {
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(

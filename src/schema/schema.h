@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
@@ -90,6 +91,11 @@ class ParsedSchema {
   // ignore it. Errors: kInvalidArgument when the indexes name no message.
   virtual Result<std::unique_ptr<Validator>> CompileValidator(
       std::span<const int32_t> message_indexes) const = 0;
+  // The types of the fields a payload of this schema carries, by dotted path ("user.id"), as the
+  // stream processor sees them once decoded (ValueDecoder): used to type-check pipeline
+  // expressions at deploy time. Paths whose type varies (unions of several types, arrays' items)
+  // are left out. Default: nothing known.
+  virtual std::unordered_map<std::string, model::ValueType> FieldTypes() const { return {}; }
   // A decoder for payloads written with this schema (message_indexes as above).
   virtual Result<std::unique_ptr<ValueDecoder>> CompileDecoder(
       std::span<const int32_t> message_indexes) const = 0;

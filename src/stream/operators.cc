@@ -12,8 +12,9 @@ namespace sluice::stream {
 using model::Member;
 using model::Value;
 
-Result<std::unique_ptr<rules::Expression>> CompileSpecExpression(const SpecText& text) {
-  auto e = rules::Expression::Compile(text.text);
+Result<std::unique_ptr<rules::Expression>> CompileSpecExpression(
+    const SpecText& text, const rules::CompileOptions& options) {
+  auto e = rules::Expression::Compile(text.text, options);
   if (!e.ok()) {
     return InvalidArgument("{}: {}", text.loc.Describe(), e.status().message());
   }

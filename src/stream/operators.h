@@ -15,7 +15,8 @@ namespace sluice::stream {
 
 // Compiles a spec expression; errors carry the spec position ("line 4, column 16:
 // operators[0].condition: 1:7: unknown function ...").
-Result<std::unique_ptr<rules::Expression>> CompileSpecExpression(const SpecText& text);
+Result<std::unique_ptr<rules::Expression>> CompileSpecExpression(
+    const SpecText& text, const rules::CompileOptions& options = {});
 
 // Keeps rows whose condition is TRUE (NULL and FALSE drop the row, as SQL's WHERE does).
 class FilterOperator final : public Operator {

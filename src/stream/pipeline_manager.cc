@@ -222,14 +222,14 @@ Task<Status> PipelineManager::DeleteCheckpoints(const std::string& name, int32_t
 Task<Status> PipelineManager::Validate(std::string spec_text) {
   auto spec = ParsePipelineSpec(spec_text);
   if (!spec.ok()) co_return spec.status();
-  SLUICE_CO_RETURN_IF_ERROR(ValidatePipeline(*spec));
+  SLUICE_CO_RETURN_IF_ERROR(ValidatePipeline(*spec, options_.task.field_types));
   co_return co_await CheckTopics(*spec);
 }
 
 Task<Result<PipelineInfo>> PipelineManager::Deploy(std::string spec_text, bool replace) {
   auto parsed = ParsePipelineSpec(spec_text);
   if (!parsed.ok()) co_return parsed.status();
-  SLUICE_CO_RETURN_IF_ERROR(ValidatePipeline(*parsed));
+  SLUICE_CO_RETURN_IF_ERROR(ValidatePipeline(*parsed, options_.task.field_types));
   SLUICE_CO_RETURN_IF_ERROR(co_await CheckTopics(*parsed));
   auto spec = std::make_shared<const PipelineSpec>(std::move(*parsed));
   int64_t version = 1;

@@ -98,6 +98,31 @@ TEST(PipelineSpecTest, ExpressionErrorsCarryTheSpecPosition) {
   EXPECT_EQ(e.rfind("line 11, column 16: operators[0].condition: 1:", 0), 0u) << e;
 }
 
+TEST(PipelineSpecTest, ExpressionsAreTypeCheckedAgainstTheSourceSchema) {
+  auto spec = ParsePipelineSpec(kGood);
+  ASSERT_TRUE(spec.ok());
+  // orders' schema says amount is a string: `amount > 100` cannot be right.
+  auto types = [](const std::string& topic) {
+    FieldTypes t;
+    if (topic == "orders") t = {{"amount", model::ValueType::kString}, {"ts", model::ValueType::kInt}};
+    return t;
+  };
+  Status st = ValidatePipeline(*spec, types);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message().rfind("line 11, column 16: operators[0].condition: 1:", 0), 0u) << st.message();
+  // With the right types it passes; and the event-time expression is checked too.
+  auto good = [](const std::string&) { return FieldTypes{{"amount", model::ValueType::kInt}}; };
+  EXPECT_TRUE(ValidatePipeline(*spec, good).ok());
+  auto bad_time = [](const std::string&) { return FieldTypes{{"ts", model::ValueType::kBool}}; };
+  std::string p = kGood;
+  p.replace(p.find("event_time: ts"), 14, "event_time: ts + 1");
+  auto spec2 = ParsePipelineSpec(p);
+  ASSERT_TRUE(spec2.ok());
+  Status st2 = ValidatePipeline(*spec2, bad_time);
+  EXPECT_FALSE(st2.ok());
+  EXPECT_NE(st2.message().find("sources[0].event_time"), std::string::npos) << st2.message();
+}
+
 TEST(PipelineSpecTest, RefusesCyclesDuplicatesAndMissingOutputs) {
   EXPECT_NE(ErrorOf(R"(name: p
 sources: [{name: s, topic: t}]

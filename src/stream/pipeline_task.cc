@@ -172,6 +172,7 @@ void PipelineTask::UpdateStatus(std::string_view state) {
 
 Task<Status> PipelineTask::Setup() {
   TaskGraph::Options options;
+  options.field_types = options_.field_types;
   for (const auto& o : spec_->outputs) {
     if (o.kind != OutputKind::kTopic) continue;
     auto d = co_await log_.DescribeTopic(o.topic);
@@ -185,7 +186,11 @@ Task<Status> PipelineTask::Setup() {
   for (const auto& src : spec_->sources) {
     std::unique_ptr<rules::Expression> e;
     if (src.event_time) {
-      auto c = CompileSpecExpression(*src.event_time);
+      FieldTypes types;
+      if (options_.field_types) types = options_.field_types(src.topic);
+      rules::CompileOptions co;
+      if (!types.empty()) co.field_types = &types;
+      auto c = CompileSpecExpression(*src.event_time, co);
       if (!c.ok()) co_return c.status();
       e = std::move(*c);
     }

@@ -73,6 +73,7 @@ class PipelineTask {
     int32_t commit_interval_ms = 1000;
     PayloadDecoder payload_decoder;
     LineageHook lineage;
+    FieldTypesHook field_types;  // source topics' field types, for type-checking expressions
   };
   // `checkpoint`: the task's last checkpoint (EncodeCheckpoint bytes) to resume from, if any.
   // `probe`: the pipeline's metrics (may be null); outlives the task.

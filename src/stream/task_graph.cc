@@ -64,8 +64,47 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
     streams[s.name] = src.get();
     g->owned_.push_back(std::move(src));
   }
-  auto compile = [](const SpecText& t) { return CompileSpecExpression(t); };
+  // Field types known from the sources' schemas follow the streams whose events keep their
+  // shape (filter, dedup, key_by, route, top_n, a union of one shape); expressions over such a
+  // stream are type-checked against them at build time.
+  std::map<std::string, FieldTypes> source_types;
+  if (options.field_types) {
+    for (const auto& s : spec.sources) {
+      FieldTypes t = options.field_types(s.topic);
+      if (!t.empty()) source_types.emplace(s.name, std::move(t));
+    }
+  }
+  std::function<const FieldTypes*(const std::string&, int)> types_of =
+      [&](const std::string& stream, int depth) -> const FieldTypes* {
+    if (depth > 1000) return nullptr;
+    if (auto it = source_types.find(stream); it != source_types.end()) return &it->second;
+    auto it = op_specs.find(stream.substr(0, stream.find('.')));
+    if (it == op_specs.end()) return nullptr;
+    const OperatorSpec& op = *it->second;
+    switch (op.kind) {
+      case OperatorKind::kFilter:
+      case OperatorKind::kDedup:
+      case OperatorKind::kKeyBy:
+      case OperatorKind::kRoute:
+      case OperatorKind::kTopN: return types_of(op.inputs[0], depth + 1);
+      case OperatorKind::kUnion: {
+        const FieldTypes* first = types_of(op.inputs[0], depth + 1);
+        for (const auto& in : op.inputs) {
+          if (types_of(in, depth + 1) != first) return nullptr;
+        }
+        return first;
+      }
+      default: return nullptr;
+    }
+  };
+  const std::string* current_input = nullptr;
+  auto compile = [&](const SpecText& t) {
+    rules::CompileOptions o;
+    if (current_input != nullptr) o.field_types = types_of(*current_input, 0);
+    return CompileSpecExpression(t, o);
+  };
   for (const auto& op : spec.operators) {
+    current_input = &op.inputs[0];
     std::unique_ptr<Operator> built;
     switch (op.kind) {
       case OperatorKind::kFilter: {
@@ -177,6 +216,7 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
     g->owned_.push_back(std::move(built));
   }
   for (const auto& o : spec.outputs) {
+    current_input = &o.input;
     std::unique_ptr<OutputOperator> out;
     if (o.kind == OutputKind::kDiscard) {
       out = std::make_unique<DiscardOutput>(o.name, ctx, options.observe_discard);
@@ -239,9 +279,20 @@ Status TaskGraph::LoadState(std::string_view bytes) {
   return Status::Ok();
 }
 
-Status ValidatePipeline(const PipelineSpec& spec) {
+Status ValidatePipeline(const PipelineSpec& spec, FieldTypesHook field_types) {
   TaskContext ctx;
   TaskGraph::Options options;
+  options.field_types = field_types;
+  // Event-time expressions are compiled by the task; check them here too.
+  for (const auto& src : spec.sources) {
+    if (!src.event_time) continue;
+    FieldTypes types;
+    if (field_types) types = field_types(src.topic);
+    rules::CompileOptions co;
+    if (!types.empty()) co.field_types = &types;
+    auto c = CompileSpecExpression(*src.event_time, co);
+    if (!c.ok()) return c.status();
+  }
   for (const auto& o : spec.outputs) {
     if (o.kind == OutputKind::kTopic) options.output_partitions[o.topic] = 1;
   }

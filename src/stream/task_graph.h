@@ -2,7 +2,9 @@
 // expression compiled) and wired into a DAG from the sources to the outputs.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,9 +16,15 @@
 
 namespace sluice::stream {
 
+// Field types by dotted path, and where a source topic's come from (its schema).
+using FieldTypes = std::unordered_map<std::string, model::ValueType>;
+using FieldTypesHook = std::function<FieldTypes(const std::string& topic)>;
+
 class TaskGraph {
  public:
   struct Options {
+    // Types of each source topic's fields (empty: unknown): expressions are type-checked.
+    FieldTypesHook field_types;
     // Partition count of every topic output (a topic missing here is an error).
     std::map<std::string, int32_t> output_partitions;
     // Called with the rows reaching each discard output.
@@ -50,6 +58,6 @@ class TaskGraph {
 
 // Checks everything Build checks without running anything: the spec is deployable when this
 // passes and its output topics exist. Errors: as ParsePipelineSpec and Build.
-Status ValidatePipeline(const PipelineSpec& spec);
+Status ValidatePipeline(const PipelineSpec& spec, FieldTypesHook field_types = {});
 
 }  // namespace sluice::stream

@@ -50,6 +50,7 @@ class AvroSchema final : public ParsedSchema {
       std::span<const int32_t> message_indexes) const override;
   Result<std::unique_ptr<ValueDecoder>> CompileDecoder(
       std::span<const int32_t> message_indexes) const override;
+  std::unordered_map<std::string, model::ValueType> FieldTypes() const override;
 
   const Node& root() const { return *root_; }
   // Avro's Parsing Canonical Form (specification, "Parsing Canonical Form for Schemas").

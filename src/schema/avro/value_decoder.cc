@@ -1,5 +1,6 @@
 // AvroSchema::CompileDecoder: Avro binary datum -> model::Value, walking the schema's nodes.
 #include <cmath>
+#include <optional>
 #include <cstring>
 
 #include "schema/avro/avro.h"
@@ -205,6 +206,77 @@ Result<std::unique_ptr<ValueDecoder>> AvroSchema::CompileDecoder(
     std::span<const int32_t> message_indexes) const {
   (void)message_indexes;
   return std::unique_ptr<ValueDecoder>(std::make_unique<AvroDecoder>(*root_));
+}
+
+namespace {
+
+// The type a decoded value of `n` has; nullopt when it varies (a union of several types).
+std::optional<model::ValueType> TypeOf(const Node& n) {
+  switch (n.type) {
+    case Type::kNull: return model::ValueType::kNull;
+    case Type::kBoolean: return model::ValueType::kBool;
+    case Type::kInt:
+    case Type::kLong:
+      switch (n.logical_type) {
+        case LogicalType::kTimestampMillis:
+        case LogicalType::kTimestampMicros:
+        case LogicalType::kLocalTimestampMillis:
+        case LogicalType::kLocalTimestampMicros:
+        case LogicalType::kDate: return model::ValueType::kTimestamp;
+        default: return model::ValueType::kInt;
+      }
+    case Type::kFloat:
+    case Type::kDouble: return model::ValueType::kDouble;
+    case Type::kBytes:
+    case Type::kFixed:
+      return n.logical_type == LogicalType::kDecimal ? model::ValueType::kDouble
+                                                     : model::ValueType::kString;
+    case Type::kString:
+    case Type::kEnum: return model::ValueType::kString;
+    case Type::kRecord:
+    case Type::kMap: return model::ValueType::kObject;
+    case Type::kArray: return model::ValueType::kArray;
+    case Type::kUnion: {
+      // ["null", T] decodes to NULL or a T: its type is T (NULL is allowed for every type).
+      std::optional<model::ValueType> t;
+      for (const Node* b : n.branches) {
+        if (b->type == Type::kNull) continue;
+        auto bt = TypeOf(*b);
+        if (!bt || (t && *t != *bt)) return std::nullopt;
+        t = bt;
+      }
+      return t;
+    }
+  }
+  return std::nullopt;
+}
+
+void Collect(const Node& n, const std::string& prefix, int depth,
+             std::unordered_map<std::string, model::ValueType>& out) {
+  if (depth > 16) return;  // recursive schemas: enough for expressions
+  const Node* record = &n;
+  if (n.type == Type::kUnion) {
+    record = nullptr;
+    for (const Node* b : n.branches) {
+      if (b->type == Type::kRecord && record == nullptr) record = b;
+      else if (b->type != Type::kNull) return;
+    }
+    if (record == nullptr) return;
+  }
+  if (record->type != Type::kRecord) return;
+  for (const Field& f : record->fields) {
+    std::string path = prefix.empty() ? f.name : prefix + "." + f.name;
+    if (auto t = TypeOf(*f.type)) out[path] = *t;
+    Collect(*f.type, path, depth + 1, out);
+  }
+}
+
+}  // namespace
+
+std::unordered_map<std::string, model::ValueType> AvroSchema::FieldTypes() const {
+  std::unordered_map<std::string, model::ValueType> out;
+  Collect(*root_, "", 0, out);
+  return out;
 }
 
 }  // namespace sluice::schema::avro

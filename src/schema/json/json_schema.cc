@@ -1,6 +1,7 @@
 // JsonSchema: Parse, the canonical/normalized printers and the ParsedSchema glue.
 #include "schema/json/json_schema.h"
 
+#include "codec/json_parser.h"
 #include "codec/value_json.h"
 
 #include "schema/json/internal/diff.h"
@@ -37,6 +38,39 @@ class JsonDecoder final : public ValueDecoder {
 };
 
 }  // namespace
+
+namespace {
+
+void CollectProperties(const codec::JsonValue& schema, const std::string& prefix, int depth,
+                       std::unordered_map<std::string, model::ValueType>& out) {
+  if (depth > 16 || !schema.is_object()) return;
+  const codec::JsonValue* props = schema.Find("properties");
+  if (props == nullptr || !props->is_object()) return;
+  for (const auto& [name, sub] : props->members()) {
+    std::string path = prefix.empty() ? name : prefix + "." + name;
+    const codec::JsonValue* type = sub.is_object() ? sub.Find("type") : nullptr;
+    if (type == nullptr || !type->is_string()) continue;
+    const std::string& t = type->text();
+    if (t == "integer") out[path] = model::ValueType::kInt;
+    if (t == "string") out[path] = model::ValueType::kString;
+    if (t == "boolean") out[path] = model::ValueType::kBool;
+    if (t == "array") out[path] = model::ValueType::kArray;
+    if (t == "object") {
+      out[path] = model::ValueType::kObject;
+      CollectProperties(sub, path, depth + 1, out);
+    }
+  }
+}
+
+}  // namespace
+
+std::unordered_map<std::string, model::ValueType> JsonSchema::FieldTypes() const {
+  std::unordered_map<std::string, model::ValueType> out;
+  codec::JsonParser parser;
+  auto doc = parser.Parse(canonical_);
+  if (doc.ok()) CollectProperties(*doc, "", 0, out);
+  return out;
+}
 
 Result<std::unique_ptr<ValueDecoder>> JsonSchema::CompileDecoder(
     std::span<const int32_t> message_indexes) const {

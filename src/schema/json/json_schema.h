@@ -35,6 +35,9 @@ class JsonSchema final : public ParsedSchema {
   // Decodes the JSON text (schema-independent); `message_indexes` is ignored.
   Result<std::unique_ptr<ValueDecoder>> CompileDecoder(
       std::span<const int32_t> message_indexes) const override;
+  // From `properties` with a single `type` (integer, string, boolean, object, array; "number"
+  // decodes as int or double, so it is left out), nested objects included.
+  std::unordered_map<std::string, model::ValueType> FieldTypes() const override;
 
   const internal::SchemaSet& set() const { return *set_; }
 

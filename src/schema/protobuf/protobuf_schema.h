@@ -41,6 +41,8 @@ class ProtobufSchema final : public ParsedSchema {
   std::vector<std::string> CheckCanRead(const ParsedSchema& writer) const override;
   Result<std::unique_ptr<ValueDecoder>> CompileDecoder(
       std::span<const int32_t> message_indexes) const override;
+  // The first top-level message's fields (what payloads without message indexes carry).
+  std::unordered_map<std::string, model::ValueType> FieldTypes() const override;
   Result<std::unique_ptr<Validator>> CompileValidator(
       std::span<const int32_t> message_indexes) const override;
 

@@ -281,4 +281,51 @@ Result<std::unique_ptr<ValueDecoder>> ProtobufSchema::CompileDecoder(
   return std::unique_ptr<ValueDecoder>(std::make_unique<ProtobufDecoder>(root));
 }
 
+namespace {
+
+void CollectFields(const gp::Descriptor* d, const std::string& prefix, int depth,
+                   std::unordered_map<std::string, model::ValueType>& out) {
+  if (depth > 16) return;
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FD* f = d->field(i);
+    std::string path = prefix.empty() ? f->name() : prefix + "." + f->name();
+    if (f->is_map()) {
+      out[path] = model::ValueType::kObject;
+      continue;
+    }
+    if (f->is_repeated()) {
+      out[path] = model::ValueType::kArray;
+      continue;
+    }
+    switch (f->cpp_type()) {
+      case FD::CPPTYPE_INT32:
+      case FD::CPPTYPE_INT64:
+      case FD::CPPTYPE_UINT32: out[path] = model::ValueType::kInt; break;
+      case FD::CPPTYPE_UINT64: break;  // int or double depending on the value
+      case FD::CPPTYPE_FLOAT:
+      case FD::CPPTYPE_DOUBLE: out[path] = model::ValueType::kDouble; break;
+      case FD::CPPTYPE_BOOL: out[path] = model::ValueType::kBool; break;
+      case FD::CPPTYPE_ENUM:
+      case FD::CPPTYPE_STRING: out[path] = model::ValueType::kString; break;
+      case FD::CPPTYPE_MESSAGE:
+        if (f->message_type()->full_name() == "google.protobuf.Timestamp") {
+          out[path] = model::ValueType::kTimestamp;
+        } else {
+          out[path] = model::ValueType::kObject;
+          CollectFields(f->message_type(), path, depth + 1, out);
+        }
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+std::unordered_map<std::string, model::ValueType> ProtobufSchema::FieldTypes() const {
+  std::unordered_map<std::string, model::ValueType> out;
+  auto root = FindMessageByIndexes(*file_, {});
+  if (root.ok()) CollectFields(*root, "", 0, out);
+  return out;
+}
+
 }  // namespace sluice::schema::protobuf
