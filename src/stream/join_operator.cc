@@ -1,4 +1,4 @@
-// Join operators: shared key/result handling, then window, interval and temporal joins.
+// Join operators: shared key/result handling, then window, interval, temporal and regular joins.
 #include "stream/join_operator.h"
 
 #include <fmt/format.h>
@@ -471,6 +471,43 @@ void TemporalJoinOperator::OnWatermark(int64_t wm) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// RegularJoinOperator
+
+RegularJoinOperator::RegularJoinOperator(std::string name, TaskContext& ctx, const JoinSpec& spec,
+                                         std::unique_ptr<rules::Expression> left_key,
+                                         std::unique_ptr<rules::Expression> right_key)
+    : JoinOperator(std::move(name), ctx, spec, std::move(left_key), std::move(right_key)) {
+  SLUICE_CHECK(!left_outer(), "regular join {}: inner only", name_);
+}
+
+void RegularJoinOperator::Push(int input, std::span<Row> rows) {
+  stats_.rows_in += rows.size();
+  for (const Row& row : rows) {
+    if (EvalKey(input, row, scratch_) != KeyStatus::kOk) continue;  // NULL never matches
+    auto [it, inserted] = keys_.try_emplace(scratch_);
+    if (inserted) state_bytes_ += kStoredOverhead + scratch_.size();
+    KeyState& k = it->second;
+    const auto& others = input == kLeft ? k.right : k.left;
+    if (!others.empty()) {
+      Value key_value = Restore(it->first, row.timestamp);
+      for (const Stored& o : others) {
+        Value other = Restore(o.bytes, o.time);
+        int64_t time = std::max(row.timestamp, o.time);
+        if (input == kLeft) {
+          AddResult(row.value, other, key_value, time);
+        } else {
+          AddResult(other, row.value, key_value, time);
+        }
+      }
+    }
+    Stored s = Store(row);
+    state_bytes_ += s.Bytes();
+    (input == kLeft ? k.left : k.right).push_back(std::move(s));
+  }
+  FlushOut();
+}
+
+// ---------------------------------------------------------------------------------------------
 
 Result<std::unique_ptr<Operator>> MakeJoinOperator(std::string name, TaskContext& ctx,
                                                   const JoinSpec& spec) {
@@ -491,6 +528,10 @@ Result<std::unique_ptr<Operator>> MakeJoinOperator(std::string name, TaskContext
     case JoinKind::kTemporal:
       op = std::make_unique<TemporalJoinOperator>(std::move(name), ctx, spec, std::move(*left),
                                                   std::move(*right));
+      break;
+    case JoinKind::kRegular:
+      op = std::make_unique<RegularJoinOperator>(std::move(name), ctx, spec, std::move(*left),
+                                                 std::move(*right));
       break;
   }
   return op;
@@ -636,6 +677,36 @@ Status TemporalJoinOperator::LoadState(StateReader& r) {
   }
   next_prune_at_ = std::max<size_t>(1024, 2 * versions_);
   return r.status("temporal join " + name_);
+}
+
+void RegularJoinOperator::SaveState(StateWriter& w) const {
+  w.U64(keys_.size());
+  for (const auto& [key, ks] : keys_) {
+    w.Bytes(key);
+    w.U64(ks.left.size());
+    for (const auto& s : ks.left) SaveStored(w, s);
+    w.U64(ks.right.size());
+    for (const auto& s : ks.right) SaveStored(w, s);
+  }
+}
+
+Status RegularJoinOperator::LoadState(StateReader& r) {
+  if (r.done()) return Status::Ok();
+  uint64_t n = r.Count(3);
+  for (uint64_t k = 0; k < n && r.ok(); ++k) {
+    std::string key(r.Bytes());
+    KeyState& ks = keys_[key];
+    state_bytes_ += kStoredOverhead + key.size();
+    for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) {
+      ks.left.push_back(LoadStored(r));
+      state_bytes_ += ks.left.back().Bytes();
+    }
+    for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) {
+      ks.right.push_back(LoadStored(r));
+      state_bytes_ += ks.right.back().Bytes();
+    }
+  }
+  return r.status("regular join " + name_);
 }
 
 }  // namespace sluice::stream
