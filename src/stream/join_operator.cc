@@ -74,10 +74,14 @@ JoinOperator::KeyStatus JoinOperator::EvalKey(int input, const Row& row, std::st
   return KeyStatus::kOk;
 }
 
-JoinOperator::Stored JoinOperator::Store(const Row& row) const {
+JoinOperator::Stored JoinOperator::Store(const Row& row) {
+  // Encoded into a reused buffer, then copied once: growing the stored string while encoding
+  // would reallocate it several times per event and leave it up to twice too large.
+  encode_scratch_.clear();
+  EncodeValue(row.value, encode_scratch_);
   Stored s;
   s.time = row.timestamp;
-  EncodeValue(row.value, s.bytes);
+  s.bytes.assign(encode_scratch_);
   return s;
 }
 
@@ -158,26 +162,34 @@ void WindowJoinOperator::Push(int input, std::span<Row> rows) {
 
 void WindowJoinOperator::FireWindow(int64_t start) {
   int64_t end = start + size_ms_;
-  struct Group {
-    std::vector<const Stored*> left;
-    std::vector<const Stored*> right;
-  };
+  auto first = panes_.lower_bound(start);
+  auto last = panes_.lower_bound(end);
+  // Only keys with a right event (inner) or a left event (left outer) can produce rows: find
+  // those first, so that a window whose other side is small (Nexmark q7: every bid on the left,
+  // one max per window on the right) costs one pass over its keys, not a sorted map of all.
   // Results come out ordered by encoded key, then by pane and arrival.
-  std::map<std::string_view, Group> groups;
-  for (auto p = panes_.lower_bound(start); p != panes_.end() && p->first < end; ++p) {
+  std::vector<std::string_view> keys;
+  for (auto p = first; p != last; ++p) {
     for (const auto& [key, bucket] : p->second) {
-      Group& g = groups[key];
-      for (const Stored& s : bucket.left) g.left.push_back(&s);
-      for (const Stored& s : bucket.right) g.right.push_back(&s);
+      if (!(left_outer() ? bucket.left : bucket.right).empty()) keys.push_back(key);
     }
   }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  std::vector<const Stored*> lefts;
   std::vector<Value> rights;
-  for (const auto& [key, g] : groups) {
-    if (g.left.empty() || (g.right.empty() && !left_outer())) continue;
-    Value key_value = Restore(key, end - 1);
+  for (std::string_view key : keys) {
+    lefts.clear();
     rights.clear();
-    for (const Stored* r : g.right) rights.push_back(Restore(r->bytes, r->time));
-    for (const Stored* l : g.left) {
+    for (auto p = first; p != last; ++p) {
+      auto it = p->second.find(key);
+      if (it == p->second.end()) continue;
+      for (const Stored& l : it->second.left) lefts.push_back(&l);
+      for (const Stored& r : it->second.right) rights.push_back(Restore(r.bytes, r.time));
+    }
+    if (lefts.empty() || (rights.empty() && !left_outer())) continue;
+    Value key_value = Restore(key, end - 1);
+    for (const Stored* l : lefts) {
       Value left = Restore(l->bytes, l->time);
       if (rights.empty()) {
         AddResult(left, Value::Null(), key_value, end - 1, start, end, true);

@@ -55,7 +55,7 @@ class JoinOperator : public Operator {
   // Evaluates the key of `row` arriving on `input` and encodes it into `encoded`. kError has
   // already been reported to the error output.
   KeyStatus EvalKey(int input, const Row& row, std::string& encoded);
-  Stored Store(const Row& row) const;
+  Stored Store(const Row& row);
   // The stored event (or key) decoded into ctx_.arena. An undecodable one (nested deeper than the
   // codec allows) is reported as an error and yields NULL.
   model::Value Restore(std::string_view bytes, int64_t time);
@@ -74,6 +74,7 @@ class JoinOperator : public Operator {
   std::unique_ptr<rules::Expression> right_key_;
   size_t state_bytes_ = 0;
   std::string scratch_;
+  std::string encode_scratch_;  // Store()
   std::string reason_;
   std::vector<Row> out_;
 };
