@@ -134,6 +134,14 @@ int64_t WindowJoinOperator::LastWindowStartFor(int64_t pane) const {
   return FloorTo(pane, slide_ms_);
 }
 
+WindowJoinOperator::Pane& WindowJoinOperator::PaneAt(int64_t start) {
+  if (cached_pane_ == nullptr || cached_start_ != start) {
+    cached_pane_ = &panes_[start];
+    cached_start_ = start;
+  }
+  return *cached_pane_;
+}
+
 void WindowJoinOperator::Push(int input, std::span<Row> rows) {
   stats_.rows_in += rows.size();
   for (const Row& row : rows) {
@@ -152,11 +160,10 @@ void WindowJoinOperator::Push(int input, std::span<Row> rows) {
       if (input == kRight || !left_outer()) continue;
       scratch_.clear();
     }
-    auto [it, inserted] = panes_[pane].try_emplace(scratch_);
-    if (inserted) state_bytes_ += kStoredOverhead + scratch_.size();
-    Stored s = Store(row);
-    state_bytes_ += s.Bytes();
-    (input == kLeft ? it->second.left : it->second.right).push_back(std::move(s));
+    Pane& p = PaneAt(pane);
+    Entry e{scratch_, Store(row)};
+    state_bytes_ += e.Bytes();
+    (input == kLeft ? p.left : p.right).push_back(std::move(e));
   }
 }
 
@@ -164,32 +171,49 @@ void WindowJoinOperator::FireWindow(int64_t start) {
   int64_t end = start + size_ms_;
   auto first = panes_.lower_bound(start);
   auto last = panes_.lower_bound(end);
-  // Only keys with a right event (inner) or a left event (left outer) can produce rows: find
-  // those first, so that a window whose other side is small (Nexmark q7: every bid on the left,
-  // one max per window on the right) costs one pass over its keys, not a sorted map of all.
+  // Group by key only the events that can produce rows: an inner join groups its right events
+  // and then the left events of those keys (Nexmark q7: every bid on the left, one max per
+  // window on the right, so this is one hash probe per bid); a left outer join all left events.
+  struct Group {
+    std::vector<const Stored*> left;
+    std::vector<const Stored*> right;
+  };
+  absl::flat_hash_map<std::string_view, Group> groups;
+  auto add = [&](bool left_side, bool create) {
+    for (auto p = first; p != last; ++p) {
+      for (const Entry& e : left_side ? p->second.left : p->second.right) {
+        Group* g;
+        if (create) {
+          g = &groups[e.key];
+        } else {
+          auto it = groups.find(e.key);
+          if (it == groups.end()) continue;
+          g = &it->second;
+        }
+        (left_side ? g->left : g->right).push_back(&e.event);
+      }
+    }
+  };
+  if (left_outer()) {
+    add(/*left_side=*/true, /*create=*/true);
+    add(/*left_side=*/false, /*create=*/false);
+  } else {
+    add(/*left_side=*/false, /*create=*/true);
+    add(/*left_side=*/true, /*create=*/false);
+  }
   // Results come out ordered by encoded key, then by pane and arrival.
   std::vector<std::string_view> keys;
-  for (auto p = first; p != last; ++p) {
-    for (const auto& [key, bucket] : p->second) {
-      if (!(left_outer() ? bucket.left : bucket.right).empty()) keys.push_back(key);
-    }
+  for (const auto& [key, g] : groups) {
+    if (!g.left.empty() && (!g.right.empty() || left_outer())) keys.push_back(key);
   }
   std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  std::vector<const Stored*> lefts;
   std::vector<Value> rights;
   for (std::string_view key : keys) {
-    lefts.clear();
+    const Group& g = groups[key];
     rights.clear();
-    for (auto p = first; p != last; ++p) {
-      auto it = p->second.find(key);
-      if (it == p->second.end()) continue;
-      for (const Stored& l : it->second.left) lefts.push_back(&l);
-      for (const Stored& r : it->second.right) rights.push_back(Restore(r.bytes, r.time));
-    }
-    if (lefts.empty() || (rights.empty() && !left_outer())) continue;
+    for (const Stored* r : g.right) rights.push_back(Restore(r->bytes, r->time));
     Value key_value = Restore(key, end - 1);
-    for (const Stored* l : lefts) {
+    for (const Stored* l : g.left) {
       Value left = Restore(l->bytes, l->time);
       if (rights.empty()) {
         AddResult(left, Value::Null(), key_value, end - 1, start, end, true);
@@ -214,12 +238,10 @@ void WindowJoinOperator::OnWatermark(int64_t wm) {
     next_window_start_ += slide_ms_;
     // Panes whose last window has fired are done.
     while (!panes_.empty() && LastWindowStartFor(panes_.begin()->first) < next_window_start_) {
-      for (const auto& [key, bucket] : panes_.begin()->second) {
-        state_bytes_ -= kStoredOverhead + key.size();
-        for (const Stored& s : bucket.left) state_bytes_ -= s.Bytes();
-        for (const Stored& s : bucket.right) state_bytes_ -= s.Bytes();
-      }
+      for (const Entry& e : panes_.begin()->second.left) state_bytes_ -= e.Bytes();
+      for (const Entry& e : panes_.begin()->second.right) state_bytes_ -= e.Bytes();
       panes_.erase(panes_.begin());
+      cached_pane_ = nullptr;
     }
   }
   FlushOut();
@@ -566,18 +588,33 @@ JoinOperator::Stored JoinOperator::LoadStored(StateReader& r) {
 }
 
 void WindowJoinOperator::SaveState(StateWriter& w) const {
+  // Format (docs/formats/checkpoint.md) groups each pane's events by key, arrival order kept.
   w.I64(wm_);
   w.I64(next_window_start_);
   w.U64(panes_.size());
-  for (const auto& [start, keys] : panes_) {
+  for (const auto& [start, pane] : panes_) {
+    struct Group {
+      std::vector<const Stored*> left;
+      std::vector<const Stored*> right;
+    };
+    std::vector<std::string_view> order;
+    absl::flat_hash_map<std::string_view, Group> groups;
+    for (int side = kLeft; side <= kRight; ++side) {
+      for (const Entry& e : side == kLeft ? pane.left : pane.right) {
+        auto [it, inserted] = groups.try_emplace(e.key);
+        if (inserted) order.push_back(e.key);
+        (side == kLeft ? it->second.left : it->second.right).push_back(&e.event);
+      }
+    }
     w.I64(start);
-    w.U64(keys.size());
-    for (const auto& [key, b] : keys) {
+    w.U64(order.size());
+    for (std::string_view key : order) {
+      const Group& g = groups[key];
       w.Bytes(key);
-      w.U64(b.left.size());
-      for (const auto& s : b.left) SaveStored(w, s);
-      w.U64(b.right.size());
-      for (const auto& s : b.right) SaveStored(w, s);
+      w.U64(g.left.size());
+      for (const Stored* s : g.left) SaveStored(w, *s);
+      w.U64(g.right.size());
+      for (const Stored* s : g.right) SaveStored(w, *s);
     }
   }
 }
@@ -588,19 +625,16 @@ Status WindowJoinOperator::LoadState(StateReader& r) {
   next_window_start_ = r.I64();
   uint64_t panes = r.Count(2);
   for (uint64_t p = 0; p < panes && r.ok(); ++p) {
-    auto& keys = panes_[r.I64()];
+    Pane& pane = panes_[r.I64()];
     uint64_t n = r.Count(3);
     for (uint64_t k = 0; k < n && r.ok(); ++k) {
       std::string key(r.Bytes());
-      Bucket& b = keys[key];
-      state_bytes_ += kStoredOverhead + key.size();
-      for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) {
-        b.left.push_back(LoadStored(r));
-        state_bytes_ += b.left.back().Bytes();
-      }
-      for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) {
-        b.right.push_back(LoadStored(r));
-        state_bytes_ += b.right.back().Bytes();
+      for (int side = kLeft; side <= kRight; ++side) {
+        auto& entries = side == kLeft ? pane.left : pane.right;
+        for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) {
+          entries.push_back(Entry{key, LoadStored(r)});
+          state_bytes_ += entries.back().Bytes();
+        }
       }
     }
   }

@@ -98,11 +98,21 @@ class WindowJoinOperator final : public JoinOperator {
   Status LoadState(StateReader& r) override;
 
  private:
-  struct Bucket {
-    std::vector<Stored> left;
-    std::vector<Stored> right;
+  // A buffered event with its encoded key. Left outer joins keep NULL-keyed left events under
+  // the empty key, which no encoded key equals.
+  struct Entry {
+    std::string key;
+    Stored event;
+    size_t Bytes() const { return key.size() + event.Bytes(); }
+  };
+  // Events are appended, not grouped by key: most never match (q7 buffers every bid for one
+  // max per window), so grouping waits until the window fires.
+  struct Pane {
+    std::vector<Entry> left;   // arrival order
+    std::vector<Entry> right;  // arrival order
   };
   int64_t LastWindowStartFor(int64_t pane) const;
+  Pane& PaneAt(int64_t start);
   void FireWindow(int64_t start);
 
   int64_t size_ms_;
@@ -110,9 +120,9 @@ class WindowJoinOperator final : public JoinOperator {
   int64_t pane_ms_;
   int64_t wm_ = kNoWatermark;
   int64_t next_window_start_ = kNoWatermark;  // smallest window start not yet fired
-  // pane start -> encoded key -> events. Left outer joins keep NULL-keyed left events under the
-  // empty key, which no encoded key equals.
-  std::map<int64_t, StringMap<Bucket>> panes_;
+  std::map<int64_t, Pane> panes_;             // pane start -> events
+  Pane* cached_pane_ = nullptr;               // panes_[cached_start_]: consecutive events share one
+  int64_t cached_start_ = 0;
 };
 
 // Interval join: right.time BETWEEN left.time + lower AND left.time + upper. Each arriving event
