@@ -1,5 +1,7 @@
 #include "stream/join_operator.h"
 
+#include <algorithm>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -352,6 +354,41 @@ TEST(TemporalJoinTest, NullKeysNeverMatch) {
   // A NULL left key cannot match: emitted at once with right NULL (left outer).
   EXPECT_THAT(h.Take(), ElementsAre(R"({"orders":{"amt":1},"payments":null})"));
   EXPECT_EQ(h.graph->StateBytes(), 0u);
+}
+
+TEST(WindowJoinTest, WindowResultsJoinBackToTheEventsOfTheirWindowAndItsEndInstant) {
+  // Nexmark q7's shape: MAX(price) per tumbling window joined back to the bids with
+  // time BETWEEN end - size AND end (both inclusive): a window join for [start, end) and a
+  // zero-width interval join (right.time = left.time - 1 = end - 1) for bids at exactly end.
+  Harness h(R"(name: p
+sources: [{name: bids, topic: b}]
+operators:
+  - {name: maxes, type: window, input: bids, window: {kind: tumbling, size: 10ms}, aggregates: {m: max(price)}}
+  - name: inside
+    type: join
+    inputs: [bids, maxes]
+    join: {kind: window, window: {kind: tumbling, size: 10ms}, left_key: price, right_key: m, as: [b, w]}
+  - {name: edge, type: filter, input: bids, condition: "t % 10 = 0"}
+  - name: atend
+    type: join
+    inputs: [edge, maxes]
+    join: {kind: interval, lower: -1ms, upper: -1ms, left_key: price, right_key: m, as: [b, w]}
+  - {name: both, type: union, inputs: [inside, atend]}
+  - {name: q, type: map, input: both, fields: {t: b.t, price: b.price, window_end: w.window_end}}
+outputs: [{name: out, input: q, type: discard}]
+)");
+  h.Push({{R"({"t":1,"price":5})", 1}, {R"({"t":3,"price":9})", 3}, {R"({"t":9,"price":9})", 9},
+          {R"({"t":10,"price":9})", 10}, {R"({"t":10,"price":4})", 10},
+          {R"({"t":15,"price":7})", 15}});
+  h.Watermark(100);
+  std::vector<std::string> rows = h.Take();
+  std::sort(rows.begin(), rows.end());
+  // The bid at 10 belongs to [10, 20) (where it is the max) and is the end instant of [0, 10).
+  EXPECT_THAT(rows, ElementsAre(R"({"t":10,"price":9,"window_end":10})",
+                                R"({"t":10,"price":9,"window_end":20})",
+                                R"({"t":3,"price":9,"window_end":10})",
+                                R"({"t":9,"price":9,"window_end":10})"));
+  EXPECT_THAT(h.late, IsEmpty());
 }
 
 // ---------------------------------------------------------------------------- regular join
