@@ -46,6 +46,27 @@ Checksum ChecksumFor(std::string_view q) {
   if (q == "q5") {
     return [h = std::array<uint32_t, 2>{}](const model::Value& r) mutable { return nexmark::RowChecksum({Int(r, "auction", h[0]), Int(r, "num", h[1])}); };
   }
+  if (q == "q3") {
+    return [h = std::array<uint32_t, 4>{}](const model::Value& r) mutable {
+      return nexmark::RowChecksum(
+          {Int(r, "name", h[0]), Int(r, "city", h[1]), Int(r, "state", h[2]), Int(r, "id", h[3])});
+    };
+  }
+  if (q == "q7") {
+    // SELECT order (auction, price, bidder, ...), which Flink's q7 writes into the sink columns
+    // (auction, bidder, price, ...): positionally the same row.
+    return [h = std::array<uint32_t, 5>{}](const model::Value& r) mutable {
+      return nexmark::RowChecksum({Int(r, "auction", h[0]), Int(r, "price", h[1]),
+                                   Int(r, "bidder", h[2]), Int(r, "dateTime", h[3]),
+                                   Int(r, "extra", h[4])});
+    };
+  }
+  if (q == "q8") {
+    return [h = std::array<uint32_t, 3>{}](const model::Value& r) mutable {
+      return nexmark::RowChecksum({Int(r, "id", h[0]), Int(r, "name", h[1]),
+                                   Int(r, "starttime", h[2])});
+    };
+  }
   if (q == "q11") {
     return [h = std::array<uint32_t, 4>{}](const model::Value& r) mutable {
       return nexmark::RowChecksum({Int(r, "bidder", h[0]), Int(r, "bid_count", h[1]), Int(r, "window_start", h[2]),
@@ -79,6 +100,66 @@ std::string NexmarkPipelineSpec(std::string_view query) {
     aggregates: {num: count(*)}
   - {name: q, type: top_n, input: counts, partition_by: window_start, order_by: num, n: 1, with_ties: true}
 )";
+  } else if (query == "q3") {
+    // Flink: a regular (unbounded) join; both filtered sides are kept forever.
+    ops = R"spec(  - {name: auctions, type: filter, input: nexmark, condition: "event_type = 1 AND auction.category = 10"}
+  - {name: persons, type: filter, input: nexmark, condition: "event_type = 0 AND person.state IN ('OR', 'ID', 'CA')"}
+  - name: j
+    type: join
+    inputs: [auctions, persons]
+    join: {kind: regular, left_key: auction.seller, right_key: person.id, as: [A, P]}
+  - {name: q, type: map, input: j, fields: {name: P.person.name, city: P.person.city, state: P.person.state, id: A.auction.id}}
+)spec";
+  } else if (query == "q7") {
+    // Flink: bids JOIN (MAX(price), window_end per TUMBLE 10 s) ON price = maxprice WHERE
+    // dateTime BETWEEN window_end - 10 s AND window_end. The maxes come out at window_end - 1, in
+    // their own window: a tumbling window join finds the bids of [start, end) at the max, and an
+    // interval join the bids at exactly window_end (the inclusive upper bound; right.time =
+    // left.time - 1). Bids are projected to the selected columns first (Flink's planner pushes
+    // the projection down the same way), so the join buffers less.
+    ops = R"(  - {name: b, type: map, input: bids, fields: {auction: bid.auction, price: bid.price, bidder: bid.bidder, dateTime: bid.dateTime, extra: bid.extra}}
+  - name: maxes
+    type: window
+    input: b
+    window: {kind: tumbling, size: 10s}
+    aggregates: {maxprice: max(price)}
+  - name: inside
+    type: join
+    inputs: [b, maxes]
+    join: {kind: window, window: {kind: tumbling, size: 10s}, left_key: price, right_key: maxprice, as: [B, M]}
+  - {name: edge, type: filter, input: b, condition: "unix_millis(dateTime) % 10000 = 0"}
+  - name: atend
+    type: join
+    inputs: [edge, maxes]
+    join: {kind: interval, lower: -1ms, upper: -1ms, left_key: price, right_key: maxprice, as: [B, M]}
+  - {name: both, type: union, inputs: [inside, atend]}
+  - {name: q, type: map, input: both, fields: {auction: B.auction, price: B.price, bidder: B.bidder, dateTime: B.dateTime, extra: B.extra}}
+)";
+  } else if (query == "q8") {
+    // Flink: persons GROUP BY (id, name, TUMBLE 10 s) JOIN auctions GROUP BY (seller, TUMBLE
+    // 10 s) on id = seller and the same window. Both groupings are tumbling windows whose results
+    // (event time window_end - 1) meet in the same 10 s window of a window join.
+    ops = R"(  - {name: persons, type: filter, input: nexmark, condition: "event_type = 0"}
+  - {name: auctions, type: filter, input: nexmark, condition: "event_type = 1"}
+  - name: P
+    type: window
+    input: persons
+    key: "CAST(person.id AS STRING) || '/' || person.name"
+    window: {kind: tumbling, size: 10s}
+    aggregates: {id: first(person.id), name: first(person.name)}
+  - name: A
+    type: window
+    input: auctions
+    key: auction.seller
+    key_name: seller
+    window: {kind: tumbling, size: 10s}
+    aggregates: {n: count(*)}
+  - name: j
+    type: join
+    inputs: [P, A]
+    join: {kind: window, window: {kind: tumbling, size: 10s}, left_key: id, right_key: seller}
+  - {name: q, type: map, input: j, fields: {id: P.id, name: P.name, starttime: P.window_start}}
+)";
   } else if (query == "q11") {
     ops = R"(  - name: q
     type: window
@@ -99,7 +180,8 @@ nexmark::EngineRunner MakeNexmarkEngineRunner() {
     std::string text = NexmarkPipelineSpec(options.query);
     Checksum checksum = ChecksumFor(options.query);
     if (text.empty() || !checksum) {
-      return InvalidArgument("the engine runs q0, q1, q2, q5 and q11; not '{}'", options.query);
+      return InvalidArgument("the engine runs q0, q1, q2, q3, q5, q7, q8 and q11; not '{}'",
+                             options.query);
     }
     SLUICE_RETURN_IF_ERROR(options.generator.Validate());
     if (options.generator.max_events == 0) return InvalidArgument("--events must be positive");

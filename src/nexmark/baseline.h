@@ -38,4 +38,39 @@ BenchResult RunQ5(Generator& gen, const BenchOptions& options, const Clock& cloc
 inline constexpr int64_t kQ5SlideMs = 2000;
 inline constexpr int64_t kQ5SizeMs = 10000;
 
+// q3 output row (name, city, state, auction id); strings by their length, as RowChecksum takes
+// them.
+struct Q3Row {
+  int64_t name, city, state, id;
+  friend bool operator==(const Q3Row&, const Q3Row&) = default;
+};
+// q3: auctions of category 10 joined (regular, unbounded join) with persons from OR, ID or CA on
+// seller = person.id.
+BenchResult RunQ3(Generator& gen, const BenchOptions& options, const Clock& clock,
+                  std::vector<Q3Row>* rows = nullptr);
+
+// q7 output row in SELECT order (auction, price, bidder, dateTime, extra length) — Flink's q7
+// writes it into sink columns named (auction, bidder, price, ...), positionally the same row.
+struct Q7Row {
+  int64_t auction, price, bidder, date_time, extra;
+  friend bool operator==(const Q7Row&, const Q7Row&) = default;
+};
+// q7: the bids whose price is MAX(price) of a TUMBLE(10 s) window and whose dateTime is BETWEEN
+// window_end - 10 s AND window_end (both inclusive: a bid at exactly window_end also matches the
+// window it ends, if its price equals that window's max).
+BenchResult RunQ7(Generator& gen, const BenchOptions& options, const Clock& clock,
+                  std::vector<Q7Row>* rows = nullptr);
+inline constexpr int64_t kQ7WindowMs = 10000;
+
+// q8 output row (person id, name length, window start).
+struct Q8Row {
+  int64_t id, name, starttime;
+  friend bool operator==(const Q8Row&, const Q8Row&) = default;
+};
+// q8: persons grouped by (id, name) per TUMBLE(10 s) joined with the sellers of auctions of the
+// same window.
+BenchResult RunQ8(Generator& gen, const BenchOptions& options, const Clock& clock,
+                  std::vector<Q8Row>* rows = nullptr);
+inline constexpr int64_t kQ8WindowMs = 10000;
+
 }  // namespace sluice::nexmark

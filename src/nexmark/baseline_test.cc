@@ -1,11 +1,14 @@
-// Baseline tests: q5 against a naive recomputation of every window from the stored bids, and
+// Baseline tests: q5, q3, q7 and q8 against naive recomputations from the stored events, and
 // the stateless queries' row counts and checksums against direct recomputation.
 #include "nexmark/baseline.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
+#include <set>
+#include <string>
 #include <tuple>
 
 namespace sluice::nexmark {
@@ -136,6 +139,139 @@ TEST(BaselineTest, StatelessQueriesMatchDirectRecomputation) {
     EXPECT_EQ(r->latency_ns.size(), 60u) << q;  // one sample per batch of 500
   }
   EXPECT_GT(q2_rows, 0u);
+}
+
+template <typename Row>
+uint64_t SortAndSum(std::vector<Row>& rows, uint64_t (*sum)(const Row&)) {
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    return std::memcmp(&a, &b, sizeof(Row)) < 0;
+  });
+  uint64_t s = 0;
+  for (const Row& r : rows) s += sum(r);
+  return s;
+}
+
+// Every qualifying auction x every qualifying person of its seller, whatever the arrival order.
+std::vector<Q3Row> NaiveQ3(const GeneratorConfig& c) {
+  Generator gen(c);
+  std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t>> persons;  // id, name, city, state
+  std::vector<std::pair<int64_t, int64_t>> auctions;                     // seller, id
+  std::vector<Event> buf(256);
+  while (size_t n = gen.NextBatch(buf)) {
+    for (size_t i = 0; i < n; ++i) {
+      const Event& e = buf[i];
+      if (e.type == EventType::kPerson) {
+        const Person& p = e.person;
+        if (p.state == "OR" || p.state == "ID" || p.state == "CA") {
+          persons.emplace_back(p.id, p.name.size(), p.city.size(), p.state.size());
+        }
+      } else if (e.type == EventType::kAuction && e.auction.category == 10) {
+        auctions.emplace_back(e.auction.seller, e.auction.id);
+      }
+    }
+  }
+  std::vector<Q3Row> rows;
+  for (const auto& [seller, id] : auctions) {
+    for (const auto& [pid, name, city, state] : persons) {
+      if (pid == seller) rows.push_back({name, city, state, id});
+    }
+  }
+  return rows;
+}
+
+// For every 10 s window with bids: its max, then every bid with dateTime in [end - 10 s, end]
+// (both inclusive) at that price.
+std::vector<Q7Row> NaiveQ7(const std::vector<StoredBid>& bids) {
+  std::map<int64_t, int64_t> max;  // window index -> max price
+  for (const auto& b : bids) {
+    int64_t k = b.date_time / kQ7WindowMs;
+    auto [it, inserted] = max.try_emplace(k, b.price);
+    if (!inserted) it->second = std::max(it->second, b.price);
+  }
+  std::vector<Q7Row> rows;
+  for (const auto& [k, m] : max) {
+    int64_t end = (k + 1) * kQ7WindowMs;
+    for (const auto& b : bids) {
+      if (b.price == m && b.date_time >= end - kQ7WindowMs && b.date_time <= end) {
+        rows.push_back({b.auction, b.price, b.bidder, b.date_time, b.extra_len});
+      }
+    }
+  }
+  return rows;
+}
+
+// Distinct (window, id, name) of persons whose id sold an auction in the same window.
+std::vector<Q8Row> NaiveQ8(const GeneratorConfig& c) {
+  Generator gen(c);
+  std::set<std::tuple<int64_t, int64_t, std::string>> persons;
+  std::set<std::pair<int64_t, int64_t>> sellers;
+  std::vector<Event> buf(256);
+  while (size_t n = gen.NextBatch(buf)) {
+    for (size_t i = 0; i < n; ++i) {
+      const Event& e = buf[i];
+      int64_t w = e.timestamp_ms / kQ8WindowMs * kQ8WindowMs;
+      if (e.type == EventType::kPerson) {
+        persons.emplace(w, e.person.id, std::string(e.person.name));
+      } else if (e.type == EventType::kAuction) {
+        sellers.emplace(w, e.auction.seller);
+      }
+    }
+  }
+  std::vector<Q8Row> rows;
+  for (const auto& [w, id, name] : persons) {
+    if (sellers.count({w, id}) != 0) rows.push_back({id, static_cast<int64_t>(name.size()), w});
+  }
+  return rows;
+}
+
+uint64_t SumQ3(const Q3Row& r) { return RowChecksum({r.name, r.city, r.state, r.id}); }
+uint64_t SumQ7(const Q7Row& r) {
+  return RowChecksum({r.auction, r.price, r.bidder, r.date_time, r.extra});
+}
+uint64_t SumQ8(const Q8Row& r) { return RowChecksum({r.id, r.name, r.starttime}); }
+
+template <typename Row, typename Run>
+void CheckAgainstNaive(const BenchOptions& o, Run run, std::vector<Row> expected,
+                       uint64_t (*sum)(const Row&)) {
+  ManualClock clock;
+  Generator gen(o.generator);
+  std::vector<Row> rows;
+  BenchResult r = run(gen, o, clock, &rows);
+  EXPECT_EQ(r.events, o.generator.max_events);
+  EXPECT_EQ(r.output_rows, rows.size());
+  ASSERT_FALSE(expected.empty());
+  uint64_t got = SortAndSum(rows, sum);
+  uint64_t want = SortAndSum(expected, sum);
+  EXPECT_EQ(rows, expected);
+  EXPECT_EQ(r.checksum, want);
+  EXPECT_EQ(got, want);
+  // RunBaseline dispatches to the same loop.
+  auto via = RunBaseline(o, clock);
+  ASSERT_TRUE(via.ok());
+  EXPECT_EQ(via->checksum, want);
+}
+
+TEST(BaselineTest, Q3MatchesANaiveJoinOfAllQualifyingEvents) {
+  BenchOptions o = Options("q3", 200'000, 10'000);
+  CheckAgainstNaive<Q3Row>(o, RunQ3, NaiveQ3(o.generator), SumQ3);
+}
+
+TEST(BaselineTest, Q7MatchesNaiveWindowMaxima) {
+  // 1 000 ev/s for 100 000 events: 100 s of event time, 10 windows of ~9 000 bids.
+  BenchOptions o = Options("q7", 100'000, 1'000);
+  CheckAgainstNaive<Q7Row>(o, RunQ7, NaiveQ7(AllBids(o.generator)), SumQ7);
+}
+
+TEST(BaselineTest, Q7MatchesNaiveWindowMaximaOutOfOrder) {
+  BenchOptions o = Options("q7", 60'000, 500);
+  o.generator.out_of_order_group_size = 7;
+  CheckAgainstNaive<Q7Row>(o, RunQ7, NaiveQ7(AllBids(o.generator)), SumQ7);
+}
+
+TEST(BaselineTest, Q8MatchesNaiveGroupedJoin) {
+  // Low rate: persons and their auctions spread over many 10 s windows.
+  BenchOptions o = Options("q8", 100'000, 500);
+  CheckAgainstNaive<Q8Row>(o, RunQ8, NaiveQ8(o.generator), SumQ8);
 }
 
 TEST(BaselineTest, UnknownQueryAndUnboundedRunAreRejected) {

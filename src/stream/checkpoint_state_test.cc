@@ -50,7 +50,11 @@ operators:
     type: join
     inputs: [s, s2]
     join: {kind: temporal, left_key: user, right_key: user, type: left}
-  - {name: all, type: union, inputs: [u, best, wj, ij, tj]}
+  - name: rj
+    type: join
+    inputs: [s, s2]
+    join: {kind: regular, left_key: id, right_key: id}
+  - {name: all, type: union, inputs: [u, best, wj, ij, tj, rj]}
 outputs: [{name: o, input: all, type: discard}]
 )SPEC";
 

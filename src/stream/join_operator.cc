@@ -1,4 +1,4 @@
-// Join operators: shared key/result handling, then window, interval and temporal joins.
+// Join operators: shared key/result handling, then window, interval, temporal and regular joins.
 #include "stream/join_operator.h"
 
 #include <fmt/format.h>
@@ -74,10 +74,14 @@ JoinOperator::KeyStatus JoinOperator::EvalKey(int input, const Row& row, std::st
   return KeyStatus::kOk;
 }
 
-JoinOperator::Stored JoinOperator::Store(const Row& row) const {
+JoinOperator::Stored JoinOperator::Store(const Row& row) {
+  // Encoded into a reused buffer, then copied once: growing the stored string while encoding
+  // would reallocate it several times per event and leave it up to twice too large.
+  encode_scratch_.clear();
+  EncodeValue(row.value, encode_scratch_);
   Stored s;
   s.time = row.timestamp;
-  EncodeValue(row.value, s.bytes);
+  s.bytes.assign(encode_scratch_);
   return s;
 }
 
@@ -130,6 +134,14 @@ int64_t WindowJoinOperator::LastWindowStartFor(int64_t pane) const {
   return FloorTo(pane, slide_ms_);
 }
 
+WindowJoinOperator::Pane& WindowJoinOperator::PaneAt(int64_t start) {
+  if (cached_pane_ == nullptr || cached_start_ != start) {
+    cached_pane_ = &panes_[start];
+    cached_start_ = start;
+  }
+  return *cached_pane_;
+}
+
 void WindowJoinOperator::Push(int input, std::span<Row> rows) {
   stats_.rows_in += rows.size();
   for (const Row& row : rows) {
@@ -148,35 +160,59 @@ void WindowJoinOperator::Push(int input, std::span<Row> rows) {
       if (input == kRight || !left_outer()) continue;
       scratch_.clear();
     }
-    auto [it, inserted] = panes_[pane].try_emplace(scratch_);
-    if (inserted) state_bytes_ += kStoredOverhead + scratch_.size();
-    Stored s = Store(row);
-    state_bytes_ += s.Bytes();
-    (input == kLeft ? it->second.left : it->second.right).push_back(std::move(s));
+    Pane& p = PaneAt(pane);
+    Entry e{scratch_, Store(row)};
+    state_bytes_ += e.Bytes();
+    (input == kLeft ? p.left : p.right).push_back(std::move(e));
   }
 }
 
 void WindowJoinOperator::FireWindow(int64_t start) {
   int64_t end = start + size_ms_;
+  auto first = panes_.lower_bound(start);
+  auto last = panes_.lower_bound(end);
+  // Group by key only the events that can produce rows: an inner join groups its right events
+  // and then the left events of those keys (Nexmark q7: every bid on the left, one max per
+  // window on the right, so this is one hash probe per bid); a left outer join all left events.
   struct Group {
     std::vector<const Stored*> left;
     std::vector<const Stored*> right;
   };
-  // Results come out ordered by encoded key, then by pane and arrival.
-  std::map<std::string_view, Group> groups;
-  for (auto p = panes_.lower_bound(start); p != panes_.end() && p->first < end; ++p) {
-    for (const auto& [key, bucket] : p->second) {
-      Group& g = groups[key];
-      for (const Stored& s : bucket.left) g.left.push_back(&s);
-      for (const Stored& s : bucket.right) g.right.push_back(&s);
+  absl::flat_hash_map<std::string_view, Group> groups;
+  auto add = [&](bool left_side, bool create) {
+    for (auto p = first; p != last; ++p) {
+      for (const Entry& e : left_side ? p->second.left : p->second.right) {
+        Group* g;
+        if (create) {
+          g = &groups[e.key];
+        } else {
+          auto it = groups.find(e.key);
+          if (it == groups.end()) continue;
+          g = &it->second;
+        }
+        (left_side ? g->left : g->right).push_back(&e.event);
+      }
     }
+  };
+  if (left_outer()) {
+    add(/*left_side=*/true, /*create=*/true);
+    add(/*left_side=*/false, /*create=*/false);
+  } else {
+    add(/*left_side=*/false, /*create=*/true);
+    add(/*left_side=*/true, /*create=*/false);
   }
-  std::vector<Value> rights;
+  // Results come out ordered by encoded key, then by pane and arrival.
+  std::vector<std::string_view> keys;
   for (const auto& [key, g] : groups) {
-    if (g.left.empty() || (g.right.empty() && !left_outer())) continue;
-    Value key_value = Restore(key, end - 1);
+    if (!g.left.empty() && (!g.right.empty() || left_outer())) keys.push_back(key);
+  }
+  std::sort(keys.begin(), keys.end());
+  std::vector<Value> rights;
+  for (std::string_view key : keys) {
+    const Group& g = groups[key];
     rights.clear();
     for (const Stored* r : g.right) rights.push_back(Restore(r->bytes, r->time));
+    Value key_value = Restore(key, end - 1);
     for (const Stored* l : g.left) {
       Value left = Restore(l->bytes, l->time);
       if (rights.empty()) {
@@ -202,12 +238,10 @@ void WindowJoinOperator::OnWatermark(int64_t wm) {
     next_window_start_ += slide_ms_;
     // Panes whose last window has fired are done.
     while (!panes_.empty() && LastWindowStartFor(panes_.begin()->first) < next_window_start_) {
-      for (const auto& [key, bucket] : panes_.begin()->second) {
-        state_bytes_ -= kStoredOverhead + key.size();
-        for (const Stored& s : bucket.left) state_bytes_ -= s.Bytes();
-        for (const Stored& s : bucket.right) state_bytes_ -= s.Bytes();
-      }
+      for (const Entry& e : panes_.begin()->second.left) state_bytes_ -= e.Bytes();
+      for (const Entry& e : panes_.begin()->second.right) state_bytes_ -= e.Bytes();
       panes_.erase(panes_.begin());
+      cached_pane_ = nullptr;
     }
   }
   FlushOut();
@@ -471,6 +505,43 @@ void TemporalJoinOperator::OnWatermark(int64_t wm) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// RegularJoinOperator
+
+RegularJoinOperator::RegularJoinOperator(std::string name, TaskContext& ctx, const JoinSpec& spec,
+                                         std::unique_ptr<rules::Expression> left_key,
+                                         std::unique_ptr<rules::Expression> right_key)
+    : JoinOperator(std::move(name), ctx, spec, std::move(left_key), std::move(right_key)) {
+  SLUICE_CHECK(!left_outer(), "regular join {}: inner only", name_);
+}
+
+void RegularJoinOperator::Push(int input, std::span<Row> rows) {
+  stats_.rows_in += rows.size();
+  for (const Row& row : rows) {
+    if (EvalKey(input, row, scratch_) != KeyStatus::kOk) continue;  // NULL never matches
+    auto [it, inserted] = keys_.try_emplace(scratch_);
+    if (inserted) state_bytes_ += kStoredOverhead + scratch_.size();
+    KeyState& k = it->second;
+    const auto& others = input == kLeft ? k.right : k.left;
+    if (!others.empty()) {
+      Value key_value = Restore(it->first, row.timestamp);
+      for (const Stored& o : others) {
+        Value other = Restore(o.bytes, o.time);
+        int64_t time = std::max(row.timestamp, o.time);
+        if (input == kLeft) {
+          AddResult(row.value, other, key_value, time);
+        } else {
+          AddResult(other, row.value, key_value, time);
+        }
+      }
+    }
+    Stored s = Store(row);
+    state_bytes_ += s.Bytes();
+    (input == kLeft ? k.left : k.right).push_back(std::move(s));
+  }
+  FlushOut();
+}
+
+// ---------------------------------------------------------------------------------------------
 
 Result<std::unique_ptr<Operator>> MakeJoinOperator(std::string name, TaskContext& ctx,
                                                   const JoinSpec& spec) {
@@ -491,6 +562,10 @@ Result<std::unique_ptr<Operator>> MakeJoinOperator(std::string name, TaskContext
     case JoinKind::kTemporal:
       op = std::make_unique<TemporalJoinOperator>(std::move(name), ctx, spec, std::move(*left),
                                                   std::move(*right));
+      break;
+    case JoinKind::kRegular:
+      op = std::make_unique<RegularJoinOperator>(std::move(name), ctx, spec, std::move(*left),
+                                                 std::move(*right));
       break;
   }
   return op;
@@ -513,18 +588,33 @@ JoinOperator::Stored JoinOperator::LoadStored(StateReader& r) {
 }
 
 void WindowJoinOperator::SaveState(StateWriter& w) const {
+  // Format (docs/formats/checkpoint.md) groups each pane's events by key, arrival order kept.
   w.I64(wm_);
   w.I64(next_window_start_);
   w.U64(panes_.size());
-  for (const auto& [start, keys] : panes_) {
+  for (const auto& [start, pane] : panes_) {
+    struct Group {
+      std::vector<const Stored*> left;
+      std::vector<const Stored*> right;
+    };
+    std::vector<std::string_view> order;
+    absl::flat_hash_map<std::string_view, Group> groups;
+    for (int side = kLeft; side <= kRight; ++side) {
+      for (const Entry& e : side == kLeft ? pane.left : pane.right) {
+        auto [it, inserted] = groups.try_emplace(e.key);
+        if (inserted) order.push_back(e.key);
+        (side == kLeft ? it->second.left : it->second.right).push_back(&e.event);
+      }
+    }
     w.I64(start);
-    w.U64(keys.size());
-    for (const auto& [key, b] : keys) {
+    w.U64(order.size());
+    for (std::string_view key : order) {
+      const Group& g = groups[key];
       w.Bytes(key);
-      w.U64(b.left.size());
-      for (const auto& s : b.left) SaveStored(w, s);
-      w.U64(b.right.size());
-      for (const auto& s : b.right) SaveStored(w, s);
+      w.U64(g.left.size());
+      for (const Stored* s : g.left) SaveStored(w, *s);
+      w.U64(g.right.size());
+      for (const Stored* s : g.right) SaveStored(w, *s);
     }
   }
 }
@@ -535,19 +625,16 @@ Status WindowJoinOperator::LoadState(StateReader& r) {
   next_window_start_ = r.I64();
   uint64_t panes = r.Count(2);
   for (uint64_t p = 0; p < panes && r.ok(); ++p) {
-    auto& keys = panes_[r.I64()];
+    Pane& pane = panes_[r.I64()];
     uint64_t n = r.Count(3);
     for (uint64_t k = 0; k < n && r.ok(); ++k) {
       std::string key(r.Bytes());
-      Bucket& b = keys[key];
-      state_bytes_ += kStoredOverhead + key.size();
-      for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) {
-        b.left.push_back(LoadStored(r));
-        state_bytes_ += b.left.back().Bytes();
-      }
-      for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) {
-        b.right.push_back(LoadStored(r));
-        state_bytes_ += b.right.back().Bytes();
+      for (int side = kLeft; side <= kRight; ++side) {
+        auto& entries = side == kLeft ? pane.left : pane.right;
+        for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) {
+          entries.push_back(Entry{key, LoadStored(r)});
+          state_bytes_ += entries.back().Bytes();
+        }
       }
     }
   }
@@ -636,6 +723,36 @@ Status TemporalJoinOperator::LoadState(StateReader& r) {
   }
   next_prune_at_ = std::max<size_t>(1024, 2 * versions_);
   return r.status("temporal join " + name_);
+}
+
+void RegularJoinOperator::SaveState(StateWriter& w) const {
+  w.U64(keys_.size());
+  for (const auto& [key, ks] : keys_) {
+    w.Bytes(key);
+    w.U64(ks.left.size());
+    for (const auto& s : ks.left) SaveStored(w, s);
+    w.U64(ks.right.size());
+    for (const auto& s : ks.right) SaveStored(w, s);
+  }
+}
+
+Status RegularJoinOperator::LoadState(StateReader& r) {
+  if (r.done()) return Status::Ok();
+  uint64_t n = r.Count(3);
+  for (uint64_t k = 0; k < n && r.ok(); ++k) {
+    std::string key(r.Bytes());
+    KeyState& ks = keys_[key];
+    state_bytes_ += kStoredOverhead + key.size();
+    for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) {
+      ks.left.push_back(LoadStored(r));
+      state_bytes_ += ks.left.back().Bytes();
+    }
+    for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) {
+      ks.right.push_back(LoadStored(r));
+      state_bytes_ += ks.right.back().Bytes();
+    }
+  }
+  return r.status("regular join " + name_);
 }
 
 }  // namespace sluice::stream

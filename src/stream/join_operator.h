@@ -1,5 +1,5 @@
-// Join operators between two streams on event time: window join, interval join and the
-// event-time temporal (versioned table) join. Semantics follow Flink; docs/pipelines.md ("Joins")
+// Join operators between two streams: on event time the window join, interval join and the
+// event-time temporal (versioned table) join; without time bounds the regular join. Semantics follow Flink; docs/pipelines.md ("Joins")
 // documents them for users.
 //
 // Shared rules (every kind):
@@ -10,7 +10,8 @@
 //  3. Everything kept across calls is owned by the operator: events and keys are stored as
 //     EncodeValue bytes in std::strings and decoded into ctx_.arena only when a result is built,
 //     so nothing points into the task arena after the call that received it.
-//  4. State is bounded by what the watermarks still allow to match; StateBytes() reports it.
+//  4. State is bounded by what the watermarks still allow to match (except the regular join's,
+//     which only grows); StateBytes() reports it.
 #pragma once
 
 #include <cstdint>
@@ -54,7 +55,7 @@ class JoinOperator : public Operator {
   // Evaluates the key of `row` arriving on `input` and encodes it into `encoded`. kError has
   // already been reported to the error output.
   KeyStatus EvalKey(int input, const Row& row, std::string& encoded);
-  Stored Store(const Row& row) const;
+  Stored Store(const Row& row);
   // The stored event (or key) decoded into ctx_.arena. An undecodable one (nested deeper than the
   // codec allows) is reported as an error and yields NULL.
   model::Value Restore(std::string_view bytes, int64_t time);
@@ -73,6 +74,7 @@ class JoinOperator : public Operator {
   std::unique_ptr<rules::Expression> right_key_;
   size_t state_bytes_ = 0;
   std::string scratch_;
+  std::string encode_scratch_;  // Store()
   std::string reason_;
   std::vector<Row> out_;
 };
@@ -96,11 +98,21 @@ class WindowJoinOperator final : public JoinOperator {
   Status LoadState(StateReader& r) override;
 
  private:
-  struct Bucket {
-    std::vector<Stored> left;
-    std::vector<Stored> right;
+  // A buffered event with its encoded key. Left outer joins keep NULL-keyed left events under
+  // the empty key, which no encoded key equals.
+  struct Entry {
+    std::string key;
+    Stored event;
+    size_t Bytes() const { return key.size() + event.Bytes(); }
+  };
+  // Events are appended, not grouped by key: most never match (q7 buffers every bid for one
+  // max per window), so grouping waits until the window fires.
+  struct Pane {
+    std::vector<Entry> left;   // arrival order
+    std::vector<Entry> right;  // arrival order
   };
   int64_t LastWindowStartFor(int64_t pane) const;
+  Pane& PaneAt(int64_t start);
   void FireWindow(int64_t start);
 
   int64_t size_ms_;
@@ -108,9 +120,9 @@ class WindowJoinOperator final : public JoinOperator {
   int64_t pane_ms_;
   int64_t wm_ = kNoWatermark;
   int64_t next_window_start_ = kNoWatermark;  // smallest window start not yet fired
-  // pane start -> encoded key -> events. Left outer joins keep NULL-keyed left events under the
-  // empty key, which no encoded key equals.
-  std::map<int64_t, StringMap<Bucket>> panes_;
+  std::map<int64_t, Pane> panes_;             // pane start -> events
+  Pane* cached_pane_ = nullptr;               // panes_[cached_start_]: consecutive events share one
+  int64_t cached_start_ = 0;
 };
 
 // Interval join: right.time BETWEEN left.time + lower AND left.time + upper. Each arriving event
@@ -205,6 +217,35 @@ class TemporalJoinOperator final : public JoinOperator {
   size_t versions_ = 0;
   size_t next_prune_at_ = 1024;  // PruneAll when versions_ reaches this
   std::multimap<int64_t, Waiting> waiting_;  // left time -> event
+};
+
+// Regular join (Flink's unbounded `a JOIN b ON a.k = b.k`, inner only): every event is kept
+// forever in its side's buffer for its key, and each arriving event is matched at once against
+// the other side's buffer, so every pair comes out exactly once, in arrival order, with event
+// time the later of the two. Invariants:
+//  1. State only grows (nothing is ever dropped; StateBytes() shows it): use it on inputs that
+//     are filtered down or bounded, as Flink users do (or state TTL, which this has not).
+//  2. Nothing is late: watermarks do not drop events, they only pass through (the minimum of
+//     both inputs). A result of an event at or before the watermark may be behind it downstream.
+//  3. Inner only: a left outer regular join would need retractions of its NULL rows.
+class RegularJoinOperator final : public JoinOperator {
+ public:
+  RegularJoinOperator(std::string name, TaskContext& ctx, const JoinSpec& spec,
+                      std::unique_ptr<rules::Expression> left_key,
+                      std::unique_ptr<rules::Expression> right_key);
+  void Push(int input, std::span<Row> rows) override;
+  size_t keys() const { return keys_.size(); }
+
+ protected:
+  void SaveState(StateWriter& w) const override;
+  Status LoadState(StateReader& r) override;
+
+ private:
+  struct KeyState {
+    std::vector<Stored> left;   // arrival order
+    std::vector<Stored> right;  // arrival order
+  };
+  StringMap<KeyState> keys_;
 };
 
 // Builds the operator for `spec.kind`. Errors: the key expressions' compile errors.

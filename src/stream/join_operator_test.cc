@@ -1,5 +1,7 @@
 #include "stream/join_operator.h"
 
+#include <algorithm>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -354,6 +356,105 @@ TEST(TemporalJoinTest, NullKeysNeverMatch) {
   EXPECT_EQ(h.graph->StateBytes(), 0u);
 }
 
+TEST(WindowJoinTest, WindowResultsJoinBackToTheEventsOfTheirWindowAndItsEndInstant) {
+  // Nexmark q7's shape: MAX(price) per tumbling window joined back to the bids with
+  // time BETWEEN end - size AND end (both inclusive): a window join for [start, end) and a
+  // zero-width interval join (right.time = left.time - 1 = end - 1) for bids at exactly end.
+  Harness h(R"(name: p
+sources: [{name: bids, topic: b}]
+operators:
+  - {name: maxes, type: window, input: bids, window: {kind: tumbling, size: 10ms}, aggregates: {m: max(price)}}
+  - name: inside
+    type: join
+    inputs: [bids, maxes]
+    join: {kind: window, window: {kind: tumbling, size: 10ms}, left_key: price, right_key: m, as: [b, w]}
+  - {name: edge, type: filter, input: bids, condition: "t % 10 = 0"}
+  - name: atend
+    type: join
+    inputs: [edge, maxes]
+    join: {kind: interval, lower: -1ms, upper: -1ms, left_key: price, right_key: m, as: [b, w]}
+  - {name: both, type: union, inputs: [inside, atend]}
+  - {name: q, type: map, input: both, fields: {t: b.t, price: b.price, window_end: w.window_end}}
+outputs: [{name: out, input: q, type: discard}]
+)");
+  h.Push({{R"({"t":1,"price":5})", 1}, {R"({"t":3,"price":9})", 3}, {R"({"t":9,"price":9})", 9},
+          {R"({"t":10,"price":9})", 10}, {R"({"t":10,"price":4})", 10},
+          {R"({"t":15,"price":7})", 15}});
+  h.Watermark(100);
+  std::vector<std::string> rows = h.Take();
+  std::sort(rows.begin(), rows.end());
+  // The bid at 10 belongs to [10, 20) (where it is the max) and is the end instant of [0, 10).
+  EXPECT_THAT(rows, ElementsAre(R"({"t":10,"price":9,"window_end":10})",
+                                R"({"t":10,"price":9,"window_end":20})",
+                                R"({"t":3,"price":9,"window_end":10})",
+                                R"({"t":9,"price":9,"window_end":10})"));
+  EXPECT_THAT(h.late, IsEmpty());
+}
+
+// ---------------------------------------------------------------------------- regular join
+
+constexpr std::string_view kRegular = "{kind: regular, left_key: id, right_key: id, as: [o, p]}";
+
+TEST(RegularJoinTest, EachArrivingEventJoinsEveryBufferedEventOfTheOtherSide) {
+  Harness h(Spec(kRegular));
+  h.Push({{R"({"id":1,"a":1})", 100}}, kLeft);
+  EXPECT_THAT(h.Take(), IsEmpty());
+  h.Push({{R"({"id":1,"s":"x"})", 5}, {R"({"id":2,"s":"y"})", 6}}, kRight);
+  EXPECT_THAT(h.out_times, ElementsAre(100));  // the later of the two
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"o":{"id":1,"a":1},"p":{"id":1,"s":"x"}})"));
+  h.Push({{R"({"id":1,"a":2})", 7}, {R"({"id":2,"a":3})", 8}}, kLeft);
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"o":{"id":1,"a":2},"p":{"id":1,"s":"x"}})",
+                                    R"({"o":{"id":2,"a":3},"p":{"id":2,"s":"y"}})"));
+  h.Push({{R"({"id":1,"s":"z"})", 9}}, kRight);
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"o":{"id":1,"a":1},"p":{"id":1,"s":"z"}})",
+                                    R"({"o":{"id":1,"a":2},"p":{"id":1,"s":"z"}})"));
+}
+
+TEST(RegularJoinTest, WatermarksNeitherDropNorExpireAnything) {
+  Harness h(Spec(kRegular));
+  h.Push({{R"({"id":1,"a":1})", 1}}, kLeft);
+  size_t bytes = h.graph->StateBytes();
+  EXPECT_GT(bytes, 0u);
+  h.WatermarkAll(1'000'000);
+  EXPECT_EQ(h.graph->StateBytes(), bytes);  // unbounded state, by definition
+  h.Push({{R"({"id":1,"s":"old"})", 2}}, kRight);  // far behind the watermark: not late
+  EXPECT_THAT(h.late, IsEmpty());
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"o":{"id":1,"a":1},"p":{"id":1,"s":"old"}})"));
+}
+
+TEST(RegularJoinTest, NullKeysNeverMatchAndAreNotKept) {
+  Harness h(Spec(kRegular));
+  h.Push({{R"({"a":1})", 1}}, kLeft);
+  h.Push({{R"({"id":null})", 2}}, kRight);
+  EXPECT_THAT(h.Take(), IsEmpty());
+  EXPECT_EQ(h.graph->StateBytes(), 0u);
+}
+
+TEST(RegularJoinTest, StateSurvivesSaveAndLoad) {
+  std::string saved;
+  {
+    Harness a(Spec(kRegular));
+    a.Push({{R"({"id":1,"a":1})", 1}, {R"({"id":2,"a":2})", 2}}, kLeft);
+    a.Push({{R"({"id":3,"s":"r"})", 3}}, kRight);
+    saved = a.graph->SaveState();
+  }
+  Harness b(Spec(kRegular));
+  ASSERT_TRUE(b.graph->LoadState(saved).ok());
+  EXPECT_GT(b.graph->StateBytes(), 0u);
+  b.Push({{R"({"id":1,"s":"x"})", 4}}, kRight);
+  b.Push({{R"({"id":3,"a":3})", 5}}, kLeft);
+  EXPECT_THAT(b.Take(), ElementsAre(R"({"o":{"id":1,"a":1},"p":{"id":1,"s":"x"}})",
+                                    R"({"o":{"id":3,"a":3},"p":{"id":3,"s":"r"}})"));
+}
+
+TEST(RegularJoinTest, LeftOuterIsRefused) {
+  EXPECT_THAT(ErrorOf(Spec("{kind: regular, left_key: id, right_key: id, type: left}")),
+              HasSubstr("operators[0].join.type: a regular join is inner only"));
+  EXPECT_THAT(ErrorOf(Spec("{kind: regular, lower: 0, left_key: id, right_key: id}")),
+              HasSubstr("`lower` is only for interval joins"));
+  EXPECT_EQ(ErrorOf(Spec(kRegular)), "");
+}
+
 // ------------------------------------------------------------------------------------- spec
 
 TEST(JoinSpecTest, ParsesEveryKind) {
@@ -385,7 +486,7 @@ TEST(JoinSpecTest, ParsesEveryKind) {
 TEST(JoinSpecTest, RefusesBadJoinsWithTheirPosition) {
   EXPECT_THAT(ErrorOf(Spec("{kind: cross, left_key: id, right_key: id}")),
               HasSubstr("line 7, column 18: operators[0].join.kind: unknown join kind 'cross' "
-                        "(window, interval, temporal)"));
+                        "(window, interval, temporal, regular)"));
   EXPECT_THAT(ErrorOf(Spec("{kind: temporal, right_key: id}")),
               HasSubstr("operators[0].join.left_key: required field is missing"));
   EXPECT_THAT(ErrorOf(Spec("{kind: window, left_key: id, right_key: id}")),

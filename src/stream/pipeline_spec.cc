@@ -39,6 +39,7 @@ std::string_view JoinKindName(JoinKind k) {
     case JoinKind::kWindow: return "window";
     case JoinKind::kInterval: return "interval";
     case JoinKind::kTemporal: return "temporal";
+    case JoinKind::kRegular: return "regular";
   }
   return "?";
 }
@@ -398,9 +399,11 @@ JoinSpec ParseJoin(const YAML::Node& n, const std::string& path,
     j.kind = JoinKind::kInterval;
   } else if (kind == "temporal") {
     j.kind = JoinKind::kTemporal;
+  } else if (kind == "regular") {
+    j.kind = JoinKind::kRegular;
   } else {
     Fail(n["kind"], r.Path("kind"),
-         fmt::format("unknown join kind '{}' (window, interval, temporal)", kind));
+         fmt::format("unknown join kind '{}' (window, interval, temporal, regular)", kind));
   }
   j.left_key = *r.Text("left_key", true);
   j.right_key = *r.Text("right_key", true);
@@ -411,6 +414,10 @@ JoinSpec ParseJoin(const YAML::Node& n, const std::string& path,
     j.type = JoinType::kLeft;
   } else {
     Fail(n["type"], r.Path("type"), fmt::format("unknown join type '{}' (inner, left)", type));
+  }
+  if (j.kind == JoinKind::kRegular && j.type != JoinType::kInner) {
+    Fail(n["type"], r.Path("type"),
+         "a regular join is inner only (a left outer one would need retractions)");
   }
   // Fields of another kind are refused rather than ignored.
   auto only_for = [&](const char* field, JoinKind k) {

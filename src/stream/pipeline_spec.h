@@ -60,7 +60,7 @@ enum class OperatorKind {
   kUnion,    // inputs
   kWindow,   // window kind, size/slide/gap, key, aggregates, allowed lateness
   kTopN,     // partition_by, order_by, n, order, with_ties
-  kJoin,     // inputs [left, right], join: window / interval / temporal
+  kJoin,     // inputs [left, right], join: window / interval / temporal / regular
 };
 
 enum class WindowKind { kTumbling, kHopping, kSession };
@@ -84,7 +84,7 @@ struct WindowSpec {
   int64_t early_every_ms = 0;
 };
 
-enum class JoinKind { kWindow, kInterval, kTemporal };
+enum class JoinKind { kWindow, kInterval, kTemporal, kRegular };
 enum class JoinType { kInner, kLeft };
 
 // `join:` of a join operator (docs/pipelines.md, "Joins").

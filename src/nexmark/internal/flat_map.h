@@ -34,6 +34,15 @@ class FlatCountMap {
     }
   }
 
+  // The value of `key`, or nullptr when absent.
+  const int64_t* Find(int64_t key) const {
+    for (size_t i = Slot(key);; i = (i + 1) & mask_) {
+      const Entry& e = entries_[i];
+      if (e.key == key) return &e.value;
+      if (e.key == kEmpty) return nullptr;
+    }
+  }
+
   template <typename F>
   void ForEach(F&& f) const {
     for (const Entry& e : entries_) {
