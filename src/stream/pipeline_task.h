@@ -19,6 +19,7 @@
 
 #include "codec/value_json.h"
 #include "runtime/asio.h"
+#include "runtime/shards.h"
 #include "storage/log.h"
 #include "stream/checkpoint.h"
 #include "stream/pipeline_spec.h"
@@ -39,6 +40,7 @@ struct OperatorStatus {
   std::string name;
   OperatorStats stats;
   size_t state_bytes = 0;
+  std::vector<std::pair<std::string, uint64_t>> counters;  // Operator::Counters()
 };
 
 struct TaskStatus {
@@ -61,6 +63,9 @@ class PipelineTask {
     int32_t max_batch_records = 1024;
     int32_t idle_poll_ms = 50;
     int32_t commit_interval_ms = 1000;
+    // Where operators' blocking work runs (external lookups). Null: inline on the task's shard,
+    // for tests only.
+    runtime::BlockingPool* blocking = nullptr;
   };
   // `checkpoint`: the task's last checkpoint (EncodeCheckpoint bytes) to resume from, if any.
   PipelineTask(std::shared_ptr<const PipelineSpec> spec, int64_t version, int32_t task_index,
@@ -83,6 +88,9 @@ class PipelineTask {
 
   Task<sluice::Status> Setup();
   Task<sluice::Status> RunCycle(bool& had_data);
+  // Runs operators' blocking work on the blocking pool until none is left (Operator::
+  // TakeBlockingWork): called after every push, so no row stays buffered past it.
+  Task<void> DrainBlockingWork();
   Task<sluice::Status> FlushOutputs();
   Task<sluice::Status> CommitPositions();
   // Exactly-once: stage what the outputs produced; write a checkpoint (state, positions, staged
