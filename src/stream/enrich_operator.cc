@@ -283,7 +283,10 @@ bool LookupEnrichOperator::Resolve(Pending& p) {
     p.result = r->second;
     return true;
   }
-  if (requested_.contains(p.key)) return false;  // asked already; not a new miss
+  if (requested_.contains(p.key)) {
+    ++cache_hits_;  // its key is being fetched already: served without a query of its own
+    return false;
+  }
   if (const LookupCache::Entry* e = cache_.Get(p.key, ctx_.processing_time_ms)) {
     ++cache_hits_;
     p.result.kind = e->found ? LookupResult::Kind::kFound : LookupResult::Kind::kMissing;

@@ -283,6 +283,8 @@ TEST_F(LookupEnrichTest, MissesAreBufferedAndComeOutInOrderAfterTheLookup) {
   h.DrainBlockingWork();
   // One trip, each key once; ints go as their JSON text, strings as they are.
   EXPECT_THAT(table_.calls, ElementsAre(ElementsAre("1", "x", "9")));
+  EXPECT_EQ(Counter(h.Find("e"), "cache_misses"), 3u);
+  EXPECT_EQ(Counter(h.Find("e"), "cache_hits"), 1u);  // the second 1 rode on the first's query
   EXPECT_THAT(h.out_times, ElementsAre(1, 2, 3, 4, 5));
   EXPECT_THAT(h.Take(), ElementsAre(R"({"customer":1,"c":{"name":"Ann"}})",
                                     R"({"customer":"x","c":{"name":"Xi"}})",

@@ -142,10 +142,14 @@ void PipelineTask::UpdateStatus(std::string_view state) {
     s.sources.push_back(std::move(ps));
   }
   if (graph_) {
+    bool first = true;
     for (size_t i = 0; i < graph_->num_sources(); ++i) {
+      // Lookup tables are processing-time state: their event time is not the pipeline's.
+      if (spec_->sources[i].lookup_table) continue;
       s.events_in += graph_->source(i).stats().rows_in;
       int64_t w = graph_->source(i).watermark();
-      wm = (i == 0) ? w : std::min(wm, w);
+      wm = first ? w : std::min(wm, w);
+      first = false;
     }
     for (const auto& op : graph_->operators()) {
       s.operators.push_back({op->name(), op->stats(), op->StateBytes(), op->Counters()});

@@ -205,7 +205,12 @@ class PostgresLookup final : public LookupClient {
       return o;
     }
     if (PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
-      o.broken = PQstatus(conn_) == CONNECTION_BAD;
+      // Class 08 (connection exception) and 57P (the server shutting down or restarting) end the
+      // session even when libpq has not noticed yet.
+      const char* state = PQresultErrorField(res.get(), PG_DIAG_SQLSTATE);
+      std::string_view sqlstate = state == nullptr ? "" : state;
+      o.broken = PQstatus(conn_) == CONNECTION_BAD || sqlstate.starts_with("08") ||
+                 sqlstate.starts_with("57P");
       o.result = {LookupResult::Kind::kError, ResultError(res.get())};
       return o;
     }
