@@ -75,6 +75,11 @@ void WriteInfo(JsonWriter& w, const stream::PipelineInfo& p, bool detail) {
         w.Key("errors").Uint(o.stats.errors);
         w.Key("late").Uint(o.stats.late);
         w.Key("state_bytes").Uint(o.state_bytes);
+        if (!o.counters.empty()) {
+          w.Key("counters").BeginObject();
+          for (const auto& [name, value] : o.counters) w.Key(name).Uint(value);
+          w.EndObject();
+        }
         w.EndObject();
       }
       w.EndArray();

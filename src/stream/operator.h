@@ -5,9 +5,11 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "model/arena.h"
@@ -54,6 +56,17 @@ struct OperatorStats {
   uint64_t late = 0;
 };
 
+// Blocking work an operator needs done off the shard (lookups in an external database).
+// Lifecycle: the operator hands it out (Operator::TakeBlockingWork), the task runs Run() once on a
+// blocking-pool thread and gives it back (Operator::FinishBlockingWork) on the shard. Run() may
+// touch only the object itself and what the operator lent it for that time (a client that
+// nothing else uses until the work comes back); never the task's arena.
+class BlockingWork {
+ public:
+  virtual ~BlockingWork() = default;
+  virtual void Run() = 0;
+};
+
 class Operator {
  public:
   Operator(std::string name, TaskContext& ctx, int num_inputs = 1)
@@ -78,6 +91,18 @@ class Operator {
   virtual size_t StateBytes() const { return 0; }
 
   void Connect(Operator* downstream, int input);
+
+  // The async hook. Operators whose rows wait for blocking work (enrich with an external table)
+  // buffer them in Push and hand the work out here (nullptr: none now). The task runs it off the
+  // shard and gives it back to FinishBlockingWork, which emits the rows it unblocked, in order.
+  // The task repeats this over all operators until none has work left, right after each push and
+  // before it delivers watermarks, checkpoints or resets the arena: buffered rows never outlive
+  // the cycle that pushed them, so they may keep pointing into the arena and are never part of
+  // a checkpoint. REQUIRES for FinishBlockingWork: `work` came from this operator's Take.
+  virtual std::unique_ptr<BlockingWork> TakeBlockingWork() { return nullptr; }
+  virtual void FinishBlockingWork(std::unique_ptr<BlockingWork> work) { (void)work; }
+  // Operator-specific counters for the describe output (cache hits, table size, ...).
+  virtual std::vector<std::pair<std::string, uint64_t>> Counters() const { return {}; }
 
   // Checkpointing: the operator's watermarks and state, and back into a freshly built operator
   // of the same spec. Errors: kDataLoss (corrupt bytes, or state of a different shape).

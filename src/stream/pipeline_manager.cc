@@ -36,7 +36,9 @@ struct PipelineManager::Running {
 
 PipelineManager::PipelineManager(PipelineManagerOptions options, storage::Log& log,
                                  runtime::Shards& shards)
-    : options_(options), log_(log), shards_(shards) {}
+    : options_(options), log_(log), shards_(shards) {
+  if (options_.task.blocking == nullptr) options_.task.blocking = &shards_.blocking();
+}
 
 PipelineManager::~PipelineManager() { Stop(); }
 

@@ -30,6 +30,7 @@ std::string_view OperatorKindName(OperatorKind k) {
     case OperatorKind::kWindow: return "window";
     case OperatorKind::kTopN: return "top_n";
     case OperatorKind::kJoin: return "join";
+    case OperatorKind::kEnrich: return "enrich";
   }
   return "?";
 }
@@ -330,14 +331,14 @@ OperatorKind KindFromName(const YAML::Node& n, const std::string& path, const st
       {"key_by", OperatorKind::kKeyBy},  {"dedup", OperatorKind::kDedup},
       {"route", OperatorKind::kRoute},   {"union", OperatorKind::kUnion},
       {"window", OperatorKind::kWindow},  {"top_n", OperatorKind::kTopN},
-      {"join", OperatorKind::kJoin},
+      {"join", OperatorKind::kJoin},    {"enrich", OperatorKind::kEnrich},
   };
   for (const auto& [name, kind] : kKinds) {
     if (s == name) return kind;
   }
   Fail(n, path,
        fmt::format("unknown operator type '{}' (filter, map, derive, flatten, key_by, dedup, "
-                   "route, union, window, top_n, join)", s));
+                   "route, union, window, top_n, join, enrich)", s));
 }
 
 // `window:` of a window operator or a window join. Joins take tumbling and hopping windows only
@@ -473,6 +474,113 @@ JoinSpec ParseJoin(const YAML::Node& n, const std::string& path,
   return j;
 }
 
+// `on`, `as`, `mode` and `lookup` of an enrich operator. The table of a topic lookup becomes the
+// operator's second input.
+void ParseEnrich(MapReader& r, OperatorSpec& op) {
+  const YAML::Node& n = r.node();
+  EnrichSpec& e = op.enrich;
+  e.on = *r.Text("on", true);
+  e.as = r.String("as", false);
+  if (e.as.empty()) e.as = op.name;
+  if (!ValidName(e.as)) {
+    Fail(n["as"], r.Path("as"), fmt::format("'{}' is not a valid name (1-100 of a-z A-Z 0-9 . _ -)", e.as));
+  }
+  std::string mode = r.String("mode", false);
+  if (mode.empty() || mode == "inner") {
+    e.type = JoinType::kInner;
+  } else if (mode == "left" || mode == "left_outer") {
+    e.type = JoinType::kLeft;
+  } else {
+    Fail(n["mode"], r.Path("mode"), fmt::format("unknown mode '{}' (inner, left)", mode));
+  }
+  YAML::Node l = r.Get("lookup");
+  if (!l) {
+    Fail(n, r.Path("lookup"),
+         "required field is missing (lookup: {table: SOURCE} or lookup: {postgres: {...}})");
+  }
+  MapReader lr(l, r.Path("lookup"));
+  lr.Allow({"table", "topic", "key", "postgres"});
+  int kinds = lr.Has("table") + lr.Has("topic") + lr.Has("postgres");
+  if (kinds != 1) {
+    Fail(l, r.Path("lookup"), "give exactly one of table (a source), topic or postgres");
+  }
+  if (lr.Has("postgres")) {
+    e.kind = LookupKind::kPostgres;
+    if (lr.Has("key")) {
+      Fail(l["key"], lr.Path("key"), "`key` is for table lookups; the query's $1 is the key");
+    }
+    YAML::Node pg = lr.Get("postgres");
+    MapReader pr(pg, lr.Path("postgres"));
+    pr.Allow({"dsn", "query", "cache_ttl", "cache_size", "timeout"});
+    e.dsn = pr.String("dsn", true);
+    e.query = pr.String("query", true);
+    if (e.query.find("$1") == std::string::npos) {
+      Fail(pg["query"], pr.Path("query"), "the query needs the parameter $1 (the lookup key)");
+    }
+    e.cache_ttl_ms = pr.Duration("cache_ttl", 60'000, 0);
+    e.cache_size = pr.Int("cache_size", 100'000, 0, 100'000'000);
+    e.timeout_ms = pr.Duration("timeout", 5'000, 1);
+    pr.CheckNoUnknownKeys();
+  } else {
+    e.kind = LookupKind::kTable;
+    if (lr.Has("table")) {
+      e.table = lr.String("table", true);
+    } else {
+      // Shorthand: the parser adds the source (ParsePipelineSpec).
+      e.topic = lr.String("topic", true);
+      if (e.topic.empty()) Fail(l, lr.Path("topic"), "topic is empty");
+      e.table = op.name + "_table";
+    }
+    e.table_key = lr.Text("key", false);
+    op.inputs.push_back(e.table);
+  }
+  lr.CheckNoUnknownKeys();
+}
+
+// Marks the sources enrich operators read as tables and checks how they are used: only as
+// tables, from the start, with a key.
+void CheckLookupTables(PipelineSpec& spec) {
+  std::map<std::string, SourceSpec*> sources;
+  for (auto& s : spec.sources) sources[s.name] = &s;
+  for (const auto& op : spec.operators) {
+    if (op.kind != OperatorKind::kEnrich || op.enrich.kind != LookupKind::kTable) continue;
+    auto it = sources.find(op.enrich.table);
+    if (it == sources.end()) {
+      throw SpecError(InvalidArgument("{}: lookup table '{}' must be a source of the pipeline "
+                                      "(the compacted topic read as a table)",
+                                      op.loc.Describe(), op.enrich.table));
+    }
+    SourceSpec& src = *it->second;
+    src.lookup_table = true;
+    if (src.start != StartPosition::kCommitted && src.start != StartPosition::kEarliest) {
+      throw SpecError(InvalidArgument("{}: source '{}' is a lookup table and is always read from "
+                                      "the start; remove its start position",
+                                      src.loc.Describe(), src.name));
+    }
+    if (!op.enrich.table_key && !src.metadata) {
+      throw SpecError(InvalidArgument(
+          "{}: lookup.key is missing and source '{}' has no `metadata: true`: give the key of "
+          "the table's rows (an expression) or turn on metadata to key rows by their record key",
+          op.loc.Describe(), src.name));
+    }
+  }
+  auto refuse = [&](const std::string& in, const SpecLoc& loc) {
+    auto it = sources.find(in);
+    if (it != sources.end() && it->second->lookup_table) {
+      throw SpecError(InvalidArgument("{}: source '{}' is a lookup table; only enrich operators' "
+                                      "lookup may read it",
+                                      loc.Describe(), in));
+    }
+  };
+  for (const auto& op : spec.operators) {
+    for (size_t i = 0; i < op.inputs.size(); ++i) {
+      bool table_input = op.kind == OperatorKind::kEnrich && i == 1;
+      if (!table_input) refuse(op.inputs[i], op.loc);
+    }
+  }
+  for (const auto& o : spec.outputs) refuse(o.input, o.loc);
+}
+
 // "count(*)", "sum(amount)", "approx_percentile(latency_ms, 0.99)".
 AggregateItem ParseAggregate(const std::string& name, const YAML::Node& n, const std::string& path) {
   if (!n.IsScalar()) Fail(n, path, "expected an aggregate call such as count(*) or sum(amount)");
@@ -543,7 +651,7 @@ OperatorSpec ParseOperator(const YAML::Node& n, const std::string& path) {
   op.loc = LocOf(n, path);
   r.Allow({"name", "type", "input", "inputs", "condition", "fields", "key", "key_name", "field",
            "as", "within", "routes", "window", "aggregates", "partition_by", "order_by", "n",
-           "order", "with_ties", "join"});
+           "order", "with_ties", "join", "on", "mode", "lookup"});
   op.name = r.Name("name");
   if (op.name.find('.') != std::string::npos) {
     Fail(n["name"], r.Path("name"), "operator names may not contain '.' (used for route outputs)");
@@ -582,6 +690,7 @@ OperatorSpec ParseOperator(const YAML::Node& n, const std::string& path) {
       break;
     case OperatorKind::kRoute: op.routes = r.TextMap("routes", true); break;
     case OperatorKind::kUnion: break;
+    case OperatorKind::kEnrich: ParseEnrich(r, op); break;
     case OperatorKind::kTopN: {
       op.partition_by = r.Text("partition_by", false);
       op.order_by = r.Text("order_by", true);
@@ -775,7 +884,19 @@ Result<PipelineSpec> ParsePipelineSpec(std::string_view text) {
     spec.late_topic = r.String("late_topic", false);
     if (spec.late_topic.empty()) spec.late_topic = spec.name + ".late";
     r.CheckNoUnknownKeys();
+    // `lookup: {topic: T}`: the table's source, read from the start with its record keys.
+    for (const auto& op : spec.operators) {
+      if (op.kind != OperatorKind::kEnrich || op.enrich.topic.empty()) continue;
+      SourceSpec s;
+      s.name = op.enrich.table;
+      s.topic = op.enrich.topic;
+      s.start = StartPosition::kEarliest;
+      s.metadata = !op.enrich.table_key.has_value();
+      s.loc = op.loc;
+      spec.sources.push_back(std::move(s));
+    }
     CheckGraph(spec, root);
+    CheckLookupTables(spec);
     return spec;
   } catch (const SpecError& e) {
     return e.status;

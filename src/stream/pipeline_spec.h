@@ -46,6 +46,10 @@ struct SourceSpec {
   int64_t idle_timeout_ms = 30'000;
   // Adds _key, _timestamp, _partition and _offset members to each event.
   bool metadata = false;
+  // Set by the parser, not written by users: the source is the table of enrich operators
+  // (EnrichSpec::table). Every task reads all its partitions from the start, tombstones arrive
+  // as deletions, and other operators may not read it.
+  bool lookup_table = false;
   SpecLoc loc;
 };
 
@@ -61,6 +65,7 @@ enum class OperatorKind {
   kWindow,   // window kind, size/slide/gap, key, aggregates, allowed lateness
   kTopN,     // partition_by, order_by, n, order, with_ties
   kJoin,     // inputs [left, right], join: window / interval / temporal / regular
+  kEnrich,   // input (+ the table source), enrich: lookup in a topic table or PostgreSQL
 };
 
 enum class WindowKind { kTumbling, kHopping, kSession };
@@ -102,6 +107,29 @@ struct JoinSpec {
   std::string right_as;
 };
 
+enum class LookupKind { kTable, kPostgres };
+
+// An enrich operator (docs/pipelines.md, "Enrichment"): the event plus member `as` holding the
+// row found for key `on` (NULL for `mode: left` when there is none).
+struct EnrichSpec {
+  LookupKind kind = LookupKind::kTable;
+  JoinType type = JoinType::kInner;  // `mode: inner | left`
+  SpecText on;                       // the lookup key, an expression over the event
+  std::string as;                    // member name of the row (default: the operator's name)
+  // kTable: the source (read as a table: latest row per key) and the key of its rows (none: the
+  // record key, which needs the source's `metadata: true`). `lookup: {topic: T}` is shorthand for
+  // a source "<operator>_table" reading T from the start with metadata.
+  std::string table;
+  std::string topic;  // the shorthand's topic (empty when `table` names a source)
+  std::optional<SpecText> table_key;
+  // kPostgres: libpq connection string and a query with one parameter ($1 = the key as text).
+  std::string dsn;
+  std::string query;
+  int64_t cache_ttl_ms = 60'000;  // found and not-found results alike
+  int64_t cache_size = 100'000;   // entries (least recently used evicted)
+  int64_t timeout_ms = 5'000;     // per query, connecting included
+};
+
 struct OperatorSpec {
   std::string name;
   OperatorKind kind = OperatorKind::kFilter;
@@ -122,6 +150,7 @@ struct OperatorSpec {
   bool descending = true;                // top_n: order: desc (default) | asc
   bool with_ties = false;                // top_n
   JoinSpec join;                                      // join
+  EnrichSpec enrich;                                  // enrich
   SpecLoc loc;
 };
 

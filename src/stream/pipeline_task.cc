@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "codec/value_json.h"
@@ -47,6 +48,12 @@ struct PipelineTask::SourcePartition {
   int64_t high_watermark = 0;
   int64_t max_event_time = kNoWatermark;
   int64_t last_data_ms = 0;  // steady clock
+  // A lookup table's partition (SourceSpec::lookup_table): read in full by every task, from the
+  // start; events wait until it has read up to `catch_up_to`, its high watermark at task start.
+  bool table = false;
+  int64_t catch_up_to = 0;
+  int64_t log_start = 0;
+  bool CatchingUp() const { return table && next < catch_up_to && next < high_watermark; }
 };
 
 // Error and late rows, staged as records for the pipeline's error and late topics.
@@ -137,13 +144,17 @@ void PipelineTask::UpdateStatus(std::string_view state) {
     s.sources.push_back(std::move(ps));
   }
   if (graph_) {
+    bool first = true;
     for (size_t i = 0; i < graph_->num_sources(); ++i) {
+      // Lookup tables are processing-time state: their event time is not the pipeline's.
+      if (spec_->sources[i].lookup_table) continue;
       s.events_in += graph_->source(i).stats().rows_in;
       int64_t w = graph_->source(i).watermark();
-      wm = (i == 0) ? w : std::min(wm, w);
+      wm = first ? w : std::min(wm, w);
+      first = false;
     }
     for (const auto& op : graph_->operators()) {
-      s.operators.push_back({op->name(), op->stats(), op->StateBytes()});
+      s.operators.push_back({op->name(), op->stats(), op->StateBytes(), op->Counters()});
       s.errors += op->stats().errors;
       s.late += op->stats().late;
     }
@@ -204,11 +215,23 @@ Task<Status> PipelineTask::Setup() {
     auto d = co_await log_.DescribeTopic(src.topic);
     if (!d.ok()) co_return NotFound("source '{}': topic '{}' does not exist", src.name, src.topic);
     for (const auto& p : d->partitions) {
-      if (p.partition.value() % spec_->parallelism != task_index_) continue;
+      // A lookup table is broadcast: every task reads all of it.
+      if (!src.lookup_table && p.partition.value() % spec_->parallelism != task_index_) continue;
       SourcePartition sp;
       sp.source = s;
       sp.tp = model::TopicPartition(src.topic, p.partition);
       sp.high_watermark = p.high_watermark.value();
+      if (src.lookup_table) {
+        // Always from the start (or the checkpoint): the group's position would skip the rows
+        // an at-least-once task needs to rebuild its table, and tasks would share it.
+        sp.table = true;
+        sp.catch_up_to = p.high_watermark.value();
+        sp.log_start = p.log_start_offset.value();
+        sp.next = sp.log_start;
+        sp.last_data_ms = SteadyMs();
+        parts_.push_back(std::move(sp));
+        continue;
+      }
       // committed/earliest/latest resume from the group's committed position when there is one
       // (Kafka's auto.offset.reset rule); offset and time always start where they say.
       switch (src.start) {
@@ -230,6 +253,9 @@ Task<Status> PipelineTask::Setup() {
       }
     }
   }
+  // Tables first: each cycle applies table updates before the events read with them.
+  std::stable_partition(parts_.begin(), parts_.end(),
+                        [](const SourcePartition& p) { return p.table; });
   if (spec_->delivery == Delivery::kExactlyOnce) {
     // Positions come from the checkpoint, not the consumer group (which only shows progress).
     tps.clear();
@@ -313,7 +339,18 @@ Task<Status> PipelineTask::RunCycle(bool& had_data) {
   ctx_.processing_time_ms = NowMs();
   ctx_.eval.now_ms = ctx_.processing_time_ms;
   codec::ValueJsonDecoder& decoder = decoder_;
+  std::optional<bool> catching_up;
   for (auto& p : parts_) {
+    // Events wait while a lookup table has not read what its topic held at task start (tables
+    // come first in parts_, so this cycle's table reads count already).
+    if (!p.table && !catching_up) {
+      catching_up = std::any_of(parts_.begin(), parts_.end(),
+                                [](const SourcePartition& t) { return t.CatchingUp(); });
+    }
+    if (!p.table && *catching_up) {
+      had_data = true;  // no idle sleep: the table is still loading
+      continue;
+    }
     storage::ReadOptions opts;
     opts.max_records = options_.max_batch_records;
     auto r = co_await log_.Read(p.tp, model::Offset(p.next), opts);
@@ -338,26 +375,29 @@ Task<Status> PipelineTask::RunCycle(bool& had_data) {
     Status walk = r->ForEachRecord([&](const model::RecordView& rec) {
       p.next = rec.offset.value() + 1;
       std::string_view bytes = rec.value.value_or(std::string_view());
-      if (!rec.value) return;  // tombstones carry no event
-      Result<Value> v;
-      if (!bytes.empty() && bytes[0] == '\0') {
-        // Confluent wire format: decoded with the schema its id names.
-        int32_t id = 0;
-        if (options_.payload_decoder) {
-          v = options_.payload_decoder(bytes, ctx_.arena, &id);
-          if (v.ok() && options_.lineage) ++lineage_counts_[{p.tp.topic, id}];
-        } else {
-          v = InvalidArgument("payload in the schema-registry wire format, but no registry runs");
-        }
-      } else {
-        v = decoder.Decode(bytes, ctx_.arena);
-      }
-      if (!v.ok()) {
-        side_->RawError(bytes, src.name, v.status().message());
-        return;
-      }
+      // Tombstones carry no event, except to a lookup table, where they delete their key.
+      if (!rec.value && !src.lookup_table) return;
       Row row;
-      row.value = *v;
+      if (rec.value) {
+        Result<Value> v;
+        if (!bytes.empty() && bytes[0] == '\0') {
+          // Confluent wire format: decoded with the schema its id names.
+          int32_t id = 0;
+          if (options_.payload_decoder) {
+            v = options_.payload_decoder(bytes, ctx_.arena, &id);
+            if (v.ok() && options_.lineage) ++lineage_counts_[{p.tp.topic, id}];
+          } else {
+            v = InvalidArgument("payload in the schema-registry wire format, but no registry runs");
+          }
+        } else {
+          v = decoder.Decode(bytes, ctx_.arena);
+        }
+        if (!v.ok()) {
+          side_->RawError(bytes, src.name, v.status().message());
+          return;
+        }
+        row.value = *v;
+      }
       if (src.metadata) {
         std::span<const Member> base;
         if (row.value.is_object()) base = row.value.members();
@@ -373,7 +413,7 @@ Task<Status> PipelineTask::RunCycle(bool& had_data) {
       }
       if (src.processing_time) {
         row.timestamp = ctx_.processing_time_ms;
-      } else if (event_time_[p.source]) {
+      } else if (event_time_[p.source] && !src.lookup_table) {
         Value t = event_time_[p.source]->Evaluate(row.value, ctx_.eval);
         if (!ctx_.eval.error.empty() || !(t.is_int() || t.is_timestamp() || t.is_double())) {
           reason = ctx_.eval.error.empty()
@@ -397,6 +437,7 @@ Task<Status> PipelineTask::RunCycle(bool& had_data) {
       p.last_data_ms = SteadyMs();
       positions_dirty_ = true;
       graph_->source(p.source).Deliver(rows_);
+      co_await DrainBlockingWork();
     } else if (r->next_offset.value() > p.next) {
       p.next = r->next_offset.value();
       positions_dirty_ = true;
@@ -446,6 +487,32 @@ Task<Status> PipelineTask::RunCycle(bool& had_data) {
   co_return Status::Ok();
 }
 
+Task<void> PipelineTask::DrainBlockingWork() {
+  bool again = true;
+  while (again) {
+    again = false;
+    // Work an operator finishes may unblock rows that make a downstream operator need work:
+    // sweep until a pass finds none.
+    for (const auto& op : graph_->operators()) {
+      for (;;) {
+        std::unique_ptr<BlockingWork> work = op->TakeBlockingWork();
+        if (!work) break;
+        again = true;
+        if (options_.blocking == nullptr) {
+          work->Run();
+        } else {
+          auto fn = [w = std::move(work)]() mutable {
+            w->Run();
+            return std::move(w);
+          };
+          work = co_await options_.blocking->Run(fn);
+        }
+        op->FinishBlockingWork(std::move(work));
+      }
+    }
+  }
+}
+
 Task<Status> PipelineTask::FlushOutputs() {
   // Everything staged joins the queue of pending appends, in order; an append that fails stays
   // at the head and is retried by the next flush, so no staged output is ever dropped (and
@@ -478,6 +545,8 @@ Task<Status> PipelineTask::FlushOutputs() {
 Task<Status> PipelineTask::CommitPositions() {
   std::vector<storage::GroupOffset> offsets;
   for (const auto& p : parts_) {
+    // Tables are read whole by every task; their positions are not the group's.
+    if (p.table) continue;
     if (p.next != p.committed) offsets.emplace_back(p.tp, model::Offset(p.next));
   }
   last_commit_ms_ = SteadyMs();
@@ -689,6 +758,11 @@ Task<Status> PipelineTask::RestoreCheckpoint() {
       auto fresh = TaskGraph::Build(*spec_, ctx_, graph_options_);
       if (!fresh.ok()) co_return fresh.status();
       graph_ = std::move(*fresh);
+    }
+    // Lookup tables are read again from the start: a new enrich operator (or one whose state
+    // did not fit) starts empty. Replaying a table over a restored one ends in the same rows.
+    for (auto& p : parts_) {
+      if (p.table) p.next = p.log_start;
     }
   }
   next_checkpoint_id_ = c->id + 1;

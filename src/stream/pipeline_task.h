@@ -20,6 +20,7 @@
 
 #include "codec/value_json.h"
 #include "runtime/asio.h"
+#include "runtime/shards.h"
 #include "storage/log.h"
 #include "stream/checkpoint.h"
 #include "stream/pipeline_spec.h"
@@ -41,6 +42,7 @@ struct OperatorStatus {
   std::string name;
   OperatorStats stats;
   size_t state_bytes = 0;
+  std::vector<std::pair<std::string, uint64_t>> counters;  // Operator::Counters()
 };
 
 struct TaskStatus {
@@ -74,6 +76,9 @@ class PipelineTask {
     PayloadDecoder payload_decoder;
     LineageHook lineage;
     FieldTypesHook field_types;  // source topics' field types, for type-checking expressions
+    // Where operators' blocking work runs (external lookups). Null: inline on the task's shard,
+    // for tests only.
+    runtime::BlockingPool* blocking = nullptr;
   };
   // `checkpoint`: the task's last checkpoint (EncodeCheckpoint bytes) to resume from, if any.
   // `probe`: the pipeline's metrics (may be null); outlives the task.
@@ -98,6 +103,9 @@ class PipelineTask {
 
   Task<sluice::Status> Setup();
   Task<sluice::Status> RunCycle(bool& had_data);
+  // Runs operators' blocking work on the blocking pool until none is left (Operator::
+  // TakeBlockingWork): called after every push, so no row stays buffered past it.
+  Task<void> DrainBlockingWork();
   Task<sluice::Status> FlushOutputs();
   Task<sluice::Status> CommitPositions();
   // Exactly-once: stage what the outputs produced; write a checkpoint (state, positions, staged

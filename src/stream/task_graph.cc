@@ -6,6 +6,7 @@
 #include <functional>
 #include <set>
 
+#include "stream/enrich_operator.h"
 #include "stream/top_n_operator.h"
 #include "stream/join_operator.h"
 #include "stream/window_operator.h"
@@ -203,6 +204,14 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
         bool is_keyed = op.key.has_value() || keyed(op.inputs[0]);
         built = std::make_unique<WindowOperator>(op.name, ctx, op.window, std::move(key), is_keyed,
                                                  op.key_name, std::move(aggs));
+        break;
+      }
+      case OperatorKind::kEnrich: {
+        // Not stateful in IsStateful's sense: every task reads the whole table (broadcast), and
+        // external lookups keep only a cache.
+        auto e = MakeEnrichOperator(op, ctx, options.make_lookup_client);
+        if (!e.ok()) return e.status();
+        built = std::move(*e);
         break;
       }
       case OperatorKind::kJoin: {

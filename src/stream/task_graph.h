@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "stream/enrich_operator.h"
 #include "stream/operator.h"
 #include "stream/operators.h"
 #include "stream/outputs.h"
@@ -29,6 +30,8 @@ class TaskGraph {
     std::map<std::string, int32_t> output_partitions;
     // Called with the rows reaching each discard output.
     DiscardOutput::Observer observe_discard;
+    // Makes the clients of external lookups (null: PostgreSQL through libpq). Tests pass fakes.
+    LookupClientFactory make_lookup_client;
   };
 
   // Errors: kInvalidArgument naming the spec position (expressions, aggregates, parallelism).

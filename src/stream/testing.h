@@ -13,7 +13,7 @@ namespace sluice::stream::testing {
 
 class Harness : public SideOutputs {
  public:
-  explicit Harness(std::string_view yaml) {
+  explicit Harness(std::string_view yaml, LookupClientFactory make_lookup_client = nullptr) {
     auto spec = ParsePipelineSpec(yaml);
     EXPECT_TRUE(spec.ok()) << spec.status().message();
     if (!spec.ok()) return;
@@ -26,6 +26,7 @@ class Harness : public SideOutputs {
         out_times.push_back(r.timestamp);
       }
     };
+    options.make_lookup_client = std::move(make_lookup_client);
     auto g = TaskGraph::Build(spec_, ctx_, options);
     EXPECT_TRUE(g.ok()) << g.status().message();
     if (g.ok()) graph = std::move(*g);
@@ -57,6 +58,22 @@ class Harness : public SideOutputs {
     }
     return nullptr;
   }
+
+  // Runs operators' blocking work inline until none is left, as PipelineTask does on its pool.
+  void DrainBlockingWork() {
+    for (bool again = true; again;) {
+      again = false;
+      for (const auto& op : graph->operators()) {
+        while (auto work = op->TakeBlockingWork()) {
+          again = true;
+          work->Run();
+          op->FinishBlockingWork(std::move(work));
+        }
+      }
+    }
+  }
+  // The task's context (processing time for lookups with a TTL).
+  TaskContext& ctx() { return ctx_; }
 
   void Error(const Row& row, std::string_view op, std::string_view reason) override {
     errors.push_back(fmt::format("{} {}: {}", op, codec::ValueToJson(row.value), reason));
