@@ -619,7 +619,16 @@ class HttpServerImpl {
 
       conn.ClearDeadline();  // handlers bound their own time (long-poll wait_ms)
       std::string route;
-      HttpResponse resp = co_await Dispatch(req, route);
+      HttpResponse resp;
+      if (const Handler* handler = Route(req, route, resp)) {
+        // Awaited here rather than in a helper coroutine: one frame less per request.
+        try {
+          resp = co_await (*handler)(req);
+        } catch (const std::exception& e) {
+          Logger().error("handler for {} {} threw: {}", req.method, req.path, e.what());
+          resp = router_.FormatError(500, "internal", "internal error");
+        }
+      }
       // Every answer names the request it answers when the client gave it an id.
       auto rid = req.Header("x-request-id");
       if (!rid.empty() && rid.size() <= 200) {
@@ -677,30 +686,31 @@ class HttpServerImpl {
     co_await WriteResponse(conn, r, version, false);
   }
 
-  Task<HttpResponse> Dispatch(HttpRequest& req, std::string& route) {
+  // Finds the request's route and runs its access rule. Returns the handler to await, or null
+  // with `resp` set (404, 405, 401, 403). `route` receives the route's metrics name.
+  const Handler* Route(HttpRequest& req, std::string& route, HttpResponse& resp) {
     Router::Match m = router_.Find(req);
     route = m.route;
     if (m.handler == nullptr) {
       if (m.path_matched) {
-        HttpResponse r = router_.FormatError(
+        resp = router_.FormatError(
             405, "invalid_argument",
             fmt::format("method {} not allowed on {}; allowed: {}", req.method, req.path,
                         m.allowed));
-        r.headers.emplace_back("Allow", m.allowed);
-        co_return r;
+        resp.headers.emplace_back("Allow", m.allowed);
+        return nullptr;
       }
-      co_return router_.FormatError(404, "not_found",
-                                    fmt::format("no route for {} {}", req.method, req.path));
+      resp = router_.FormatError(404, "not_found",
+                                 fmt::format("no route for {} {}", req.method, req.path));
+      return nullptr;
     }
     req.principal.reset();
     req.security = router_.security();
-    if (auto refused = router_.Admit(req, m)) co_return std::move(*refused);
-    try {
-      co_return co_await (*m.handler)(req);
-    } catch (const std::exception& e) {
-      Logger().error("handler for {} {} threw: {}", req.method, req.path, e.what());
-      co_return router_.FormatError(500, "internal", "internal error");
+    if (auto refused = router_.Admit(req, m)) {
+      resp = std::move(*refused);
+      return nullptr;
     }
+    return m.handler;
   }
 
   // Writes the head (built in the connection's reused buffer) and the body in one write.
