@@ -154,7 +154,8 @@ Task<HttpResponse> RestApi::ProduceOnce(HttpRequest& req) {
   if (auto bad = DecodeRequestBody(req, static_cast<size_t>(options_.max_request_bytes))) {
     co_return std::move(*bad);
   }
-  std::string mt = req.MediaType();
+  std::string mt_scratch;
+  const std::string_view mt = req.MediaType(mt_scratch);
   DecodeLimits limits{static_cast<size_t>(options_.max_event_bytes),
                       static_cast<size_t>(options_.max_events_per_request)};
   std::vector<PublishEvent> events;

@@ -21,14 +21,22 @@ std::optional<std::string_view> HttpRequest::Query(std::string_view name) const 
 }
 
 std::string HttpRequest::MediaType() const {
+  std::string scratch;
+  return std::string(MediaType(scratch));
+}
+
+std::string_view HttpRequest::MediaType(std::string& scratch) const {
   std::string_view ct = Header("content-type");
   auto semi = ct.find(';');
   if (semi != std::string_view::npos) ct = ct.substr(0, semi);
   while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
   while (!ct.empty() && ct.front() == ' ') ct.remove_prefix(1);
-  std::string out(ct);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+  bool lower = true;
+  for (char c : ct) lower = lower && !(c >= 'A' && c <= 'Z');
+  if (lower) return ct;
+  scratch.assign(ct);
+  for (auto& c : scratch) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return scratch;
 }
 
 HttpResponse HttpResponse::Json(int status, std::string body) {

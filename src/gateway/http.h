@@ -25,7 +25,7 @@ struct HttpRequest {
   std::map<std::string, std::string> query;        // decoded; last one wins
   // Names lower-cased, in arrival order; Header() returns the last of repeated names.
   std::vector<std::pair<std::string, std::string>> headers;
-  std::map<std::string, std::string> path_params;  // filled by the router
+  std::map<std::string, std::string, std::less<>> path_params;  // filled by the router
   std::string body;
   std::string remote;  // "ip:port" of the peer
   // Set by the router once the route's access rule passed (null while auth is off).
@@ -51,11 +51,16 @@ struct HttpRequest {
   const std::string& Param(const std::string& name) const { return path_params.at(name); }
   // Media type of Content-Type, lower-cased, without parameters ("application/json").
   std::string MediaType() const;
+  // The same without allocating when the header is already lower-case (the usual case): a view
+  // of the header, or of `scratch` holding the lower-cased copy. Valid while both live unchanged.
+  std::string_view MediaType(std::string& scratch) const;
 };
 
 struct HttpResponse {
   int status = 200;
-  std::string content_type = "application/json";
+  // Always a constant (a literal or a static string): responses do not own it, so building
+  // one costs no allocation for it (every route answers with a fixed media type).
+  std::string_view content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   // Set to take the connection over (WebSocket): the server then writes nothing itself and

@@ -15,9 +15,8 @@ bool IsParam(const std::string& segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
-std::vector<std::string_view> Split(std::string_view path) {
-  std::vector<std::string_view> out;
-  out.reserve(8);
+void Split(std::string_view path, std::vector<std::string_view>& out) {
+  out.clear();
   size_t i = 0;
   while (i < path.size()) {
     if (path[i] == '/') {
@@ -29,7 +28,6 @@ std::vector<std::string_view> Split(std::string_view path) {
     out.push_back(path.substr(i, j - i));
     i = j;
   }
-  return out;
 }
 }  // namespace
 
@@ -37,7 +35,9 @@ void Router::Add(std::string method, std::string pattern, Handler handler, std::
                  RouteAccess access) {
   Route r;
   r.method = std::move(method);
-  for (auto s : Split(pattern)) r.segments.emplace_back(s);
+  std::vector<std::string_view> segs;
+  Split(pattern, segs);
+  for (auto s : segs) r.segments.emplace_back(s);
   r.handler = std::move(handler);
   r.name = name.empty() ? pattern : std::move(name);
   r.access = std::move(access);
@@ -51,7 +51,10 @@ Router::Match Router::Find(HttpRequest& req) const {
   // "a%2Fb") stays inside it; parameters are percent-decoded below.
   std::string_view raw = req.target;
   raw = raw.substr(0, raw.find('?'));
-  auto segs = Split(raw);
+  // Per-thread scratch: Find runs on shard threads, never re-entered, and a request should not
+  // pay an allocation for splitting its path.
+  thread_local std::vector<std::string_view> segs;
+  Split(raw, segs);
   for (const auto& r : routes_) {
     if (r.segments.size() != segs.size()) continue;
     // Literal segments first, so parameters are only copied for the route that matches.
@@ -67,19 +70,36 @@ Router::Match Router::Find(HttpRequest& req) const {
       m.allowed += r.method;
       continue;
     }
-    req.path_params.clear();
+    // A keep-alive connection mostly repeats its route: keep the map's nodes (and the
+    // strings' capacity) when the parameter names are the same as last time.
+    size_t params = 0;
+    for (const auto& p : r.segments) params += IsParam(p) ? 1 : 0;
+    bool same_names = req.path_params.size() == params;
+    for (size_t i = 0; i < segs.size() && same_names; ++i) {
+      const auto& p = r.segments[i];
+      if (!IsParam(p)) continue;
+      same_names = req.path_params.count(std::string_view(p).substr(1, p.size() - 2)) == 1;
+    }
+    if (!same_names) req.path_params.clear();
     for (size_t i = 0; i < segs.size(); ++i) {
       const auto& p = r.segments[i];
       if (!IsParam(p)) continue;
-      auto decoded = PercentDecode(segs[i], false);
-      req.path_params[p.substr(1, p.size() - 2)] =
-          decoded.ok() ? std::move(decoded).value() : std::string(segs[i]);
+      std::string_view name = std::string_view(p).substr(1, p.size() - 2);
+      auto it = req.path_params.find(name);
+      if (it == req.path_params.end()) it = req.path_params.emplace(std::string(name), "").first;
+      if (segs[i].find('%') == std::string_view::npos) {
+        it->second.assign(segs[i]);
+      } else {
+        auto decoded = PercentDecode(segs[i], false);
+        it->second = decoded.ok() ? std::move(decoded).value() : std::string(segs[i]);
+      }
     }
     m.handler = &r.handler;
     m.route = r.name;
     m.access = &r.access;
     return m;
   }
+  req.path_params.clear();
   return m;
 }
 

@@ -151,6 +151,13 @@ PartitionInfo PartitionLog::Info() const {
   return info;
 }
 
+bool PartitionLog::NeedsRoll(size_t incoming) const {
+  if (rolling_) return true;
+  const Segment& seg = active();
+  return seg.size() + pending_bytes_ + static_cast<int64_t>(incoming) > config_.segment_bytes ||
+         deps_.clock->NowMs() - seg.created_ms() >= config_.segment_ms;
+}
+
 Task<Status> PartitionLog::RollIfNeeded(size_t incoming) {
   while (rolling_) co_await roll_done_.Wait();
   Segment& seg = active();
@@ -197,7 +204,9 @@ Task<Result<AppendResult>> PartitionLog::Append(std::string batch) {
     co_return ResourceExhausted("batch of {} bytes exceeds max_message_bytes {} of topic {}",
                                 batch.size(), config_.max_message_bytes, tp_.topic);
   }
-  SLUICE_CO_RETURN_IF_ERROR(co_await RollIfNeeded(batch.size()));
+  // Most appends neither roll nor wait for a roll: test that here rather than paying a
+  // RollIfNeeded coroutine frame per append.
+  if (NeedsRoll(batch.size())) SLUICE_CO_RETURN_IF_ERROR(co_await RollIfNeeded(batch.size()));
   if (closed_) co_return Unavailable("partition {} is closed", tp_);
   if (!write_error_.ok()) co_return Unavailable("partition {} is read-only", tp_);
   // No suspension between here and queuing the batch: offsets are assigned in log order.

@@ -90,6 +90,8 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
  private:
   PartitionLog(std::string dir, model::TopicPartition tp, TopicConfig config, Deps deps);
   Status Recover(bool create);
+  // Whether RollIfNeeded(incoming) has anything to do (a roll running, or one due).
+  bool NeedsRoll(size_t incoming) const;
   Task<Status> RollIfNeeded(size_t incoming);
   // Writes every pending batch with one write and wakes their appenders (see pending_).
   void WritePending();

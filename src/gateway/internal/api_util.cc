@@ -7,12 +7,12 @@
 
 namespace sluice::gateway::internal {
 
-bool IsJsonMediaType(const std::string& mt) {
+bool IsJsonMediaType(std::string_view mt) {
   if (mt.empty() || mt == "application/json") return true;
   return mt.starts_with("application/") && mt.ends_with("+json");
 }
 
-bool IsNdjsonMediaType(const std::string& mt) {
+bool IsNdjsonMediaType(std::string_view mt) {
   return mt == "application/x-ndjson" || mt == "application/ndjson" ||
          mt == "application/jsonl" || mt == "application/x-jsonlines";
 }

@@ -19,10 +19,10 @@ class JsonParser;
 namespace sluice::gateway::internal {
 
 // True for media types the JSON routes accept: none given, application/json, application/*+json.
-bool IsJsonMediaType(const std::string& media_type);
+bool IsJsonMediaType(std::string_view media_type);
 // True for NDJSON media types: application/x-ndjson, application/ndjson, application/jsonl,
 // application/x-jsonlines.
-bool IsNdjsonMediaType(const std::string& media_type);
+bool IsNdjsonMediaType(std::string_view media_type);
 // 415 response naming what is accepted.
 HttpResponse UnsupportedMediaType(const HttpRequest& req, std::string_view accepted);
 
