@@ -646,10 +646,8 @@ void IntervalJoinOperator::SaveState(StateWriter& w) const {
   w.U64(keys_.size());
   for (const auto& [key, ks] : keys_) {
     w.Bytes(key);
-    w.U64(ks.left.size());
-    for (const auto& s : ks.left) SaveStored(w, s);
-    w.U64(ks.right.size());
-    for (const auto& s : ks.right) SaveStored(w, s);
+    SaveEvents(w, ks.left);
+    SaveEvents(w, ks.right);
   }
 }
 
@@ -661,14 +659,8 @@ Status IntervalJoinOperator::LoadState(StateReader& r) {
     std::string key(r.Bytes());
     KeyState& ks = keys_[key];
     state_bytes_ += kStoredOverhead + key.size();
-    for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) {
-      ks.left.push_back(LoadStored(r));
-      state_bytes_ += ks.left.back().Bytes();
-    }
-    for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) {
-      ks.right.push_back(LoadStored(r));
-      state_bytes_ += ks.right.back().Bytes();
-    }
+    LoadEvents(r, ks.left);
+    LoadEvents(r, ks.right);
     if (r.ok()) Arm(key, ks);
   }
   return r.status("interval join " + name_);
@@ -729,10 +721,8 @@ void RegularJoinOperator::SaveState(StateWriter& w) const {
   w.U64(keys_.size());
   for (const auto& [key, ks] : keys_) {
     w.Bytes(key);
-    w.U64(ks.left.size());
-    for (const auto& s : ks.left) SaveStored(w, s);
-    w.U64(ks.right.size());
-    for (const auto& s : ks.right) SaveStored(w, s);
+    SaveEvents(w, ks.left);
+    SaveEvents(w, ks.right);
   }
 }
 
@@ -743,14 +733,8 @@ Status RegularJoinOperator::LoadState(StateReader& r) {
     std::string key(r.Bytes());
     KeyState& ks = keys_[key];
     state_bytes_ += kStoredOverhead + key.size();
-    for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) {
-      ks.left.push_back(LoadStored(r));
-      state_bytes_ += ks.left.back().Bytes();
-    }
-    for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) {
-      ks.right.push_back(LoadStored(r));
-      state_bytes_ += ks.right.back().Bytes();
-    }
+    LoadEvents(r, ks.left);
+    LoadEvents(r, ks.right);
   }
   return r.status("regular join " + name_);
 }

@@ -66,6 +66,19 @@ class JoinOperator : public Operator {
   bool left_outer() const { return type_ == JoinType::kLeft; }
   static void SaveStored(StateWriter& w, const Stored& s);
   static Stored LoadStored(StateReader& r);
+  // One side's buffered events: a count, then each event (vectors and deques alike).
+  template <typename Events>
+  static void SaveEvents(StateWriter& w, const Events& events) {
+    w.U64(events.size());
+    for (const Stored& s : events) SaveStored(w, s);
+  }
+  template <typename Events>
+  void LoadEvents(StateReader& r, Events& into) {
+    for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) {
+      into.push_back(LoadStored(r));
+      state_bytes_ += into.back().Bytes();
+    }
+  }
 
   JoinType type_;
   std::string left_as_;   // member names of results; results' names point here
