@@ -719,15 +719,35 @@ Task<Status> PipelineTask::ApplyOutputs(bool verify) {
       }
     }
     if (!present) {
-      auto r = co_await log_.Append(tp, o.records);
-      if (!r.ok() && r.status().code() == ErrorCode::kNotFound && o.create_if_missing) {
+      if (o.create_if_missing) {
+        // The error and late topics are created on first use (they are rare batches).
         storage::TopicConfig config;
         std::string topic = o.topic;
         Status st = co_await log_.CreateTopic(std::move(topic), config);
         if (!st.ok() && st.code() != ErrorCode::kAlreadyExists) co_return st;
-        r = co_await log_.Append(tp, o.records);
       }
-      if (!r.ok()) co_return r.status();
+      // The records move into the append (no copy per output record); if it fails, the batch
+      // is taken again from the checkpoint record, which holds every one of them.
+      auto r = co_await log_.Append(tp, std::move(o.records));
+      if (!r.ok()) {
+        auto saved = DecodeCheckpoint(LastCheckpoint());
+        bool restored = false;
+        if (saved.ok()) {
+          for (auto& so : saved->outputs) {
+            if (!so.records.empty() && !so.records.front().headers.empty() &&
+                so.records.front().headers.back().value == marker) {
+              o.records = std::move(so.records);
+              restored = true;
+              break;
+            }
+          }
+        }
+        if (!restored) {
+          co_return DataLoss("pipeline {} task {}: output batch {} lost after a failed append",
+                             spec_->name, task_index_, marker);
+        }
+        co_return r.status();
+      }
     }
     outputs.erase(outputs.begin());
   }
