@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "stream/lifetime_join_operator.h"
 #include "stream/operators.h"
 #include "stream/value_codec.h"
 
@@ -545,6 +546,7 @@ void RegularJoinOperator::Push(int input, std::span<Row> rows) {
 
 Result<std::unique_ptr<Operator>> MakeJoinOperator(std::string name, TaskContext& ctx,
                                                   const JoinSpec& spec) {
+  if (spec.kind == JoinKind::kLifetime) return MakeLifetimeJoinOperator(std::move(name), ctx, spec);
   auto left = CompileSpecExpression(spec.left_key);
   if (!left.ok()) return left.status();
   auto right = CompileSpecExpression(spec.right_key);
@@ -567,6 +569,7 @@ Result<std::unique_ptr<Operator>> MakeJoinOperator(std::string name, TaskContext
       op = std::make_unique<RegularJoinOperator>(std::move(name), ctx, spec, std::move(*left),
                                                  std::move(*right));
       break;
+    case JoinKind::kLifetime: break;  // above
   }
   return op;
 }

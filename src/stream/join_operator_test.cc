@@ -486,7 +486,7 @@ TEST(JoinSpecTest, ParsesEveryKind) {
 TEST(JoinSpecTest, RefusesBadJoinsWithTheirPosition) {
   EXPECT_THAT(ErrorOf(Spec("{kind: cross, left_key: id, right_key: id}")),
               HasSubstr("line 7, column 18: operators[0].join.kind: unknown join kind 'cross' "
-                        "(window, interval, temporal, regular)"));
+                        "(window, interval, temporal, regular, lifetime)"));
   EXPECT_THAT(ErrorOf(Spec("{kind: temporal, right_key: id}")),
               HasSubstr("operators[0].join.left_key: required field is missing"));
   EXPECT_THAT(ErrorOf(Spec("{kind: window, left_key: id, right_key: id}")),

@@ -31,6 +31,7 @@ std::string_view OperatorKindName(OperatorKind k) {
     case OperatorKind::kTopN: return "top_n";
     case OperatorKind::kJoin: return "join";
     case OperatorKind::kEnrich: return "enrich";
+    case OperatorKind::kAggregate: return "aggregate";
   }
   return "?";
 }
@@ -41,6 +42,7 @@ std::string_view JoinKindName(JoinKind k) {
     case JoinKind::kInterval: return "interval";
     case JoinKind::kTemporal: return "temporal";
     case JoinKind::kRegular: return "regular";
+    case JoinKind::kLifetime: return "lifetime";
   }
   return "?";
 }
@@ -332,13 +334,14 @@ OperatorKind KindFromName(const YAML::Node& n, const std::string& path, const st
       {"route", OperatorKind::kRoute},   {"union", OperatorKind::kUnion},
       {"window", OperatorKind::kWindow},  {"top_n", OperatorKind::kTopN},
       {"join", OperatorKind::kJoin},    {"enrich", OperatorKind::kEnrich},
+      {"aggregate", OperatorKind::kAggregate},
   };
   for (const auto& [name, kind] : kKinds) {
     if (s == name) return kind;
   }
   Fail(n, path,
        fmt::format("unknown operator type '{}' (filter, map, derive, flatten, key_by, dedup, "
-                   "route, union, window, top_n, join, enrich)", s));
+                   "route, union, window, top_n, join, enrich, aggregate)", s));
 }
 
 // `window:` of a window operator or a window join. Joins take tumbling and hopping windows only
@@ -387,11 +390,15 @@ WindowSpec ParseWindow(const YAML::Node& w, const std::string& path, bool for_jo
   return out;
 }
 
+AggregateItem ParseAggregate(const std::string& name, const YAML::Node& n, const std::string& path);
+void ParseAggregates(MapReader& r, OperatorSpec& op, const std::vector<std::string>& reserved);
+
 // `join:` of a join operator reading `inputs` (exactly two streams).
 JoinSpec ParseJoin(const YAML::Node& n, const std::string& path,
                    const std::vector<std::string>& inputs) {
   MapReader r(n, path);
-  r.Allow({"kind", "left_key", "right_key", "window", "lower", "upper", "type", "as"});
+  r.Allow({"kind", "left_key", "right_key", "window", "lower", "upper", "type", "as", "until",
+           "aggregates"});
   JoinSpec j;
   std::string kind = r.String("kind", true);
   if (kind == "window") {
@@ -402,9 +409,12 @@ JoinSpec ParseJoin(const YAML::Node& n, const std::string& path,
     j.kind = JoinKind::kTemporal;
   } else if (kind == "regular") {
     j.kind = JoinKind::kRegular;
+  } else if (kind == "lifetime") {
+    j.kind = JoinKind::kLifetime;
   } else {
     Fail(n["kind"], r.Path("kind"),
-         fmt::format("unknown join kind '{}' (window, interval, temporal, regular)", kind));
+         fmt::format("unknown join kind '{}' (window, interval, temporal, regular, lifetime)",
+                     kind));
   }
   j.left_key = *r.Text("left_key", true);
   j.right_key = *r.Text("right_key", true);
@@ -431,6 +441,8 @@ JoinSpec ParseJoin(const YAML::Node& n, const std::string& path,
   only_for("window", JoinKind::kWindow);
   only_for("lower", JoinKind::kInterval);
   only_for("upper", JoinKind::kInterval);
+  only_for("until", JoinKind::kLifetime);
+  only_for("aggregates", JoinKind::kLifetime);
   if (j.kind == JoinKind::kWindow) {
     YAML::Node w = r.Get("window");
     if (!w) Fail(n, r.Path("window"), "required field is missing (a window join needs a window)");
@@ -442,6 +454,11 @@ JoinSpec ParseJoin(const YAML::Node& n, const std::string& path,
       Fail(n["lower"], r.Path("lower"),
            fmt::format("lower ({} ms) may not exceed upper ({} ms)", j.lower_ms, j.upper_ms));
     }
+  } else if (j.kind == JoinKind::kLifetime) {
+    j.until = r.Text("until", true);
+    OperatorSpec holder;
+    ParseAggregates(r, holder, {});
+    j.aggregates = std::move(holder.aggregates);
   }
   j.left_as = inputs[0];
   j.right_as = inputs[1];
@@ -469,6 +486,9 @@ JoinSpec ParseJoin(const YAML::Node& n, const std::string& path,
              fmt::format("'{}' clashes with a window join result field", name));
       }
     }
+  }
+  for (const AggregateItem& a : j.aggregates) {
+    if (a.name == j.left_as) Fail(n["aggregates"], a.loc.path, "name clashes with the left event's");
   }
   r.CheckNoUnknownKeys();
   return j;
@@ -645,6 +665,25 @@ AggregateItem ParseAggregate(const std::string& name, const YAML::Node& n, const
   return a;
 }
 
+// `aggregates:` of a window, aggregate or lifetime join: name -> function(expression), none of the
+// names in `reserved` (the result's other fields).
+void ParseAggregates(MapReader& r, OperatorSpec& op, const std::vector<std::string>& reserved) {
+  YAML::Node aggs = r.Get("aggregates");
+  if (!aggs || !aggs.IsMap() || aggs.size() == 0) {
+    Fail(aggs ? aggs : r.node(), r.Path("aggregates"),
+         "`aggregates:` is required (name: function(expression), e.g. n: count(*))");
+  }
+  for (auto it = aggs.begin(); it != aggs.end(); ++it) {
+    std::string name = it->first.Scalar();
+    std::string p = r.Path("aggregates") + "." + name;
+    if (name.empty()) Fail(it->first, p, "empty name");
+    if (std::find(reserved.begin(), reserved.end(), name) != reserved.end()) {
+      Fail(it->first, p, "name clashes with a result field");
+    }
+    op.aggregates.push_back(ParseAggregate(name, it->second, p));
+  }
+}
+
 OperatorSpec ParseOperator(const YAML::Node& n, const std::string& path) {
   MapReader r(n, path);
   OperatorSpec op;
@@ -712,26 +751,18 @@ OperatorSpec ParseOperator(const YAML::Node& n, const std::string& path) {
       op.join = ParseJoin(j, r.Path("join"), op.inputs);
       break;
     }
+    case OperatorKind::kAggregate:
     case OperatorKind::kWindow: {
       op.key = r.Text("key", false);
       std::string key_name = r.String("key_name", false);
       if (!key_name.empty()) op.key_name = key_name;
-      YAML::Node w = r.Get("window");
-      if (!w) Fail(n, r.Path("window"), "required field is missing");
-      op.window = ParseWindow(w, r.Path("window"), /*for_join=*/false);
-      YAML::Node aggs = r.Get("aggregates");
-      if (!aggs || !aggs.IsMap() || aggs.size() == 0) {
-        Fail(aggs ? aggs : n, r.Path("aggregates"),
-             "window needs `aggregates:` (name: function(expression), e.g. n: count(*))");
-      }
-      for (auto it = aggs.begin(); it != aggs.end(); ++it) {
-        std::string name = it->first.Scalar();
-        std::string p = r.Path("aggregates") + "." + name;
-        if (name.empty()) Fail(it->first, p, "empty name");
-        if (name == op.key_name || name == "window_start" || name == "window_end") {
-          Fail(it->first, p, "name clashes with a window result field");
-        }
-        op.aggregates.push_back(ParseAggregate(name, it->second, p));
+      if (op.kind == OperatorKind::kWindow) {
+        YAML::Node w = r.Get("window");
+        if (!w) Fail(n, r.Path("window"), "required field is missing");
+        op.window = ParseWindow(w, r.Path("window"), /*for_join=*/false);
+        ParseAggregates(r, op, {op.key_name, "window_start", "window_end"});
+      } else {
+        ParseAggregates(r, op, {op.key_name});
       }
       break;
     }

@@ -66,6 +66,7 @@ enum class OperatorKind {
   kTopN,     // partition_by, order_by, n, order, with_ties
   kJoin,     // inputs [left, right], join: window / interval / temporal / regular
   kEnrich,   // input (+ the table source), enrich: lookup in a topic table or PostgreSQL
+  kAggregate,  // key, aggregates: unbounded GROUP BY, an updated result per key and batch
 };
 
 enum class WindowKind { kTumbling, kHopping, kSession };
@@ -89,7 +90,7 @@ struct WindowSpec {
   int64_t early_every_ms = 0;
 };
 
-enum class JoinKind { kWindow, kInterval, kTemporal, kRegular };
+enum class JoinKind { kWindow, kInterval, kTemporal, kRegular, kLifetime };
 enum class JoinType { kInner, kLeft };
 
 // `join:` of a join operator (docs/pipelines.md, "Joins").
@@ -102,6 +103,10 @@ struct JoinSpec {
   // kInterval: right.time BETWEEN left.time + lower_ms AND left.time + upper_ms (inclusive).
   int64_t lower_ms = 0;
   int64_t upper_ms = 0;
+  // kLifetime: a left event opens a window [left.time, until] (inclusive) for its key; the right
+  // events inside it are folded into `aggregates`, emitted when the watermark passes `until`.
+  std::optional<SpecText> until;
+  std::vector<AggregateItem> aggregates;
   // Member names of the joined row (default: the two input stream names).
   std::string left_as;
   std::string right_as;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <set>
 
+#include "stream/aggregate_operator.h"
 #include "stream/enrich_operator.h"
 #include "stream/top_n_operator.h"
 #include "stream/join_operator.h"
@@ -18,7 +19,7 @@ namespace {
 bool IsStateful(const OperatorSpec& op) {
   return op.kind == OperatorKind::kWindow || op.kind == OperatorKind::kDedup ||
          op.kind == OperatorKind::kTopN ||
-         op.kind == OperatorKind::kJoin;
+         op.kind == OperatorKind::kJoin || op.kind == OperatorKind::kAggregate;
 }
 
 }  // namespace
@@ -51,7 +52,10 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
     auto it = op_specs.find(stream.substr(0, stream.find('.')));
     if (it == op_specs.end()) return false;  // a source
     const OperatorSpec& op = *it->second;
-    if (op.kind == OperatorKind::kKeyBy || op.kind == OperatorKind::kJoin) return true;
+    if (op.kind == OperatorKind::kKeyBy || op.kind == OperatorKind::kJoin ||
+        op.kind == OperatorKind::kAggregate) {
+      return true;
+    }
     if (op.kind == OperatorKind::kWindow) return op.key.has_value() || keyed(op.inputs[0]);
     for (const auto& in : op.inputs) {
       if (keyed(in)) return true;
@@ -212,6 +216,12 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
         auto e = MakeEnrichOperator(op, ctx, options.make_lookup_client);
         if (!e.ok()) return e.status();
         built = std::move(*e);
+        break;
+      }
+      case OperatorKind::kAggregate: {
+        auto a = MakeAggregateOperator(op, ctx, keyed(op.inputs[0]));
+        if (!a.ok()) return a.status();
+        built = std::move(*a);
         break;
       }
       case OperatorKind::kJoin: {
