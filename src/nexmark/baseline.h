@@ -62,6 +62,19 @@ BenchResult RunQ7(Generator& gen, const BenchOptions& options, const Clock& cloc
                   std::vector<Q7Row>* rows = nullptr);
 inline constexpr int64_t kQ7WindowMs = 10000;
 
+// q4 result row: a category and its average winning price (DECIMAL(.,3) thousandths, as
+// RowChecksum takes a double). q4's result is an updating table; the baseline's rows (and the
+// checksum) are its final state, one row per category, as a consumer applying every update holds.
+struct Q4Row {
+  int64_t category, avg_thousandths;
+  friend bool operator==(const Q4Row&, const Q4Row&) = default;
+};
+// q4: AVG per category of each auction's winning price, MAX(bid.price) over the bids with
+// bid.dateTime BETWEEN auction.dateTime AND auction.expires (auctions without such a bid do not
+// count: an inner join). An auction's price is final when the watermark reaches its expires.
+BenchResult RunQ4(Generator& gen, const BenchOptions& options, const Clock& clock,
+                  std::vector<Q4Row>* rows = nullptr);
+
 // q8 output row (person id, name length, window start).
 struct Q8Row {
   int64_t id, name, starttime;

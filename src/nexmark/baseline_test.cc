@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <set>
@@ -229,6 +230,47 @@ uint64_t SumQ7(const Q7Row& r) {
   return RowChecksum({r.auction, r.price, r.bidder, r.date_time, r.extra});
 }
 uint64_t SumQ8(const Q8Row& r) { return RowChecksum({r.id, r.name, r.starttime}); }
+uint64_t SumQ4(const Q4Row& r) { return RowChecksum({r.category, r.avg_thousandths}); }
+
+// q4 from scratch: every auction's highest bid with dateTime BETWEEN its dateTime and expires,
+// averaged per category over the auctions that have one.
+std::vector<Q4Row> NaiveQ4(const GeneratorConfig& c) {
+  struct A {
+    int64_t category, start, end, max = -1;
+  };
+  std::map<int64_t, A> auctions;
+  std::vector<StoredBid> bids;
+  Generator gen(c);
+  std::vector<Event> buf(256);
+  while (size_t n = gen.NextBatch(buf)) {
+    for (size_t i = 0; i < n; ++i) {
+      const Event& e = buf[i];
+      if (e.type == EventType::kAuction) {
+        auctions[e.auction.id] = A{e.auction.category, e.auction.date_time, e.auction.expires};
+      } else if (e.type == EventType::kBid) {
+        bids.push_back({e.bid.auction, e.bid.bidder, e.bid.price, e.bid.date_time, 0});
+      }
+    }
+  }
+  for (const StoredBid& b : bids) {
+    auto it = auctions.find(b.auction);
+    if (it == auctions.end()) continue;
+    A& a = it->second;
+    if (b.date_time >= a.start && b.date_time <= a.end) a.max = std::max(a.max, b.price);
+  }
+  std::map<int64_t, std::pair<int64_t, int64_t>> per_category;  // sum, count
+  for (const auto& [id, a] : auctions) {
+    if (a.max < 0) continue;
+    per_category[a.category].first += a.max;
+    ++per_category[a.category].second;
+  }
+  std::vector<Q4Row> rows;
+  for (const auto& [category, sc] : per_category) {
+    double avg = static_cast<double>(sc.first) / static_cast<double>(sc.second);
+    rows.push_back({category, std::llround(avg * 1000)});
+  }
+  return rows;
+}
 
 template <typename Row, typename Run>
 void CheckAgainstNaive(const BenchOptions& o, Run run, std::vector<Row> expected,
@@ -272,6 +314,15 @@ TEST(BaselineTest, Q8MatchesNaiveGroupedJoin) {
   // Low rate: persons and their auctions spread over many 10 s windows.
   BenchOptions o = Options("q8", 100'000, 500);
   CheckAgainstNaive<Q8Row>(o, RunQ8, NaiveQ8(o.generator), SumQ8);
+}
+
+TEST(BaselineTest, Q4MatchesNaiveWinningPrices) {
+  // 10 M ev/s: many bids share a millisecond with their auction and arrive before it.
+  BenchOptions o = Options("q4", 200'000, 10'000'000);
+  CheckAgainstNaive<Q4Row>(o, RunQ4, NaiveQ4(o.generator), SumQ4);
+  // 1 000 ev/s: auctions close while the run goes on.
+  o = Options("q4", 100'000, 1'000);
+  CheckAgainstNaive<Q4Row>(o, RunQ4, NaiveQ4(o.generator), SumQ4);
 }
 
 TEST(BaselineTest, UnknownQueryAndUnboundedRunAreRejected) {
