@@ -23,9 +23,17 @@ operators:
 )";
 
 // Column `name` of an output row as RowChecksum wants it. Output rows of one query share their
-// shape, so a position hint per call site makes the lookup one comparison.
-int64_t Int(const model::Value& row, std::string_view name, uint32_t& hint) {
-  const model::Value* v = row.Find(name, &hint);
+// shape, so a position hint per call site makes the lookup one comparison. Always inlined: it
+// runs for every column of every output row, and as a call it cost q1 a tenth of its time.
+[[gnu::always_inline]] inline int64_t Int(const model::Value& row, std::string_view name,
+                                          uint32_t& hint) {
+  const model::Value* v = nullptr;
+  if (row.is_object() && hint < row.members().size() &&
+      model::NameEquals(row.members()[hint].name, name)) {
+    v = &row.members()[hint].value;
+  } else {
+    v = row.Find(name, &hint);
+  }
   if (v == nullptr) return 0;
   if (v->is_double()) return std::llround(v->double_value() * 1000);  // DECIMAL(.,3)
   if (v->is_string()) return static_cast<int64_t>(v->string_value().size());
@@ -249,8 +257,11 @@ nexmark::EngineRunner MakeNexmarkEngineRunner() {
       rows.clear();
       for (size_t i = 0; i < n; ++i) {
         const nexmark::Event& e = events[i];
-        rows.push_back(stream::Row{nexmark::ToValueBorrowed(e, ctx.arena), model::Value::Null(),
-                                   e.timestamp_ms});
+        // Filled in place: a Row built as a temporary and copied in is written and re-read in
+        // pieces, which stalls store forwarding on every event.
+        stream::Row& row = rows.emplace_back();
+        row.value = nexmark::ToValueBorrowed(e, ctx.arena);
+        row.timestamp = e.timestamp_ms;
         max_ts = std::max(max_ts, e.timestamp_ms);
       }
       result.events += n;

@@ -31,19 +31,34 @@ class FilterOperator final : public Operator {
 
 // map: the output event is exactly the listed fields; derive: the input event with the listed
 // fields added (or replaced, keeping their position).
+// A field that is a plain path (`bid.price`) is looked up directly instead of through the
+// expression evaluator, and fields whose paths start with the same member (`bid.`) resolve that
+// member once per event: projections are mostly such paths, and this is their hot loop.
 class MapOperator final : public Operator {
  public:
   struct Field {
     std::string name;
     std::unique_ptr<rules::Expression> expr;
   };
-  MapOperator(std::string name, TaskContext& ctx, std::vector<Field> fields, bool keep_input)
-      : Operator(std::move(name), ctx), fields_(std::move(fields)), keep_input_(keep_input) {}
+  MapOperator(std::string name, TaskContext& ctx, std::vector<Field> fields, bool keep_input);
   void Push(int input, std::span<Row> rows) override;
 
  private:
+  struct Step {
+    std::string name;
+    uint32_t hint = 0;  // member position last found at
+  };
+  // How field i is computed: through its expression (prefix < 0), or as prefixes_[prefix]
+  // followed by the member steps rest[i].
+  struct Path {
+    int prefix = -1;
+    std::vector<Step> rest;
+  };
   std::vector<Field> fields_;
   bool keep_input_;
+  std::vector<Path> paths_;        // per field
+  std::vector<Step> prefixes_;     // distinct first steps of the plain-path fields
+  std::vector<const model::Value*> resolved_;  // per prefix, for the current event
 };
 
 // One row per item of an array field; the item replaces (or is added as) member `as`.

@@ -38,6 +38,22 @@ TEST(OperatorsTest, MapProjectsAndDeriveExtends) {
   EXPECT_THAT(h.Take(), ElementsAre(R"({"id":"o1","total":13,"big":true})"));
 }
 
+TEST(OperatorsTest, MapPathFieldsFollowEveryEventsOwnShape) {
+  // Plain paths are looked up without the evaluator, sharing the `a` lookup; member positions
+  // change between events, members go missing and `a` is sometimes not an object.
+  Harness h(Spec(R"(  - {name: m, type: map, input: s, fields: {x: a.x, y: a.y, deep: a.b.c, top: t, sum: 'a.x + 1', q: "`a.x`"}})",
+                 "m"));
+  h.Push({{R"({"a":{"x":1,"y":2,"b":{"c":3}},"t":4,"a.x":9})", 0},
+          {R"({"t":5,"a":{"b":{"c":6},"y":7,"x":8}})", 0},
+          {R"({"a":{"y":1}})", 0},
+          {R"({"a":[1,2],"t":null})", 0}});
+  EXPECT_THAT(h.Take(),
+              ElementsAre(R"({"x":1,"y":2,"deep":3,"top":4,"sum":2,"q":9})",
+                          R"({"x":8,"y":7,"deep":6,"top":5,"sum":9,"q":null})",
+                          R"({"x":null,"y":1,"deep":null,"top":null,"sum":null,"q":null})",
+                          R"({"x":null,"y":null,"deep":null,"top":null,"sum":null,"q":null})"));
+}
+
 TEST(OperatorsTest, RuntimeErrorsGoToTheErrorOutputAndTheRestContinue) {
   Harness h(Spec("  - {name: m, type: map, input: s, fields: {n: 'CAST(v AS BIGINT)'}}", "m"));
   h.Push({{R"({"v":"7"})", 0}, {R"({"v":"seven"})", 0}, {R"({"v":"8"})", 0}});
