@@ -74,12 +74,19 @@ void LifetimeJoinOperator::Push(int input, std::span<Row> rows) {
       continue;
     }
     if (!EvalInputs(input, row, key) || key.is_null()) continue;
-    scratch_.clear();
-    EncodeValue(key, scratch_);
-    if (input == 0) {
-      PushLeft(row);
+    KeyRef ref;
+    if (key.is_int()) {
+      ref.is_int = true;
+      ref.int_key = key.int_value();
     } else {
-      PushRight(row);
+      scratch_.clear();
+      EncodeValue(key, scratch_);
+      ref.bytes = scratch_;
+    }
+    if (input == 0) {
+      PushLeft(row, ref);
+    } else {
+      PushRight(row, ref);
     }
   }
   if (!out_.empty()) {
@@ -88,7 +95,20 @@ void LifetimeJoinOperator::Push(int input, std::span<Row> rows) {
   }
 }
 
-void LifetimeJoinOperator::PushLeft(const Row& row) {
+LifetimeJoinOperator::KeyState& LifetimeJoinOperator::StateFor(const KeyRef& key, KeyRef& ref) {
+  ref = key;
+  if (key.is_int) {
+    auto [it, inserted] = int_keys_.try_emplace(key.int_key);
+    if (inserted) state_bytes_ += sizeof(KeyState) + sizeof(int64_t);
+    return it->second;
+  }
+  auto [it, inserted] = keys_.try_emplace(key.bytes);
+  if (inserted) state_bytes_ += sizeof(KeyState) + key.bytes.size();
+  ref.bytes = it->first;
+  return it->second;
+}
+
+void LifetimeJoinOperator::PushLeft(const Row& row, const KeyRef& key) {
   Value until = until_->Evaluate(row.value, ctx_.eval);
   if (!ctx_.eval.error.empty()) {
     reason_ = std::move(ctx_.eval.error);
@@ -107,12 +127,11 @@ void LifetimeJoinOperator::PushLeft(const Row& row) {
   w.left.assign(encode_scratch_);
   if (w.end < w.start) {
     // An empty lifetime: nothing can fall into it.
-    if (type_ == JoinType::kLeft) EmitWindow(scratch_, w);
+    if (type_ == JoinType::kLeft) EmitWindow(key, w);
     return;
   }
-  auto [it, inserted] = keys_.try_emplace(scratch_);
-  if (inserted) state_bytes_ += sizeof(KeyState) + scratch_.size();
-  KeyState& ks = it->second;
+  KeyRef ref;
+  KeyState& ks = StateFor(key, ref);
   // Right events that came first (same millisecond, or out of order) wait in panes.
   auto p = std::lower_bound(ks.panes.begin(), ks.panes.end(), w.start,
                             [](const Pane& pane, int64_t t) { return pane.time < t; });
@@ -123,14 +142,13 @@ void LifetimeJoinOperator::PushLeft(const Row& row) {
   state_bytes_ += WindowBytes(w);
   ++windows_;
   ks.windows.push_back(std::move(w));
-  Arm(it->first, ks);
+  Arm(ref, ks);
 }
 
-void LifetimeJoinOperator::PushRight(const Row& row) {
+void LifetimeJoinOperator::PushRight(const Row& row, const KeyRef& key) {
   const int64_t t = row.timestamp;
-  auto [it, inserted] = keys_.try_emplace(scratch_);
-  if (inserted) state_bytes_ += sizeof(KeyState) + scratch_.size();
-  KeyState& ks = it->second;
+  KeyRef ref;
+  KeyState& ks = StateFor(key, ref);
   for (Window& w : ks.windows) {
     if (w.start <= t && t <= w.end) {
       w.row.Add(inputs_, t);
@@ -138,7 +156,7 @@ void LifetimeJoinOperator::PushRight(const Row& row) {
     }
   }
   AddToPane(ks, t);
-  Arm(it->first, ks);
+  Arm(ref, ks);
 }
 
 void LifetimeJoinOperator::AddToPane(KeyState& ks, int64_t time) {
@@ -163,21 +181,22 @@ void LifetimeJoinOperator::AddToPane(KeyState& ks, int64_t time) {
   p->row.Add(inputs_, time);
 }
 
-void LifetimeJoinOperator::Arm(const std::string& key, KeyState& ks) {
+void LifetimeJoinOperator::Arm(const KeyRef& key, KeyState& ks) {
   int64_t next = kNoTimer;
   for (const Window& w : ks.windows) next = std::min(next, w.end);
   if (!ks.panes.empty()) next = std::min(next, ks.panes.front().time);
   if (next < ks.timer) {
     ks.timer = next;
-    timers_.emplace(next, key);
+    timers_.push(Timer{next, key.is_int, key.int_key, std::string(key.bytes)});
   }
 }
 
-void LifetimeJoinOperator::EmitWindow(std::string_view key, const Window& w) {
+void LifetimeJoinOperator::EmitWindow(const KeyRef& key, const Window& w) {
   std::string_view in = w.left;
   auto left = DecodeValue(in, ctx_.arena);
-  std::string_view key_in = key;
-  auto key_value = DecodeValue(key_in, ctx_.arena);
+  std::string_view key_in = key.bytes;
+  Result<Value> key_value =
+      key.is_int ? Result<Value>(Value::Int(key.int_key)) : DecodeValue(key_in, ctx_.arena);
   if (!left.ok() || !key_value.ok()) {
     ReportError(Row{Value::Null(), Value::Null(), w.end},
                 "a buffered left event could not be restored");
@@ -190,7 +209,7 @@ void LifetimeJoinOperator::EmitWindow(std::string_view key, const Window& w) {
   out_.push_back(Row{Value::Object(members), *key_value, w.end});
 }
 
-void LifetimeJoinOperator::Expire(const std::string& key, KeyState& ks, int64_t wm) {
+void LifetimeJoinOperator::Expire(const KeyRef& key, KeyState& ks, int64_t wm) {
   size_t kept = 0;
   for (size_t i = 0; i < ks.windows.size(); ++i) {
     Window& w = ks.windows[i];
@@ -204,29 +223,44 @@ void LifetimeJoinOperator::Expire(const std::string& key, KeyState& ks, int64_t 
     }
   }
   ks.windows.erase(ks.windows.begin() + static_cast<std::ptrdiff_t>(kept), ks.windows.end());
-  while (!ks.panes.empty() && ks.panes.front().time <= wm) {
-    ks.panes.pop_front();
-    state_bytes_ -= PaneBytes();
-    --panes_;
-  }
+  auto past = std::upper_bound(ks.panes.begin(), ks.panes.end(), wm,
+                               [](int64_t t, const Pane& pane) { return t < pane.time; });
+  size_t dropped = static_cast<size_t>(past - ks.panes.begin());
+  ks.panes.erase(ks.panes.begin(), past);
+  state_bytes_ -= dropped * PaneBytes();
+  panes_ -= dropped;
 }
 
 void LifetimeJoinOperator::OnWatermark(int64_t wm) {
   wm_ = wm;
-  while (!timers_.empty() && timers_.top().first <= wm) {
-    int64_t time = timers_.top().first;
-    std::string key = std::move(const_cast<Timer&>(timers_.top()).second);
+  while (!timers_.empty() && timers_.top().time <= wm) {
+    Timer t = std::move(const_cast<Timer&>(timers_.top()));
     timers_.pop();
-    auto it = keys_.find(key);
-    if (it == keys_.end() || it->second.timer != time) continue;  // stale
-    KeyState& ks = it->second;
-    ks.timer = kNoTimer;
-    Expire(it->first, ks, wm);
-    if (ks.windows.empty() && ks.panes.empty()) {
+    KeyState* ks = nullptr;
+    KeyRef ref{t.is_int, t.int_key, {}};
+    auto int_it = int_keys_.end();
+    auto it = keys_.end();
+    if (t.is_int) {
+      int_it = int_keys_.find(t.int_key);
+      if (int_it != int_keys_.end()) ks = &int_it->second;
+    } else {
+      it = keys_.find(t.bytes);
+      if (it != keys_.end()) {
+        ks = &it->second;
+        ref.bytes = it->first;
+      }
+    }
+    if (ks == nullptr || ks->timer != t.time) continue;  // stale
+    ks->timer = kNoTimer;
+    Expire(ref, *ks, wm);
+    if (!ks->windows.empty() || !ks->panes.empty()) {
+      Arm(ref, *ks);
+    } else if (t.is_int) {
+      state_bytes_ -= sizeof(KeyState) + sizeof(int64_t);
+      int_keys_.erase(int_it);
+    } else {
       state_bytes_ -= sizeof(KeyState) + it->first.size();
       keys_.erase(it);
-    } else {
-      Arm(it->first, ks);
     }
   }
   if (!out_.empty()) {
@@ -238,9 +272,10 @@ void LifetimeJoinOperator::OnWatermark(int64_t wm) {
 
 void LifetimeJoinOperator::SaveState(StateWriter& w) const {
   w.I64(wm_);
-  w.U64(keys_.size());
+  w.U64(int_keys_.size() + keys_.size());
   std::string row;
-  for (const auto& [key, ks] : keys_) {
+  std::string encoded;
+  auto save = [&](std::string_view key, const KeyState& ks) {
     w.Bytes(key);
     w.U64(ks.windows.size());
     for (const Window& win : ks.windows) {
@@ -259,7 +294,13 @@ void LifetimeJoinOperator::SaveState(StateWriter& w) const {
       p.row.Serialize(row);
       w.Bytes(row);
     }
+  };
+  for (const auto& [key, ks] : int_keys_) {
+    encoded.clear();
+    EncodeValue(Value::Int(key), encoded);
+    save(encoded, ks);
   }
+  for (const auto& [key, ks] : keys_) save(key, ks);
 }
 
 Status LifetimeJoinOperator::LoadState(StateReader& r) {
@@ -295,10 +336,20 @@ Status LifetimeJoinOperator::LoadState(StateReader& r) {
       ++panes_;
     }
     if (!r.ok()) break;
-    state_bytes_ += sizeof(KeyState) + key.size();
-    auto [it, inserted] = keys_.insert_or_assign(std::move(key), std::move(ks));
-    (void)inserted;
-    Arm(it->first, it->second);
+    std::string_view in = key;
+    auto decoded = DecodeValue(in, ctx_.arena);
+    if (!decoded.ok()) return decoded.status();
+    KeyRef ref;
+    if (decoded->is_int()) {
+      ref.is_int = true;
+      ref.int_key = decoded->int_value();
+    } else {
+      ref.bytes = key;
+    }
+    KeyRef stored;
+    KeyState& into = StateFor(ref, stored);
+    into = std::move(ks);
+    Arm(stored, into);
   }
   return r.status("lifetime join " + name_);
 }

@@ -133,6 +133,20 @@ TEST(LifetimeJoinTest, StateSurvivesACheckpoint) {
                                     R"({"A":{"id":2,"expires":30},"best":4,"n":1})"));
 }
 
+TEST(LifetimeJoinTest, KeysThatAreNotIntegersWorkAlikeAndSurviveACheckpoint) {
+  Harness a(Spec());
+  a.Push({{R"({"auction":"x","price":8})", 10}, {R"({"auction":1.5,"price":1})", 12}}, kRight);
+  a.Push({{R"({"id":"x","expires":20})", 10}, {R"({"id":1.5,"expires":20})", 11}}, kLeft);
+  std::string state = a.graph->SaveState();
+  Harness b(Spec());
+  ASSERT_TRUE(b.graph->LoadState(state).ok());
+  b.Push({{R"({"auction":"x","price":9})", 15}, {R"({"auction":"y","price":9})", 15}}, kRight);
+  b.WatermarkAll(40);
+  EXPECT_THAT(b.Take(), UnorderedElementsAre(R"({"A":{"id":"x","expires":20},"best":9,"n":2})",
+                                             R"({"A":{"id":1.5,"expires":20},"best":1,"n":1})"));
+  EXPECT_EQ(b.graph->StateBytes(), 0u);
+}
+
 TEST(LifetimeJoinTest, SpecErrorsNameTheField) {
   std::string no_until = Spec();
   no_until.replace(no_until.find("      until: expires\n"), 21, "");
