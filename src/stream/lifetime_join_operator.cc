@@ -126,8 +126,9 @@ void LifetimeJoinOperator::PushLeft(const Row& row, const KeyRef& key) {
   EncodeValue(row.value, encode_scratch_);
   w.left.assign(encode_scratch_);
   if (w.end < w.start) {
-    // An empty lifetime: nothing can fall into it.
-    if (type_ == JoinType::kLeft) EmitWindow(key, w);
+    // An empty lifetime: nothing can fall into it. Emitted at its own time, which is ahead of
+    // the watermark (its end may not be).
+    if (type_ == JoinType::kLeft) EmitWindow(key, w, w.start);
     return;
   }
   KeyRef ref;
@@ -191,7 +192,7 @@ void LifetimeJoinOperator::Arm(const KeyRef& key, KeyState& ks) {
   }
 }
 
-void LifetimeJoinOperator::EmitWindow(const KeyRef& key, const Window& w) {
+void LifetimeJoinOperator::EmitWindow(const KeyRef& key, const Window& w, int64_t time) {
   std::string_view in = w.left;
   auto left = DecodeValue(in, ctx_.arena);
   std::string_view key_in = key.bytes;
@@ -206,7 +207,7 @@ void LifetimeJoinOperator::EmitWindow(const KeyRef& key, const Window& w) {
   auto members = ctx_.arena.AllocateArray<Member>(1 + aggs_.size());
   members[0] = {left_as_, *left};
   for (size_t i = 0; i < aggs_.size(); ++i) members[1 + i] = {aggs_[i].name, results_[i]};
-  out_.push_back(Row{Value::Object(members), *key_value, w.end});
+  out_.push_back(Row{Value::Object(members), *key_value, time});
 }
 
 void LifetimeJoinOperator::Expire(const KeyRef& key, KeyState& ks, int64_t wm) {
@@ -214,7 +215,7 @@ void LifetimeJoinOperator::Expire(const KeyRef& key, KeyState& ks, int64_t wm) {
   for (size_t i = 0; i < ks.windows.size(); ++i) {
     Window& w = ks.windows[i];
     if (w.end <= wm) {
-      if (w.matched || type_ == JoinType::kLeft) EmitWindow(key, w);
+      if (w.matched || type_ == JoinType::kLeft) EmitWindow(key, w, w.end);
       state_bytes_ -= WindowBytes(w);
       --windows_;
     } else {

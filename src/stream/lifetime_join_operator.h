@@ -105,7 +105,8 @@ class LifetimeJoinOperator final : public Operator {
   void AddToPane(KeyState& ks, int64_t time);
   // Emits the windows of `ks` that end at or before `wm` and drops panes at or before it.
   void Expire(const KeyRef& key, KeyState& ks, int64_t wm);
-  void EmitWindow(const KeyRef& key, const Window& w);
+  // Adds the result of `w` to out_ with event time `time`.
+  void EmitWindow(const KeyRef& key, const Window& w, int64_t time);
   void Arm(const KeyRef& key, KeyState& ks);
   size_t WindowBytes(const Window& w) const;
   size_t PaneBytes() const;

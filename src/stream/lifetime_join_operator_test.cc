@@ -104,6 +104,7 @@ TEST(LifetimeJoinTest, InnerDropsWindowsWithoutRightEventsAndLeftOuterEmitsThem)
   }
   EXPECT_THAT(inner.Take(), IsEmpty());
   // Auction 2's lifetime is empty (expires before it opens): emitted at once, at its time.
+  EXPECT_THAT(outer.out_times, ElementsAre(10, 20));
   EXPECT_THAT(outer.Take(), UnorderedElementsAre(R"({"A":{"id":2,"expires":5},"best":null,"n":0})",
                                                  R"({"A":{"id":1,"expires":20},"best":null,"n":0})"));
 }
