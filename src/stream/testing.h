@@ -35,7 +35,9 @@ class TempDir {
 
 class Harness : public SideOutputs {
  public:
-  explicit Harness(std::string_view yaml, LookupClientFactory make_lookup_client = nullptr) {
+  // `state_dir`: where operators with `state_memory` spill (empty: they do not).
+  explicit Harness(std::string_view yaml, LookupClientFactory make_lookup_client = nullptr,
+                   std::string state_dir = "") {
     auto spec = ParsePipelineSpec(yaml);
     EXPECT_TRUE(spec.ok()) << spec.status().message();
     if (!spec.ok()) return;
@@ -49,6 +51,7 @@ class Harness : public SideOutputs {
       }
     };
     options.make_lookup_client = std::move(make_lookup_client);
+    options.state_dir = std::move(state_dir);
     auto g = TaskGraph::Build(spec_, ctx_, options);
     EXPECT_TRUE(g.ok()) << g.status().message();
     if (g.ok()) graph = std::move(*g);
