@@ -196,8 +196,9 @@ Task<Status> PipelineTask::Setup() {
     std::string root = options_.state_dir;
     if (root.empty()) {
       std::error_code ec;
-      auto tmp = std::filesystem::temp_directory_path(ec);
-      root = ((ec ? std::filesystem::path("/tmp") : tmp) / "sluice-state").string();
+      std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
+      if (ec) tmp = "/tmp";
+      root = (tmp / "sluice-state").string();
     }
     options.state_dir = fmt::format("{}/{}-{}", root, spec_->name, task_index_);
   }

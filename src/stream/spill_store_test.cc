@@ -95,6 +95,16 @@ TEST(SpillStoreTest, WithoutADirectoryNothingSpills) {
   EXPECT_EQ(s.stats().memory_entries, 20u);
 }
 
+TEST(SpillStoreTest, ADirectoryThatCannotBeCreatedKeepsStateInMemoryAndCounts) {
+  Store s({.memory_budget = 500, .dir = "/dev/null/state"});
+  for (int i = 0; i < 20; ++i) Put(s, i, 100);
+  s.Shrink();
+  s.Shrink();  // spilling is off after the first failure: not retried on every batch
+  EXPECT_EQ(s.stats().spill_errors, 1u);
+  EXPECT_EQ(s.stats().memory_entries, 20u);
+  ASSERT_NE(s.Find(Key(0)), nullptr);
+}
+
 TEST(SpillStoreTest, VisitsSeeEveryEntryOnceWithItsStamp) {
   testing::TempDir dir;
   Store s({.memory_budget = 1000, .dir = dir.path()});
