@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <optional>
@@ -247,6 +248,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
   std::unique_ptr<storage::Log> the_log;
   std::function<void()> stop_log;
   std::string where;
+  bool data_dir_locked = false;  // the embedded log holds <data_dir>/.lock
   if (cfg->UsesKafka()) {
     kafka::KafkaLogOptions ko;
     ko.bootstrap_servers = cfg->KafkaBootstrapServers();
@@ -282,6 +284,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
     stop_log = [ep] { ep->Stop(); };
     the_log = std::move(e).value();
     where = "in " + cfg->data_dir;
+    data_dir_locked = true;
   }
   // The Schema Registry, on its own listener, once the log is there (its state is `_schemas`).
   std::unique_ptr<registry::Registry> schema_registry;
@@ -374,6 +377,13 @@ int RunServe(const std::vector<std::string>& raw_args) {
   // The stream processor: restores the pipelines recorded in `_pipelines` and runs them.
   stream::PipelineManagerOptions pipeline_opts;
   pipeline_opts.metrics = &registry;
+  // Operator state spilled to disk is scratch (checkpoints hold the state). With the embedded
+  // log this process holds the data directory's lock, so what a previous run left can go.
+  pipeline_opts.task.state_dir = cfg->data_dir + "/pipeline-state";
+  if (data_dir_locked) {
+    std::error_code ec;
+    std::filesystem::remove_all(pipeline_opts.task.state_dir, ec);
+  }
   if (schema_registry) {
     // Pipelines decode Avro, Protobuf and JSON Schema payloads (Confluent wire format) with the
     // registry, and record which schemas they consume (lineage).

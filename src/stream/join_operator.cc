@@ -379,8 +379,17 @@ void IntervalJoinOperator::OnWatermark(int64_t wm) {
 TemporalJoinOperator::TemporalJoinOperator(std::string name, TaskContext& ctx,
                                            const JoinSpec& spec,
                                            std::unique_ptr<rules::Expression> left_key,
-                                           std::unique_ptr<rules::Expression> right_key)
-    : JoinOperator(std::move(name), ctx, spec, std::move(left_key), std::move(right_key)) {}
+                                           std::unique_ptr<rules::Expression> right_key,
+                                           const JoinStateOptions& state)
+    : JoinOperator(std::move(name), ctx, spec, std::move(left_key), std::move(right_key)),
+      ttl_ms_(state.ttl_ms) {}
+
+std::vector<std::pair<std::string, uint64_t>> TemporalJoinOperator::Counters() const {
+  return {{"keys", table_.size()},
+          {"versions", versions_},
+          {"waiting", waiting_.size()},
+          {"ttl_expired_keys", ttl_expired_}};
+}
 
 void TemporalJoinOperator::Push(int input, std::span<Row> rows) {
   stats_.rows_in += rows.size();
@@ -450,6 +459,7 @@ void TemporalJoinOperator::JoinLeft(std::string_view key, Value left, int64_t ti
   if (it != table_.end()) {
     auto pos = UpperBoundByTime(it->second, time);
     if (pos != it->second.begin()) version = &*std::prev(pos);
+    if (version != nullptr && !Visible(*version, time)) version = nullptr;  // TTL passed
   }
   if (version != nullptr && !version->bytes.empty()) {
     AddResult(left, Restore(version->bytes, version->time), Restore(key, time), time);
@@ -462,6 +472,11 @@ bool TemporalJoinOperator::Prune(std::vector<Version>& versions) {
   // Keep the latest version with time <= wm_ (what a left event just after wm_ sees) and later.
   auto pos = UpperBoundByTime(versions, wm_);
   auto keep_from = pos == versions.begin() ? pos : std::prev(pos);
+  // That version, when its TTL has passed at wm_ + 1, is invisible to every left event to come.
+  if (keep_from != pos && !Visible(*keep_from, wm_ + 1) && !keep_from->bytes.empty()) {
+    ++ttl_expired_;
+    ++keep_from;
+  }
   // A leading deletion means the same as no version at all.
   while (keep_from != versions.end() && keep_from->bytes.empty()) ++keep_from;
   for (auto v = versions.begin(); v != keep_from; ++v) state_bytes_ -= v->Bytes();
@@ -500,7 +515,9 @@ void TemporalJoinOperator::OnInputWatermark(int input, int64_t wm) {
 
 void TemporalJoinOperator::OnWatermark(int64_t wm) {
   wm_ = wm;
-  if (versions_ >= next_prune_at_) PruneAll();
+  bool ttl_due = ttl_ms_ > 0 && wm >= next_ttl_prune_;
+  if (versions_ >= next_prune_at_ || ttl_due) PruneAll();
+  if (ttl_due) next_ttl_prune_ = wm + std::max<int64_t>(1, ttl_ms_ / 2);
   FlushOut();
   EmitWatermark(wm);
 }
@@ -510,21 +527,52 @@ void TemporalJoinOperator::OnWatermark(int64_t wm) {
 
 RegularJoinOperator::RegularJoinOperator(std::string name, TaskContext& ctx, const JoinSpec& spec,
                                          std::unique_ptr<rules::Expression> left_key,
-                                         std::unique_ptr<rules::Expression> right_key)
-    : JoinOperator(std::move(name), ctx, spec, std::move(left_key), std::move(right_key)) {
+                                         std::unique_ptr<rules::Expression> right_key,
+                                         const JoinStateOptions& state)
+    : JoinOperator(std::move(name), ctx, spec, std::move(left_key), std::move(right_key)),
+      ttl_ms_(state.ttl_ms),
+      store_([&] {
+        SpillStoreOptions o = state.spill;
+        o.name = name_;
+        return o;
+      }()) {
   SLUICE_CHECK(!left_outer(), "regular join {}: inner only", name_);
+}
+
+int64_t RegularJoinOperator::ExpiryCutoff(int64_t wm) const {
+  if (ttl_ms_ <= 0 || wm == kNoWatermark || wm < INT64_MIN + ttl_ms_ + 1) return INT64_MIN;
+  return wm - ttl_ms_;
+}
+
+std::vector<std::pair<std::string, uint64_t>> RegularJoinOperator::Counters() const {
+  const SpillStoreStats& s = store_.stats();
+  return {{"keys", store_.size()},
+          {"keys_in_memory", s.memory_entries},
+          {"spilled_keys", s.spilled_entries},
+          {"spilled_bytes", s.spilled_bytes},
+          {"spills", s.spills},
+          {"unspills", s.unspills},
+          {"spill_errors", s.spill_errors},
+          {"ttl_expired_keys", ttl_expired_}};
 }
 
 void RegularJoinOperator::Push(int input, std::span<Row> rows) {
   stats_.rows_in += rows.size();
+  const int64_t cutoff = ExpiryCutoff(CombinedInputWatermark());
   for (const Row& row : rows) {
     if (EvalKey(input, row, scratch_) != KeyStatus::kOk) continue;  // NULL never matches
-    auto [it, inserted] = keys_.try_emplace(scratch_);
-    if (inserted) state_bytes_ += kStoredOverhead + scratch_.size();
-    KeyState& k = it->second;
+    KeyStore::Slot* slot = store_.Find(scratch_);
+    if (slot != nullptr && slot->stamp <= cutoff) {
+      // Expired: its rows match nothing any more; the key starts afresh.
+      store_.Erase(slot);
+      ++ttl_expired_;
+      slot = nullptr;
+    }
+    if (slot == nullptr) slot = store_.Add(scratch_);
+    KeyState& k = slot->value;
     const auto& others = input == kLeft ? k.right : k.left;
     if (!others.empty()) {
-      Value key_value = Restore(it->first, row.timestamp);
+      Value key_value = Restore(slot->key(), row.timestamp);
       for (const Stored& o : others) {
         Value other = Restore(o.bytes, o.time);
         int64_t time = std::max(row.timestamp, o.time);
@@ -536,16 +584,51 @@ void RegularJoinOperator::Push(int input, std::span<Row> rows) {
       }
     }
     Stored s = Store(row);
-    state_bytes_ += s.Bytes();
+    store_.AddBytes(slot, static_cast<int64_t>(s.Bytes()));
     (input == kLeft ? k.left : k.right).push_back(std::move(s));
+    slot->stamp = std::max(slot->stamp, row.timestamp);
   }
   FlushOut();
+  store_.Shrink();  // after the batch: slots are not held across it
+}
+
+void RegularJoinOperator::OnWatermark(int64_t wm) {
+  // Expired keys never match (Push checks); sweeping them out costs a pass over the whole state,
+  // memory and disk, so it runs once per ttl/2 of event time: a key is freed by 1.5 ttl.
+  if (ttl_ms_ > 0 && wm >= next_sweep_) {
+    int64_t cutoff = ExpiryCutoff(wm);
+    if (cutoff != INT64_MIN) ttl_expired_ += store_.EraseStampedUpTo(cutoff);
+    next_sweep_ = wm + std::max<int64_t>(1, ttl_ms_ / 2);
+  }
+  EmitWatermark(wm);
+}
+
+void RegularJoinOperator::KeyCodec::Encode(const KeyState& k, std::string& out) {
+  StateWriter w(out);
+  SaveEvents(w, k.left);
+  SaveEvents(w, k.right);
+}
+
+bool RegularJoinOperator::KeyCodec::Decode(std::string_view in, KeyState& k) {
+  StateReader r(in);
+  for (auto* side : {&k.left, &k.right}) {
+    for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) side->push_back(LoadStored(r));
+  }
+  return r.ok() && r.done();
+}
+
+size_t RegularJoinOperator::KeyCodec::Bytes(const KeyState& k) {
+  size_t n = 0;
+  for (const Stored& s : k.left) n += s.Bytes();
+  for (const Stored& s : k.right) n += s.Bytes();
+  return n;
 }
 
 // ---------------------------------------------------------------------------------------------
 
 Result<std::unique_ptr<Operator>> MakeJoinOperator(std::string name, TaskContext& ctx,
-                                                  const JoinSpec& spec) {
+                                                  const JoinSpec& spec,
+                                                  const JoinStateOptions& state) {
   if (spec.kind == JoinKind::kLifetime) return MakeLifetimeJoinOperator(std::move(name), ctx, spec);
   auto left = CompileSpecExpression(spec.left_key);
   if (!left.ok()) return left.status();
@@ -563,11 +646,11 @@ Result<std::unique_ptr<Operator>> MakeJoinOperator(std::string name, TaskContext
       break;
     case JoinKind::kTemporal:
       op = std::make_unique<TemporalJoinOperator>(std::move(name), ctx, spec, std::move(*left),
-                                                  std::move(*right));
+                                                  std::move(*right), state);
       break;
     case JoinKind::kRegular:
       op = std::make_unique<RegularJoinOperator>(std::move(name), ctx, spec, std::move(*left),
-                                                 std::move(*right));
+                                                 std::move(*right), state);
       break;
     case JoinKind::kLifetime: break;  // above
   }
@@ -706,6 +789,11 @@ Status TemporalJoinOperator::LoadState(StateReader& r) {
       ++versions_;
       versions.push_back(std::move(v));
     }
+    // Versions whose TTL passed while the state was saved (or under a shorter TTL now) go.
+    if (r.ok() && ttl_ms_ > 0 && Prune(versions)) {
+      state_bytes_ -= kStoredOverhead + key.size();
+      table_.erase(key);
+    }
   }
   uint64_t waiting = r.Count(3);
   for (uint64_t i = 0; i < waiting && r.ok(); ++i) {
@@ -720,24 +808,63 @@ Status TemporalJoinOperator::LoadState(StateReader& r) {
   return r.status("temporal join " + name_);
 }
 
+// Format 2 (docs/formats/checkpoint.md): `u` 0 (an empty format-1 state to older readers), `u` 2,
+// `u` keys, each `bytes` key, `i` stamp, left and right events. Keys come from memory and from
+// disk (their disk bytes are the same encoding, copied as they are); expired keys are left out.
 void RegularJoinOperator::SaveState(StateWriter& w) const {
-  w.U64(keys_.size());
-  for (const auto& [key, ks] : keys_) {
-    w.Bytes(key);
-    SaveEvents(w, ks.left);
-    SaveEvents(w, ks.right);
-  }
+  const int64_t cutoff = ExpiryCutoff(CombinedInputWatermark());
+  std::string body;
+  StateWriter b(body);
+  uint64_t n = 0;
+  store_.ForEachInMemory([&](const KeyStore::Slot& slot) {
+    if (slot.stamp <= cutoff) return;
+    ++n;
+    b.Bytes(slot.key());
+    b.I64(slot.stamp);
+    KeyCodec::Encode(slot.value, body);
+  });
+  store_.ForEachSpilled([&](std::string_view key, int64_t stamp, std::string_view events) {
+    if (stamp <= cutoff) return;
+    ++n;
+    b.Bytes(key);
+    b.I64(stamp);
+    body.append(events);
+  });
+  w.U64(0);
+  w.U64(2);
+  w.U64(n);
+  w.out().append(body);
 }
 
 Status RegularJoinOperator::LoadState(StateReader& r) {
   if (r.done()) return Status::Ok();
   uint64_t n = r.Count(3);
+  bool stamped = false;
+  if (n == 0 && !r.done()) {
+    if (r.U64() != 2) return DataLoss("regular join {}: unknown state format", name_);
+    stamped = true;
+    n = r.Count(4);
+  }
+  const int64_t wm = CombinedInputWatermark();
+  const int64_t cutoff = ExpiryCutoff(wm);
   for (uint64_t k = 0; k < n && r.ok(); ++k) {
-    std::string key(r.Bytes());
-    KeyState& ks = keys_[key];
-    state_bytes_ += kStoredOverhead + key.size();
-    LoadEvents(r, ks.left);
-    LoadEvents(r, ks.right);
+    std::string_view key = r.Bytes();
+    // Format 1 has no stamps: such keys count as updated at the restored watermark.
+    int64_t stamp = stamped ? r.I64() : wm;
+    KeyState ks;
+    for (auto* side : {&ks.left, &ks.right}) {
+      for (uint64_t i = 0, m = r.Count(3); i < m && r.ok(); ++i) side->push_back(LoadStored(r));
+    }
+    if (!r.ok()) break;
+    if (stamp <= cutoff) {
+      ++ttl_expired_;  // expired while saved: restoring it would bring it back
+      continue;
+    }
+    KeyStore::Slot* slot = store_.Add(key);
+    slot->value = std::move(ks);
+    slot->stamp = stamp;
+    store_.AddBytes(slot, static_cast<int64_t>(KeyCodec::Bytes(slot->value)));
+    store_.Shrink();  // a state larger than the budget spills while it loads
   }
   return r.status("regular join " + name_);
 }

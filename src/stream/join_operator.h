@@ -11,7 +11,8 @@
 //     EncodeValue bytes in std::strings and decoded into ctx_.arena only when a result is built,
 //     so nothing points into the task arena after the call that received it.
 //  4. State is bounded by what the watermarks still allow to match (except the regular join's,
-//     which only grows); StateBytes() reports it.
+//     which grows with its keys unless `state_ttl` expires them, and a temporal join's table,
+//     one version per key); StateBytes() reports what is in memory.
 #pragma once
 
 #include <cstdint>
@@ -23,9 +24,19 @@
 
 #include "stream/operator.h"
 #include "stream/pipeline_spec.h"
+#include "stream/spill_store.h"
 #include "stream/window_operator.h"  // StringMap
 
 namespace sluice::stream {
+
+// Keyed-state options of a join (OperatorSpec::state_ttl_ms, state_memory_bytes).
+struct JoinStateOptions {
+  // Regular and temporal joins: a key not updated for this long of event time is dropped (0:
+  // never). Event time, so a replay expires exactly what the run did.
+  int64_t ttl_ms = 0;
+  // Regular joins: memory budget and scratch directory of the per-key buffers.
+  SpillStoreOptions spill;
+};
 
 // The parts shared by the three join kinds: key evaluation, stored events, result rows.
 class JoinOperator : public Operator {
@@ -192,14 +203,20 @@ class IntervalJoinOperator final : public JoinOperator {
 //     latest, with nothing after it) are pruned.
 //  3. Waiting left events are held until R passes them: a right input whose watermark stops
 //     (an idle table) holds them, as in Flink.
+//  4. State TTL (ttl > 0): a version at time v is not seen by left events at or after v + ttl
+//     (the key was not updated for ttl: as if deleted at v + ttl). This depends only on event
+//     times, so pruning (when W reaches v + ttl) and restores never change a result.
 class TemporalJoinOperator final : public JoinOperator {
  public:
   TemporalJoinOperator(std::string name, TaskContext& ctx, const JoinSpec& spec,
                        std::unique_ptr<rules::Expression> left_key,
-                       std::unique_ptr<rules::Expression> right_key);
+                       std::unique_ptr<rules::Expression> right_key,
+                       const JoinStateOptions& state = {});
   void Push(int input, std::span<Row> rows) override;
   size_t waiting() const { return waiting_.size(); }
   size_t versions() const { return versions_; }
+  size_t keys() const { return table_.size(); }
+  std::vector<std::pair<std::string, uint64_t>> Counters() const override;
 
  protected:
   void OnWatermark(int64_t wm) override;
@@ -224,32 +241,50 @@ class TemporalJoinOperator final : public JoinOperator {
   bool Prune(std::vector<Version>& versions);
   void PruneAll();
 
+  // Left events at `time` see version `v` (ttl not passed).
+  bool Visible(const Version& v, int64_t time) const {
+    return ttl_ms_ == 0 || time - v.time < ttl_ms_;
+  }
+
+  int64_t ttl_ms_;
   int64_t wm_ = kNoWatermark;        // minimum of both inputs
   int64_t right_wm_ = kNoWatermark;  // the right input's
   StringMap<std::vector<Version>> table_;  // key -> versions sorted by time
   size_t versions_ = 0;
   size_t next_prune_at_ = 1024;  // PruneAll when versions_ reaches this
+  int64_t next_ttl_prune_ = kNoWatermark;  // and when wm_ reaches this (TTL)
+  uint64_t ttl_expired_ = 0;
   std::multimap<int64_t, Waiting> waiting_;  // left time -> event
 };
 
-// Regular join (Flink's unbounded `a JOIN b ON a.k = b.k`, inner only): every event is kept
-// forever in its side's buffer for its key, and each arriving event is matched at once against
-// the other side's buffer, so every pair comes out exactly once, in arrival order, with event
-// time the later of the two. Invariants:
-//  1. State only grows (nothing is ever dropped; StateBytes() shows it): use it on inputs that
-//     are filtered down or bounded, as Flink users do (or state TTL, which this has not).
-//  2. Nothing is late: watermarks do not drop events, they only pass through (the minimum of
-//     both inputs). A result of an event at or before the watermark may be behind it downstream.
-//  3. Inner only: a left outer regular join would need retractions of its NULL rows.
+// Regular join (Flink's unbounded `a JOIN b ON a.k = b.k`, inner only): every event is kept in
+// its side's buffer for its key, and each arriving event is matched at once against the other
+// side's buffer, so every pair comes out exactly once, in arrival order, with event time the
+// later of the two. Per-key buffers live in a SpillStore: in memory up to `state_memory`, the
+// coldest keys on disk beyond it. Invariants (W = the minimum watermark of both inputs):
+//  1. Without TTL state only grows (StateBytes() shows what is in memory, SpilledBytes() what is
+//     on disk): use it on inputs that are filtered down or bounded, as Flink users do.
+//  2. With TTL, a key's stamp is the latest event time written to it (either side); once
+//     W >= stamp + ttl the key is expired: an arriving event neither matches its rows nor keeps
+//     them (it starts the key afresh), checkpoints leave it out, loads drop it, and a sweep every
+//     ttl/2 of event time frees it. Expiry depends on event times and W only, as lateness does.
+//  3. Nothing is late: watermarks do not drop events, they only pass through (and expire keys).
+//     A result of an event at or before the watermark may be behind it downstream.
+//  4. Inner only: a left outer regular join would need retractions of its NULL rows.
 class RegularJoinOperator final : public JoinOperator {
  public:
   RegularJoinOperator(std::string name, TaskContext& ctx, const JoinSpec& spec,
                       std::unique_ptr<rules::Expression> left_key,
-                      std::unique_ptr<rules::Expression> right_key);
+                      std::unique_ptr<rules::Expression> right_key,
+                      const JoinStateOptions& state = {});
   void Push(int input, std::span<Row> rows) override;
-  size_t keys() const { return keys_.size(); }
+  size_t keys() const { return store_.size(); }
+  size_t StateBytes() const override { return store_.stats().memory_bytes; }
+  size_t SpilledBytes() const override { return store_.stats().spilled_bytes; }
+  std::vector<std::pair<std::string, uint64_t>> Counters() const override;
 
  protected:
+  void OnWatermark(int64_t wm) override;
   void SaveState(StateWriter& w) const override;
   Status LoadState(StateReader& r) override;
 
@@ -258,11 +293,25 @@ class RegularJoinOperator final : public JoinOperator {
     std::vector<Stored> left;   // arrival order
     std::vector<Stored> right;  // arrival order
   };
-  StringMap<KeyState> keys_;
+  // Disk and checkpoint form of a KeyState: left events, right events (SaveEvents).
+  struct KeyCodec {
+    static void Encode(const KeyState& k, std::string& out);
+    static bool Decode(std::string_view in, KeyState& k);
+    static size_t Bytes(const KeyState& k);
+  };
+  using KeyStore = SpillStore<KeyState, KeyCodec>;
+  // Keys stamped at or before this are expired at watermark `wm` (INT64_MIN: none).
+  int64_t ExpiryCutoff(int64_t wm) const;
+
+  int64_t ttl_ms_;
+  KeyStore store_;
+  int64_t next_sweep_ = kNoWatermark;  // TTL: sweep when the watermark reaches this
+  uint64_t ttl_expired_ = 0;
 };
 
 // Builds the operator for `spec.kind`. Errors: the key expressions' compile errors.
 Result<std::unique_ptr<Operator>> MakeJoinOperator(std::string name, TaskContext& ctx,
-                                                  const JoinSpec& spec);
+                                                  const JoinSpec& spec,
+                                                  const JoinStateOptions& state = {});
 
 }  // namespace sluice::stream

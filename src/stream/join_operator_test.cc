@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "stream/testing.h"
+#include "stream/value_codec.h"
 
 namespace sluice::stream {
 namespace {
@@ -339,6 +340,54 @@ TEST(TemporalJoinTest, DeletedKeysLeaveNoStateOnceTheWatermarkPassesThem) {
   EXPECT_EQ(h.graph->StateBytes(), 0u);
 }
 
+TEST(TemporalJoinTest, TableRowsNotUpdatedForTheTtlAreNotJoined) {
+  Harness h(Spec("{kind: temporal, left_key: cur, right_key: _key, as: [o, r], type: left}"
+                 "\n    state_ttl: 10ms"));
+  h.Push({{R"({"_key":"EUR","rate":1.1})", 10}, {R"({"_key":"USD","rate":0.9})", 10},
+          {R"({"_key":"USD","rate":0.8})", 25}},
+         kRight);
+  h.Push({{R"({"cur":"EUR","n":1})", 19}, {R"({"cur":"EUR","n":2})", 20},
+          {R"({"cur":"USD","n":3})", 22}, {R"({"cur":"USD","n":4})", 30}},
+         kLeft);
+  h.WatermarkAll(30);
+  // EUR's version at 10 is seen until 19; USD's at 10 until 19 too, its update at 25 after.
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"o":{"cur":"EUR","n":1},"r":{"_key":"EUR","rate":1.1}})",
+                                    R"({"o":{"cur":"EUR","n":2},"r":null})",
+                                    R"({"o":{"cur":"USD","n":3},"r":null})",
+                                    R"({"o":{"cur":"USD","n":4},"r":{"_key":"USD","rate":0.8}})"));
+  auto* op = dynamic_cast<TemporalJoinOperator*>(h.Find("j"));
+  ASSERT_NE(op, nullptr);
+  // Pruned at the watermark: EUR is gone; USD's version at 25 is still seen until 34.
+  EXPECT_EQ(op->keys(), 1u);
+  EXPECT_EQ(op->Counters().back(), (std::pair<std::string, uint64_t>("ttl_expired_keys", 1)));
+  h.WatermarkAll(40);  // the next TTL pass (every ttl/2: 35 on)
+  EXPECT_EQ(op->keys(), 0u);
+  EXPECT_EQ(h.graph->StateBytes(), 0u);
+}
+
+TEST(TemporalJoinTest, ExpiredVersionsAreNotRestored) {
+  const std::string spec = std::string(kTemporal) + "\n    state_ttl: 10ms";
+  std::string saved;
+  {
+    Harness a(Spec(spec));
+    a.Push({{R"({"_key":"EUR","rate":1.1})", 10}, {R"({"_key":"USD","rate":0.9})", 15}}, kRight);
+    a.WatermarkAll(15);  // prunes (nothing expired); the next TTL pass is at 20
+    a.WatermarkAll(19);  // EUR@10 is invisible to every left event from 20 on, but still kept
+    auto* op = dynamic_cast<TemporalJoinOperator*>(a.Find("j"));
+    ASSERT_NE(op, nullptr);
+    EXPECT_EQ(op->keys(), 2u);
+    saved = a.graph->SaveState();
+  }
+  Harness b(Spec(spec));
+  ASSERT_TRUE(b.graph->LoadState(saved).ok());
+  auto* op = dynamic_cast<TemporalJoinOperator*>(b.Find("j"));
+  ASSERT_NE(op, nullptr);
+  EXPECT_EQ(op->keys(), 1u);  // EUR did not come back
+  b.Push({{R"({"cur":"EUR","n":1})", 20}, {R"({"cur":"USD","n":2})", 20}}, kLeft);
+  b.WatermarkAll(30);
+  EXPECT_THAT(b.Take(), ElementsAre(R"({"o":{"cur":"USD","n":2},"r":{"_key":"USD","rate":0.9}})"));
+}
+
 TEST(TemporalJoinTest, LateTableRowsGoToTheLateOutput) {
   Harness h(Spec(kTemporal));
   h.Watermark(30, kRight);
@@ -445,6 +494,176 @@ TEST(RegularJoinTest, StateSurvivesSaveAndLoad) {
   b.Push({{R"({"id":3,"a":3})", 5}}, kLeft);
   EXPECT_THAT(b.Take(), ElementsAre(R"({"o":{"id":1,"a":1},"p":{"id":1,"s":"x"}})",
                                     R"({"o":{"id":3,"a":3},"p":{"id":3,"s":"r"}})"));
+}
+
+// Events of `n` keys on both sides, interleaved in batches, the same for every run.
+void PushMany(Harness& h, int rounds, int keys, int64_t t0 = 0) {
+  for (int r = 0; r < rounds; ++r) {
+    std::vector<std::pair<std::string, int64_t>> left, right;
+    for (int i = 0; i < 7; ++i) {
+      int k = (r * 7 + i * 13) % keys;
+      left.emplace_back(fmt::format(R"({{"id":{},"l":{},"pad":"{}"}})", k, r * 7 + i,
+                                    std::string(40, 'x')),
+                        t0 + r);
+      if (i % 2 == 0) {
+        right.emplace_back(fmt::format(R"({{"id":{},"r":{}}})", (k + r) % keys, r * 7 + i), t0 + r);
+      }
+    }
+    h.Push(left, kLeft);
+    h.Push(right, kRight);
+  }
+}
+
+uint64_t CounterOf(const Harness& h, std::string_view name) {
+  for (const auto& [n, v] : h.Find("j")->Counters()) {
+    if (n == name) return v;
+  }
+  ADD_FAILURE() << "no counter " << name;
+  return 0;
+}
+
+TEST(RegularJoinTest, SpillingUnderATinyBudgetGivesTheSameResultsAsMemory) {
+  Harness mem(Spec(kRegular));
+  PushMany(mem, 60, 40);
+  testing::TempDir dir;
+  Harness spill(Spec(std::string(kRegular) + "\n    state_memory: 2KiB"), nullptr, dir.path());
+  PushMany(spill, 60, 40);
+  ASSERT_GT(mem.out.size(), 500u);
+  EXPECT_EQ(spill.out, mem.out);  // same rows, same order
+  EXPECT_EQ(spill.out_times, mem.out_times);
+  EXPECT_GT(CounterOf(spill, "spills"), 0u);
+  EXPECT_GT(CounterOf(spill, "unspills"), 0u);
+  EXPECT_GT(CounterOf(spill, "spilled_keys"), 0u);
+  EXPECT_EQ(CounterOf(spill, "keys"), CounterOf(mem, "keys"));
+  EXPECT_LE(spill.graph->StateBytes(), 2048u);
+  EXPECT_GT(spill.graph->SpilledBytes(), 0u);
+  EXPECT_GT(mem.graph->StateBytes(), 10 * 2048u);
+  EXPECT_EQ(mem.graph->SpilledBytes(), 0u);
+}
+
+TEST(RegularJoinTest, CheckpointsHoldSpilledKeysAndRestoreUnderAnyBudget) {
+  Harness whole(Spec(kRegular));
+  PushMany(whole, 30, 40);
+  PushMany(whole, 30, 40, /*t0=*/100);
+  std::vector<std::string> expected(whole.out.begin(), whole.out.end());
+
+  testing::TempDir dir;
+  const std::string tiny = std::string(kRegular) + "\n    state_memory: 2KiB";
+  std::string saved;
+  std::vector<std::string> got;
+  uint64_t keys = 0;
+  {
+    Harness a(Spec(tiny), nullptr, dir.path());
+    PushMany(a, 30, 40);
+    ASSERT_GT(CounterOf(a, "spilled_keys"), 0u);
+    keys = CounterOf(a, "keys");
+    saved = a.graph->SaveState();
+    got = a.Take();
+  }
+  // Restored with a spilling budget (it spills while loading) and fully in memory: both carry on
+  // exactly as the uninterrupted run.
+  for (std::string spec : {tiny, std::string(kRegular)}) {
+    Harness b(Spec(spec), nullptr, dir.path());
+    ASSERT_TRUE(b.graph->LoadState(saved).ok());
+    EXPECT_EQ(CounterOf(b, "keys"), keys);
+    PushMany(b, 30, 40, /*t0=*/100);
+    std::vector<std::string> all = got;
+    all.insert(all.end(), b.out.begin(), b.out.end());
+    EXPECT_EQ(all, expected) << spec;
+  }
+}
+
+TEST(RegularJoinTest, KeysNotUpdatedForTheTtlExpire) {
+  Harness h(Spec(std::string(kRegular) + "\n    state_ttl: 10ms"));
+  h.Push({{R"({"id":1,"a":1})", 0}, {R"({"id":2,"a":2})", 0}}, kLeft);
+  h.WatermarkAll(5);
+  h.Push({{R"({"id":1,"s":"x"})", 9}}, kRight);  // key 1 updated at 9, key 2 last at 0
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"o":{"id":1,"a":1},"p":{"id":1,"s":"x"}})"));
+  h.WatermarkAll(10);  // key 2 expires (0 + 10 <= 10); key 1 lives until 19
+  h.Push({{R"({"id":2,"s":"y"})", 11}, {R"({"id":1,"s":"z"})", 12}}, kRight);
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"o":{"id":1,"a":1},"p":{"id":1,"s":"z"}})"));
+  EXPECT_EQ(CounterOf(h, "ttl_expired_keys"), 1u);
+  h.WatermarkAll(100);  // the sweep frees everything older than 90
+  EXPECT_EQ(CounterOf(h, "keys"), 0u);
+  EXPECT_EQ(h.graph->StateBytes(), 0u);
+  EXPECT_EQ(CounterOf(h, "ttl_expired_keys"), 3u);
+}
+
+TEST(RegularJoinTest, ExpiredKeysStayExpiredAfterARestore) {
+  const std::string spec = std::string(kRegular) + "\n    state_ttl: 100ms\n    state_memory: 1KiB";
+  testing::TempDir dir;
+  std::string saved;
+  {
+    Harness a(Spec(spec), nullptr, dir.path());
+    a.WatermarkAll(1);  // sweeps at 1, next at 51
+    a.Push({{R"({"id":1,"a":1})", 0}}, kLeft);
+    for (int i = 2; i < 40; ++i) {  // enough keys for key 1 to spill
+      a.Push({{fmt::format(R"({{"id":{},"a":"{}"}})", i, std::string(50, 'p')), 60}}, kLeft);
+    }
+    a.WatermarkAll(60);   // sweeps (nothing expired), next at 110
+    a.WatermarkAll(105);  // key 1 expired (0 + 100 <= 105) but not swept yet
+    EXPECT_EQ(CounterOf(a, "keys"), 39u);
+    EXPECT_GT(CounterOf(a, "spilled_keys"), 0u);
+    saved = a.graph->SaveState();
+  }
+  Harness b(Spec(spec), nullptr, dir.path());
+  ASSERT_TRUE(b.graph->LoadState(saved).ok());
+  EXPECT_EQ(CounterOf(b, "keys"), 38u);
+  b.Push({{R"({"id":1,"s":"late"})", 106}, {R"({"id":2,"s":"ok"})", 106}}, kRight);
+  EXPECT_THAT(b.Take(),
+              ElementsAre(fmt::format(R"({{"o":{{"id":2,"a":"{}"}},"p":{{"id":2,"s":"ok"}}}})",
+                                      std::string(50, 'p'))));
+}
+
+TEST(RegularJoinTest, StateOfTheFormatBeforeTtlStillLoads) {
+  // Format 1: `u` keys, each key and its left and right events, no stamps.
+  std::string key, left, state, op, graph;
+  EncodeValue(model::Value::Int(1), key);
+  EncodeValue(model::Value::Object({}), left);  // any stored event: {}
+  StateWriter s(state);
+  s.U64(1);
+  s.Bytes(key);
+  s.U64(1);  // one left event: time, bytes, matched
+  s.I64(1);
+  s.Bytes(left);
+  s.U64(0);
+  s.U64(0);  // no right events
+  StateWriter o(op);
+  o.U64(2);  // inputs and their watermarks, combined, output
+  for (int i = 0; i < 4; ++i) o.I64(50);
+  o.Bytes(state);
+  StateWriter g(graph);
+  g.U64(1);
+  g.Bytes("j");
+  g.Bytes(op);
+  Harness b(Spec(std::string(kRegular) + "\n    state_ttl: 100ms"));
+  ASSERT_TRUE(b.graph->LoadState(graph).ok());
+  EXPECT_EQ(CounterOf(b, "keys"), 1u);
+  b.Push({{R"({"id":1,"s":"x"})", 60}}, kRight);
+  EXPECT_THAT(b.Take(), ElementsAre(R"({"o":{},"p":{"id":1,"s":"x"}})"));
+  // Stamped with the restored watermark (50); the right event at 60 updated it: it lives until
+  // the watermark reaches 160.
+  b.WatermarkAll(159);
+  EXPECT_EQ(CounterOf(b, "keys"), 1u);
+  b.WatermarkAll(400);
+  EXPECT_EQ(CounterOf(b, "keys"), 0u);
+}
+
+TEST(RegularJoinTest, StateOptionsAreValidatedWithPositions) {
+  EXPECT_THAT(ErrorOf(Spec(std::string(kRegular) + "\n    state_ttl: soon")),
+              HasSubstr("operators[0].state_ttl: 'soon' is not a duration"));
+  EXPECT_THAT(ErrorOf(Spec(std::string(kRegular) + "\n    state_memory: 10")),
+              HasSubstr("operators[0].state_memory: must be at least 1024 bytes"));
+  EXPECT_THAT(ErrorOf(Spec(std::string(kRegular) + "\n    state_memory: lots")),
+              HasSubstr("'lots' is not a size"));
+  EXPECT_THAT(ErrorOf(Spec("{kind: interval, lower: 0, upper: 1s, left_key: id, right_key: id}"
+                           "\n    state_ttl: 1h")),
+              HasSubstr("state_ttl is for regular and temporal joins"));
+  EXPECT_THAT(ErrorOf(Spec(std::string(kTemporal) + "\n    state_memory: 1MiB")),
+              HasSubstr("state_memory is for regular joins"));
+  EXPECT_EQ(ErrorOf(Spec(std::string(kRegular) + "\n    state_ttl: 1h\n    state_memory: 64MiB")),
+            "");
+  EXPECT_EQ(ErrorOf(Spec(std::string(kTemporal) + "\n    state_ttl: 1d")), "");
 }
 
 TEST(RegularJoinTest, LeftOuterIsRefused) {

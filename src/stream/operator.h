@@ -87,8 +87,10 @@ class Operator {
   // any more (late rows can still come and are handled per operator). When the minimum over
   // all inputs rises, OnWatermark is called with it.
   void AdvanceWatermark(int input, int64_t wm);
-  // Bytes of state the operator holds (windows, dedup sets), for metrics.
+  // Bytes of state the operator holds in memory (windows, dedup sets), for metrics.
   virtual size_t StateBytes() const { return 0; }
+  // Bytes of state it moved to its local disk (spill_store.h), for metrics.
+  virtual size_t SpilledBytes() const { return 0; }
 
   void Connect(Operator* downstream, int input);
 

@@ -71,6 +71,22 @@ std::optional<int64_t> ParseDurationMs(std::string_view s) {
   return n * mult;
 }
 
+std::optional<int64_t> ParseSizeBytes(std::string_view s) {
+  size_t digits = 0;
+  while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 12) return std::nullopt;
+  int64_t n = 0;
+  std::from_chars(s.data(), s.data() + digits, n);
+  std::string_view unit = s.substr(digits);
+  static const std::pair<std::string_view, int64_t> kUnits[] = {
+      {"", 1},           {"B", 1},          {"KiB", 1LL << 10}, {"MiB", 1LL << 20},
+      {"GiB", 1LL << 30}, {"KB", 1000},      {"MB", 1'000'000}, {"GB", 1'000'000'000}};
+  for (const auto& [name, mult] : kUnits) {
+    if (unit == name) return n * mult;
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 constexpr size_t kMaxSpecBytes = 1 << 20;
@@ -208,6 +224,19 @@ class MapReader {
     }
     if (v < min || v > max) Fail(n, Path(key), fmt::format("must be between {} and {}", min, max));
     return v;
+  }
+
+  // A byte size ("64MiB"); 0 when absent.
+  int64_t Size(const std::string& key, int64_t min_bytes) {
+    YAML::Node n = Get(key);
+    if (!n) return 0;
+    auto bytes = n.IsScalar() ? ParseSizeBytes(n.Scalar()) : std::nullopt;
+    if (!bytes) {
+      Fail(n, Path(key), fmt::format("'{}' is not a size (65536, 512KiB, 64MiB, 1GiB)",
+                                     n.IsScalar() ? n.Scalar() : std::string()));
+    }
+    if (*bytes < min_bytes) Fail(n, Path(key), fmt::format("must be at least {} bytes", min_bytes));
+    return *bytes;
   }
 
   bool Bool(const std::string& key, bool dflt) {
@@ -684,13 +713,34 @@ void ParseAggregates(MapReader& r, OperatorSpec& op, const std::vector<std::stri
   }
 }
 
+// `state_ttl` and `state_memory`: only where the operator's state grows with the number of
+// keys and the watermark does not bound it (the other operators drop state as event time passes).
+void ParseStateOptions(MapReader& r, OperatorSpec& op) {
+  bool join = op.kind == OperatorKind::kJoin;
+  if (r.Has("state_ttl")) {
+    if (!join || (op.join.kind != JoinKind::kRegular && op.join.kind != JoinKind::kTemporal)) {
+      Fail(r.node()["state_ttl"], r.Path("state_ttl"),
+           "state_ttl is for regular and temporal joins (the state of other operators is "
+           "dropped as the watermark passes it)");
+    }
+    op.state_ttl_ms = r.Duration("state_ttl", 0, 1);
+  }
+  if (r.Has("state_memory")) {
+    if (!join || op.join.kind != JoinKind::kRegular) {
+      Fail(r.node()["state_memory"], r.Path("state_memory"),
+           "state_memory is for regular joins (the only operator whose state spills to disk)");
+    }
+    op.state_memory_bytes = r.Size("state_memory", 1024);
+  }
+}
+
 OperatorSpec ParseOperator(const YAML::Node& n, const std::string& path) {
   MapReader r(n, path);
   OperatorSpec op;
   op.loc = LocOf(n, path);
   r.Allow({"name", "type", "input", "inputs", "condition", "fields", "key", "key_name", "field",
            "as", "within", "routes", "window", "aggregates", "partition_by", "order_by", "n",
-           "order", "with_ties", "join", "on", "mode", "lookup"});
+           "order", "with_ties", "join", "on", "mode", "lookup", "state_ttl", "state_memory"});
   op.name = r.Name("name");
   if (op.name.find('.') != std::string::npos) {
     Fail(n["name"], r.Path("name"), "operator names may not contain '.' (used for route outputs)");
@@ -767,6 +817,7 @@ OperatorSpec ParseOperator(const YAML::Node& n, const std::string& path) {
       break;
     }
   }
+  ParseStateOptions(r, op);
   r.CheckNoUnknownKeys();
   return op;
 }

@@ -156,6 +156,11 @@ struct OperatorSpec {
   bool with_ties = false;                // top_n
   JoinSpec join;                                      // join
   EnrichSpec enrich;                                  // enrich
+  // Keyed state (docs/pipelines.md, "State"). state_ttl: regular and temporal joins drop a key
+  // not updated for this long of event time (0: never). state_memory: a regular join's bytes of
+  // state kept in memory before the coldest keys spill to disk (0: no limit).
+  int64_t state_ttl_ms = 0;
+  int64_t state_memory_bytes = 0;
   SpecLoc loc;
 };
 
@@ -196,6 +201,9 @@ Result<PipelineSpec> ParsePipelineSpec(std::string_view text);
 
 // "1500", "1500ms", "5s", "2m", "1h", "1d" -> milliseconds. nullopt when malformed.
 std::optional<int64_t> ParseDurationMs(std::string_view text);
+// "65536", "512KiB", "64MiB", "1GiB" (also KB, MB, GB = powers of 1000) -> bytes. nullopt when
+// malformed.
+std::optional<int64_t> ParseSizeBytes(std::string_view text);
 
 std::string_view OperatorKindName(OperatorKind k);
 std::string_view JoinKindName(JoinKind k);

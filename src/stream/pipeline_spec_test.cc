@@ -160,5 +160,18 @@ TEST(PipelineSpecTest, ParsesDurations) {
   EXPECT_FALSE(ParseDurationMs("-5s"));
 }
 
+TEST(PipelineSpecTest, ParsesSizes) {
+  EXPECT_EQ(ParseSizeBytes("65536"), 65536);
+  EXPECT_EQ(ParseSizeBytes("100B"), 100);
+  EXPECT_EQ(ParseSizeBytes("512KiB"), 512 * 1024);
+  EXPECT_EQ(ParseSizeBytes("64MiB"), 64LL << 20);
+  EXPECT_EQ(ParseSizeBytes("2GiB"), 2LL << 30);
+  EXPECT_EQ(ParseSizeBytes("3MB"), 3'000'000);
+  EXPECT_FALSE(ParseSizeBytes("MiB"));
+  EXPECT_FALSE(ParseSizeBytes("64 MiB"));
+  EXPECT_FALSE(ParseSizeBytes("64mib"));
+  EXPECT_FALSE(ParseSizeBytes("-1"));
+}
+
 }  // namespace
 }  // namespace sluice::stream

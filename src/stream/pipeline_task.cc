@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 
 #include "codec/value_json.h"
 #include "stream/logger.h"
@@ -172,6 +173,7 @@ void PipelineTask::UpdateStatus(std::string_view state) {
     bump(probe_->late, s.late, reported_late_);
     // Tasks of one pipeline share these gauges; pipelines with state run as one task.
     if (graph_) probe_->state_bytes.Set(static_cast<double>(graph_->StateBytes()));
+    if (graph_) probe_->state_spilled_bytes.Set(static_cast<double>(graph_->SpilledBytes()));
     int64_t lag = 0;
     for (const auto& p : parts_) lag += std::max<int64_t>(0, p.high_watermark - p.next);
     probe_->lag_records.Set(static_cast<double>(lag));
@@ -189,6 +191,16 @@ Task<Status> PipelineTask::Setup() {
     auto d = co_await log_.DescribeTopic(o.topic);
     if (!d.ok()) co_return NotFound("output '{}': topic '{}' does not exist", o.name, o.topic);
     options.output_partitions[o.topic] = static_cast<int32_t>(d->partitions.size());
+  }
+  {
+    std::string root = options_.state_dir;
+    if (root.empty()) {
+      std::error_code ec;
+      std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
+      if (ec) tmp = "/tmp";
+      root = (tmp / "sluice-state").string();
+    }
+    options.state_dir = fmt::format("{}/{}-{}", root, spec_->name, task_index_);
   }
   graph_options_ = options;
   auto g = TaskGraph::Build(*spec_, ctx_, options);

@@ -79,6 +79,9 @@ class PipelineTask {
     // Where operators' blocking work runs (external lookups). Null: inline on the task's shard,
     // for tests only.
     runtime::BlockingPool* blocking = nullptr;
+    // Scratch directory for operator state spilled to disk (`state_memory`); each task uses
+    // `<state_dir>/<pipeline>-<task>`. Empty: under the system's temporary directory.
+    std::string state_dir;
   };
   // `checkpoint`: the task's last checkpoint (EncodeCheckpoint bytes) to resume from, if any.
   // `probe`: the pipeline's metrics (may be null); outlives the task.

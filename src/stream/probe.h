@@ -37,6 +37,10 @@ struct PipelineProbe {
         state_bytes(r.GetGauge("sluice_pipeline_state_bytes",
                                "Bytes of operator state (windows, joins, dedup) held in memory.",
                                {{"pipeline", pipeline}})),
+        state_spilled_bytes(r.GetGauge(
+            "sluice_pipeline_state_spilled_bytes",
+            "Bytes of operator state moved to the local disk (state_memory exceeded).",
+            {{"pipeline", pipeline}})),
         lag_records(r.GetGauge("sluice_pipeline_lag_records",
                                "Records in the sources not yet read by the pipeline.",
                                {{"pipeline", pipeline}})) {}
@@ -51,6 +55,7 @@ struct PipelineProbe {
   metrics::Gauge& checkpoint_bytes;
   metrics::Gauge& checkpoint_interval_seconds;
   metrics::Gauge& state_bytes;
+  metrics::Gauge& state_spilled_bytes;
   metrics::Gauge& lag_records;
 };
 

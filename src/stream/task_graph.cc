@@ -30,6 +30,12 @@ size_t TaskGraph::StateBytes() const {
   return n;
 }
 
+size_t TaskGraph::SpilledBytes() const {
+  size_t n = 0;
+  for (const auto& op : owned_) n += op->SpilledBytes();
+  return n;
+}
+
 Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, TaskContext& ctx,
                                                    const Options& options) {
   std::unique_ptr<TaskGraph> g(new TaskGraph());
@@ -225,7 +231,11 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
         break;
       }
       case OperatorKind::kJoin: {
-        auto j = MakeJoinOperator(op.name, ctx, op.join);
+        JoinStateOptions state;
+        state.ttl_ms = op.state_ttl_ms;
+        state.spill.memory_budget = static_cast<size_t>(op.state_memory_bytes);
+        state.spill.dir = options.state_dir;
+        auto j = MakeJoinOperator(op.name, ctx, op.join, state);
         if (!j.ok()) return j.status();
         built = std::move(*j);
         break;

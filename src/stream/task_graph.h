@@ -32,6 +32,9 @@ class TaskGraph {
     DiscardOutput::Observer observe_discard;
     // Makes the clients of external lookups (null: PostgreSQL through libpq). Tests pass fakes.
     LookupClientFactory make_lookup_client;
+    // This task's scratch directory for state spilled to disk (operators with `state_memory`
+    // create their own directory in it). Empty: nothing spills.
+    std::string state_dir;
   };
 
   // Errors: kInvalidArgument naming the spec position (expressions, aggregates, parallelism).
@@ -45,6 +48,7 @@ class TaskGraph {
   // Every operator (sources, operators, route branches, outputs), for stats.
   const std::vector<std::unique_ptr<Operator>>& operators() const { return owned_; }
   size_t StateBytes() const;
+  size_t SpilledBytes() const;
 
   // Checkpointing: every operator's state by name. LoadState restores operators whose name is in
   // `bytes`; an operator missing there starts empty (a new operator of a replaced pipeline).

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -11,9 +13,31 @@
 
 namespace sluice::stream::testing {
 
+// A fresh directory under the system's temporary directory, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "sluice-test-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+    EXPECT_FALSE(path_.empty()) << "mkdtemp failed";
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 class Harness : public SideOutputs {
  public:
-  explicit Harness(std::string_view yaml, LookupClientFactory make_lookup_client = nullptr) {
+  // `state_dir`: where operators with `state_memory` spill (empty: they do not).
+  explicit Harness(std::string_view yaml, LookupClientFactory make_lookup_client = nullptr,
+                   std::string state_dir = "") {
     auto spec = ParsePipelineSpec(yaml);
     EXPECT_TRUE(spec.ok()) << spec.status().message();
     if (!spec.ok()) return;
@@ -27,6 +51,7 @@ class Harness : public SideOutputs {
       }
     };
     options.make_lookup_client = std::move(make_lookup_client);
+    options.state_dir = std::move(state_dir);
     auto g = TaskGraph::Build(spec_, ctx_, options);
     EXPECT_TRUE(g.ok()) << g.status().message();
     if (g.ok()) graph = std::move(*g);

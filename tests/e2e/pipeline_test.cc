@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -276,6 +277,71 @@ TEST_F(PipelineTest, PipelinesComeBackAfterARestartWithoutRepeatingOutputs) {
   EXPECT_EQ(events[2].Find("value")->Find("id")->text(), "c");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(WaitForEvents("big", 4, 0, 100).size(), 3u);
+}
+
+// A regular join with a 1 KiB budget: its keys spill to the local RocksDB directory, a clean
+// restart restores them from the final checkpoint, and the join goes on as if nothing happened.
+TEST_F(PipelineTest, RegularJoinSpillsToDiskAndKeepsItsStateAcrossARestart) {
+  CreateTopic("orders");
+  CreateTopic("payments");
+  CreateTopic("paid");
+  ASSERT_EQ(Deploy(R"(name: paid
+checkpoint_interval: 100ms
+sources:
+  - {name: orders, topic: orders, start: earliest}
+  - {name: payments, topic: payments, start: earliest}
+operators:
+  - name: j
+    type: join
+    inputs: [orders, payments]
+    join: {kind: regular, left_key: id, right_key: id, as: [o, p]}
+    state_memory: 1KiB
+    state_ttl: 1d
+outputs:
+  - {name: out, input: j, topic: paid, key: o.id}
+)").status, 201);
+  std::string orders = "[";
+  for (int i = 0; i < 40; ++i) {
+    orders += fmt::format(R"({}{{"id":"o{}","item":"{}"}})", i ? "," : "", i, std::string(60, 'x'));
+  }
+  Produce("orders", orders + "]");
+  // Wait until the join has spilled keys.
+  auto counter = [&](std::string_view name) -> int64_t {
+    auto d = Call(*client_, "GET", "/v1/pipelines/paid");
+    if (d.status != 200) return -1;
+    for (const auto& t : d.json.Find("tasks")->items()) {
+      for (const auto& op : t.Find("operators")->items()) {
+        if (op.Find("name")->text() != "j" || op.Find("counters") == nullptr) continue;
+        const codec::JsonValue* c = op.Find("counters")->Find(name);
+        return c == nullptr ? -1 : c->AsInt64().value_or(-1);
+      }
+    }
+    return -1;
+  };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (counter("keys") < 40 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(counter("keys"), 40);
+  EXPECT_GT(counter("spilled_keys"), 0);
+  EXPECT_FALSE(std::filesystem::is_empty(dir_->path() + "/data/pipeline-state"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a checkpoint after the last event
+  ASSERT_EQ(server_->Stop(), 0) << server_->Output();
+  ASSERT_TRUE(server_->Start().ok()) << server_->Output();
+  Connect();
+  std::string payments = "[";
+  for (int i = 0; i < 40; ++i) payments += fmt::format(R"({}{{"id":"o{}","ok":true}})", i ? "," : "", i);
+  Produce("payments", payments + "]");
+  auto events = WaitForEvents("paid", 40);
+  ASSERT_EQ(events.size(), 40u);
+  for (int i = 0; i < 40; ++i) {
+    const codec::JsonValue* v = events[i].Find("value");
+    EXPECT_EQ(v->Find("o")->Find("id")->text(), fmt::format("o{}", i));
+    EXPECT_EQ(v->Find("p")->Find("id")->text(), fmt::format("o{}", i));
+  }
+  EXPECT_GT(counter("unspills"), 0);  // keys restored to disk came back for their payments
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(WaitForEvents("paid", 41, 0, 100).size(), 40u);
 }
 
 TEST_F(PipelineTest, CliDeploysListsAndDescribes) {
