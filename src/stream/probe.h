@@ -2,7 +2,10 @@
 // shared by its tasks; every member is thread-safe (atomics in the metrics registry).
 #pragma once
 
+#include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "metrics/registry.h"
 
@@ -52,6 +55,25 @@ struct PipelineProbe {
   metrics::Gauge& checkpoint_interval_seconds;
   metrics::Gauge& state_bytes;
   metrics::Gauge& lag_records;
+
+  // Each task reports its own state size and lag; the gauges show the pipeline's totals.
+  void SetTaskGauges(int32_t task, double task_state_bytes, double task_lag) {
+    std::lock_guard lock(mu_);
+    if (task < 0) return;
+    if (static_cast<size_t>(task) >= per_task_.size()) per_task_.resize(static_cast<size_t>(task) + 1);
+    per_task_[static_cast<size_t>(task)] = {task_state_bytes, task_lag};
+    double state = 0, lag = 0;
+    for (const auto& [s, l] : per_task_) {
+      state += s;
+      lag += l;
+    }
+    state_bytes.Set(state);
+    lag_records.Set(lag);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::pair<double, double>> per_task_;
 };
 
 }  // namespace sluice::stream
