@@ -672,6 +672,14 @@ Task<Status> EmbeddedLog::DeleteTopic(std::string name) {
   co_return co_await impl_->shards_.InvokeOn(ShardId(0), fn18);
 }
 
+Task<Status> EmbeddedLog::DeleteInternalTopic(std::string name) {
+  if (!name.starts_with("_")) co_return InvalidArgument("'{}' is not an internal topic", name);
+  auto fn = [this, name]() -> Task<Status> {
+    co_return co_await impl_->DeleteTopicOnShard0(name);
+  };
+  co_return co_await impl_->shards_.InvokeOn(ShardId(0), fn);
+}
+
 Task<Result<std::vector<TopicDescription>>> EmbeddedLog::ListTopics(bool include_internal) {
   std::vector<TopicDescription> out;
   auto table = impl_->Table();

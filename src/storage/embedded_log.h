@@ -54,6 +54,7 @@ class EmbeddedLog final : public Log {
   Task<Status> CreateTopic(std::string name, TopicConfig config) override;
   Task<Status> EnsureInternalTopic(std::string name, TopicConfig config) override;
   Task<Status> DeleteTopic(std::string name) override;
+  Task<Status> DeleteInternalTopic(std::string name) override;
   Task<Result<std::vector<TopicDescription>>> ListTopics(bool include_internal) override;
   Task<Result<TopicDescription>> DescribeTopic(std::string name) override;
   Task<Status> AlterTopicConfig(std::string name,

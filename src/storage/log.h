@@ -118,6 +118,12 @@ class Log {
     co_return st;
   }
 
+  // Deletes an internal topic the platform made for itself (a deleted pipeline's exchanges),
+  // which DeleteTopic refuses on the embedded store. Errors: as DeleteTopic.
+  virtual Task<Status> DeleteInternalTopic(std::string name) {
+    co_return co_await DeleteTopic(std::move(name));
+  }
+
   // --- data ---
   // Appends records to one partition as one batch, atomically: all or none. Resolves when the
   // topic's durability policy is met (`always`: after fdatasync).

@@ -768,7 +768,11 @@ outputs: [{name: out, input: j, type: discard}]
               HasSubstr("input 'nope' is not a source or operator"));
   std::string parallel = Spec("{kind: temporal, left_key: id, right_key: id}");
   parallel.replace(parallel.find("sources:"), 8, "parallelism: 2\nsources:");
-  EXPECT_THAT(ErrorOf(parallel), HasSubstr("a join operator needs parallelism 1"));
+  // Both inputs go through keyed exchanges, by their own key.
+  EXPECT_EQ(ErrorOf(parallel), "");
+  auto planned = ParsePipelineSpec(parallel);
+  ASSERT_TRUE(planned.ok());
+  EXPECT_EQ(planned->operators[0].inputs, (std::vector<std::string>{"j:in0", "j:in1"}));
 }
 
 }  // namespace

@@ -113,7 +113,7 @@ class DedupOperator final : public Operator {
 };
 
 // A route's output stream: rows are pushed into it by its RouteOperator.
-class PassThroughOperator final : public Operator {
+class PassThroughOperator : public Operator {
  public:
   PassThroughOperator(std::string name, TaskContext& ctx, int num_inputs = 1)
       : Operator(std::move(name), ctx, num_inputs) {}

@@ -187,8 +187,70 @@ Task<void> PipelineManager::AwaitStopped(std::vector<std::shared_ptr<PipelineTas
   }
 }
 
+namespace {
+
+bool HasKeyedState(const PipelineSpec& spec) {
+  for (const auto& op : spec.operators) {
+    if (op.kind == OperatorKind::kWindow || op.kind == OperatorKind::kDedup ||
+        op.kind == OperatorKind::kTopN || op.kind == OperatorKind::kJoin ||
+        op.kind == OperatorKind::kAggregate) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::set<std::string> ExchangeTopics(const PipelineSpec& spec) {
+  std::set<std::string> out;
+  for (const auto& o : spec.outputs) {
+    if (o.kind == OutputKind::kExchange) out.insert(o.topic);
+  }
+  return out;
+}
+
+}  // namespace
+
+Task<Status> PipelineManager::EnsureExchangeTopics(const PipelineSpec& spec) {
+  for (const auto& topic : ExchangeTopics(spec)) {
+    std::string name = topic;
+    auto d = co_await log_.DescribeTopic(std::move(name));
+    if (d.ok()) {
+      if (static_cast<int32_t>(d->partitions.size()) != spec.parallelism) {
+        co_return FailedPrecondition(
+            "exchange topic '{}' has {} partitions but the pipeline has parallelism {}; delete "
+            "the pipeline (and the topic) to change its parallelism", topic, d->partitions.size(),
+            spec.parallelism);
+      }
+      continue;
+    }
+    if (d.status().code() != ErrorCode::kNotFound) co_return d.status();
+    // One partition per task. Read soon after it is written; kept a day for a lagging task.
+    storage::TopicConfig cfg;
+    cfg.partitions = spec.parallelism;
+    cfg.retention_ms = 24LL * 3600 * 1000;
+    if (spec.delivery == Delivery::kExactlyOnce) cfg.durability = storage::Durability::kAlways;
+    std::string create = topic;
+    Status st = co_await log_.EnsureInternalTopic(std::move(create), cfg);
+    if (!st.ok()) {
+      co_return Status(st.code(), fmt::format("exchange topic '{}': {}", topic, st.message()));
+    }
+  }
+  co_return Status::Ok();
+}
+
+Task<void> PipelineManager::DeleteExchangeTopics(std::set<std::string> topics) {
+  for (const auto& topic : topics) {
+    std::string name = topic;
+    Status st = co_await log_.DeleteInternalTopic(std::move(name));
+    if (!st.ok() && st.code() != ErrorCode::kNotFound) {
+      Log().warn("exchange topic {} not deleted: {}", topic, st.message());
+    }
+  }
+}
+
 Task<Status> PipelineManager::CheckTopics(const PipelineSpec& spec) {
   for (const auto& s : spec.sources) {
+    if (!s.exchange_of.empty()) continue;  // created at deploy
     std::string topic = s.topic;
     auto d = co_await log_.DescribeTopic(std::move(topic));
     if (!d.ok()) co_return NotFound("{}: source topic '{}' does not exist", s.loc.Describe(), s.topic);
@@ -235,6 +297,7 @@ Task<Result<PipelineInfo>> PipelineManager::Deploy(std::string spec_text, bool r
   SLUICE_CO_RETURN_IF_ERROR(co_await CheckTopics(*parsed));
   auto spec = std::make_shared<const PipelineSpec>(std::move(*parsed));
   int64_t version = 1;
+  std::set<std::string> unused_exchanges;
   {
     std::lock_guard lock(mu_);
     if (stopped_) co_return Unavailable("shutting down");
@@ -244,11 +307,25 @@ Task<Result<PipelineInfo>> PipelineManager::Deploy(std::string spec_text, bool r
         co_return AlreadyExists("pipeline '{}' exists (version {}); deploy with replace to "
                                 "update it", spec->name, it->second->version);
       }
+      const PipelineSpec& old = *it->second->spec;
+      // Keyed state lives with the task that owns the key: another task count would put it
+      // on the wrong tasks.
+      if (old.parallelism != spec->parallelism && (HasKeyedState(old) || HasKeyedState(*spec))) {
+        co_return FailedPrecondition(
+            "pipeline '{}' keeps keyed state partitioned over {} tasks; its parallelism cannot "
+            "change to {} on replace (delete it and deploy again)",
+            spec->name, old.parallelism, spec->parallelism);
+      }
+      std::set<std::string> now = ExchangeTopics(*spec);
+      for (const auto& t : ExchangeTopics(old)) {
+        if (!now.contains(t)) unused_exchanges.insert(t);
+      }
       version = it->second->version + 1;
     } else if (pipelines_.size() >= options_.max_pipelines) {
       co_return ResourceExhausted("at most {} pipelines", options_.max_pipelines);
     }
   }
+  SLUICE_CO_RETURN_IF_ERROR(co_await EnsureExchangeTopics(*spec));
   int64_t now = NowMs();
   std::string record = EncodeRecord(*spec, version, false, now);
   SLUICE_CO_RETURN_IF_ERROR(co_await Record(spec->name, &record));
@@ -270,6 +347,8 @@ Task<Result<PipelineInfo>> PipelineManager::Deploy(std::string spec_text, bool r
       std::string cp = old->tasks[i]->LastCheckpoint();
       if (!cp.empty()) resume[static_cast<int32_t>(i)] = std::move(cp);
     }
+    // Exchanges of operators the new version no longer has.
+    if (!unused_exchanges.empty()) co_await DeleteExchangeTopics(std::move(unused_exchanges));
   }
   PipelineInfo info;
   {
@@ -319,6 +398,7 @@ Task<Status> PipelineManager::Delete(std::string name) {
   // A pipeline deployed again under this name starts afresh.
   Status st = co_await DeleteCheckpoints(name, r->spec->parallelism);
   if (!st.ok()) Log().warn("pipeline {}: checkpoints not deleted: {}", name, st.message());
+  co_await DeleteExchangeTopics(ExchangeTopics(*r->spec));
   Log().info("pipeline {} deleted", name);
   co_return Status::Ok();
 }

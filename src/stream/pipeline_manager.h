@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,10 @@ class PipelineManager {
  private:
   struct Running;
   Task<Status> CheckTopics(const PipelineSpec& spec);
+  // Creates the keyed exchanges' topics (one partition per task) unless they exist; an existing
+  // one with another partition count is kFailedPrecondition.
+  Task<Status> EnsureExchangeTopics(const PipelineSpec& spec);
+  Task<void> DeleteExchangeTopics(std::set<std::string> topics);
   Task<Status> Record(const std::string& name, const std::string* value);
   // `checkpoints`: per task index, the checkpoint to resume from.
   void StartTasks(Running& r, const std::map<int32_t, std::string>& checkpoints = {});

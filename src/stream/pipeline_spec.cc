@@ -36,6 +36,44 @@ std::string_view OperatorKindName(OperatorKind k) {
   return "?";
 }
 
+std::string ExchangeTopic(std::string_view pipeline, std::string_view op, size_t input) {
+  return fmt::format("_exchange.{}.{}.{}", pipeline, op, input);
+}
+
+namespace {
+bool StreamIsKeyedAt(const PipelineSpec& spec, const std::string& stream, int depth) {
+  if (depth > 1000) return false;
+  for (const auto& s : spec.sources) {
+    if (s.name == stream) return !s.exchange_of.empty() && StreamIsKeyedAt(spec, s.exchange_of, depth + 1);
+  }
+  const OperatorSpec* found = nullptr;
+  for (const auto& op : spec.operators) {
+    // "<route>.<branch>" names a route's branch.
+    if (op.name == stream || (op.kind == OperatorKind::kRoute && stream.size() > op.name.size() &&
+                              stream.compare(0, op.name.size(), op.name) == 0 &&
+                              stream[op.name.size()] == '.')) {
+      found = &op;
+      break;
+    }
+  }
+  if (found == nullptr) return false;
+  const OperatorSpec& op = *found;
+  if (op.kind == OperatorKind::kKeyBy || op.kind == OperatorKind::kJoin ||
+      op.kind == OperatorKind::kAggregate) {
+    return true;
+  }
+  if (op.kind == OperatorKind::kWindow) return op.key.has_value() || StreamIsKeyedAt(spec, op.inputs[0], depth + 1);
+  for (const auto& in : op.inputs) {
+    if (StreamIsKeyedAt(spec, in, depth + 1)) return true;
+  }
+  return false;
+}
+}  // namespace
+
+bool StreamIsKeyed(const PipelineSpec& spec, const std::string& stream) {
+  return StreamIsKeyedAt(spec, stream, 0);
+}
+
 std::string_view JoinKindName(JoinKind k) {
   switch (k) {
     case JoinKind::kWindow: return "window";
@@ -928,6 +966,56 @@ void CheckGraph(const PipelineSpec& spec, const YAML::Node& root) {
   }
 }
 
+// With several tasks, rows reach a stateful operator on the task that owns their key: each input
+// of a window, dedup, top_n or join is fed through an exchange (an internal topic with one
+// partition per task) instead of directly. The planned outputs and sources are ordinary spec
+// elements, so the tasks, checkpoints and exactly-once appends treat them like any other.
+void InsertExchanges(PipelineSpec& spec) {
+  if (spec.parallelism <= 1) return;
+  std::vector<SourceSpec> sources;
+  std::vector<OutputSpec> outputs;
+  for (auto& op : spec.operators) {
+    if (op.kind != OperatorKind::kWindow && op.kind != OperatorKind::kDedup &&
+        op.kind != OperatorKind::kTopN && op.kind != OperatorKind::kJoin &&
+        op.kind != OperatorKind::kAggregate) {
+      continue;
+    }
+    for (size_t i = 0; i < op.inputs.size(); ++i) {
+      OutputSpec out;
+      out.name = fmt::format("{}:out{}", op.name, i);
+      out.input = op.inputs[i];
+      out.kind = OutputKind::kExchange;
+      out.topic = ExchangeTopic(spec.name, op.name, i);
+      out.loc = op.loc;
+      switch (op.kind) {
+        case OperatorKind::kWindow:
+        case OperatorKind::kAggregate:
+          if (op.key) {
+            out.key = op.key;
+          } else {
+            out.exchange_row_key = StreamIsKeyed(spec, op.inputs[i]);
+          }
+          break;
+        case OperatorKind::kDedup: out.key = op.key; break;
+        case OperatorKind::kTopN: out.key = op.partition_by; break;
+        case OperatorKind::kJoin: out.key = i == 0 ? op.join.left_key : op.join.right_key; break;
+        default: break;
+      }
+      SourceSpec src;
+      src.name = fmt::format("{}:in{}", op.name, i);
+      src.topic = out.topic;
+      src.start = StartPosition::kEarliest;
+      src.exchange_of = op.inputs[i];
+      src.loc = op.loc;
+      op.inputs[i] = src.name;
+      sources.push_back(std::move(src));
+      outputs.push_back(std::move(out));
+    }
+  }
+  for (auto& s : sources) spec.sources.push_back(std::move(s));
+  for (auto& o : outputs) spec.outputs.push_back(std::move(o));
+}
+
 }  // namespace
 
 Result<PipelineSpec> ParsePipelineSpec(std::string_view text) {
@@ -979,6 +1067,7 @@ Result<PipelineSpec> ParsePipelineSpec(std::string_view text) {
     }
     CheckGraph(spec, root);
     CheckLookupTables(spec);
+    InsertExchanges(spec);
     return spec;
   } catch (const SpecError& e) {
     return e.status;

@@ -50,6 +50,9 @@ struct SourceSpec {
   // (EnrichSpec::table). Every task reads all its partitions from the start, tombstones arrive
   // as deletions, and other operators may not read it.
   bool lookup_table = false;
+  // Set by the planner (InsertExchanges), not written by users: the source reads the exchange
+  // topic that carries stream `exchange_of` partitioned by key between the tasks.
+  std::string exchange_of;
   SpecLoc loc;
 };
 
@@ -164,7 +167,9 @@ struct OperatorSpec {
   SpecLoc loc;
 };
 
-enum class OutputKind { kTopic, kDiscard };
+// kExchange is planned, not written by users: rows re-partitioned by key to the task that owns
+// the key (docs/pipelines.md, "Keyed exchange").
+enum class OutputKind { kTopic, kDiscard, kExchange };
 
 struct OutputSpec {
   std::string name;
@@ -172,6 +177,9 @@ struct OutputSpec {
   OutputKind kind = OutputKind::kTopic;
   std::string topic;
   std::optional<SpecText> key;  // expression for the record key (string form); none: null key
+  // kExchange without `key`: partition by the row's key (set by key_by) when true, else send
+  // every row to partition 0 (a global window or top-n).
+  bool exchange_row_key = false;
   SpecLoc loc;
 };
 
@@ -207,5 +215,10 @@ std::optional<int64_t> ParseSizeBytes(std::string_view text);
 
 std::string_view OperatorKindName(OperatorKind k);
 std::string_view JoinKindName(JoinKind k);
+
+// Whether rows of `stream` carry a key set upstream (key_by, a join, a keyed window).
+bool StreamIsKeyed(const PipelineSpec& spec, const std::string& stream);
+// Topic of the exchange that feeds input `input` of operator `op`.
+std::string ExchangeTopic(std::string_view pipeline, std::string_view op, size_t input);
 
 }  // namespace sluice::stream

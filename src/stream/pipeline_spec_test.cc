@@ -142,10 +142,51 @@ outputs: [{name: o, input: s, type: discard}]
   EXPECT_NE(ErrorOf("name: p\nsources: [{name: s, topic: t}\n").find("line"), std::string::npos);
 }
 
-TEST(PipelineSpecTest, StatefulOperatorsNeedParallelismOne) {
+TEST(PipelineSpecTest, StatefulOperatorsGetAKeyedExchangeWithParallelism) {
+  auto one = ParsePipelineSpec(kGood);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->sources.size(), 1u);
+  EXPECT_EQ(one->outputs.size(), 1u);
+
   std::string p = kGood;
   p.replace(p.find("sources:"), 8, "parallelism: 4\nsources:");
-  EXPECT_NE(ErrorOf(p).find("needs parallelism 1"), std::string::npos) << ErrorOf(p);
+  EXPECT_EQ(ErrorOf(p), "ok");
+  auto four = ParsePipelineSpec(p);
+  ASSERT_TRUE(four.ok());
+  // The window reads an exchange source; the filter's rows go to the exchange output, keyed by
+  // the window's key.
+  ASSERT_EQ(four->sources.size(), 2u);
+  const SourceSpec& in = four->sources[1];
+  EXPECT_EQ(in.name, "per_user:in0");
+  EXPECT_EQ(in.exchange_of, "big");
+  EXPECT_EQ(in.topic, "_exchange.big-orders.per_user.0");
+  EXPECT_EQ(four->operators[1].inputs[0], "per_user:in0");
+  ASSERT_EQ(four->outputs.size(), 2u);
+  const OutputSpec& out = four->outputs[1];
+  EXPECT_EQ(out.kind, OutputKind::kExchange);
+  EXPECT_EQ(out.input, "big");
+  EXPECT_EQ(out.topic, in.topic);
+  ASSERT_TRUE(out.key.has_value());
+  EXPECT_EQ(out.key->text, "user");
+
+  // A window over key_by rows is exchanged by the row's key; a global window to one task.
+  auto keyed = ParsePipelineSpec(R"(name: k
+parallelism: 2
+sources: [{name: s, topic: t}]
+operators:
+  - {name: kb, type: key_by, input: s, key: user}
+  - {name: w, type: window, input: kb, window: {kind: tumbling, size: 1s}, aggregates: {n: count(*)}}
+  - {name: g, type: window, input: s, window: {kind: tumbling, size: 1s}, aggregates: {n: count(*)}}
+outputs: [{name: o, input: w, type: discard}, {name: o2, input: g, type: discard}]
+)");
+  ASSERT_TRUE(keyed.ok()) << keyed.status().ToString();
+  ASSERT_EQ(keyed->outputs.size(), 4u);
+  EXPECT_TRUE(keyed->outputs[2].exchange_row_key);
+  EXPECT_FALSE(keyed->outputs[2].key.has_value());
+  EXPECT_FALSE(keyed->outputs[3].exchange_row_key);
+  EXPECT_FALSE(keyed->outputs[3].key.has_value());
+  EXPECT_TRUE(StreamIsKeyed(*keyed, "w:in0"));
+  EXPECT_FALSE(StreamIsKeyed(*keyed, "g:in0"));
 }
 
 TEST(PipelineSpecTest, ParsesDurations) {

@@ -8,7 +8,9 @@
 #include <filesystem>
 
 #include "codec/value_json.h"
+#include "stream/exchange.h"
 #include "stream/logger.h"
+#include "stream/value_codec.h"
 
 namespace sluice::stream {
 
@@ -149,7 +151,8 @@ void PipelineTask::UpdateStatus(std::string_view state) {
     for (size_t i = 0; i < graph_->num_sources(); ++i) {
       // Lookup tables are processing-time state: their event time is not the pipeline's.
       if (spec_->sources[i].lookup_table) continue;
-      s.events_in += graph_->source(i).stats().rows_in;
+      // Rows read back from an exchange were counted when their source read them.
+      if (spec_->sources[i].exchange_of.empty()) s.events_in += graph_->source(i).stats().rows_in;
       int64_t w = graph_->source(i).watermark();
       wm = first ? w : std::min(wm, w);
       first = false;
@@ -171,12 +174,11 @@ void PipelineTask::UpdateStatus(std::string_view state) {
     bump(probe_->records_out, s.records_out, reported_out_);
     bump(probe_->errors, s.errors, reported_errors_);
     bump(probe_->late, s.late, reported_late_);
-    // Tasks of one pipeline share these gauges; pipelines with state run as one task.
-    if (graph_) probe_->state_bytes.Set(static_cast<double>(graph_->StateBytes()));
-    if (graph_) probe_->state_spilled_bytes.Set(static_cast<double>(graph_->SpilledBytes()));
     int64_t lag = 0;
     for (const auto& p : parts_) lag += std::max<int64_t>(0, p.high_watermark - p.next);
-    probe_->lag_records.Set(static_cast<double>(lag));
+    probe_->SetTaskGauges(task_index_, graph_ ? static_cast<double>(graph_->StateBytes()) : 0.0,
+                          static_cast<double>(lag),
+                          graph_ ? static_cast<double>(graph_->SpilledBytes()) : 0.0);
   }
   std::lock_guard lock(status_mu_);
   s.cycles = status_.cycles;
@@ -186,10 +188,16 @@ void PipelineTask::UpdateStatus(std::string_view state) {
 Task<Status> PipelineTask::Setup() {
   TaskGraph::Options options;
   options.field_types = options_.field_types;
+  options.task_index = task_index_;
   for (const auto& o : spec_->outputs) {
-    if (o.kind != OutputKind::kTopic) continue;
+    if (o.kind == OutputKind::kDiscard) continue;
     auto d = co_await log_.DescribeTopic(o.topic);
     if (!d.ok()) co_return NotFound("output '{}': topic '{}' does not exist", o.name, o.topic);
+    if (o.kind == OutputKind::kExchange &&
+        static_cast<int32_t>(d->partitions.size()) != spec_->parallelism) {
+      co_return FailedPrecondition("exchange topic '{}' has {} partitions, the pipeline {} tasks",
+                                   o.topic, d->partitions.size(), spec_->parallelism);
+    }
     options.output_partitions[o.topic] = static_cast<int32_t>(d->partitions.size());
   }
   {
@@ -229,6 +237,7 @@ Task<Status> PipelineTask::Setup() {
     for (const auto& p : d->partitions) {
       // A lookup table is broadcast: every task reads all of it.
       if (!src.lookup_table && p.partition.value() % spec_->parallelism != task_index_) continue;
+      if (ExchangeInput* x = graph_->exchange_input(s)) x->AddPartition(p.partition.value());
       SourcePartition sp;
       sp.source = s;
       sp.tp = model::TopicPartition(src.topic, p.partition);
@@ -384,8 +393,13 @@ Task<Status> PipelineTask::RunCycle(bool& had_data) {
     const SourceSpec& src = spec_->sources[p.source];
     rows_.clear();
     std::string reason;
+    ExchangeInput* exchange = graph_->exchange_input(p.source);
     Status walk = r->ForEachRecord([&](const model::RecordView& rec) {
       p.next = rec.offset.value() + 1;
+      if (exchange != nullptr) {
+        ReadExchangeRecord(*exchange, p, rec);
+        return;
+      }
       std::string_view bytes = rec.value.value_or(std::string_view());
       // Tombstones carry no event, except to a lookup table, where they delete their key.
       if (!rec.value && !src.lookup_table) return;
@@ -461,6 +475,7 @@ Task<Status> PipelineTask::RunCycle(bool& had_data) {
   }
   // Watermarks: per source, the minimum over its partitions that are not idle.
   int64_t now = SteadyMs();
+  bool task_active = false;
   for (size_t s = 0; s < spec_->sources.size(); ++s) {
     const SourceSpec& src = spec_->sources[s];
     int64_t wm = kNoWatermark;
@@ -477,8 +492,19 @@ Task<Status> PipelineTask::RunCycle(bool& had_data) {
       first = false;
     }
     if (src.processing_time) wm = ctx_.processing_time_ms - 1;
-    if (any_active || src.processing_time) graph_->source(s).DeliverWatermark(wm);
+    if (ExchangeInput* x = graph_->exchange_input(s)) {
+      // Event time across an exchange: what the sending tasks announced.
+      std::optional<int64_t> xwm = x->CombinedWatermark();
+      any_active = xwm.has_value();
+      if (xwm) wm = *xwm;
+    }
+    if (any_active || src.processing_time) {
+      graph_->source(s).DeliverWatermark(wm);
+      if (!src.lookup_table) task_active = true;
+    }
   }
+  // This task's watermark (or that all its sources are idle) goes to every exchange partition.
+  for (auto* x : graph_->exchange_outputs()) x->Announce(!task_active);
   if (spec_->delivery == Delivery::kExactlyOnce) {
     StageOutputs();
     ctx_.arena.Reset();
@@ -497,6 +523,41 @@ Task<Status> PipelineTask::RunCycle(bool& had_data) {
     if (!c.ok()) co_return c;
   }
   co_return Status::Ok();
+}
+
+void PipelineTask::ReadExchangeRecord(ExchangeInput& exchange, SourcePartition& p,
+                                      const model::RecordView& rec) {
+  for (const auto& h : rec.headers) {
+    if (h.key == kWatermarkHeader) {
+      if (!exchange.OnWatermarkRecord(p.tp.partition.value(), h.value.value_or(""))) {
+        Log().warn("pipeline {}: malformed watermark record at {} offset {}", spec_->name,
+                   fmt::format("{}", p.tp), rec.offset.value());
+      }
+      return;
+    }
+  }
+  if (!rec.value) return;
+  const std::string& source = spec_->sources[p.source].name;
+  std::string_view in = *rec.value;
+  auto v = DecodeValue(in, ctx_.arena);
+  if (!v.ok() || !in.empty()) {
+    side_->RawError(*rec.value, source, "exchange record: value is not in the value encoding");
+    return;
+  }
+  Row row;
+  row.value = *v;
+  if (rec.key) {
+    std::string_view key = *rec.key;
+    auto k = DecodeValue(key, ctx_.arena);
+    if (!k.ok() || !key.empty()) {
+      side_->RawError(*rec.value, source, "exchange record: key is not in the value encoding");
+      return;
+    }
+    row.key = *k;
+  }
+  row.timestamp = rec.timestamp;
+  p.max_event_time = std::max(p.max_event_time, row.timestamp);
+  rows_.push_back(row);
 }
 
 Task<void> PipelineTask::DrainBlockingWork() {

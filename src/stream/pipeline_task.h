@@ -105,6 +105,9 @@ class PipelineTask {
   struct SourcePartition;
 
   Task<sluice::Status> Setup();
+  // A record of a keyed exchange: a row for rows_, or a watermark record.
+  void ReadExchangeRecord(ExchangeInput& exchange, SourcePartition& p,
+                          const model::RecordView& rec);
   Task<sluice::Status> RunCycle(bool& had_data);
   // Runs operators' blocking work on the blocking pool until none is left (Operator::
   // TakeBlockingWork): called after every push, so no row stays buffered past it.

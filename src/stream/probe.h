@@ -2,7 +2,10 @@
 // shared by its tasks; every member is thread-safe (atomics in the metrics registry).
 #pragma once
 
+#include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "metrics/registry.h"
 
@@ -57,6 +60,31 @@ struct PipelineProbe {
   metrics::Gauge& state_bytes;
   metrics::Gauge& state_spilled_bytes;
   metrics::Gauge& lag_records;
+
+  // Each task reports its own state size and lag; the gauges show the pipeline's totals.
+  void SetTaskGauges(int32_t task, double task_state_bytes, double task_lag,
+                     double task_spilled_bytes) {
+    std::lock_guard lock(mu_);
+    if (task < 0) return;
+    if (static_cast<size_t>(task) >= per_task_.size()) per_task_.resize(static_cast<size_t>(task) + 1);
+    per_task_[static_cast<size_t>(task)] = {task_state_bytes, task_lag, task_spilled_bytes};
+    double state = 0, lag = 0, spilled = 0;
+    for (const auto& t : per_task_) {
+      state += t.state;
+      lag += t.lag;
+      spilled += t.spilled;
+    }
+    state_bytes.Set(state);
+    lag_records.Set(lag);
+    state_spilled_bytes.Set(spilled);
+  }
+
+ private:
+  std::mutex mu_;
+  struct TaskGauges {
+    double state = 0, lag = 0, spilled = 0;
+  };
+  std::vector<TaskGauges> per_task_;
 };
 
 }  // namespace sluice::stream

@@ -8,21 +8,12 @@
 
 #include "stream/aggregate_operator.h"
 #include "stream/enrich_operator.h"
+#include "stream/exchange.h"
 #include "stream/top_n_operator.h"
 #include "stream/join_operator.h"
 #include "stream/window_operator.h"
 
 namespace sluice::stream {
-
-namespace {
-
-bool IsStateful(const OperatorSpec& op) {
-  return op.kind == OperatorKind::kWindow || op.kind == OperatorKind::kDedup ||
-         op.kind == OperatorKind::kTopN ||
-         op.kind == OperatorKind::kJoin || op.kind == OperatorKind::kAggregate;
-}
-
-}  // namespace
 
 size_t TaskGraph::StateBytes() const {
   size_t n = 0;
@@ -43,34 +34,19 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
   std::map<std::string, const OperatorSpec*> op_specs;
   for (const auto& op : spec.operators) op_specs[op.name] = &op;
 
-  if (spec.parallelism > 1) {
-    for (const auto& op : spec.operators) {
-      if (IsStateful(op)) {
-        return InvalidArgument("{}: a {} operator needs parallelism 1 (keyed exchange between "
-                               "tasks is not supported yet)",
-                               op.loc.Describe(), OperatorKindName(op.kind));
-      }
-    }
-  }
-
   // Does a stream carry a key set by key_by upstream?
-  std::function<bool(const std::string&)> keyed = [&](const std::string& stream) -> bool {
-    auto it = op_specs.find(stream.substr(0, stream.find('.')));
-    if (it == op_specs.end()) return false;  // a source
-    const OperatorSpec& op = *it->second;
-    if (op.kind == OperatorKind::kKeyBy || op.kind == OperatorKind::kJoin ||
-        op.kind == OperatorKind::kAggregate) {
-      return true;
-    }
-    if (op.kind == OperatorKind::kWindow) return op.key.has_value() || keyed(op.inputs[0]);
-    for (const auto& in : op.inputs) {
-      if (keyed(in)) return true;
-    }
-    return false;
-  };
+  auto keyed = [&](const std::string& stream) { return StreamIsKeyed(spec, stream); };
 
   for (const auto& s : spec.sources) {
-    auto src = std::make_unique<PassThroughOperator>(s.name, ctx);
+    std::unique_ptr<PassThroughOperator> src;
+    if (!s.exchange_of.empty()) {
+      auto x = std::make_unique<ExchangeInput>(s.name, ctx, spec.parallelism);
+      g->exchange_inputs_.push_back(x.get());
+      src = std::move(x);
+    } else {
+      src = std::make_unique<PassThroughOperator>(s.name, ctx);
+      g->exchange_inputs_.push_back(nullptr);
+    }
     g->sources_.push_back(src.get());
     streams[s.name] = src.get();
     g->owned_.push_back(std::move(src));
@@ -89,6 +65,9 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
       [&](const std::string& stream, int depth) -> const FieldTypes* {
     if (depth > 1000) return nullptr;
     if (auto it = source_types.find(stream); it != source_types.end()) return &it->second;
+    for (const auto& s : spec.sources) {
+      if (s.name == stream && !s.exchange_of.empty()) return types_of(s.exchange_of, depth + 1);
+    }
     auto it = op_specs.find(stream.substr(0, stream.find('.')));
     if (it == op_specs.end()) return nullptr;
     const OperatorSpec& op = *it->second;
@@ -217,8 +196,8 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
         break;
       }
       case OperatorKind::kEnrich: {
-        // Not stateful in IsStateful's sense: every task reads the whole table (broadcast), and
-        // external lookups keep only a cache.
+        // Needs no exchange: every task reads the whole table (broadcast), and external lookups
+        // keep only a cache.
         auto e = MakeEnrichOperator(op, ctx, options.make_lookup_client);
         if (!e.ok()) return e.status();
         built = std::move(*e);
@@ -249,6 +228,18 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
     std::unique_ptr<OutputOperator> out;
     if (o.kind == OutputKind::kDiscard) {
       out = std::make_unique<DiscardOutput>(o.name, ctx, options.observe_discard);
+    } else if (o.kind == OutputKind::kExchange) {
+      std::unique_ptr<rules::Expression> key;
+      if (o.key) {
+        auto c = compile(*o.key);
+        if (!c.ok()) return c.status();
+        key = std::move(*c);
+      }
+      auto x = std::make_unique<ExchangeOutput>(o.name, ctx, o.topic, spec.parallelism,
+                                                options.task_index, std::move(key),
+                                                o.exchange_row_key);
+      g->exchange_outputs_.push_back(x.get());
+      out = std::move(x);
     } else {
       auto it = options.output_partitions.find(o.topic);
       if (it == options.output_partitions.end()) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "stream/enrich_operator.h"
+#include "stream/exchange.h"
 #include "stream/operator.h"
 #include "stream/operators.h"
 #include "stream/outputs.h"
@@ -35,6 +36,8 @@ class TaskGraph {
     // This task's scratch directory for state spilled to disk (operators with `state_memory`
     // create their own directory in it). Empty: nothing spills.
     std::string state_dir;
+    // This task's index (exchange outputs name their watermark records with it).
+    int32_t task_index = 0;
   };
 
   // Errors: kInvalidArgument naming the spec position (expressions, aggregates, parallelism).
@@ -45,6 +48,9 @@ class TaskGraph {
   PassThroughOperator& source(size_t i) { return *sources_[i]; }
   size_t num_sources() const { return sources_.size(); }
   const std::vector<OutputOperator*>& outputs() const { return outputs_; }
+  // Source i's exchange input when it reads a keyed exchange (SourceSpec::exchange_of), else null.
+  ExchangeInput* exchange_input(size_t i) { return exchange_inputs_[i]; }
+  const std::vector<ExchangeOutput*>& exchange_outputs() const { return exchange_outputs_; }
   // Every operator (sources, operators, route branches, outputs), for stats.
   const std::vector<std::unique_ptr<Operator>>& operators() const { return owned_; }
   size_t StateBytes() const;
@@ -61,6 +67,8 @@ class TaskGraph {
   std::vector<std::unique_ptr<Operator>> owned_;
   std::vector<PassThroughOperator*> sources_;
   std::vector<OutputOperator*> outputs_;
+  std::vector<ExchangeInput*> exchange_inputs_;
+  std::vector<ExchangeOutput*> exchange_outputs_;
 };
 
 // Checks everything Build checks without running anything: the spec is deployable when this

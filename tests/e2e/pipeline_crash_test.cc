@@ -19,7 +19,9 @@ namespace {
 constexpr int kRounds = 20;
 constexpr int kPartitions = 2;
 
+// P is the parallelism: with 2 the window runs behind a keyed exchange.
 constexpr const char* kSpec = R"SPEC(name: totals
+parallelism: P
 checkpoint_interval: 100ms
 sources:
   - {name: in, topic: in, start: earliest, event_time: ts, idle_timeout: 1h}
@@ -57,7 +59,9 @@ std::vector<codec::JsonValue> ReadAll(gateway::HttpClient& c, const std::string&
 
 using Results = std::map<std::pair<std::string, int64_t>, std::pair<int64_t, int64_t>>;
 
-TEST(PipelineCrashTest, OutputsAfterRandomSigkillsEqualAnUninterruptedRun) {
+class PipelineCrashTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(PipelineCrashTest, OutputsAfterRandomSigkillsEqualAnUninterruptedRun) {
   TempDir dir;
   ServerProcess server(dir.path() + "/data", dir.path() + "/server.log", {"--grpc-listen", ""});
   ASSERT_TRUE(server.Start().ok()) << server.Output();
@@ -67,7 +71,9 @@ TEST(PipelineCrashTest, OutputsAfterRandomSigkillsEqualAnUninterruptedRun) {
                   fmt::format(R"({{"name":"{}","partitions":{}}})", t, kPartitions));
     ASSERT_EQ(r.status, 201) << r.body;
   }
-  auto d = Call(*admin, "POST", "/v1/pipelines", kSpec, "application/yaml");
+  std::string spec = kSpec;
+  spec.replace(spec.find("parallelism: P") + 13, 1, std::to_string(GetParam()));
+  auto d = Call(*admin, "POST", "/v1/pipelines", spec, "application/yaml");
   ASSERT_EQ(d.status, 201) << d.body;
 
   // One producer, event times strictly increasing, so no event is ever late in any partition.
@@ -182,10 +188,12 @@ TEST(PipelineCrashTest, OutputsAfterRandomSigkillsEqualAnUninterruptedRun) {
     }
   }
   EXPECT_EQ(wrong, 0);
-  std::printf("pipeline crash test: %llu events, %zu windows, %d SIGKILL rounds\n",
-              static_cast<unsigned long long>(events), expected.size(), kRounds);
+  std::printf("pipeline crash test (parallelism %d): %llu events, %zu windows, %d SIGKILL rounds\n",
+              GetParam(), static_cast<unsigned long long>(events), expected.size(), kRounds);
   EXPECT_EQ(server.Stop(), 0) << server.Output();
 }
+
+INSTANTIATE_TEST_SUITE_P(Parallelism, PipelineCrashTest, ::testing::Values(1, 2));
 
 }  // namespace
 }  // namespace sluice::e2e

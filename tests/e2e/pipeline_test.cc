@@ -6,6 +6,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "e2e/server_process.h"
@@ -141,6 +143,111 @@ outputs:
   EXPECT_EQ(events[2].Find("value")->ToJson(),
             R"({"window_start":10000,"window_end":20000,"user":"u1","clicks":1,"pages":1})");
   EXPECT_EQ(events[0].Find("timestamp")->AsInt64(), 9999);
+}
+
+// With parallelism 2 a keyed window runs on the task that owns each key: rows cross between
+// the tasks through the keyed exchange, event time follows them, and every window comes out
+// once with the right count no matter which partition its events were read from.
+TEST_F(PipelineTest, KeyedWindowAndDedupRunInParallelThroughTheExchange) {
+  constexpr int kPartitions = 4;
+  CreateTopic("views", kPartitions);
+  CreateTopic("views-per-user");
+  CreateTopic("first-views");
+  auto r = Deploy(R"(name: views
+parallelism: 2
+sources:
+  - {name: v, topic: views, start: earliest, event_time: ts}
+operators:
+  - name: per_user
+    type: window
+    input: v
+    key: user
+    key_name: user
+    window: {kind: tumbling, size: 10s}
+    aggregates: {views: count(*), total: sum(n)}
+  - {name: once, type: dedup, input: v, key: "user || '/' || page", within: 1h}
+outputs:
+  - {name: out, input: per_user, topic: views-per-user}
+  - {name: firsts, input: once, topic: first-views}
+)");
+  ASSERT_EQ(r.status, 201) << r.body;
+  // The planned exchanges are ordinary (internal) topics with one partition per task.
+  auto t = Call(*client_, "GET", "/v1/topics/_exchange.views.per_user.0");
+  ASSERT_EQ(t.status, 200) << t.body;
+  EXPECT_EQ(t.json.Find("partitions")->items().size(), 2u) << t.body;
+
+  // Every partition gets events of every user, in increasing event time.
+  std::map<std::pair<std::string, int64_t>, std::pair<int64_t, int64_t>> expected;
+  std::set<std::string> pages;
+  for (int p = 0; p < kPartitions; ++p) {
+    std::string body = R"({"records":[)";
+    for (int i = 0; i < 60; ++i) {
+      std::string user = fmt::format("u{}", (i * 7 + p) % 13);
+      int64_t ts = 1000 + i * 500 + p;
+      int64_t n = i % 5 + p;
+      std::string page = fmt::format("p{}", i % 3);
+      body += fmt::format(R"({}{{"value":{{"user":"{}","page":"{}","n":{},"ts":{}}}}})",
+                          i ? "," : "", user, page, n, ts);
+      auto& e = expected[{user, ts - ts % 10000}];
+      ++e.first;
+      e.second += n;
+      pages.insert(user + "/" + page);
+    }
+    body += "]}";
+    auto pr = Call(*client_, "POST", fmt::format("/topics/views/partitions/{}", p), body,
+                   "application/vnd.kafka.json.v2+json");
+    ASSERT_EQ(pr.status, 200) << pr.body;
+  }
+  // A far-future event in every partition closes every window.
+  for (int p = 0; p < kPartitions; ++p) {
+    auto pr = Call(*client_, "POST", fmt::format("/topics/views/partitions/{}", p),
+                   R"({"records":[{"value":{"user":"end","page":"x","n":0,"ts":1000000000}}]})",
+                   "application/vnd.kafka.json.v2+json");
+    ASSERT_EQ(pr.status, 200) << pr.body;
+  }
+  auto events = WaitForEvents("views-per-user", expected.size(), 0, 30000);
+  ASSERT_EQ(events.size(), expected.size());
+  std::set<std::pair<std::string, int64_t>> seen;
+  for (const auto& e : events) {
+    const auto& v = *e.Find("value");
+    std::pair<std::string, int64_t> key{v.Find("user")->text(), v.Find("window_start")->AsInt64().value()};
+    EXPECT_TRUE(seen.insert(key).second) << "window emitted twice: " << v.ToJson();
+    auto it = expected.find(key);
+    ASSERT_NE(it, expected.end()) << v.ToJson();
+    EXPECT_EQ(v.Find("views")->AsInt64(), it->second.first) << v.ToJson();
+    EXPECT_EQ(v.Find("total")->AsInt64(), it->second.second) << v.ToJson();
+  }
+  // Dedup across partitions: each user/page pair once (plus the closing events' one pair).
+  auto firsts = WaitForEvents("first-views", pages.size() + 1, 0, 30000);
+  EXPECT_EQ(firsts.size(), pages.size() + 1);
+
+  // Both tasks own keys: each task's window saw some of the rows, together all of them.
+  auto d = Call(*client_, "GET", "/v1/pipelines/views");
+  ASSERT_EQ(d.status, 200) << d.body;
+  const auto& tasks = d.json.Find("tasks")->items();
+  ASSERT_EQ(tasks.size(), 2u);
+  int64_t window_rows = 0;
+  for (const auto& task : tasks) {
+    int64_t rows = 0;
+    for (const auto& op : task.Find("operators")->items()) {
+      if (op.Find("name")->text() == "per_user") rows = op.Find("rows_in")->AsInt64().value();
+    }
+    EXPECT_GT(rows, 0) << d.body;
+    window_rows += rows;
+  }
+  EXPECT_EQ(window_rows, kPartitions * 61);
+  EXPECT_EQ(d.json.Find("events_in")->AsInt64(), kPartitions * 61) << d.body;
+
+  // Keyed state is partitioned per task: the task count cannot change on replace.
+  std::string spec = d.json.Find("spec")->text();
+  spec.replace(spec.find("parallelism: 2"), 14, "parallelism: 3");
+  auto again = Deploy(spec, "?replace=true");
+  EXPECT_EQ(again.status, 409) << again.body;
+  EXPECT_NE(again.body.find("cannot change"), std::string::npos) << again.body;
+  // Deleting the pipeline deletes its exchanges.
+  auto del = Call(*client_, "DELETE", "/v1/pipelines/views");
+  EXPECT_EQ(del.status, 200) << del.body;
+  EXPECT_EQ(Call(*client_, "GET", "/v1/topics/_exchange.views.per_user.0").status, 404);
 }
 
 TEST_F(PipelineTest, BadEventsGoToTheErrorTopicWithTheReason) {
