@@ -11,6 +11,7 @@
 #include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
 
+#include <atomic>
 #include <map>
 #include <set>
 #include <thread>
@@ -216,19 +217,27 @@ TEST_F(KafkaScaleOutTest, TasksSpreadAndMoveToTheSurvivorWithoutLoss) {
   ASSERT_TRUE(WaitFor([&] { return ReadAll(survivor, "clicks-per-user", 1).size() >= 4; }, 30000))
       << Logs();
 
-  // Orders flow in while the victim is killed.
+  // Orders flow in while the victim is killed: once its task has produced output, or at the
+  // latest halfway through the orders.
+  std::atomic<int> produced{0};
   std::thread producer([&] {
     auto client = std::move(gateway::HttpClient::Create(servers_[survivor]->url())).value();
     for (int i = 0; i < kOrders; i += 20) {
       ProduceOrders(*client, i, i + 20);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      produced.store(i + 20);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
-  bool some_out = WaitFor([&] { return ReadAll(survivor, "big", kBigPartitions).size() >= 60; },
-                          30000);
+  WaitFor(
+      [&] {
+        return produced.load() >= kOrders / 2 ||
+               ReadAll(survivor, "big", kBigPartitions).size() >= 20;
+      },
+      60000);
+  const int produced_at_kill = produced.load();
   servers_[victim]->Signal(SIGKILL);
   producer.join();
-  ASSERT_TRUE(some_out) << Logs();
+  EXPECT_LT(produced_at_kill, kOrders) << "the kill should come mid-stream";
   ProduceClicks(survivor, 60, 120);
   // A far-future click moves the watermark past every window above.
   {
