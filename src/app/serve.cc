@@ -254,6 +254,8 @@ int RunServe(const std::vector<std::string>& raw_args) {
     ko.bootstrap_servers = cfg->KafkaBootstrapServers();
     ko.properties = cfg->kafka_properties;
     ko.admin_api = cfg->kafka_admin_api;
+    ko.group_session_timeout_ms = cfg->kafka_group_session_timeout_ms;
+    ko.group_heartbeat_interval_ms = cfg->kafka_group_heartbeat_interval_ms;
     auto k = kafka::KafkaLog::Open(ko, shards);
     if (!k.ok()) {
       fmt::print(stderr, "sluice serve: kafka: {}\n", k.status().message());

@@ -180,7 +180,8 @@ TEST_F(LoaderTest, UnknownKeysInFileAreErrorsListingKnownKeys) {
                 "tls_cert_file, tls_key_file)");
   path = WriteFile("z.yaml", "kafka:\n  props: {a: b}\n");
   EXPECT_EQ(Error({"--config", path}),
-            "unknown key 'kafka.props' in " + path + " (known: admin_api, properties)");
+            "unknown key 'kafka.props' in " + path + " (known: group_session_timeout_ms, "
+            "group_heartbeat_interval_ms, admin_api, properties)");
 }
 
 TEST_F(LoaderTest, MalformedFilesAreReportedWithThePosition) {

@@ -33,6 +33,10 @@ struct ServerConfig {
   // kafka.admin_api: use the admin API (create/delete/alter topics, describe configs). Off for
   // clusters without it, such as librdkafka's mock cluster: topic admin then answers 501.
   bool kafka_admin_api = true;
+  // kafka.group_session_timeout_ms / group_heartbeat_interval_ms: the pipeline task group's
+  // membership; a killed instance's tasks move to the others after the session timeout.
+  int32_t kafka_group_session_timeout_ms = 10000;
+  int32_t kafka_group_heartbeat_interval_ms = 1000;
   std::map<std::string, std::string> kafka_properties;  // kafka.properties: extra librdkafka ones
   uint32_t shards = 0;                                  // 0 = number of cores
   uint32_t blocking_threads = 4;

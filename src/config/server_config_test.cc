@@ -149,6 +149,8 @@ TEST(ServerConfigTest, ToYamlWritesTheFileLayout) {
             "  housekeeping_interval_ms: 5000\n"
             "  checkpoint_interval_ms: 1000\n"
             "kafka:\n"
+            "  group_session_timeout_ms: 10000\n"
+            "  group_heartbeat_interval_ms: 1000\n"
             "  admin_api: true\n"
             "  properties:\n"
             "    security.protocol: \"SSL\"\n");

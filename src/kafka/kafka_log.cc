@@ -49,6 +49,12 @@ Result<std::unique_ptr<KafkaLog>> KafkaLog::Open(KafkaLogOptions options,
         "kafka log: io_threads, max_pending_io, request_timeout_ms, max_group_clients and "
         "fetch_wait_max_ms must be >= 1, max_idle_consumers >= 0");
   }
+  if (options.group_session_timeout_ms < 1 || options.group_heartbeat_interval_ms < 1 ||
+      options.group_heartbeat_interval_ms >= options.group_session_timeout_ms) {
+    return InvalidArgument(
+        "kafka log: group_heartbeat_interval_ms must be >= 1 and below "
+        "group_session_timeout_ms");
+  }
   auto st = std::make_unique<State>(std::move(options), shards);
 
   auto kv = st->BaseProperties();

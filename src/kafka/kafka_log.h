@@ -44,6 +44,11 @@ struct KafkaLogOptions {
   int replication_factor = -1;
   // How long Stop() waits for in-flight appends to be acknowledged.
   int stop_flush_timeout_ms = 10000;
+  // Group membership (JoinGroup): a member that stops heartbeating (a killed process) loses
+  // its partitions after group_session_timeout_ms; heartbeats, which also tell members that a
+  // rebalance started, go every group_heartbeat_interval_ms (< the session timeout).
+  int group_session_timeout_ms = 10000;
+  int group_heartbeat_interval_ms = 1000;
 };
 
 // Lifecycle: Open() (from a thread that is not a shard; shards may or may not be started),
@@ -85,6 +90,11 @@ class KafkaLog final : public storage::Log {
                              std::vector<storage::GroupOffset> offsets) override;
   Task<Result<std::vector<storage::GroupOffset>>> FetchOffsets(
       std::string group, std::vector<model::TopicPartition> partitions) override;
+  // A member of the Kafka consumer group `group` subscribed to `topic` (round-robin
+  // assignment, eager rebalancing unless kafka properties choose cooperative-sticky), with its
+  // own consumer and poll thread. A killed member's partitions move after the session timeout.
+  Task<Result<std::unique_ptr<storage::GroupMembership>>> JoinGroup(
+      std::string group, std::string topic, storage::GroupListener& listener) override;
 
   struct State;  // defined in kafka/internal/kafka_log_state.h
 

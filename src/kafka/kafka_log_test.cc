@@ -6,6 +6,11 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <thread>
+
 namespace sluice::kafka {
 namespace {
 
@@ -26,6 +31,8 @@ class KafkaLogTest : public ::testing::Test {
     opts.bootstrap_servers = rd_kafka_mock_cluster_bootstraps(cluster_);
     opts.admin_api = false;
     opts.properties["log_level"] = "3";
+    opts.group_session_timeout_ms = 3000;
+    opts.group_heartbeat_interval_ms = 300;
     auto log = KafkaLog::Open(opts, shards_);
     ASSERT_TRUE(log.ok()) << log.status().ToString();
     log_ = std::move(log).value();
@@ -52,6 +59,54 @@ class KafkaLogTest : public ::testing::Test {
   rd_kafka_mock_cluster_t* cluster_ = nullptr;
   std::unique_ptr<KafkaLog> log_;
 };
+
+// Records what a member owns, and when each revoke returned and each assignment arrived.
+class RecordingListener final : public storage::GroupListener {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit RecordingListener(int revoke_ms = 0) : revoke_ms_(revoke_ms) {}
+  void OnRevoked(const std::vector<model::PartitionId>& partitions) override {
+    // Work that takes a while to stop: the group must wait for it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(revoke_ms_));
+    std::lock_guard lock(mu_);
+    for (auto p : partitions) owned_.erase(p.value());
+    if (!partitions.empty()) last_revoke_done_ = Clock::now();
+  }
+  void OnAssigned(const std::vector<model::PartitionId>& partitions) override {
+    std::lock_guard lock(mu_);
+    for (auto p : partitions) owned_.insert(p.value());
+    if (!partitions.empty()) last_assign_ = Clock::now();
+  }
+  std::set<int32_t> owned() const {
+    std::lock_guard lock(mu_);
+    return owned_;
+  }
+  Clock::time_point last_revoke_done() const {
+    std::lock_guard lock(mu_);
+    return last_revoke_done_;
+  }
+  Clock::time_point last_assign() const {
+    std::lock_guard lock(mu_);
+    return last_assign_;
+  }
+
+ private:
+  int revoke_ms_;
+  mutable std::mutex mu_;
+  std::set<int32_t> owned_;
+  Clock::time_point last_revoke_done_{};
+  Clock::time_point last_assign_{};
+};
+
+template <typename Pred>
+bool WaitFor(Pred pred, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return pred();
+}
 
 TEST(KafkaLogOpenTest, RejectsMissingBootstrapServersAndBadProperties) {
   runtime::Shards shards(1, 1);
@@ -104,6 +159,49 @@ TEST_F(KafkaLogTest, CallsAfterStopAreUnavailable) {
         co_return co_await log_->ListTopics(false);
       });
   EXPECT_EQ(list.status().code(), ErrorCode::kUnavailable) << list.status().ToString();
+}
+
+TEST_F(KafkaLogTest, GroupMembersSharePartitionsAndRevokeBeforeTheOtherGetsThem) {
+  ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, "slots", 4, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  auto join = [&](storage::GroupListener& l) {
+    return runtime::BlockOn(
+        shards_, ShardId(0), [&]() -> Task<Result<std::unique_ptr<storage::GroupMembership>>> {
+          std::string group = "workers", topic = "slots";
+          co_return co_await log_->JoinGroup(std::move(group), std::move(topic), l);
+        });
+  };
+  RecordingListener a(/*revoke_ms=*/500), b;
+  auto ma = join(a);
+  ASSERT_TRUE(ma.ok()) << ma.status().ToString();
+  ASSERT_TRUE(WaitFor([&] { return a.owned().size() == 4; }, 20000));
+
+  auto mb = join(b);
+  ASSERT_TRUE(mb.ok()) << mb.status().ToString();
+  ASSERT_TRUE(WaitFor([&] { return a.owned().size() == 2 && b.owned().size() == 2; }, 20000))
+      << a.owned().size() << " / " << b.owned().size();
+  std::set<int32_t> all = a.owned();
+  for (int32_t p : b.owned()) EXPECT_TRUE(all.insert(p).second) << "partition " << p << " twice";
+  EXPECT_EQ(all, (std::set<int32_t>{0, 1, 2, 3}));
+  // A's slow revoke finished before B was given anything.
+  EXPECT_LE(a.last_revoke_done(), b.last_assign());
+
+  // Leaving hands B's partitions back to A at once (no session timeout to wait for).
+  (*mb)->Leave();
+  EXPECT_TRUE(b.owned().empty());
+  EXPECT_TRUE(WaitFor([&] { return a.owned().size() == 4; }, 10000));
+  (*ma)->Leave();
+  EXPECT_TRUE(a.owned().empty());
+}
+
+TEST_F(KafkaLogTest, JoinGroupOnAMissingTopicIsNotFound) {
+  RecordingListener l;
+  auto m = runtime::BlockOn(
+      shards_, ShardId(0), [&]() -> Task<Result<std::unique_ptr<storage::GroupMembership>>> {
+        std::string group = "workers", topic = "nope";
+        co_return co_await log_->JoinGroup(std::move(group), std::move(topic), l);
+      });
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), ErrorCode::kNotFound);
 }
 
 }  // namespace

@@ -733,3 +733,41 @@ TEST(EmbeddedLogMetricsTest, AppendsAndPartitionStateAreExposed) {
 
 }  // namespace
 }  // namespace sluice::storage
+
+namespace sluice::storage {
+namespace {
+
+class CountingListener final : public GroupListener {
+ public:
+  void OnRevoked(const std::vector<model::PartitionId>& partitions) override {
+    revoked += static_cast<int>(partitions.size());
+  }
+  void OnAssigned(const std::vector<model::PartitionId>& partitions) override {
+    assigned += static_cast<int>(partitions.size());
+  }
+  int assigned = 0;
+  int revoked = 0;
+};
+
+TEST_F(EmbeddedLogTest, TheOnlyGroupMemberOwnsEveryPartitionUntilItLeaves) {
+  Create("slots", {{"partitions", "3"}});
+  CountingListener l;
+  auto m = Run([&]() -> Task<Result<std::unique_ptr<GroupMembership>>> {
+    std::string group = "g", topic = "slots";
+    co_return co_await log_->JoinGroup(std::move(group), std::move(topic), l);
+  });
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(l.assigned, 3);  // before JoinGroup returned
+  EXPECT_EQ(l.revoked, 0);
+  (*m)->Leave();
+  (*m)->Leave();  // idempotent
+  EXPECT_EQ(l.revoked, 3);
+  auto missing = Run([&]() -> Task<Result<std::unique_ptr<GroupMembership>>> {
+    std::string group = "g", topic = "nope";
+    co_return co_await log_->JoinGroup(std::move(group), std::move(topic), l);
+  });
+  EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace sluice::storage

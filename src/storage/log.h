@@ -92,6 +92,31 @@ struct GroupOffset {
   std::string metadata;
 };
 
+// Receives a group member's changes of ownership (JoinGroup). The implementation calls it from
+// a thread of its own (never while holding its locks), one call at a time: every OnRevoked of
+// an assignment comes before the OnAssigned of the next one.
+class GroupListener {
+ public:
+  virtual ~GroupListener() = default;
+  // The member no longer owns `partitions`. Must return only once the work on them has stopped:
+  // another member may start on them as soon as it returns. May block (not on a shard).
+  virtual void OnRevoked(const std::vector<model::PartitionId>& partitions) = 0;
+  // The member now owns `partitions` as well. Should not block: post the work somewhere.
+  virtual void OnAssigned(const std::vector<model::PartitionId>& partitions) = 0;
+};
+
+// Membership of a group whose members share the partitions of one topic among themselves, each
+// partition owned by one member at a time (Kafka's consumer-group protocol). Destroying it
+// leaves the group.
+class GroupMembership {
+ public:
+  virtual ~GroupMembership() = default;
+  // Revokes what this member owns (GroupListener::OnRevoked) and leaves the group, so that the
+  // others take over at once rather than after a session timeout. Blocking, not on a shard
+  // thread; idempotent. No listener call follows.
+  virtual void Leave() = 0;
+};
+
 class Log {
  public:
   virtual ~Log() = default;
@@ -157,6 +182,16 @@ class Log {
   // Empty `partitions` means every partition the group has committed.
   virtual Task<Result<std::vector<GroupOffset>>> FetchOffsets(
       std::string group, std::vector<model::TopicPartition> partitions) = 0;
+
+  // Joins `group` as a member that shares the partitions of `topic` with the group's other
+  // members, and reports what this member owns to `listener` (which must outlive the
+  // membership). The default is a group of one: the only member owns every partition the topic
+  // has now, reported before this returns, and Leave() revokes them (the embedded store, where
+  // one process owns everything). KafkaLog joins a Kafka consumer group.
+  // Errors: kNotFound (topic), the log's.
+  virtual Task<Result<std::unique_ptr<GroupMembership>>> JoinGroup(std::string group,
+                                                                   std::string topic,
+                                                                   GroupListener& listener);
 };
 
 }  // namespace sluice::storage
