@@ -3,12 +3,73 @@
 
 #include <fmt/format.h>
 
+#include "base/crc32c.h"
 #include "stream/state_codec.h"
 
 namespace sluice::stream {
 
 namespace {
 constexpr uint64_t kFormatVersion = 1;
+// A head starts with a zero byte; an encoded checkpoint starts with its format version (1).
+constexpr std::string_view kHeadMagic("\0sluice-checkpoint-parts", 24);
+}
+
+std::string CheckpointPartKey(std::string_view key, int64_t id, uint32_t part) {
+  // Two slots by the id's parity: writing checkpoint N+1 never overwrites a part of N, which
+  // stays the checkpoint until N+1's head is written.
+  return fmt::format("{}#{}.{}", key, id & 1, part);
+}
+
+std::vector<model::ProduceRecord> CheckpointRecords(std::string_view key, int64_t id,
+                                                    std::string bytes, size_t part_bytes) {
+  std::vector<model::ProduceRecord> out;
+  if (part_bytes == 0 || bytes.size() <= part_bytes) {
+    out.emplace_back(std::string(key), std::move(bytes));
+    return out;
+  }
+  CheckpointHead head;
+  head.id = id;
+  head.size = bytes.size();
+  head.crc = crc32c::Value(bytes);
+  for (size_t at = 0; at < bytes.size(); at += part_bytes) {
+    out.emplace_back(CheckpointPartKey(key, id, head.parts++),
+                     bytes.substr(at, std::min(part_bytes, bytes.size() - at)));
+  }
+  std::string value(kHeadMagic);
+  StateWriter w(value);
+  w.I64(head.id);
+  w.U64(head.parts);
+  w.U64(head.size);
+  w.U64(head.crc);
+  out.emplace_back(std::string(key), std::move(value));
+  return out;
+}
+
+bool IsCheckpointHead(std::string_view value) { return value.starts_with(kHeadMagic); }
+
+Result<CheckpointHead> DecodeCheckpointHead(std::string_view value) {
+  if (!IsCheckpointHead(value)) return DataLoss("not a checkpoint head");
+  StateReader r(value.substr(kHeadMagic.size()));
+  CheckpointHead h;
+  h.id = r.I64();
+  uint64_t parts = r.U64();
+  h.size = r.U64();
+  uint64_t crc = r.U64();
+  SLUICE_RETURN_IF_ERROR(r.status("checkpoint head"));
+  if (!r.done() || parts == 0 || parts > (1u << 20) || crc > 0xffffffffu) {
+    return DataLoss("checkpoint head is malformed");
+  }
+  h.parts = static_cast<uint32_t>(parts);
+  h.crc = static_cast<uint32_t>(crc);
+  return h;
+}
+
+Status VerifyCheckpointParts(const CheckpointHead& head, std::string_view bytes) {
+  if (bytes.size() != head.size) {
+    return DataLoss("checkpoint {}: parts hold {} bytes, the head says {}", head.id, bytes.size(), head.size);
+  }
+  if (crc32c::Value(bytes) != head.crc) return DataLoss("checkpoint {}: CRC of its parts does not match", head.id);
+  return Status::Ok();
 }
 
 std::string CheckpointKey(std::string_view pipeline, int32_t task) {

@@ -44,6 +44,32 @@ struct Checkpoint {
 };
 
 std::string CheckpointKey(std::string_view pipeline, int32_t task);
+
+// A checkpoint larger than one record may be (Kafka's default message limit is 1 MB; the embedded
+// `_checkpoints` topic takes 64 MiB) is stored in parts: records "<key>#<id mod 2>.<i>" holding
+// consecutive slices of its bytes, then under <key> a head naming them (with the total size and
+// CRC-32C). The head is written last, so a checkpoint exists only once all its parts do.
+inline constexpr size_t kCheckpointPartBytes = 1000 * 1000;
+
+struct CheckpointHead {
+  int64_t id = 0;
+  uint32_t parts = 0;
+  uint64_t size = 0;
+  uint32_t crc = 0;
+};
+
+std::string CheckpointPartKey(std::string_view key, int64_t id, uint32_t part);
+// The records storing `bytes` (an EncodeCheckpoint) as checkpoint `id` of `key`, in the order to
+// append them: one record when it fits in `part_bytes`, else the parts and then the head.
+std::vector<model::ProduceRecord> CheckpointRecords(std::string_view key, int64_t id,
+                                                    std::string bytes,
+                                                    size_t part_bytes = kCheckpointPartBytes);
+// Whether a `_checkpoints` value is a head (else it is a whole checkpoint).
+bool IsCheckpointHead(std::string_view value);
+// Errors: kDataLoss (malformed head).
+Result<CheckpointHead> DecodeCheckpointHead(std::string_view value);
+// Errors: kDataLoss when the parts' bytes do not match the head's size and CRC.
+Status VerifyCheckpointParts(const CheckpointHead& head, std::string_view bytes);
 std::string EncodeCheckpoint(const Checkpoint& c);
 // Errors: kDataLoss for truncated or corrupt bytes (never a crash or an unbounded allocation).
 Result<Checkpoint> DecodeCheckpoint(std::string_view bytes);

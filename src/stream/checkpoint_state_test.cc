@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <random>
 
+#include "stream/checkpoint.h"
 #include "stream/testing.h"
 
 namespace sluice::stream {
@@ -141,6 +142,45 @@ TEST(CheckpointStateTest, CorruptStateIsAnErrorNotACrash) {
   (void)c.graph->LoadState(flipped);
   Harness d(kSpec);
   EXPECT_FALSE(d.graph->LoadState(std::string_view(saved.data(), saved.size() / 2)).ok());
+}
+
+TEST(CheckpointPartsTest, ALargeCheckpointIsSplitIntoPartsThenAHead) {
+  std::string bytes(2500, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(1 + i * 7);
+  auto one = CheckpointRecords("p/0", 5, bytes, 4000);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(*one[0].key, "p/0");
+  EXPECT_EQ(*one[0].value, bytes);
+  EXPECT_FALSE(IsCheckpointHead(*one[0].value));
+
+  auto recs = CheckpointRecords("p/0", 5, bytes, 1000);
+  ASSERT_EQ(recs.size(), 4u);
+  std::string joined;
+  for (uint32_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(*recs[i].key, CheckpointPartKey("p/0", 5, i));
+    joined += *recs[i].value;
+  }
+  EXPECT_EQ(joined, bytes);
+  // Checkpoints N and N+1 use different part keys.
+  EXPECT_NE(CheckpointPartKey("p/0", 5, 0), CheckpointPartKey("p/0", 6, 0));
+  EXPECT_EQ(CheckpointPartKey("p/0", 5, 0), CheckpointPartKey("p/0", 7, 0));
+  ASSERT_EQ(*recs[3].key, "p/0");
+  ASSERT_TRUE(IsCheckpointHead(*recs[3].value));
+  auto head = DecodeCheckpointHead(*recs[3].value);
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_EQ(head->id, 5);
+  EXPECT_EQ(head->parts, 3u);
+  EXPECT_EQ(head->size, bytes.size());
+  EXPECT_TRUE(VerifyCheckpointParts(*head, joined).ok());
+  // A part from another checkpoint, or a short one, is detected.
+  std::string wrong = joined;
+  wrong[1500] ^= 1;
+  EXPECT_EQ(VerifyCheckpointParts(*head, wrong).code(), ErrorCode::kDataLoss);
+  EXPECT_EQ(VerifyCheckpointParts(*head, joined.substr(0, 2000)).code(), ErrorCode::kDataLoss);
+  // A truncated or padded head is an error, never a crash.
+  const std::string& h = *recs[3].value;
+  for (size_t n = 0; n < h.size(); ++n) EXPECT_FALSE(DecodeCheckpointHead(h.substr(0, n)).ok()) << n;
+  EXPECT_FALSE(DecodeCheckpointHead(h + "x").ok());
 }
 
 }  // namespace

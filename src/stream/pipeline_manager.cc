@@ -444,7 +444,7 @@ Task<void> PipelineManager::ReconcileOnce() {
       }
     }
     for (auto& [name, ids] : deleted) {
-      Status st = co_await DeleteCheckpoints(name, ids);
+      Status st = co_await DeleteCheckpoints(name, ids, true);
       if (!st.ok()) Log().warn("pipeline {}: checkpoints not deleted: {}", name, st.message());
     }
   }
@@ -591,7 +591,34 @@ Task<Result<std::optional<std::string>>> PipelineManager::LoadCheckpoint(const s
     checkpoint_next_ = 0;
     co_return Unavailable("checkpoint {} moved; index rebuilt", key);
   }
-  co_return out;
+  if (!IsCheckpointHead(*out)) co_return out;
+  // A checkpoint in parts: its head names them.
+  auto head = DecodeCheckpointHead(*out);
+  if (!head.ok()) co_return head.status();
+  std::string bytes;
+  for (uint32_t i = 0; i < head->parts; ++i) {
+    std::string part_key = CheckpointPartKey(key, head->id, i);
+    auto p = checkpoint_index_.find(part_key);
+    if (p == checkpoint_index_.end()) co_return DataLoss("checkpoint {}: part {} is missing", key, i);
+    const int64_t part_offset = p->second;
+    auto pr = co_await log_.Read(CheckpointsTp(), model::Offset(part_offset), o);
+    if (!pr.ok()) co_return pr.status();
+    bool found = false;
+    Status pw = pr->ForEachRecord([&](const model::RecordView& rec) {
+      if (!found && rec.offset.value() == part_offset && rec.key && *rec.key == part_key && rec.value) {
+        bytes.append(*rec.value);
+        found = true;
+      }
+    });
+    if (!pw.ok()) co_return pw;
+    if (!found) {
+      checkpoint_index_.clear();
+      checkpoint_next_ = 0;
+      co_return Unavailable("checkpoint {} part {} moved; index rebuilt", key, i);
+    }
+  }
+  SLUICE_CO_RETURN_IF_ERROR(VerifyCheckpointParts(*head, bytes));
+  co_return std::optional<std::string>(std::move(bytes));
 }
 
 Task<void> PipelineManager::AwaitStopped(std::vector<std::shared_ptr<PipelineTask>> tasks) {
@@ -694,9 +721,19 @@ Task<Result<int64_t>> PipelineManager::Record(const std::string& name, const std
   co_return r->base_offset.value();
 }
 
-Task<Status> PipelineManager::DeleteCheckpoints(const std::string& name, std::vector<int32_t> tasks) {
+Task<Status> PipelineManager::DeleteCheckpoints(const std::string& name, std::vector<int32_t> tasks,
+                                                bool with_parts) {
   std::vector<model::ProduceRecord> recs;
-  for (int32_t i : tasks) recs.emplace_back(CheckpointKey(name, i), std::nullopt);
+  for (int32_t i : tasks) {
+    std::string key = CheckpointKey(name, i);
+    // The parts of a checkpoint stored in parts ("<key>#..."), known from the index (which
+    // only the reconcile loop may read).
+    for (auto it = with_parts ? checkpoint_index_.lower_bound(key + "#") : checkpoint_index_.end();
+         it != checkpoint_index_.end() && it->first.starts_with(key + "#"); ++it) {
+      recs.emplace_back(it->first, std::nullopt);
+    }
+    recs.emplace_back(std::move(key), std::nullopt);
+  }
   if (recs.empty()) co_return Status::Ok();
   auto r = co_await log_.Append(CheckpointsTp(), std::move(recs));
   co_return r.ok() ? Status::Ok() : r.status();
@@ -809,7 +846,7 @@ Task<Status> PipelineManager::Delete(std::string name) {
   // Every task's checkpoint, wherever it ran (the owners also delete theirs once stopped).
   std::vector<int32_t> tasks;
   for (int32_t i = 0; i < parallelism; ++i) tasks.push_back(i);
-  Status st = co_await DeleteCheckpoints(name, std::move(tasks));
+  Status st = co_await DeleteCheckpoints(name, std::move(tasks), false);
   if (!st.ok()) Log().warn("pipeline {}: checkpoints not deleted: {}", name, st.message());
   co_await DeleteExchangeTopics(std::move(exchanges));
   Log().info("pipeline {} deleted", name);

@@ -126,7 +126,9 @@ class PipelineManager final : private storage::GroupListener {
   Task<void> DeleteExchangeTopics(std::set<std::string> topics);
   // Appends the record (a tombstone when value is null) to `_pipelines`; its offset.
   Task<Result<int64_t>> Record(const std::string& name, const std::string* value);
-  Task<Status> DeleteCheckpoints(const std::string& name, std::vector<int32_t> tasks);
+  // `with_parts`: also the parts of checkpoints stored in parts (from the reconcile loop only).
+  Task<Status> DeleteCheckpoints(const std::string& name, std::vector<int32_t> tasks,
+                                 bool with_parts);
   // Applies the `_pipelines` record at `offset` unless a later one was applied. REQUIRES: mu_.
   // True when the desired state changed.
   bool ApplyLocked(int64_t offset, const std::string& name,

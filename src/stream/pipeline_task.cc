@@ -709,10 +709,19 @@ Task<Status> PipelineTask::TakeCheckpoint() {
   staged_.clear();
   staged_bytes_ = 0;
   std::string bytes = EncodeCheckpoint(c);
-  std::vector<model::ProduceRecord> record;
-  record.emplace_back(CheckpointKey(spec_->name, task_index_), bytes);
-  auto r = co_await log_.Append(model::TopicPartition(kCheckpointsTopic, model::PartitionId(0)),
-                                std::move(record));
+  // A large checkpoint goes in parts, a few per append, its head last (checkpoint.h).
+  std::vector<model::ProduceRecord> records = CheckpointRecords(CheckpointKey(spec_->name, task_index_), c.id, bytes);
+  Result<storage::AppendResult> r = storage::AppendResult{};
+  size_t at = 0;
+  while (at < records.size() && r.ok()) {
+    size_t n = records.size() == 1 ? 1 : std::min<size_t>(8, records.size() - 1 - at);
+    if (at == records.size() - 1) n = 1;  // the head, alone, once every part is in
+    std::vector<model::ProduceRecord> batch(std::make_move_iterator(records.begin() + at),
+                                            std::make_move_iterator(records.begin() + at + n));
+    at += n;
+    r = co_await log_.Append(model::TopicPartition(kCheckpointsTopic, model::PartitionId(0)),
+                             std::move(batch));
+  }
   if (!r.ok()) {
     if (probe_) probe_->checkpoint_failures.Inc();
     // Not committed: keep the outputs staged for the next attempt (with newer state then).

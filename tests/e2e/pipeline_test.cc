@@ -3,6 +3,8 @@
 // with positions, and pipelines coming back after a restart without repeating their outputs.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +16,9 @@
 
 namespace sluice::e2e {
 namespace {
+
+// stream/checkpoint.h's kCheckpointPartBytes.
+constexpr double kCheckpointPartBytesForTest = 1000 * 1000;
 
 class PipelineTest : public ::testing::Test {
  protected:
@@ -384,6 +389,60 @@ TEST_F(PipelineTest, PipelinesComeBackAfterARestartWithoutRepeatingOutputs) {
   EXPECT_EQ(events[2].Find("value")->Find("id")->text(), "c");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(WaitForEvents("big", 4, 0, 100).size(), 3u);
+}
+
+// A checkpoint bigger than one record (dedup state for 30,000 long keys, over 2 MB) is stored
+// in parts; after a SIGKILL the task restores all of it: not one key is emitted twice.
+TEST_F(PipelineTest, ACheckpointLargerThanOneRecordIsStoredInPartsAndRestored) {
+  CreateTopic("clicks");
+  CreateTopic("first-clicks");
+  ASSERT_EQ(Deploy(R"(name: firsts
+sources: [{name: c, topic: clicks, start: earliest, event_time: ts}]
+operators:
+  - {name: once, type: dedup, input: c, key: id, within: 1d}
+outputs: [{name: out, input: once, topic: first-clicks}]
+)").status, 201);
+  constexpr int kKeys = 30000;
+  auto produce = [&](int64_t ts) {
+    for (int b = 0; b < 3; ++b) {
+      std::string body = "[";
+      for (int i = b * kKeys / 3; i < (b + 1) * kKeys / 3; ++i) {
+        body += fmt::format(R"({}{{"id":"click-{:06}-{}","ts":{}}})", body.size() > 1 ? "," : "",
+                            i, std::string(48, 'x'), ts + i);
+      }
+      Produce("clicks", body + "]");
+    }
+  };
+  auto has_offset = [&](int64_t offset) {
+    auto r = Call(*client_, "GET", fmt::format("/v1/topics/first-clicks/partitions/0/events?offset={}&max=1", offset));
+    return r.status == 200 && !r.json.Find("events")->items().empty();
+  };
+  auto wait_for_offset = [&](int64_t offset) {
+    for (int i = 0; i < 600 && !has_offset(offset); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return has_offset(offset);
+  };
+  produce(1000);
+  ASSERT_TRUE(wait_for_offset(kKeys - 1));
+  // The checkpoint that let those out holds every key.
+  auto m = Call(*client_, "GET", "/metrics");
+  const std::string series = "sluice_pipeline_checkpoint_bytes{pipeline=\"firsts\"} ";
+  auto at = m.body.find(series);
+  ASSERT_NE(at, std::string::npos);
+  double bytes = std::stod(m.body.substr(at + series.size()));
+  EXPECT_GT(bytes, 2.0 * kCheckpointPartBytesForTest) << "state too small to need parts";
+
+  server_->Signal(SIGKILL);
+  ASSERT_TRUE(server_->Start().ok()) << server_->Output();
+  Connect();
+  produce(5000);  // every key again: all duplicates
+  Produce("clicks", R"([{"id":"new","ts":999999}])");
+  ASSERT_TRUE(wait_for_offset(kKeys)) << server_->Output();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_FALSE(has_offset(kKeys + 1));
+  auto last = Call(*client_, "GET", fmt::format("/v1/topics/first-clicks/partitions/0/events?offset={}&max=1", kKeys));
+  EXPECT_EQ(last.json.Find("events")->items()[0].Find("value")->Find("id")->text(), "new");
 }
 
 // A regular join with a 1 KiB budget: its keys spill to the local RocksDB directory, a clean
