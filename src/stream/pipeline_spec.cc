@@ -74,6 +74,39 @@ bool StreamIsKeyed(const PipelineSpec& spec, const std::string& stream) {
   return StreamIsKeyedAt(spec, stream, 0);
 }
 
+namespace {
+const OperatorSpec* OperatorOfStream(const PipelineSpec& spec, const std::string& stream) {
+  for (const auto& op : spec.operators) {
+    if (op.name == stream || (op.kind == OperatorKind::kRoute && stream.size() > op.name.size() &&
+                              stream.compare(0, op.name.size(), op.name) == 0 &&
+                              stream[op.name.size()] == '.')) {
+      return &op;
+    }
+  }
+  return nullptr;
+}
+
+void CollectUpstream(const PipelineSpec& spec, const std::string& stream, int depth,
+                     std::vector<std::string>& out) {
+  if (depth > 1000) return;
+  for (const auto& s : spec.sources) {
+    if (s.name != stream) continue;
+    if (std::find(out.begin(), out.end(), s.name) == out.end()) out.push_back(s.name);
+    if (!s.exchange_of.empty()) CollectUpstream(spec, s.exchange_of, depth + 1, out);
+    return;
+  }
+  if (const OperatorSpec* op = OperatorOfStream(spec, stream)) {
+    for (const auto& in : op->inputs) CollectUpstream(spec, in, depth + 1, out);
+  }
+}
+}  // namespace
+
+std::vector<std::string> UpstreamSources(const PipelineSpec& spec, const std::string& stream) {
+  std::vector<std::string> out;
+  CollectUpstream(spec, stream, 0, out);
+  return out;
+}
+
 std::string_view JoinKindName(JoinKind k) {
   switch (k) {
     case JoinKind::kWindow: return "window";

@@ -218,6 +218,8 @@ std::string_view JoinKindName(JoinKind k);
 
 // Whether rows of `stream` carry a key set upstream (key_by, a join, a keyed window).
 bool StreamIsKeyed(const PipelineSpec& spec, const std::string& stream);
+// The sources whose rows can reach `stream` (through operators and exchanges).
+std::vector<std::string> UpstreamSources(const PipelineSpec& spec, const std::string& stream);
 // Topic of the exchange that feeds input `input` of operator `op`.
 std::string ExchangeTopic(std::string_view pipeline, std::string_view op, size_t input);
 

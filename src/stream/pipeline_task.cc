@@ -211,6 +211,17 @@ Task<Status> PipelineTask::Setup() {
     options.state_dir = fmt::format("{}/{}-{}", root, spec_->name, task_index_);
   }
   graph_options_ = options;
+  // Per exchange output (in spec order, as the graph lists them): the sources feeding it.
+  for (const auto& o : spec_->outputs) {
+    if (o.kind != OutputKind::kExchange) continue;
+    std::vector<size_t> upstream;
+    for (const auto& name : UpstreamSources(*spec_, o.input)) {
+      for (size_t s = 0; s < spec_->sources.size(); ++s) {
+        if (spec_->sources[s].name == name && !spec_->sources[s].lookup_table) upstream.push_back(s);
+      }
+    }
+    exchange_upstream_.push_back(std::move(upstream));
+  }
   auto g = TaskGraph::Build(*spec_, ctx_, options);
   if (!g.ok()) co_return g.status();
   graph_ = std::move(*g);
@@ -475,7 +486,7 @@ Task<Status> PipelineTask::RunCycle(bool& had_data) {
   }
   // Watermarks: per source, the minimum over its partitions that are not idle.
   int64_t now = SteadyMs();
-  bool task_active = false;
+  source_active_.assign(spec_->sources.size(), false);
   for (size_t s = 0; s < spec_->sources.size(); ++s) {
     const SourceSpec& src = spec_->sources[s];
     int64_t wm = kNoWatermark;
@@ -500,11 +511,17 @@ Task<Status> PipelineTask::RunCycle(bool& had_data) {
     }
     if (any_active || src.processing_time) {
       graph_->source(s).DeliverWatermark(wm);
-      if (!src.lookup_table) task_active = true;
+      source_active_[s] = true;
     }
   }
-  // This task's watermark (or that all its sources are idle) goes to every exchange partition.
-  for (auto* x : graph_->exchange_outputs()) x->Announce(!task_active);
+  // Each exchange output's watermark goes to every exchange partition, or that it is idle: all
+  // the sources that feed it are.
+  const auto& exchanges = graph_->exchange_outputs();
+  for (size_t x = 0; x < exchanges.size(); ++x) {
+    bool active = std::any_of(exchange_upstream_[x].begin(), exchange_upstream_[x].end(),
+                              [this](size_t s) { return source_active_[s]; });
+    exchanges[x]->Announce(!active);
+  }
   if (spec_->delivery == Delivery::kExactlyOnce) {
     StageOutputs();
     ctx_.arena.Reset();

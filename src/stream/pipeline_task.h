@@ -138,6 +138,10 @@ class PipelineTask {
   std::map<std::pair<std::string, int32_t>, uint64_t> lineage_counts_;  // this cycle's
   codec::ValueJsonDecoder decoder_;
   std::vector<std::unique_ptr<rules::Expression>> event_time_;  // per source; null: record time
+  // Per exchange output: the indexes of the sources that feed it; per source: whether it
+  // delivered a watermark this cycle (some partition not idle).
+  std::vector<std::vector<size_t>> exchange_upstream_;
+  std::vector<bool> source_active_;
   struct PendingAppend {
     std::string topic;
     int32_t partition;

@@ -255,6 +255,30 @@ outputs:
   EXPECT_EQ(Call(*client_, "GET", "/v1/topics/_exchange.views.per_user.0").status, 404);
 }
 
+// More tasks than partitions: task 1 reads nothing, says so (idle) through the exchange, and
+// the windows task 0 feeds still close.
+TEST_F(PipelineTest, ATaskWithoutPartitionsDoesNotHoldBackTheExchange) {
+  CreateTopic("one");
+  CreateTopic("one-counts");
+  auto r = Deploy(R"(name: spread
+parallelism: 2
+sources: [{name: s, topic: one, start: earliest, event_time: ts}]
+operators:
+  - {name: w, type: window, input: s, key: k, key_name: k, window: {kind: tumbling, size: 1s},
+     aggregates: {n: count(*)}}
+outputs: [{name: out, input: w, topic: one-counts}]
+)");
+  ASSERT_EQ(r.status, 201) << r.body;
+  Produce("one", R"([{"k":"a","ts":100},{"k":"b","ts":200},{"k":"a","ts":300},{"k":"c","ts":5000}])");
+  auto events = WaitForEvents("one-counts", 2, 0, 15000);
+  ASSERT_EQ(events.size(), 2u) << server_->Output();
+  std::map<std::string, int64_t> counts;
+  for (const auto& e : events) {
+    counts[e.Find("value")->Find("k")->text()] = e.Find("value")->Find("n")->AsInt64().value();
+  }
+  EXPECT_EQ(counts, (std::map<std::string, int64_t>{{"a", 2}, {"b", 1}}));
+}
+
 TEST_F(PipelineTest, BadEventsGoToTheErrorTopicWithTheReason) {
   CreateTopic("raw");
   CreateTopic("parsed");
