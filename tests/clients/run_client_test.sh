@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs one client test: starts the real `sluice serve` with a temporary data dir and free
-# loopback ports, waits until the schema registry answers GET / with 200, runs the client script
+# loopback ports, waits until the schema registry answers GET / with 200 and the HTTP listener's
+# /health/ready does, runs the client script
 # with the registry URL as its argument and the HTTP listener's URL in SLUICE_HTTP_URL, and
 # fails (with the server log) when the script fails.
 # Usage: run_client_test.sh SLUICE_BINARY CLIENT_COMMAND... (the URL is appended)
@@ -80,6 +81,15 @@ start_server() {
     if ((SECONDS >= deadline)); then
       server_log
       fail "the registry did not answer GET $url/ with 200 within 30 s"
+    fi
+    sleep 0.1
+  done
+  # The registry can answer before the rest of the server is ready (the event store and the
+  # stream processor start after it): clients of the HTTP listener need /health/ready.
+  until [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$http_port/health/ready" || true)" == 200 ]]; do
+    if ((SECONDS >= deadline)) || ! kill -0 "$pid" 2>/dev/null; then
+      server_log
+      fail "sluice serve did not become ready on 127.0.0.1:$http_port within 30 s"
     fi
     sleep 0.1
   done
