@@ -539,21 +539,12 @@ RegularJoinOperator::RegularJoinOperator(std::string name, TaskContext& ctx, con
   SLUICE_CHECK(!left_outer(), "regular join {}: inner only", name_);
 }
 
-int64_t RegularJoinOperator::ExpiryCutoff(int64_t wm) const {
-  if (ttl_ms_ <= 0 || wm == kNoWatermark || wm < INT64_MIN + ttl_ms_ + 1) return INT64_MIN;
-  return wm - ttl_ms_;
-}
+int64_t RegularJoinOperator::ExpiryCutoff(int64_t wm) const { return TtlCutoff(ttl_ms_, wm); }
 
 std::vector<std::pair<std::string, uint64_t>> RegularJoinOperator::Counters() const {
-  const SpillStoreStats& s = store_.stats();
-  return {{"keys", store_.size()},
-          {"keys_in_memory", s.memory_entries},
-          {"spilled_keys", s.spilled_entries},
-          {"spilled_bytes", s.spilled_bytes},
-          {"spills", s.spills},
-          {"unspills", s.unspills},
-          {"spill_errors", s.spill_errors},
-          {"ttl_expired_keys", ttl_expired_}};
+  auto c = store_.Counters();
+  c.emplace_back("ttl_expired_keys", ttl_expired_);
+  return c;
 }
 
 void RegularJoinOperator::Push(int input, std::span<Row> rows) {

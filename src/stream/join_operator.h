@@ -29,14 +29,10 @@
 
 namespace sluice::stream {
 
-// Keyed-state options of a join (OperatorSpec::state_ttl_ms, state_memory_bytes).
-struct JoinStateOptions {
-  // Regular and temporal joins: a key not updated for this long of event time is dropped (0:
-  // never). Event time, so a replay expires exactly what the run did.
-  int64_t ttl_ms = 0;
-  // Regular joins: memory budget and scratch directory of the per-key buffers.
-  SpillStoreOptions spill;
-};
+// Keyed-state options of a join (OperatorSpec::state_ttl_ms, state_memory_bytes): TTL for
+// regular and temporal joins, a memory budget for regular joins' per-key buffers and temporal
+// joins' tables.
+using JoinStateOptions = KeyedStateOptions;
 
 // The parts shared by the three join kinds: key evaluation, stored events, result rows.
 class JoinOperator : public Operator {
