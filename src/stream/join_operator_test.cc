@@ -794,7 +794,7 @@ TEST(RegularJoinTest, StateOptionsAreValidatedWithPositions) {
               HasSubstr("state_ttl is for aggregates and regular and temporal joins"));
   EXPECT_THAT(ErrorOf(Spec("{kind: interval, lower: 0, upper: 1s, left_key: id, right_key: id}"
                            "\n    state_memory: 1MiB")),
-              HasSubstr("state_memory is for aggregates and regular and temporal joins"));
+              HasSubstr("state_memory is for aggregates, dedup and regular and temporal joins"));
   EXPECT_EQ(ErrorOf(Spec(std::string(kTemporal) + "\n    state_memory: 1MiB")), "");
   EXPECT_EQ(ErrorOf(Spec(std::string(kRegular) + "\n    state_ttl: 1h\n    state_memory: 64MiB")),
             "");

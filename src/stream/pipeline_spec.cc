@@ -766,11 +766,11 @@ void ParseStateOptions(MapReader& r, OperatorSpec& op) {
     op.state_ttl_ms = r.Duration("state_ttl", 0, 1);
   }
   if (r.Has("state_memory")) {
-    if (!aggregate &&
+    if (!aggregate && op.kind != OperatorKind::kDedup &&
         (!join || (op.join.kind != JoinKind::kRegular && op.join.kind != JoinKind::kTemporal))) {
       Fail(r.node()["state_memory"], r.Path("state_memory"),
-           "state_memory is for aggregates and regular and temporal joins (the operators whose "
-           "state spills to disk)");
+           "state_memory is for aggregates, dedup and regular and temporal joins (the operators "
+           "whose state spills to disk)");
     }
     op.state_memory_bytes = r.Size("state_memory", 1024);
   }

@@ -138,7 +138,8 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
       case OperatorKind::kDedup: {
         auto c = compile(*op.key);
         if (!c.ok()) return c.status();
-        built = std::make_unique<DedupOperator>(op.name, ctx, std::move(*c), op.within_ms);
+        built = std::make_unique<DedupOperator>(op.name, ctx, std::move(*c), op.within_ms,
+                                                state_options(op).spill);
         break;
       }
       case OperatorKind::kRoute: {
