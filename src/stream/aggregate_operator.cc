@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 #include "stream/operators.h"
 #include "stream/value_codec.h"
 
@@ -36,28 +38,53 @@ Result<std::vector<WindowOperator::Aggregate>> CompileAggregates(
   return out;
 }
 
+namespace {
+
+std::unique_ptr<AggregateRowLayout> MakeLayout(const std::string& name,
+                                               const std::vector<WindowOperator::Aggregate>& aggs) {
+  std::vector<AggregateSpec> specs;
+  for (const auto& a : aggs) specs.push_back(a.spec);
+  auto layout = AggregateRowLayout::Make(std::move(specs));
+  SLUICE_CHECK(layout.ok(), "aggregate {}: {}", name, layout.status().message());
+  return std::make_unique<AggregateRowLayout>(std::move(*layout));
+}
+
+}  // namespace
+
 AggregateOperator::AggregateOperator(std::string name, TaskContext& ctx,
                                      std::unique_ptr<rules::Expression> key, bool keyed,
                                      std::string key_name,
-                                     std::vector<WindowOperator::Aggregate> aggregates)
+                                     std::vector<WindowOperator::Aggregate> aggregates,
+                                     const KeyedStateOptions& state)
     : Operator(std::move(name), ctx),
       key_expr_(std::move(key)),
       keyed_(keyed || key_expr_ != nullptr),
       key_name_(std::move(key_name)),
-      aggs_(std::move(aggregates)) {
-  std::vector<AggregateSpec> specs;
-  for (const auto& a : aggs_) specs.push_back(a.spec);
-  auto layout = AggregateRowLayout::Make(std::move(specs));
-  SLUICE_CHECK(layout.ok(), "aggregate {}: {}", name_, layout.status().message());
-  layout_ = std::make_unique<AggregateRowLayout>(std::move(*layout));
+      aggs_(std::move(aggregates)),
+      layout_(MakeLayout(name_, aggs_)),
+      ttl_ms_(state.ttl_ms),
+      store_(
+          [&] {
+            SpillStoreOptions o = state.spill;
+            o.name = name_;
+            return o;
+          }(),
+          GroupCodec{layout_.get()}) {
   inputs_.resize(aggs_.size());
   results_.resize(aggs_.size());
 }
 
 AggregateOperator::~AggregateOperator() = default;
 
+std::vector<std::pair<std::string, uint64_t>> AggregateOperator::Counters() const {
+  auto c = store_.Counters();
+  c.emplace_back("ttl_expired_keys", ttl_expired_);
+  return c;
+}
+
 void AggregateOperator::Push(int, std::span<Row> rows) {
   stats_.rows_in += rows.size();
+  const int64_t cutoff = TtlCutoff(ttl_ms_, CombinedInputWatermark());
   for (const Row& row : rows) {
     Value key = row.key;
     if (key_expr_ != nullptr) key = key_expr_->Evaluate(row.value, ctx_.eval);
@@ -76,66 +103,127 @@ void AggregateOperator::Push(int, std::span<Row> rows) {
     }
     scratch_.clear();
     EncodeValue(key, scratch_);
-    auto it = groups_.find(scratch_);
-    if (it == groups_.end()) {
-      it = groups_.try_emplace(scratch_, Group{AggregateRow(*layout_), row.timestamp}).first;
-      state_bytes_ += scratch_.size() + sizeof(Group) + layout_->row_bytes();
+    GroupStore::Slot* slot = store_.FindOrAdd(scratch_);
+    Group& g = slot->value;
+    if (g.row.has_value() && slot->stamp <= cutoff) {
+      // Expired: the key starts a fresh group. Reset in place, not erased: the slot may be in
+      // touched_ already (an earlier row of this batch, itself older than the cutoff).
+      ++ttl_expired_;
+      g.row.reset();
+      slot->stamp = std::numeric_limits<int64_t>::min();
     }
-    Group& g = it->second;
-    g.row.Add(inputs_, row.timestamp);
-    g.time = std::max(g.time, row.timestamp);
+    if (!g.row.has_value()) g.row.emplace(*layout_);
+    g.row->Add(inputs_, row.timestamp);
+    slot->stamp = std::max(slot->stamp, row.timestamp);
     if (!g.touched) {
       g.touched = true;
-      touched_.push_back(Touched{key, scratch_});
+      touched_.push_back(Touched{key, slot});
     }
   }
   for (Touched& t : touched_) {
-    Group& g = groups_.find(t.encoded)->second;
+    GroupStore::Slot* slot = t.slot;
+    Group& g = slot->value;
     g.touched = false;
-    g.row.Results(ctx_.arena, results_);
+    store_.SetValueBytes(slot, store_.codec().Bytes(g));  // heavy aggregates grow
+    g.row->Results(ctx_.arena, results_);
     size_t k = keyed_ ? 1 : 0;
     auto members = ctx_.arena.AllocateArray<Member>(k + aggs_.size());
     if (keyed_) members[0] = {key_name_, t.key};
     for (size_t i = 0; i < aggs_.size(); ++i) members[k + i] = {aggs_[i].name, results_[i]};
-    out_.push_back(Row{Value::Object(members), t.key, g.time});
+    out_.push_back(Row{Value::Object(members), t.key, slot->stamp});
   }
   touched_.clear();
   if (!out_.empty()) {
     Emit(out_);
     out_.clear();
   }
+  store_.Shrink();  // after the batch: touched_ held slots until now
 }
 
-void AggregateOperator::SaveState(StateWriter& w) const {
-  w.U64(groups_.size());
-  std::string row;
-  for (const auto& [key, g] : groups_) {
-    w.Bytes(key);
-    w.I64(g.time);
-    row.clear();
-    g.row.Serialize(row);
-    w.Bytes(row);
+void AggregateOperator::OnWatermark(int64_t wm) {
+  // Expired keys restart on their next row (Push checks); freeing them costs a pass over the
+  // whole state, memory and disk, so it runs once per ttl/2 of event time.
+  if (ttl_ms_ > 0 && wm >= next_sweep_) {
+    int64_t cutoff = TtlCutoff(ttl_ms_, wm);
+    if (cutoff != std::numeric_limits<int64_t>::min()) {
+      ttl_expired_ += store_.EraseStampedUpTo(cutoff);
+    }
+    next_sweep_ = wm + std::max<int64_t>(1, ttl_ms_ / 2);
   }
+  EmitWatermark(wm);
+}
+
+void AggregateOperator::GroupCodec::Encode(const Group& g, std::string& out) const {
+  g.row->Serialize(out);
+}
+
+bool AggregateOperator::GroupCodec::Decode(std::string_view in, Group& g) const {
+  auto row = AggregateRow::Deserialize(*layout, in);
+  if (!row.ok()) return false;
+  g.row.emplace(std::move(*row));
+  return true;
+}
+
+size_t AggregateOperator::GroupCodec::Bytes(const Group& g) const {
+  return sizeof(Group) + (g.row.has_value() ? g.row->MemoryBytes() : 0);
+}
+
+// Format (docs/formats/checkpoint.md): `u` keys, each `bytes` key, `i` time (the stamp), `bytes`
+// row. Keys come from memory and from disk (whose bytes are the same row encoding, copied as
+// they are); expired keys are left out.
+void AggregateOperator::SaveState(StateWriter& w) const {
+  const int64_t cutoff = TtlCutoff(ttl_ms_, CombinedInputWatermark());
+  std::string body;
+  StateWriter b(body);
+  uint64_t n = 0;
+  std::string row;
+  store_.ForEachInMemory([&](const GroupStore::Slot& slot) {
+    if (!slot.value.row.has_value() || slot.stamp <= cutoff) return;
+    ++n;
+    b.Bytes(slot.key());
+    b.I64(slot.stamp);
+    row.clear();
+    slot.value.row->Serialize(row);
+    b.Bytes(row);
+  });
+  store_.ForEachSpilled([&](std::string_view key, int64_t stamp, std::string_view bytes) {
+    if (stamp <= cutoff) return;
+    ++n;
+    b.Bytes(key);
+    b.I64(stamp);
+    b.Bytes(bytes);
+  });
+  w.U64(n);
+  w.out().append(body);
 }
 
 Status AggregateOperator::LoadState(StateReader& r) {
   if (r.done()) return Status::Ok();
+  const int64_t cutoff = TtlCutoff(ttl_ms_, CombinedInputWatermark());
   uint64_t n = r.Count(3);
   for (uint64_t i = 0; i < n && r.ok(); ++i) {
-    std::string key(r.Bytes());
+    std::string_view key = r.Bytes();
     int64_t time = r.I64();
     std::string_view bytes = r.Bytes();
     if (!r.ok()) break;
     auto row = AggregateRow::Deserialize(*layout_, bytes);
     if (!row.ok()) return row.status();
-    state_bytes_ += key.size() + sizeof(Group) + layout_->row_bytes();
-    groups_.insert_or_assign(std::move(key), Group{std::move(*row), time});
+    if (time <= cutoff) {
+      ++ttl_expired_;  // expired while saved: restoring it would bring it back
+      continue;
+    }
+    GroupStore::Slot* slot = store_.FindOrAdd(key);
+    slot->value.row.emplace(std::move(*row));
+    slot->stamp = time;
+    store_.SetValueBytes(slot, store_.codec().Bytes(slot->value));
+    store_.Shrink();  // a state larger than the budget spills while it loads
   }
   return r.status("aggregate " + name_);
 }
 
 Result<std::unique_ptr<Operator>> MakeAggregateOperator(const OperatorSpec& op, TaskContext& ctx,
-                                                       bool keyed) {
+                                                       bool keyed,
+                                                       const KeyedStateOptions& state) {
   std::unique_ptr<rules::Expression> key;
   if (op.key) {
     auto c = CompileSpecExpression(*op.key);
@@ -145,7 +233,7 @@ Result<std::unique_ptr<Operator>> MakeAggregateOperator(const OperatorSpec& op, 
   auto aggs = CompileAggregates(op.aggregates);
   if (!aggs.ok()) return aggs.status();
   return std::unique_ptr<Operator>(std::make_unique<AggregateOperator>(
-      op.name, ctx, std::move(key), keyed, op.key_name, std::move(*aggs)));
+      op.name, ctx, std::move(key), keyed, op.key_name, std::move(*aggs), state));
 }
 
 }  // namespace sluice::stream

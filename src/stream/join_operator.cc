@@ -382,13 +382,19 @@ TemporalJoinOperator::TemporalJoinOperator(std::string name, TaskContext& ctx,
                                            std::unique_ptr<rules::Expression> right_key,
                                            const JoinStateOptions& state)
     : JoinOperator(std::move(name), ctx, spec, std::move(left_key), std::move(right_key)),
-      ttl_ms_(state.ttl_ms) {}
+      ttl_ms_(state.ttl_ms),
+      table_([&] {
+        SpillStoreOptions o = state.spill;
+        o.name = name_;
+        return o;
+      }()) {}
 
 std::vector<std::pair<std::string, uint64_t>> TemporalJoinOperator::Counters() const {
-  return {{"keys", table_.size()},
-          {"versions", versions_},
-          {"waiting", waiting_.size()},
-          {"ttl_expired_keys", ttl_expired_}};
+  auto c = table_.Counters();
+  c.emplace_back("versions", versions_);
+  c.emplace_back("waiting", waiting_.size());
+  c.emplace_back("ttl_expired_keys", ttl_expired_);
+  return c;
 }
 
 void TemporalJoinOperator::Push(int input, std::span<Row> rows) {
@@ -401,6 +407,7 @@ void TemporalJoinOperator::Push(int input, std::span<Row> rows) {
     }
   }
   FlushOut();
+  table_.Shrink();  // after the batch: slots are not held across it
 }
 
 void TemporalJoinOperator::PushLeft(const Row& row) {
@@ -438,27 +445,23 @@ void TemporalJoinOperator::PushRight(const Row& row) {
   bool deletion = IsDeletion(row.value);
   KeyStatus ks = EvalKey(kRight, row, scratch_);
   if (ks != KeyStatus::kOk) return;  // errors were reported; a NULL key never matches
-  auto [it, inserted] = table_.try_emplace(scratch_);
-  if (inserted) state_bytes_ += kStoredOverhead + scratch_.size();
+  Table::Slot* slot = table_.FindOrAdd(scratch_);
   Version v;
   v.time = t;
   if (!deletion) EncodeValue(row.value, v.bytes);  // never empty: empty marks a deletion
-  state_bytes_ += v.Bytes();
+  table_.AddBytes(slot, static_cast<int64_t>(v.Bytes()));
   ++versions_;
-  auto& versions = it->second;
+  auto& versions = slot->value;
   versions.insert(UpperBoundByTime(versions, t), std::move(v));  // same time: the later wins
-  if (Prune(versions)) {
-    state_bytes_ -= kStoredOverhead + it->first.size();
-    table_.erase(it);
-  }
+  slot->stamp = versions.back().time;
+  if (Prune(*slot)) table_.Erase(slot);
 }
 
 void TemporalJoinOperator::JoinLeft(std::string_view key, Value left, int64_t time) {
   const Version* version = nullptr;
-  auto it = table_.find(key);
-  if (it != table_.end()) {
-    auto pos = UpperBoundByTime(it->second, time);
-    if (pos != it->second.begin()) version = &*std::prev(pos);
+  if (Table::Slot* slot = table_.Find(key); slot != nullptr) {
+    auto pos = UpperBoundByTime(slot->value, time);
+    if (pos != slot->value.begin()) version = &*std::prev(pos);
     if (version != nullptr && !Visible(*version, time)) version = nullptr;  // TTL passed
   }
   if (version != nullptr && !version->bytes.empty()) {
@@ -468,7 +471,8 @@ void TemporalJoinOperator::JoinLeft(std::string_view key, Value left, int64_t ti
   }
 }
 
-bool TemporalJoinOperator::Prune(std::vector<Version>& versions) {
+bool TemporalJoinOperator::Prune(Table::Slot& slot) {
+  std::vector<Version>& versions = slot.value;
   // Keep the latest version with time <= wm_ (what a left event just after wm_ sees) and later.
   auto pos = UpperBoundByTime(versions, wm_);
   auto keep_from = pos == versions.begin() ? pos : std::prev(pos);
@@ -479,19 +483,27 @@ bool TemporalJoinOperator::Prune(std::vector<Version>& versions) {
   }
   // A leading deletion means the same as no version at all.
   while (keep_from != versions.end() && keep_from->bytes.empty()) ++keep_from;
-  for (auto v = versions.begin(); v != keep_from; ++v) state_bytes_ -= v->Bytes();
+  int64_t freed = 0;
+  for (auto v = versions.begin(); v != keep_from; ++v) freed += static_cast<int64_t>(v->Bytes());
+  table_.AddBytes(&slot, -freed);
   versions_ -= static_cast<size_t>(keep_from - versions.begin());
   versions.erase(versions.begin(), keep_from);
   return versions.empty();
 }
 
 void TemporalJoinOperator::PruneAll() {
-  for (auto it = table_.begin(); it != table_.end();) {
-    if (Prune(it->second)) {
-      state_bytes_ -= kStoredOverhead + it->first.size();
-      table_.erase(it++);
-    } else {
-      ++it;
+  table_.RetainInMemory([&](Table::Slot& slot) { return !Prune(slot); });
+  // Spilled keys are pruned when read back; TTL reaches them on disk: a key whose latest version
+  // (its stamp) is invisible at wm_ + 1 is all gone, as Prune would find.
+  if (ttl_ms_ > 0 && wm_ != kNoWatermark) {
+    int64_t cutoff = TtlCutoff(ttl_ms_, wm_ + 1);
+    if (cutoff != INT64_MIN) {
+      table_.EraseStampedUpTo(
+          cutoff, [&](const Table::Slot& slot) { versions_ -= slot.value.size(); },
+          [&](std::string_view, std::string_view encoded) {
+            versions_ -= VersionsCodec::Count(encoded);
+            ++ttl_expired_;
+          });
     }
   }
   // Amortised: the next full pass comes after as many new versions as are kept now.
@@ -511,6 +523,7 @@ void TemporalJoinOperator::OnInputWatermark(int input, int64_t wm) {
     JoinLeft(w.key, left, node.key());
   }
   FlushOut();
+  table_.Shrink();  // JoinLeft read spilled keys back
 }
 
 void TemporalJoinOperator::OnWatermark(int64_t wm) {
@@ -539,21 +552,12 @@ RegularJoinOperator::RegularJoinOperator(std::string name, TaskContext& ctx, con
   SLUICE_CHECK(!left_outer(), "regular join {}: inner only", name_);
 }
 
-int64_t RegularJoinOperator::ExpiryCutoff(int64_t wm) const {
-  if (ttl_ms_ <= 0 || wm == kNoWatermark || wm < INT64_MIN + ttl_ms_ + 1) return INT64_MIN;
-  return wm - ttl_ms_;
-}
+int64_t RegularJoinOperator::ExpiryCutoff(int64_t wm) const { return TtlCutoff(ttl_ms_, wm); }
 
 std::vector<std::pair<std::string, uint64_t>> RegularJoinOperator::Counters() const {
-  const SpillStoreStats& s = store_.stats();
-  return {{"keys", store_.size()},
-          {"keys_in_memory", s.memory_entries},
-          {"spilled_keys", s.spilled_entries},
-          {"spilled_bytes", s.spilled_bytes},
-          {"spills", s.spills},
-          {"unspills", s.unspills},
-          {"spill_errors", s.spill_errors},
-          {"ttl_expired_keys", ttl_expired_}};
+  auto c = store_.Counters();
+  c.emplace_back("ttl_expired_keys", ttl_expired_);
+  return c;
 }
 
 void RegularJoinOperator::Push(int input, std::span<Row> rows) {
@@ -601,6 +605,39 @@ void RegularJoinOperator::OnWatermark(int64_t wm) {
     next_sweep_ = wm + std::max<int64_t>(1, ttl_ms_ / 2);
   }
   EmitWatermark(wm);
+}
+
+void TemporalJoinOperator::VersionsCodec::Encode(const std::vector<Version>& v,
+                                                 std::string& out) {
+  StateWriter w(out);
+  w.U64(v.size());
+  for (const Version& x : v) {
+    w.I64(x.time);
+    w.Bytes(x.bytes);
+  }
+}
+
+bool TemporalJoinOperator::VersionsCodec::Decode(std::string_view in, std::vector<Version>& v) {
+  StateReader r(in);
+  for (uint64_t i = 0, m = r.Count(2); i < m && r.ok(); ++i) {
+    Version x;
+    x.time = r.I64();
+    x.bytes = std::string(r.Bytes());
+    v.push_back(std::move(x));
+  }
+  return r.ok() && r.done();
+}
+
+size_t TemporalJoinOperator::VersionsCodec::Bytes(const std::vector<Version>& v) {
+  size_t n = 0;
+  for (const Version& x : v) n += x.Bytes();
+  return n;
+}
+
+size_t TemporalJoinOperator::VersionsCodec::Count(std::string_view in) {
+  StateReader r(in);
+  uint64_t n = r.U64();
+  return r.ok() ? static_cast<size_t>(n) : 0;
 }
 
 void RegularJoinOperator::KeyCodec::Encode(const KeyState& k, std::string& out) {
@@ -755,15 +792,22 @@ Status IntervalJoinOperator::LoadState(StateReader& r) {
 void TemporalJoinOperator::SaveState(StateWriter& w) const {
   w.I64(wm_);
   w.I64(right_wm_);
-  w.U64(table_.size());
-  for (const auto& [key, versions] : table_) {
-    w.Bytes(key);
-    w.U64(versions.size());
-    for (const auto& v : versions) {
-      w.I64(v.time);
-      w.Bytes(v.bytes);
-    }
-  }
+  // Keys from memory and from disk (whose bytes are the same encoding, copied as they are).
+  std::string body;
+  StateWriter b(body);
+  uint64_t n = 0;
+  table_.ForEachInMemory([&](const Table::Slot& slot) {
+    ++n;
+    b.Bytes(slot.key());
+    VersionsCodec::Encode(slot.value, body);
+  });
+  table_.ForEachSpilled([&](std::string_view key, int64_t, std::string_view versions) {
+    ++n;
+    b.Bytes(key);
+    body.append(versions);
+  });
+  w.U64(n);
+  w.out().append(body);
   w.U64(waiting_.size());
   for (const auto& [time, wait] : waiting_) {
     w.I64(time);
@@ -778,22 +822,24 @@ Status TemporalJoinOperator::LoadState(StateReader& r) {
   right_wm_ = r.I64();
   uint64_t n = r.Count(2);
   for (uint64_t k = 0; k < n && r.ok(); ++k) {
-    std::string key(r.Bytes());
-    auto& versions = table_[key];
-    state_bytes_ += kStoredOverhead + key.size();
+    std::string_view key = r.Bytes();
+    std::vector<Version> versions;
     for (uint64_t i = 0, m = r.Count(2); i < m && r.ok(); ++i) {
       Version v;
       v.time = r.I64();
       v.bytes = std::string(r.Bytes());
-      state_bytes_ += v.Bytes();
-      ++versions_;
       versions.push_back(std::move(v));
     }
+    if (!r.ok() || versions.empty()) continue;
+    Table::Slot* slot = table_.FindOrAdd(key);
+    versions_ -= slot->value.size();  // a key saved twice: the later copy wins
+    slot->value = std::move(versions);
+    slot->stamp = slot->value.back().time;
+    versions_ += slot->value.size();
+    table_.SetValueBytes(slot, VersionsCodec::Bytes(slot->value));
     // Versions whose TTL passed while the state was saved (or under a shorter TTL now) go.
-    if (r.ok() && ttl_ms_ > 0 && Prune(versions)) {
-      state_bytes_ -= kStoredOverhead + key.size();
-      table_.erase(key);
-    }
+    if (ttl_ms_ > 0 && Prune(*slot)) table_.Erase(slot);
+    table_.Shrink();  // a table larger than the budget spills while it loads
   }
   uint64_t waiting = r.Count(3);
   for (uint64_t i = 0; i < waiting && r.ok(); ++i) {

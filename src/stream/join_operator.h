@@ -29,14 +29,10 @@
 
 namespace sluice::stream {
 
-// Keyed-state options of a join (OperatorSpec::state_ttl_ms, state_memory_bytes).
-struct JoinStateOptions {
-  // Regular and temporal joins: a key not updated for this long of event time is dropped (0:
-  // never). Event time, so a replay expires exactly what the run did.
-  int64_t ttl_ms = 0;
-  // Regular joins: memory budget and scratch directory of the per-key buffers.
-  SpillStoreOptions spill;
-};
+// Keyed-state options of a join (OperatorSpec::state_ttl_ms, state_memory_bytes): TTL for
+// regular and temporal joins, a memory budget for regular joins' per-key buffers and temporal
+// joins' tables.
+using JoinStateOptions = KeyedStateOptions;
 
 // The parts shared by the three join kinds: key evaluation, stored events, result rows.
 class JoinOperator : public Operator {
@@ -206,6 +202,11 @@ class IntervalJoinOperator final : public JoinOperator {
 //  4. State TTL (ttl > 0): a version at time v is not seen by left events at or after v + ttl
 //     (the key was not updated for ttl: as if deleted at v + ttl). This depends only on event
 //     times, so pruning (when W reaches v + ttl) and restores never change a result.
+//  5. The table lives in a SpillStore (`state_memory`): a key's versions, stamped with its latest
+//     version's time, are in memory or, for the coldest keys, on disk. Pruning by the watermark
+//     (2.) visits keys in memory, and a spilled key when it is read back; TTL expiry also
+//     reaches keys on disk (a key whose latest version is invisible to every left event to come
+//     goes whole). Pruning never changes a result, so neither does where a key is.
 class TemporalJoinOperator final : public JoinOperator {
  public:
   TemporalJoinOperator(std::string name, TaskContext& ctx, const JoinSpec& spec,
@@ -216,6 +217,8 @@ class TemporalJoinOperator final : public JoinOperator {
   size_t waiting() const { return waiting_.size(); }
   size_t versions() const { return versions_; }
   size_t keys() const { return table_.size(); }
+  size_t StateBytes() const override { return state_bytes_ + table_.stats().memory_bytes; }
+  size_t SpilledBytes() const override { return table_.stats().spilled_bytes; }
   std::vector<std::pair<std::string, uint64_t>> Counters() const override;
 
  protected:
@@ -234,11 +237,21 @@ class TemporalJoinOperator final : public JoinOperator {
     std::string key;
     std::string bytes;
   };
+  // Disk and checkpoint form of a key's versions: `u` count, each `i` time, `bytes` value.
+  struct VersionsCodec {
+    static void Encode(const std::vector<Version>& v, std::string& out);
+    static bool Decode(std::string_view in, std::vector<Version>& v);
+    static size_t Bytes(const std::vector<Version>& v);
+    // The version count of Encode bytes (0 when corrupt).
+    static size_t Count(std::string_view in);
+  };
+  using Table = SpillStore<std::vector<Version>, VersionsCodec>;
   void PushLeft(const Row& row);
   void PushRight(const Row& row);
   void JoinLeft(std::string_view key, model::Value left, int64_t time);
-  // Drops versions of `key` no pending or future left event can need; true when none remain.
-  bool Prune(std::vector<Version>& versions);
+  // Drops versions of the slot's key no pending or future left event can need; true when none
+  // remain (the caller erases the slot).
+  bool Prune(Table::Slot& slot);
   void PruneAll();
 
   // Left events at `time` see version `v` (ttl not passed).
@@ -249,12 +262,12 @@ class TemporalJoinOperator final : public JoinOperator {
   int64_t ttl_ms_;
   int64_t wm_ = kNoWatermark;        // minimum of both inputs
   int64_t right_wm_ = kNoWatermark;  // the right input's
-  StringMap<std::vector<Version>> table_;  // key -> versions sorted by time
-  size_t versions_ = 0;
+  Table table_;        // key -> versions sorted by time; stamp: the latest version's time
+  size_t versions_ = 0;  // in memory and on disk
   size_t next_prune_at_ = 1024;  // PruneAll when versions_ reaches this
   int64_t next_ttl_prune_ = kNoWatermark;  // and when wm_ reaches this (TTL)
   uint64_t ttl_expired_ = 0;
-  std::multimap<int64_t, Waiting> waiting_;  // left time -> event
+  std::multimap<int64_t, Waiting> waiting_;  // left time -> event (state_bytes_ counts them)
 };
 
 // Regular join (Flink's unbounded `a JOIN b ON a.k = b.k`, inner only): every event is kept in

@@ -649,6 +649,139 @@ TEST(RegularJoinTest, StateOfTheFormatBeforeTtlStillLoads) {
   EXPECT_EQ(CounterOf(b, "keys"), 0u);
 }
 
+constexpr std::string_view kTemporalLeft =
+    "{kind: temporal, left_key: cur, right_key: _key, as: [o, r], type: left}";
+
+// `rounds` rounds over `keys` table keys: table versions (some deletions) and left events that
+// wait for the table's watermark, which every round moves on.
+void PushTemporal(Harness& h, int rounds, int keys, int64_t t0 = 0) {
+  for (int r = 0; r < rounds; ++r) {
+    const int64_t base = t0 + r * 10;
+    std::vector<std::pair<std::string, int64_t>> table, left;
+    for (int i = 0; i < 6; ++i) {
+      int k = (r * 7 + i * 11) % keys;
+      if ((r + i) % 9 == 0) {
+        table.emplace_back(fmt::format(R"({{"_key":"k{}","value":null}})", k), base + i);
+      } else {
+        table.emplace_back(fmt::format(R"({{"_key":"k{}","rate":{},"pad":"{}"}})", k, r * 10 + i,
+                                       std::string(20, 'x')),
+                           base + i);
+      }
+    }
+    for (int i = 0; i < 7; ++i) {
+      left.emplace_back(fmt::format(R"({{"cur":"k{}","n":{}}})", (r * 5 + i * 3) % keys, r * 7 + i),
+                        base + i);
+    }
+    h.Push(table, kRight);
+    h.Push(left, kLeft);
+    h.WatermarkAll(base + 5);
+  }
+}
+
+TEST(TemporalJoinTest, SpillingTheTableUnderATinyBudgetGivesTheSameResultsAsMemory) {
+  Harness mem(Spec(kTemporalLeft));
+  PushTemporal(mem, 120, 120);
+  testing::TempDir dir;
+  Harness spill(Spec(std::string(kTemporalLeft) + "\n    state_memory: 2KiB"), nullptr,
+                dir.path());
+  PushTemporal(spill, 120, 120);
+  ASSERT_GT(mem.out.size(), 500u);
+  EXPECT_EQ(spill.out, mem.out);  // same rows, same order
+  EXPECT_EQ(spill.out_times, mem.out_times);
+  EXPECT_GT(CounterOf(spill, "spills"), 0u);
+  EXPECT_GT(CounterOf(spill, "unspills"), 0u);
+  EXPECT_GT(CounterOf(spill, "spilled_keys"), 0u);
+  EXPECT_EQ(CounterOf(spill, "keys_in_memory") + CounterOf(spill, "spilled_keys"),
+            CounterOf(spill, "keys"));
+  EXPECT_LE(spill.graph->StateBytes(), 2048u);
+  EXPECT_GT(spill.graph->SpilledBytes(), 0u);
+  EXPECT_GT(mem.graph->StateBytes(), 4 * 2048u);
+  EXPECT_EQ(mem.graph->SpilledBytes(), 0u);
+}
+
+TEST(TemporalJoinTest, CheckpointsHoldSpilledTableKeysAndRestoreUnderAnyBudget) {
+  Harness whole(Spec(kTemporalLeft));
+  PushTemporal(whole, 60, 120);
+  PushTemporal(whole, 60, 120, /*t0=*/600);
+  std::vector<std::string> expected(whole.out.begin(), whole.out.end());
+
+  testing::TempDir dir;
+  const std::string tiny = std::string(kTemporalLeft) + "\n    state_memory: 2KiB";
+  std::string saved;
+  std::vector<std::string> got;
+  uint64_t keys = 0;
+  {
+    Harness a(Spec(tiny), nullptr, dir.path());
+    PushTemporal(a, 60, 120);
+    ASSERT_GT(CounterOf(a, "spilled_keys"), 0u);
+    keys = CounterOf(a, "keys");
+    saved = a.graph->SaveState();
+    got = a.Take();
+  }
+  for (std::string spec : {tiny, std::string(kTemporalLeft)}) {
+    Harness b(Spec(spec), nullptr, dir.path());
+    ASSERT_TRUE(b.graph->LoadState(saved).ok());
+    EXPECT_EQ(CounterOf(b, "keys"), keys);
+    PushTemporal(b, 60, 120, /*t0=*/600);
+    std::vector<std::string> all = got;
+    all.insert(all.end(), b.out.begin(), b.out.end());
+    EXPECT_EQ(all, expected) << spec;
+  }
+}
+
+// Key k0 at 5, then 40 keys at 60 with enough bytes for k0 to spill (the coldest).
+void PushOldKeyThenMany(Harness& h) {
+  h.Push({{R"({"_key":"k0","rate":1})", 5}}, kRight);
+  std::vector<std::pair<std::string, int64_t>> table;
+  for (int i = 1; i <= 40; ++i) {
+    table.emplace_back(fmt::format(R"({{"_key":"k{}","pad":"{}"}})", i, std::string(50, 'p')), 60);
+  }
+  h.Push(table, kRight);
+}
+
+TEST(TemporalJoinTest, TtlExpiresSpilledTableKeysOnDisk) {
+  testing::TempDir dir;
+  Harness h(Spec(std::string(kTemporalLeft) + "\n    state_ttl: 50ms\n    state_memory: 1KiB"),
+            nullptr, dir.path());
+  PushOldKeyThenMany(h);
+  ASSERT_GT(CounterOf(h, "spilled_keys"), 0u);
+  EXPECT_EQ(CounterOf(h, "keys"), 41u);
+  EXPECT_EQ(CounterOf(h, "versions"), 41u);
+  h.WatermarkAll(60);  // TTL pass: k0@5 is invisible from 55 on, so it goes, from disk
+  EXPECT_EQ(CounterOf(h, "keys"), 40u);
+  EXPECT_EQ(CounterOf(h, "versions"), 40u);
+  EXPECT_EQ(CounterOf(h, "ttl_expired_keys"), 1u);
+  h.Push({{R"({"cur":"k0","n":1})", 70}, {R"({"cur":"k1","n":2})", 70}}, kLeft);
+  h.WatermarkAll(70);
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"o":{"cur":"k0","n":1},"r":null})",
+                                    fmt::format(R"({{"o":{{"cur":"k1","n":2}},"r":{{"_key":"k1",)"
+                                                R"("pad":"{}"}}}})",
+                                                std::string(50, 'p'))));
+}
+
+TEST(TemporalJoinTest, SpilledExpiredTableKeysAreNotRestored) {
+  const std::string spec =
+      std::string(kTemporalLeft) + "\n    state_ttl: 50ms\n    state_memory: 1KiB";
+  testing::TempDir dir;
+  std::string saved;
+  {
+    Harness a(Spec(spec), nullptr, dir.path());
+    PushOldKeyThenMany(a);
+    a.WatermarkAll(30);  // TTL pass (nothing expired); the next at 55
+    a.WatermarkAll(54);  // k0@5 is invisible to every left event from 55 on, but still kept
+    EXPECT_EQ(CounterOf(a, "keys"), 41u);
+    EXPECT_GT(CounterOf(a, "spilled_keys"), 0u);
+    saved = a.graph->SaveState();
+  }
+  Harness b(Spec(spec), nullptr, dir.path());
+  ASSERT_TRUE(b.graph->LoadState(saved).ok());
+  EXPECT_EQ(CounterOf(b, "keys"), 40u);  // k0 did not come back
+  EXPECT_EQ(CounterOf(b, "versions"), 40u);
+  b.Push({{R"({"cur":"k0","n":1})", 55}}, kLeft);
+  b.WatermarkAll(70);
+  EXPECT_THAT(b.Take(), ElementsAre(R"({"o":{"cur":"k0","n":1},"r":null})"));
+}
+
 TEST(RegularJoinTest, StateOptionsAreValidatedWithPositions) {
   EXPECT_THAT(ErrorOf(Spec(std::string(kRegular) + "\n    state_ttl: soon")),
               HasSubstr("operators[0].state_ttl: 'soon' is not a duration"));
@@ -658,9 +791,11 @@ TEST(RegularJoinTest, StateOptionsAreValidatedWithPositions) {
               HasSubstr("'lots' is not a size"));
   EXPECT_THAT(ErrorOf(Spec("{kind: interval, lower: 0, upper: 1s, left_key: id, right_key: id}"
                            "\n    state_ttl: 1h")),
-              HasSubstr("state_ttl is for regular and temporal joins"));
-  EXPECT_THAT(ErrorOf(Spec(std::string(kTemporal) + "\n    state_memory: 1MiB")),
-              HasSubstr("state_memory is for regular joins"));
+              HasSubstr("state_ttl is for aggregates and regular and temporal joins"));
+  EXPECT_THAT(ErrorOf(Spec("{kind: interval, lower: 0, upper: 1s, left_key: id, right_key: id}"
+                           "\n    state_memory: 1MiB")),
+              HasSubstr("state_memory is for aggregates, dedup and regular and temporal joins"));
+  EXPECT_EQ(ErrorOf(Spec(std::string(kTemporal) + "\n    state_memory: 1MiB")), "");
   EXPECT_EQ(ErrorOf(Spec(std::string(kRegular) + "\n    state_ttl: 1h\n    state_memory: 64MiB")),
             "");
   EXPECT_EQ(ErrorOf(Spec(std::string(kTemporal) + "\n    state_ttl: 1d")), "");

@@ -211,6 +211,17 @@ void KeyByOperator::Push(int, std::span<Row> rows) {
   Emit(rows.first(kept));
 }
 
+DedupOperator::DedupOperator(std::string name, TaskContext& ctx,
+                             std::unique_ptr<rules::Expression> key, int64_t within_ms,
+                             SpillStoreOptions spill)
+    : Operator(std::move(name), ctx),
+      key_(std::move(key)),
+      within_ms_(within_ms),
+      seen_([&] {
+        spill.name = name_;
+        return std::move(spill);
+      }()) {}
+
 void DedupOperator::Push(int, std::span<Row> rows) {
   stats_.rows_in += rows.size();
   size_t kept = 0;
@@ -223,41 +234,43 @@ void DedupOperator::Push(int, std::span<Row> rows) {
     }
     scratch_.clear();
     EncodeValue(key, scratch_);
-    auto [it, inserted] = seen_.try_emplace(scratch_, row.timestamp);
-    if (!inserted) {
-      if (std::abs(row.timestamp - it->second) < within_ms_) continue;  // a duplicate
-      it->second = std::max(it->second, row.timestamp);
+    bool added = false;
+    SeenStore::Slot* slot = seen_.FindOrAdd(scratch_, &added);
+    if (added) {
+      slot->stamp = row.timestamp;
     } else {
-      state_bytes_ += scratch_.size() + 48;
+      if (std::abs(row.timestamp - slot->stamp) < within_ms_) continue;  // a duplicate
+      slot->stamp = std::max(slot->stamp, row.timestamp);
     }
     rows[kept++] = row;
   }
   Emit(rows.first(kept));
+  seen_.Shrink();
 }
 
 void DedupOperator::OnWatermark(int64_t wm) {
-  // Scan for expired keys at most once per `within` of event time: amortised O(1) per key.
+  // Scan for expired keys (time + within <= wm) at most once per `within` of event time:
+  // amortised O(1) per key (on disk too: one pass over the spilled keys).
   if (wm >= next_expiry_scan_) {
-    for (auto it = seen_.begin(); it != seen_.end();) {
-      if (it->second + within_ms_ <= wm) {
-        state_bytes_ -= it->first.size() + 48;
-        it = seen_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    int64_t cutoff = TtlCutoff(within_ms_, wm);
+    if (cutoff != kNoWatermark) seen_.EraseStampedUpTo(cutoff);
     next_expiry_scan_ = wm + within_ms_;
   }
   EmitWatermark(wm);
 }
 
+// Keys from memory and from disk alike (docs/formats/checkpoint.md; the format did not change).
 void DedupOperator::SaveState(StateWriter& w) const {
   w.I64(next_expiry_scan_);
   w.U64(seen_.size());
-  for (const auto& [key, ts] : seen_) {
+  seen_.ForEachInMemory([&](const SeenStore::Slot& slot) {
+    w.Bytes(slot.key());
+    w.I64(slot.stamp);
+  });
+  seen_.ForEachSpilled([&](std::string_view key, int64_t stamp, std::string_view) {
     w.Bytes(key);
-    w.I64(ts);
-  }
+    w.I64(stamp);
+  });
 }
 
 Status DedupOperator::LoadState(StateReader& r) {
@@ -265,11 +278,11 @@ Status DedupOperator::LoadState(StateReader& r) {
   next_expiry_scan_ = r.I64();
   uint64_t n = r.Count(2);
   for (uint64_t i = 0; i < n && r.ok(); ++i) {
-    std::string key(r.Bytes());
+    std::string_view key = r.Bytes();
     int64_t ts = r.I64();
     if (!r.ok()) break;
-    state_bytes_ += key.size() + 48;
-    seen_[std::move(key)] = ts;
+    seen_.FindOrAdd(key)->stamp = ts;
+    seen_.Shrink();  // more keys than the budget spill while they load
   }
   return r.status("dedup " + name_);
 }

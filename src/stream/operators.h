@@ -10,6 +10,7 @@
 
 #include "stream/operator.h"
 #include "stream/pipeline_spec.h"
+#include "stream/spill_store.h"
 
 namespace sluice::stream {
 
@@ -92,11 +93,15 @@ class KeyByOperator final : public Operator {
 // state is bounded by the keys seen in one `within` span.
 class DedupOperator final : public Operator {
  public:
+  // `spill`: `state_memory` (keys beyond it go to disk, spill_store.h).
   DedupOperator(std::string name, TaskContext& ctx, std::unique_ptr<rules::Expression> key,
-                int64_t within_ms)
-      : Operator(std::move(name), ctx), key_(std::move(key)), within_ms_(within_ms) {}
+                int64_t within_ms, SpillStoreOptions spill = {});
   void Push(int input, std::span<Row> rows) override;
-  size_t StateBytes() const override { return state_bytes_; }
+  size_t StateBytes() const override { return seen_.stats().memory_bytes; }
+  size_t SpilledBytes() const override { return seen_.stats().spilled_bytes; }
+  std::vector<std::pair<std::string, uint64_t>> Counters() const override {
+    return seen_.Counters();
+  }
 
  protected:
   void OnWatermark(int64_t wm) override;
@@ -104,11 +109,19 @@ class DedupOperator final : public Operator {
   Status LoadState(StateReader& r) override;
 
  private:
+  // A seen key holds nothing but its stamp (the event time it was last let through).
+  struct Seen {};
+  struct SeenCodec {
+    static void Encode(const Seen&, std::string&) {}
+    static bool Decode(std::string_view in, Seen&) { return in.empty(); }
+    static size_t Bytes(const Seen&) { return 0; }
+  };
+  using SeenStore = SpillStore<Seen, SeenCodec>;
+
   std::unique_ptr<rules::Expression> key_;
   int64_t within_ms_;
-  std::unordered_map<std::string, int64_t> seen_;  // encoded key -> event time first seen
+  SeenStore seen_;  // encoded key -> stamp: the event time first seen (latest kept row)
   std::string scratch_;
-  size_t state_bytes_ = 0;
   int64_t next_expiry_scan_ = kNoWatermark;
 };
 

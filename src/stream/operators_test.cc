@@ -147,5 +147,87 @@ TEST(OperatorsTest, TopNAscendingWithoutTiesKeepsN) {
   EXPECT_THAT(h.Take(), ElementsAre(R"({"v":1})", R"({"v":1})"));
 }
 
+// ------------------------------------------------------------------- dedup state_memory
+
+std::string DedupSpec(std::string_view extra = "") {
+  return Spec(fmt::format("  - {{name: d, type: dedup, input: s, key: id, within: 50ms{}}}", extra),
+              "d");
+}
+
+// `rounds` batches over `keys` ids, event times t0 + round, watermarks every 10 rounds.
+void PushDedup(Harness& h, int rounds, int keys, int64_t t0 = 0) {
+  for (int r = 0; r < rounds; ++r) {
+    std::vector<std::pair<std::string, int64_t>> rows;
+    for (int i = 0; i < 8; ++i) {
+      rows.emplace_back(fmt::format(R"({{"id":"{}-{}","r":{}}})", std::string(20, 'k'),
+                                    (r * 8 + i * 37) % keys, r),
+                        t0 + r);
+    }
+    h.Push(rows);
+    if (r % 10 == 9) h.Watermark(t0 + r - 20);
+  }
+}
+
+uint64_t DedupCounter(const Harness& h, std::string_view name) {
+  for (const auto& [n, v] : h.Find("d")->Counters()) {
+    if (n == name) return v;
+  }
+  ADD_FAILURE() << "no counter " << name;
+  return 0;
+}
+
+TEST(OperatorsTest, DedupSpillingUnderATinyBudgetGivesTheSameResultsAsMemory) {
+  Harness mem(DedupSpec());
+  PushDedup(mem, 200, 300);
+  testing::TempDir dir;
+  Harness spill(DedupSpec(", state_memory: 2KiB"), nullptr, dir.path());
+  PushDedup(spill, 200, 300);
+  ASSERT_GT(mem.out.size(), 200u);
+  ASSERT_LT(mem.out.size(), 1600u);  // some rows are duplicates
+  EXPECT_EQ(spill.out, mem.out);
+  EXPECT_GT(DedupCounter(spill, "spills"), 0u);
+  EXPECT_GT(DedupCounter(spill, "unspills"), 0u);
+  EXPECT_EQ(DedupCounter(spill, "keys"), DedupCounter(mem, "keys"));
+  EXPECT_LE(spill.graph->StateBytes(), 2048u);
+  EXPECT_GT(spill.graph->SpilledBytes(), 0u);
+  // Expiry reaches the keys on disk: after the watermark passes everything, nothing is left.
+  spill.Watermark(10000);
+  EXPECT_EQ(DedupCounter(spill, "keys"), 0u);
+  EXPECT_EQ(spill.graph->SpilledBytes(), 0u);
+  EXPECT_EQ(spill.graph->StateBytes(), 0u);
+}
+
+TEST(OperatorsTest, DedupCheckpointsHoldSpilledKeysAndRestoreUnderAnyBudget) {
+  Harness whole(DedupSpec());
+  PushDedup(whole, 100, 300);
+  PushDedup(whole, 100, 300, /*t0=*/100);
+  std::vector<std::string> expected(whole.out.begin(), whole.out.end());
+
+  testing::TempDir dir;
+  const std::string tiny = ", state_memory: 2KiB";
+  std::string saved;
+  std::vector<std::string> got;
+  uint64_t keys = 0;
+  {
+    Harness a(DedupSpec(tiny), nullptr, dir.path());
+    PushDedup(a, 100, 300);
+    ASSERT_GT(DedupCounter(a, "spilled_keys"), 0u);
+    keys = DedupCounter(a, "keys");
+    saved = a.graph->SaveState();
+    got = a.Take();
+  }
+  for (std::string extra : {tiny, std::string()}) {
+    Harness b(DedupSpec(extra), nullptr, dir.path());
+    ASSERT_TRUE(b.graph->LoadState(saved).ok());
+    EXPECT_EQ(DedupCounter(b, "keys"), keys);
+    PushDedup(b, 100, 300, /*t0=*/100);
+    std::vector<std::string> all = got;
+    all.insert(all.end(), b.out.begin(), b.out.end());
+    EXPECT_EQ(all, expected) << extra;
+    b.Watermark(10000);  // restored spilled keys expire as the others do
+    EXPECT_EQ(DedupCounter(b, "keys"), 0u);
+  }
+}
+
 }  // namespace
 }  // namespace sluice::stream

@@ -788,18 +788,22 @@ void ParseAggregates(MapReader& r, OperatorSpec& op, const std::vector<std::stri
 // keys and the watermark does not bound it (the other operators drop state as event time passes).
 void ParseStateOptions(MapReader& r, OperatorSpec& op) {
   bool join = op.kind == OperatorKind::kJoin;
+  bool aggregate = op.kind == OperatorKind::kAggregate;
   if (r.Has("state_ttl")) {
-    if (!join || (op.join.kind != JoinKind::kRegular && op.join.kind != JoinKind::kTemporal)) {
+    if (!aggregate &&
+        (!join || (op.join.kind != JoinKind::kRegular && op.join.kind != JoinKind::kTemporal))) {
       Fail(r.node()["state_ttl"], r.Path("state_ttl"),
-           "state_ttl is for regular and temporal joins (the state of other operators is "
-           "dropped as the watermark passes it)");
+           "state_ttl is for aggregates and regular and temporal joins (the state of other "
+           "operators is dropped as the watermark passes it)");
     }
     op.state_ttl_ms = r.Duration("state_ttl", 0, 1);
   }
   if (r.Has("state_memory")) {
-    if (!join || op.join.kind != JoinKind::kRegular) {
+    if (!aggregate && op.kind != OperatorKind::kDedup &&
+        (!join || (op.join.kind != JoinKind::kRegular && op.join.kind != JoinKind::kTemporal))) {
       Fail(r.node()["state_memory"], r.Path("state_memory"),
-           "state_memory is for regular joins (the only operator whose state spills to disk)");
+           "state_memory is for aggregates, dedup and regular and temporal joins (the operators "
+           "whose state spills to disk)");
     }
     op.state_memory_bytes = r.Size("state_memory", 1024);
   }

@@ -159,9 +159,10 @@ struct OperatorSpec {
   bool with_ties = false;                // top_n
   JoinSpec join;                                      // join
   EnrichSpec enrich;                                  // enrich
-  // Keyed state (docs/pipelines.md, "State"). state_ttl: regular and temporal joins drop a key
-  // not updated for this long of event time (0: never). state_memory: a regular join's bytes of
-  // state kept in memory before the coldest keys spill to disk (0: no limit).
+  // Keyed state (docs/pipelines.md, "State"). state_ttl: aggregates and regular and temporal
+  // joins drop a key not updated for this long of event time (0: never). state_memory: bytes of
+  // an aggregate's, a dedup's or a regular or temporal join's keyed state kept in memory before
+  // the coldest keys spill to disk (0: no limit).
   int64_t state_ttl_ms = 0;
   int64_t state_memory_bytes = 0;
   SpecLoc loc;

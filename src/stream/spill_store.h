@@ -33,6 +33,24 @@ struct SpillStoreOptions {
   std::string name = "state";  // the directory's prefix (the operator's name)
 };
 
+// The keyed-state options of an operator (OperatorSpec::state_ttl_ms, state_memory_bytes):
+// docs/pipelines.md ("State") says which operators take which.
+struct KeyedStateOptions {
+  // A key not updated for this long of event time is dropped (0: never). Event time, so a replay
+  // expires exactly what the run did.
+  int64_t ttl_ms = 0;
+  // Memory budget and scratch directory of the operator's SpillStore.
+  SpillStoreOptions spill;
+};
+
+// Entries stamped at or before this are expired at watermark `wm` under `ttl_ms`
+// (INT64_MIN: none, without a TTL or before any watermark).
+inline int64_t TtlCutoff(int64_t ttl_ms, int64_t wm) {
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  if (ttl_ms <= 0 || wm == kMin || wm < kMin + ttl_ms + 1) return kMin;
+  return wm - ttl_ms;
+}
+
 // Counters of a store, for Operator::Counters() and metrics.
 struct SpillStoreStats {
   size_t memory_entries = 0;
@@ -44,10 +62,11 @@ struct SpillStoreStats {
   uint64_t spill_errors = 0;   // failed disk writes (spilling is then off; entries stay in memory)
 };
 
-// `Codec` encodes values for the disk and checkpoints:
-//   static void Encode(const V& v, std::string& out);     // appends
-//   static bool Decode(std::string_view in, V& v);         // false: corrupt
-//   static size_t Bytes(const V& v);                       // memory the value holds
+// `Codec` encodes values for the disk and checkpoints (static or const members; the store keeps
+// a copy, so a codec may carry what decoding needs, such as an aggregate row layout):
+//   void Encode(const V& v, std::string& out) const;     // appends
+//   bool Decode(std::string_view in, V& v) const;        // false: corrupt; v is value-initialised
+//   size_t Bytes(const V& v) const;                      // memory the value holds
 //
 // Lifecycle: owned by one operator on its task's shard (not thread-safe). The RocksDB instance
 // is opened at the first spill and deleted with the store; it is scratch, never read after a
@@ -56,11 +75,11 @@ struct SpillStoreStats {
 // Invariants:
 //  1. A key is either in memory or on disk, never both: reading a spilled entry back deletes it
 //     from disk. So memory_bytes + spilled_bytes is the state's size, and counts are exact.
-//  2. Slot pointers stay valid until Shrink, Erase of that slot, EraseStampedUpTo or Clear:
-//     only those move entries out of memory. Callers use slots within one batch of events and
-//     call Shrink at its end.
+//  2. Slot pointers stay valid until Shrink, Erase of that slot, EraseStampedUpTo or
+//     RetainInMemory: only those move entries out of memory. Callers use slots within one
+//     batch of events and call Shrink at its end.
 //  3. memory_bytes is the sum of slots' `bytes`, which the caller keeps current with AddBytes
-//     as it changes a value (the store adds the key and its own bookkeeping).
+//     or SetValueBytes as it changes a value (the store adds the key and its own bookkeeping).
 //  4. A disk value is `i` stamp then Codec::Encode bytes (the same bytes checkpoints hold).
 // Transparent hashing, so lookups by string_view do not build a std::string.
 struct SpillKeyHash {
@@ -91,7 +110,8 @@ class SpillStore {
     Slot* next_ = nullptr;  // toward least recently used
   };
 
-  explicit SpillStore(SpillStoreOptions options) : options_(std::move(options)) {}
+  explicit SpillStore(SpillStoreOptions options, Codec codec = Codec())
+      : options_(std::move(options)), codec_(std::move(codec)) {}
   SpillStore(const SpillStore&) = delete;
   SpillStore& operator=(const SpillStore&) = delete;
 
@@ -112,10 +132,10 @@ class SpillStore {
     int64_t stamp = 0;
     bool ok = ReadStamp(in, stamp);
     Slot* slot = Insert(key);
-    ok = ok && Codec::Decode(in, slot->value);
+    ok = ok && codec_.Decode(in, slot->value);
     SLUICE_CHECK(ok, "{}: spilled entry corrupt", options_.name);
     slot->stamp = stamp;
-    SetBytes(slot, Codec::Bytes(slot->value));
+    SetBytes(slot, codec_.Bytes(slot->value));
     --stats_.spilled_entries;
     stats_.spilled_bytes -= scratch_.size();
     ++stats_.unspills;
@@ -138,6 +158,9 @@ class SpillStore {
     size_t value_bytes = slot->bytes_ - kSlotOverhead - slot->key_->size();
     SetBytes(slot, static_cast<size_t>(static_cast<int64_t>(value_bytes) + delta));
   }
+  // The value of `slot` now holds `value_bytes` bytes (for values whose size is easier to
+  // recompute than to track, such as aggregate rows: Codec::Bytes).
+  void SetValueBytes(Slot* slot, size_t value_bytes) { SetBytes(slot, value_bytes); }
 
   void Erase(Slot* slot) {
     Unlink(slot);
@@ -160,7 +183,7 @@ class SpillStore {
     for (Slot* s = lru_tail_; s != nullptr && stats_.memory_bytes - freed > target; s = s->prev_) {
       std::string v;
       varint::AppendSigned(v, s->stamp);
-      Codec::Encode(s->value, v);
+      codec_.Encode(s->value, v);
       pairs_.emplace_back(*s->key_, std::move(v));
       victims.push_back(s);
       freed += s->bytes_;
@@ -185,10 +208,18 @@ class SpillStore {
 
   // Removes every entry (in memory and on disk) whose stamp is <= `cutoff` and returns how many.
   size_t EraseStampedUpTo(int64_t cutoff) {
+    return EraseStampedUpTo(
+        cutoff, [](const Slot&) {}, [](std::string_view, std::string_view) {});
+  }
+  // The same, calling on_memory(const Slot&) for each erased entry in memory and
+  // on_disk(key, encoded value) for each on disk, before it goes (to keep the caller's counts).
+  template <typename OnMemory, typename OnDisk>
+  size_t EraseStampedUpTo(int64_t cutoff, OnMemory&& on_memory, OnDisk&& on_disk) {
     size_t n = 0;
     for (auto it = map_.begin(); it != map_.end();) {
       Slot& s = it->second;
       if (s.stamp <= cutoff) {
+        on_memory(s);
         Unlink(&s);
         stats_.memory_bytes -= s.bytes_;
         map_.erase(it++);
@@ -200,10 +231,11 @@ class SpillStore {
     stats_.memory_entries = map_.size();
     if (db_ != nullptr && stats_.spilled_entries > 0) {
       size_t entries = 0, bytes = 0;
-      Status st = db_->EraseIf([&](std::string_view, std::string_view v) {
+      Status st = db_->EraseIf([&](std::string_view key, std::string_view v) {
         int64_t stamp = 0;
         std::string_view rest = v;
         if (!ReadStamp(rest, stamp) || stamp > cutoff) return false;
+        on_disk(key, rest);
         ++entries;
         bytes += v.size();
         return true;
@@ -213,6 +245,27 @@ class SpillStore {
       stats_.spilled_bytes -= bytes;
       n += entries;
     }
+    return n;
+  }
+
+  // Calls keep(Slot&) for every entry in memory and erases those it returns false for; returns
+  // how many. `keep` may change the value (and then calls AddBytes or SetValueBytes on that slot),
+  // but must not add, find or erase entries. Entries on disk are not visited.
+  template <typename Fn>
+  size_t RetainInMemory(Fn&& keep) {
+    size_t n = 0;
+    for (auto it = map_.begin(); it != map_.end();) {
+      Slot& s = it->second;
+      if (keep(s)) {
+        ++it;
+        continue;
+      }
+      Unlink(&s);
+      stats_.memory_bytes -= s.bytes_;
+      map_.erase(it++);
+      ++n;
+    }
+    stats_.memory_entries = map_.size();
     return n;
   }
 
@@ -235,6 +288,18 @@ class SpillStore {
   }
 
   size_t size() const { return map_.size() + stats_.spilled_entries; }
+  const Codec& codec() const { return codec_; }
+  // The store's counters as Operator::Counters() shows them (`keys`, `keys_in_memory`,
+  // `spilled_keys`, `spilled_bytes`, `spills`, `unspills`, `spill_errors`).
+  std::vector<std::pair<std::string, uint64_t>> Counters() const {
+    return {{"keys", size()},
+            {"keys_in_memory", stats_.memory_entries},
+            {"spilled_keys", stats_.spilled_entries},
+            {"spilled_bytes", stats_.spilled_bytes},
+            {"spills", stats_.spills},
+            {"unspills", stats_.unspills},
+            {"spill_errors", stats_.spill_errors}};
+  }
   const SpillStoreStats& stats() const { return stats_; }
   const SpillStoreOptions& options() const { return options_; }
 
@@ -309,6 +374,7 @@ class SpillStore {
   }
 
   SpillStoreOptions options_;
+  Codec codec_;
   // Node-based: slots do not move.
   absl::node_hash_map<std::string, Slot, SpillKeyHash, SpillKeyEq> map_;
   Slot* lru_head_ = nullptr;

@@ -152,5 +152,72 @@ TEST(SpillStoreTest, EraseKeepsTheAccountingExact) {
   EXPECT_EQ(s.size(), 0u);
 }
 
+TEST(SpillStoreTest, EraseCallbacksSeeEveryErasedEntryOnce) {
+  testing::TempDir dir;
+  Store s({.memory_budget = 1000, .dir = dir.path()});
+  for (int i = 0; i < 30; ++i) Put(s, i, 100, /*stamp=*/i);
+  s.Shrink();
+  std::vector<std::string> memory, disk;
+  size_t n = s.EraseStampedUpTo(
+      19, [&](const Store::Slot& slot) { memory.emplace_back(slot.key()); },
+      [&](std::string_view key, std::string_view value) {
+        EXPECT_EQ(value.size(), 100u);  // the encoded value, without the stamp
+        disk.emplace_back(key);
+      });
+  EXPECT_EQ(n, 20u);
+  EXPECT_EQ(memory.size() + disk.size(), 20u);
+  EXPECT_FALSE(disk.empty());
+}
+
+TEST(SpillStoreTest, RetainInMemoryErasesWhatItRejectsAndKeepsTheAccountingExact) {
+  Store s({});
+  for (int i = 0; i < 10; ++i) Put(s, i, 10);
+  size_t erased = s.RetainInMemory([&](Store::Slot& slot) {
+    if (slot.key() < Key(5)) return false;
+    slot.value.resize(4);  // shrink the kept ones
+    s.SetValueBytes(&slot, 4);
+    return true;
+  });
+  EXPECT_EQ(erased, 5u);
+  EXPECT_EQ(s.size(), 5u);
+  EXPECT_EQ(s.stats().memory_bytes, 5 * (Store::kSlotOverhead + Key(0).size() + 4));
+}
+
+// A codec with state of its own: a prefix every encoding carries.
+struct PrefixCodec {
+  std::string prefix;
+  void Encode(const std::string& v, std::string& out) const { out.append(prefix).append(v); }
+  bool Decode(std::string_view in, std::string& v) const {
+    if (in.substr(0, prefix.size()) != prefix) return false;
+    v.assign(in.substr(prefix.size()));
+    return true;
+  }
+  size_t Bytes(const std::string& v) const { return v.size(); }
+};
+
+TEST(SpillStoreTest, ACodecWithStateIsUsedForTheDiskAndItsCounters) {
+  testing::TempDir dir;
+  SpillStore<std::string, PrefixCodec> s({.memory_budget = 1000, .dir = dir.path()},
+                                         PrefixCodec{"v1:"});
+  for (int i = 0; i < 30; ++i) {
+    auto* slot = s.FindOrAdd(Key(i));
+    slot->value = std::string(100, 'x');
+    s.AddBytes(slot, 100);
+  }
+  s.Shrink();
+  ASSERT_GT(s.stats().spilled_entries, 0u);
+  s.ForEachSpilled([](std::string_view, int64_t, std::string_view v) {
+    EXPECT_EQ(v.substr(0, 3), "v1:");
+  });
+  auto* back = s.Find(Key(0));  // the coldest: on disk
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(back->value, std::string(100, 'x'));
+  auto counters = s.Counters();
+  ASSERT_EQ(counters.size(), 7u);
+  EXPECT_EQ(counters[0], (std::pair<std::string, uint64_t>("keys", 30)));
+  EXPECT_EQ(counters[5].first, "unspills");
+  EXPECT_EQ(counters[5].second, 1u);
+}
+
 }  // namespace
 }  // namespace sluice::stream

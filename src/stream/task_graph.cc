@@ -36,6 +36,14 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
 
   // Does a stream carry a key set by key_by upstream?
   auto keyed = [&](const std::string& stream) { return StreamIsKeyed(spec, stream); };
+  // state_ttl / state_memory of an operator, with this task's scratch directory for spills.
+  auto state_options = [&](const OperatorSpec& op) {
+    KeyedStateOptions state;
+    state.ttl_ms = op.state_ttl_ms;
+    state.spill.memory_budget = static_cast<size_t>(op.state_memory_bytes);
+    state.spill.dir = options.state_dir;
+    return state;
+  };
 
   for (const auto& s : spec.sources) {
     std::unique_ptr<PassThroughOperator> src;
@@ -130,7 +138,8 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
       case OperatorKind::kDedup: {
         auto c = compile(*op.key);
         if (!c.ok()) return c.status();
-        built = std::make_unique<DedupOperator>(op.name, ctx, std::move(*c), op.within_ms);
+        built = std::make_unique<DedupOperator>(op.name, ctx, std::move(*c), op.within_ms,
+                                                state_options(op).spill);
         break;
       }
       case OperatorKind::kRoute: {
@@ -204,17 +213,13 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Build(const PipelineSpec& spec, Ta
         break;
       }
       case OperatorKind::kAggregate: {
-        auto a = MakeAggregateOperator(op, ctx, keyed(op.inputs[0]));
+        auto a = MakeAggregateOperator(op, ctx, keyed(op.inputs[0]), state_options(op));
         if (!a.ok()) return a.status();
         built = std::move(*a);
         break;
       }
       case OperatorKind::kJoin: {
-        JoinStateOptions state;
-        state.ttl_ms = op.state_ttl_ms;
-        state.spill.memory_budget = static_cast<size_t>(op.state_memory_bytes);
-        state.spill.dir = options.state_dir;
-        auto j = MakeJoinOperator(op.name, ctx, op.join, state);
+        auto j = MakeJoinOperator(op.name, ctx, op.join, state_options(op));
         if (!j.ok()) return j.status();
         built = std::move(*j);
         break;
