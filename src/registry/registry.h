@@ -13,6 +13,9 @@
 //   {"keytype":"MODE","subject":s|null}            -> {"mode":"READONLY"}
 //   {"keytype":"ID"}                               -> {"next_id":n}  (ids are never reused)
 //
+// Lineage (who produces and consumes each schema id) lives beside it in `_lineage`
+// (lineage_store.h).
+//
 // Errors carry Confluent's numeric codes (reference notes §1.4); the HTTP status is the code's
 // first three digits except for 409.
 #pragma once
