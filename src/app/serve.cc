@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <optional>
+#include <random>
 #include <thread>
 
 #include "app/auth_setup.h"
@@ -64,6 +65,31 @@ Result<storage::TopicConfig> DefaultTopicConfig(const config::ServerConfig& c) {
                                   {"segment_bytes", std::to_string(c.segment_bytes)},
                                   {"retention_ms", std::to_string(c.retention_ms)}}));
   return t;
+}
+
+// The name this process's lineage entries carry (registry/lineage_store.h): kept in
+// <data_dir>/lineage-instance so a restart continues its own counts. Instances of the Kafka
+// scale-out mode need data directories of their own for their counts to add up. When the file
+// cannot be read or written, a name for this run only.
+std::string LineageInstance(const std::string& data_dir, spdlog::logger& log) {
+  const std::filesystem::path path = std::filesystem::path(data_dir) / "lineage-instance";
+  {
+    std::ifstream in(path);
+    std::string id;
+    if (in && std::getline(in, id) && !id.empty() && id.size() <= 64) return id;
+  }
+  std::random_device rd;
+  const std::string id = fmt::format("{:08x}{:08x}", rd(), rd());
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  std::ofstream out(path, std::ios::trunc);
+  out << id << "\n";
+  out.close();
+  if (!out) {
+    log.warn("lineage: cannot write {}; lineage counts restart with this process",
+             path.string());
+  }
+  return id;
 }
 
 }  // namespace
@@ -294,6 +320,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
   std::unique_ptr<gateway::HttpServer> registry_server;
   if (registry_listen) {
     registry::RegistryOptions ro;
+    ro.lineage.instance = LineageInstance(cfg->data_dir, log);
     auto reg = std::make_unique<registry::Registry>(ro, *the_log, shards);
     Status st = reg->Start();
     if (!st.ok()) {
@@ -347,6 +374,12 @@ int RunServe(const std::vector<std::string>& raw_args) {
       publisher.SetLineageRecorder(
           [r](std::string_view topic, int32_t id, uint64_t events, std::string_view principal) {
             r->RecordLineage(id, topic, principal, "produces", events);
+          });
+      // Consumers through the gateway: only ids the registry knows, so binary values that
+      // merely start with a zero byte do not fill the lineage with made-up ids.
+      publisher.SetConsumeRecorder(
+          [r](std::string_view topic, int32_t id, uint64_t events, std::string_view principal) {
+            if (r->GetById(id).ok()) r->RecordLineage(id, topic, principal, "consumes", events);
           });
     }
   }

@@ -338,14 +338,19 @@ Task<HttpResponse> RestApi::Fetch(HttpRequest& req) {
   w.BeginObject().Key("events").BeginArray();
   model::Offset next = r->next_offset;
   bool any = false;
+  const bool tally_ids = publisher_.records_consumers();
+  SchemaIdTally ids;
   st = r->ForEachRecord([&](const model::RecordView& rec) {
     any = true;
     next = rec.offset + 1;
+    if (tally_ids) ids.Add(rec.value);
     w.BeginObject();
     internal::WriteRecordFields(w, parser, rec);
     w.EndObject();
   });
   if (!st.ok()) co_return HttpResponse::Error(st);
+  publisher_.RecordConsumed(topic, req.principal != nullptr ? req.principal->name : "anonymous",
+                            ids);
   if (!any && next < from) next = from;
   w.EndArray();
   w.Field("next_offset", next.value());

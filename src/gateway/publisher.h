@@ -20,6 +20,7 @@
 #include "base/status.h"
 #include "gateway/rate_limiter.h"
 #include "gateway/publish_event.h"
+#include "gateway/schema_id_tally.h"
 #include "model/record.h"
 #include "runtime/asio.h"
 #include "storage/log.h"
@@ -86,6 +87,21 @@ class Publisher {
   using LineageRecorder = std::function<void(std::string_view topic, int32_t id, uint64_t events,
                                              std::string_view principal)>;
   void SetLineageRecorder(LineageRecorder r) { lineage_ = std::move(r); }
+  // The consuming side of the lineage: the fetch and subscribe paths of every front end report,
+  // per response, how many values of each schema id (Confluent wire format) `principal` read
+  // from `topic`. Kept here because the publisher is what every front end shares. Set before
+  // the log (SetLog), like the other hooks.
+  using ConsumeRecorder = std::function<void(std::string_view topic, int32_t id, uint64_t events,
+                                             std::string_view principal)>;
+  void SetConsumeRecorder(ConsumeRecorder r) { consume_lineage_ = std::move(r); }
+  // Whether consumed values are worth tallying (a recorder is set).
+  bool records_consumers() const { return static_cast<bool>(consume_lineage_); }
+  // Reports one response's tally (no-op without a recorder or with an empty tally).
+  void RecordConsumed(std::string_view topic, std::string_view principal,
+                      const SchemaIdTally& tally) const {
+    if (!consume_lineage_ || tally.empty()) return;
+    tally.ForEach([&](int32_t id, uint64_t n) { consume_lineage_(topic, id, n, principal); });
+  }
   // Checks a key on topics with value_schema_validation: kNotFound (no "<topic>-key" schema)
   // means keys are not checked; kInvalidArgument names the field.
   using KeyValidator = std::function<Status(std::string_view topic, std::string_view key)>;
@@ -128,6 +144,7 @@ class Publisher {
   std::atomic<storage::Log*> log_{nullptr};
   ValueValidator value_validator_;
   LineageRecorder lineage_;
+  ConsumeRecorder consume_lineage_;
   KeyValidator key_validator_;
   RateLimiter* limiter_ = nullptr;
   std::atomic<uint64_t> sticky_{0};  // rotates the keyless partition per request

@@ -162,6 +162,7 @@ Task<HttpResponse> WebSocketApi::Handshake(HttpRequest& req) {
   }
   internal::SubscribeParams p;
   p.topic = topic;
+  if (req.principal != nullptr) p.principal = req.principal->name;
   p.batch_events = options_.default_batch_events;
   if (auto from = req.Query("from")) {
     st = ParseFrom(*from, p);

@@ -13,6 +13,9 @@
 //   {"keytype":"MODE","subject":s|null}            -> {"mode":"READONLY"}
 //   {"keytype":"ID"}                               -> {"next_id":n}  (ids are never reused)
 //
+// Lineage (who produces and consumes each schema id) lives beside it in `_lineage`
+// (lineage_store.h).
+//
 // Errors carry Confluent's numeric codes (reference notes §1.4); the HTTP status is the code's
 // first three digits except for 409.
 #pragma once
@@ -29,6 +32,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "registry/lineage_store.h"
 #include "runtime/asio.h"
 #include "runtime/event.h"
 #include "runtime/shards.h"
@@ -115,6 +119,7 @@ struct RegistryOptions {
   schema::CompatibilityLevel default_level = schema::CompatibilityLevel::kBackward;
   size_t max_schema_bytes = 1 << 20;
   int32_t tail_wait_ms = 500;  // long-poll of the tail loop that picks up other writers' records
+  LineageOptions lineage;
 };
 
 class Registry {
@@ -200,19 +205,14 @@ class Registry {
   // type-checking pipeline expressions); empty when the topic has no schema. Thread-safe.
   std::unordered_map<std::string, model::ValueType> FieldTypesForTopic(std::string_view topic) const;
 
-  // Lineage (Sluice's extension): who produces (and, later, consumes) each schema id. Kept in
-  // memory since the process started. role is "produces" or "consumes".
-  struct LineageUse {
-    int32_t id = 0;
-    std::string topic;
-    std::string principal;
-    std::string role;
-    uint64_t events = 0;
-    int64_t last_seen_ms = 0;
-  };
+  // Lineage (Sluice's extension): who produces and consumes each schema id, kept in `_lineage`
+  // (lineage_store.h). role is "produces" or "consumes". Thread-safe.
+  using LineageUse = registry::LineageUse;
   void RecordLineage(int32_t id, std::string_view topic, std::string_view principal,
                      std::string_view role, uint64_t events);
+  // Every use, summed over the instances sharing the log.
   std::vector<LineageUse> Lineage() const;
+  LineageStore& lineage_store() { return lineage_; }
 
  private:
   struct Subject {
@@ -274,8 +274,7 @@ class Registry {
   };
   mutable std::map<std::pair<int32_t, std::vector<int32_t>>, CachedDecoder> decoders_;
 
-  mutable std::mutex lineage_mu_;
-  std::map<std::tuple<int32_t, std::string, std::string, std::string>, LineageUse> lineage_;
+  LineageStore lineage_;
 
   // Shard 0 only.
   int64_t applied_ = 0;  // next offset of _schemas to apply

@@ -19,7 +19,10 @@ using schema::SchemaType;
 using namespace internal;  // NOLINT: the shared helpers of this component
 
 Registry::Registry(RegistryOptions options, storage::Log& log, runtime::Shards& shards)
-    : options_(std::move(options)), log_(log), shards_(shards) {}
+    : options_(std::move(options)),
+      log_(log),
+      shards_(shards),
+      lineage_(options_.lineage, log, shards) {}
 
 Registry::~Registry() { Stop(); }
 
@@ -42,10 +45,16 @@ Status Registry::Start() {
   }
   tail_running_ = true;
   shards_.Spawn(runtime::ShardId(0), [this]() -> Task<void> { co_await TailLoop(); });
+  // Lineage is an extension: without `_lineage` the registry still serves, and lineage is kept
+  // in memory only.
+  if (Status st = lineage_.Start(); !st.ok()) {
+    Logger().warn("schema registry: lineage not persisted: {}", st.message());
+  }
   return Status::Ok();
 }
 
 void Registry::Stop() {
+  lineage_.Stop();
   stopping_ = true;
   for (int i = 0; i < 400 && tail_running_.load(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

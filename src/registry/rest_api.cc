@@ -4,6 +4,7 @@
 #include <cctype>
 #include <tuple>
 #include <charconv>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -425,7 +426,8 @@ class Api {
                                     ModeName(r.value.value_or(Mode::kReadWrite))));
   }
 
-  // Lineage (Sluice's extension): which topics and principals produce each version's schema.
+  // Lineage (Sluice's extension): which topics and principals produce and consume each
+  // version's schema.
   Task<HttpResponse> LineageOfSubject(HttpRequest& req) {
     const std::string& subject = req.Param("subject");
     auto versions = r_.AllVersions("", true, false);
@@ -442,7 +444,8 @@ class Api {
         for (const auto& u : uses) {
           if (u.id != v.content->id || u.role != role) continue;
           w.BeginObject().Field("topic", u.topic).Field("principal", u.principal);
-          w.Field("events", static_cast<int64_t>(u.events)).Field("last_seen_ms", u.last_seen_ms);
+          w.Field("events", static_cast<int64_t>(u.events));
+          w.Field("first_seen_ms", u.first_seen_ms).Field("last_seen_ms", u.last_seen_ms);
           w.EndObject();
         }
         w.EndArray();
@@ -454,7 +457,8 @@ class Api {
   }
 
   // The whole lineage as a graph: subjects -> schema ids (versions), topics -> schema ids
-  // (produces/consumes, with event counts), principals -> topics.
+  // (produces/consumes, with event counts), principals -> topics (produces/consumes, with the
+  // events summed over the topic's schema ids; one edge per principal, topic and role).
   Task<HttpResponse> LineageGraph(HttpRequest&) {
     auto versions = r_.AllVersions("", false, false);
     auto uses = r_.Lineage();
@@ -474,6 +478,7 @@ class Api {
       edges.BeginObject().Field("from", s).Field("to", sc).Field("kind", "version");
       edges.Field("version", v.version).EndObject();
     }
+    std::map<std::tuple<std::string, std::string, std::string>, uint64_t> principal_edges;
     for (const auto& u : uses) {
       const std::string t = "topic:" + u.topic;
       const std::string sc = "schema:" + std::to_string(u.id);
@@ -483,7 +488,12 @@ class Api {
       node(p, "principal");
       edges.BeginObject().Field("from", t).Field("to", sc).Field("kind", u.role);
       edges.Field("events", static_cast<int64_t>(u.events)).EndObject();
-      edges.BeginObject().Field("from", p).Field("to", t).Field("kind", u.role).EndObject();
+      principal_edges[{p, t, u.role}] += u.events;
+    }
+    for (const auto& [k, events] : principal_edges) {
+      const auto& [p, t, role] = k;
+      edges.BeginObject().Field("from", p).Field("to", t).Field("kind", role);
+      edges.Field("events", static_cast<int64_t>(events)).EndObject();
     }
     nodes.EndArray();
     edges.EndArray();

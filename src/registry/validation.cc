@@ -163,29 +163,9 @@ std::unordered_map<std::string, model::ValueType> Registry::FieldTypesForTopic(
 
 void Registry::RecordLineage(int32_t id, std::string_view topic, std::string_view principal,
                              std::string_view role, uint64_t events) {
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-  std::lock_guard lock(lineage_mu_);
-  auto key = std::make_tuple(id, std::string(topic), std::string(principal), std::string(role));
-  auto [it, fresh] = lineage_.try_emplace(key);
-  LineageUse& use = it->second;
-  if (fresh) {
-    use.id = id;
-    use.topic = topic;
-    use.principal = principal;
-    use.role = role;
-  }
-  use.events += events;
-  use.last_seen_ms = now_ms;
+  lineage_.Record(id, topic, principal, role, events);
 }
 
-std::vector<Registry::LineageUse> Registry::Lineage() const {
-  std::lock_guard lock(lineage_mu_);
-  std::vector<LineageUse> out;
-  out.reserve(lineage_.size());
-  for (const auto& [k, use] : lineage_) out.push_back(use);
-  return out;
-}
+std::vector<Registry::LineageUse> Registry::Lineage() const { return lineage_.Uses(); }
 
 }  // namespace sluice::registry

@@ -1630,5 +1630,77 @@ TEST_F(RegistryApiTest, ConcurrentRegistrationsAgreeOnIds) {
   }
 }
 
+// Lineage (Sluice's extension): a producer through the gateway and a consumer fetching over HTTP
+// appear against the schema id, and both are still there after a restart (`_lineage`).
+TEST_F(RegistryApiTest, LineageShowsProducersAndHttpConsumersAndSurvivesARestart) {
+  auto reg = Do("POST", "/subjects/readings-value/versions",
+                Body(R"({"type":"object","properties":{"t":{"type":"number"}}})", "JSON"));
+  ASSERT_EQ(reg.status, 200) << reg.body;
+  const int64_t id = reg.Int("id");
+  ASSERT_GT(id, 0);
+
+  auto api = std::move(gateway::HttpClient::Create(server_->url())).value();
+  auto created = api->Request(
+      "POST", "/v1/topics",
+      R"({"name":"readings","partitions":1,"config":{"value_schema_validation":true}})");
+  ASSERT_TRUE(created.ok() && created->status == 201)
+      << (created.ok() ? created->body : created.status().ToString());
+  // Wire-format values (magic byte 0, big-endian id, JSON) as CloudEvents binary-mode bodies.
+  std::string wire(1, '\0');
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    wire.push_back(static_cast<char>((static_cast<uint32_t>(id) >> shift) & 0xff));
+  }
+  wire += R"({"t":21.5})";
+  api->SetHeader("ce-specversion", "1.0");
+  api->SetHeader("ce-source", "/sensors");
+  api->SetHeader("ce-type", "reading");
+  for (int i = 0; i < 3; ++i) {
+    api->SetHeader("ce-id", "r" + std::to_string(i));
+    auto p = api->Request("POST", "/v1/topics/readings/events", wire, "application/octet-stream");
+    ASSERT_TRUE(p.ok() && p->status == 200) << (p.ok() ? p->body : p.status().ToString());
+  }
+  for (const char* h : {"ce-specversion", "ce-source", "ce-type", "ce-id"}) api->RemoveHeader(h);
+  auto fetched = api->Request("GET", "/v1/topics/readings/partitions/0/events?offset=0&max=10");
+  ASSERT_TRUE(fetched.ok() && fetched->status == 200)
+      << (fetched.ok() ? fetched->body : fetched.status().ToString());
+
+  auto check = [&](const char* when) {
+    auto l = Do("GET", "/v1/lineage/subjects/readings-value");
+    ASSERT_EQ(l.status, 200) << when << ": " << l.body;
+    const auto* versions = l.Get("versions");
+    ASSERT_TRUE(versions != nullptr && versions->is_array() && versions->items().size() == 1)
+        << when << ": " << l.body;
+    const auto& v = versions->items()[0];
+    for (const char* role : {"producers", "consumers"}) {
+      const auto* list = v.Find(role);
+      ASSERT_TRUE(list != nullptr && list->is_array() && list->items().size() == 1)
+          << when << " " << role << ": " << l.body;
+      const auto& u = list->items()[0];
+      auto str = [&](const char* k) {
+        const auto* f = u.Find(k);
+        return f != nullptr && f->is_string() ? f->text() : std::string("<missing>");
+      };
+      auto num = [&](const char* k) {
+        const auto* f = u.Find(k);
+        return f != nullptr ? f->AsInt64().value_or(-1) : -1;
+      };
+      EXPECT_EQ(str("topic"), "readings") << when << ": " << l.body;
+      EXPECT_EQ(str("principal"), "anonymous") << when << ": " << l.body;
+      EXPECT_EQ(num("events"), 3) << when << " " << role << ": " << l.body;
+      EXPECT_GT(num("first_seen_ms"), 0) << when << ": " << l.body;
+    }
+  };
+  check("before the restart");
+  auto graph = Do("GET", "/v1/lineage/graph");
+  ASSERT_EQ(graph.status, 200) << graph.body;
+  EXPECT_NE(graph.body.find(
+                R"({"from":"principal:anonymous","to":"topic:readings","kind":"consumes")"),
+            std::string::npos)
+      << graph.body;
+
+  RestartServer();
+  check("after the restart");
+}
+
 }  // namespace
 }  // namespace sluice::e2e

@@ -736,6 +736,8 @@ class SubscribeSession final : public WsSession {
     JsonWriter w;
     int32_t count = 0;
     std::unique_ptr<codec::JsonParser> own;
+    const bool tally_ids = shared_.publisher.records_consumers();
+    SchemaIdTally ids;
     for (int round = 0; round < 2 && count == 0 && !ending(); ++round) {
       for (size_t i = 0; i < next_.size() && count < params_.batch_events; ++i) {
         // The first partition after the last one served goes first, so none starves.
@@ -768,6 +770,7 @@ class SubscribeSession final : public WsSession {
           ++count;
           any = true;
           next = rec.offset + 1;
+          if (tally_ids) ids.Add(rec.value);
           WriteRecord(w, parser, p, rec);
         });
         if (!st.ok()) co_return st.WithContext(fmt::format("partition {}", p));
@@ -780,6 +783,7 @@ class SubscribeSession final : public WsSession {
     if (count > 0) {
       w.EndArray().EndObject();
       batch = w.Take();
+      shared_.publisher.RecordConsumed(params_.topic, params_.principal, ids);
     }
     co_return Status::Ok();
   }

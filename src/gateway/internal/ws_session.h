@@ -57,6 +57,7 @@ struct PublishParams {
 struct SubscribeParams {
   enum class From { kEarliest, kLatest, kOffset, kTime };
   std::string topic;
+  std::string principal = "anonymous";  // recorded in the schema lineage
   int32_t partition = -1;  // -1: every partition
   From from = From::kLatest;
   int64_t from_value = 0;  // the offset or the timestamp (ms)

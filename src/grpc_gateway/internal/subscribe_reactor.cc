@@ -49,6 +49,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
       Finish(ToGrpcStatus(st));
       return;
     }
+    principal_ = (*p)->name;
     auto& io = sc_.shards.context(sc_.NextShard());
     state_ = std::make_shared<SubscribeState>(io);
     auto task = [this]() -> Task<void> {
@@ -135,9 +136,11 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
                                     : request_.max_events_per_message();
     size_t turn = 0;
     int idle_rounds = 0;
+    const bool tally_ids = sc_.publisher.records_consumers();
     while (!state_->cancelled.load()) {
       v1::SubscribeResponse out;
       int64_t bytes = 0;
+      gateway::SchemaIdTally ids;
       // One pass over the partitions; the last one long-polls when everything was empty.
       for (size_t k = 0; k < partitions.size() && out.events_size() < per_message; ++k) {
         size_t i = (turn + k) % partitions.size();
@@ -158,6 +161,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
           e->set_timestamp_ms(rv.timestamp);
           if (rv.key) e->set_key(rv.key->data(), rv.key->size());
           if (rv.value) e->set_value(rv.value->data(), rv.value->size());
+          if (tally_ids) ids.Add(rv.value);
           for (const auto& h : rv.headers) {
             v1::Header* hh = e->add_headers();
             hh->set_key(h.key.data(), h.key.size());
@@ -175,6 +179,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
         continue;
       }
       idle_rounds = 0;
+      sc_.publisher.RecordConsumed(topic, principal_, ids);
       {
         std::lock_guard lock(state_->mu);
         state_->write_done = false;
@@ -199,6 +204,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
 
   ServiceContext& sc_;
   const v1::SubscribeRequest request_;
+  std::string principal_ = "anonymous";  // recorded in the schema lineage
   std::shared_ptr<SubscribeState> state_;
 };
 
