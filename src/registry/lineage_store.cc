@@ -248,32 +248,14 @@ Task<Status> LineageStore::Flush() {
 Task<Status> LineageStore::CatchUp() {
   while (catching_up_) co_await catchup_done_.Wait();
   catching_up_ = true;
-  Status result;
-  for (;;) {
-    storage::ReadOptions o;
-    o.max_records = 10000;
-    o.max_bytes = 8 << 20;
-    auto r = co_await log_.Read(tp_, model::Offset(applied_), o);
-    if (!r.ok() && r.status().code() == ErrorCode::kOutOfRange) {
-      auto d = co_await log_.DescribeTopic(kLineageTopic);
-      if (d.ok() && !d->partitions.empty() &&
-          d->partitions[0].log_start_offset.value() > applied_) {
-        applied_ = d->partitions[0].log_start_offset.value();
-        continue;
-      }
-    }
-    if (!r.ok()) {
-      result = r.status();
-      break;
-    }
-    Status st = r->ForEachRecord([this](const model::RecordView& rec) { Apply(rec); });
-    if (!st.ok()) {
-      result = st;
-      break;
-    }
-    applied_ = std::max(applied_, r->next_offset.value());
-    if (applied_ >= r->high_watermark.value() || r->batches.empty()) break;
-  }
+  storage::ReadOptions o;
+  o.max_records = 10000;
+  o.max_bytes = 8 << 20;
+  const std::function<void(const model::RecordView&)> apply = [this](const model::RecordView& rec) {
+    Apply(rec);
+  };
+  const model::TopicPartition tp = tp_;
+  Status result = co_await storage::ReadToEnd(log_, tp, &applied_, o, apply);
   catching_up_ = false;
   catchup_done_.NotifyAll();
   co_return result;

@@ -769,5 +769,44 @@ TEST_F(EmbeddedLogTest, TheOnlyGroupMemberOwnsEveryPartitionUntilItLeaves) {
   EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
 }
 
+// ReadToEnd replays a partition in several reads, and from below the log start (after retention)
+// continues at the start instead of failing.
+TEST_F(EmbeddedLogTest, ReadToEndReplaysFromTheLogStartAfterRetention) {
+  Create("t",
+         {{"segment_bytes", "2048"}, {"max_message_bytes", "2048"}, {"retention_bytes", "4096"}});
+  for (int i = 0; i < 30; ++i)
+    ASSERT_TRUE(AppendValues("t", 0, 2, fmt::format("{}-", i), 100).ok());
+  ASSERT_TRUE(Run([&]() -> Task<Status> { co_return co_await log_->RunHousekeeping(); }).ok());
+  const int64_t start = Describe("t").partitions[0].log_start_offset.value();
+  ASSERT_GT(start, 0);
+  std::vector<int64_t> offsets;
+  int64_t next = 0;
+  ReadOptions o;
+  o.max_records = 3;
+  Status st = Run([&]() -> Task<Status> {
+    const std::function<void(const model::RecordView&)> fn = [&](const model::RecordView& rec) {
+      offsets.push_back(rec.offset.value());
+    };
+    co_return co_await ReadToEnd(*log_, TopicPartition{"t", PartitionId(0)}, &next, o, fn);
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_FALSE(offsets.empty());
+  EXPECT_EQ(offsets.front(), start);
+  EXPECT_EQ(offsets.back(), 59);
+  for (size_t i = 1; i < offsets.size(); ++i) EXPECT_EQ(offsets[i], offsets[i - 1] + 1);
+  EXPECT_EQ(next, 60);
+  // At the end: nothing more, and next stays.
+  offsets.clear();
+  st = Run([&]() -> Task<Status> {
+    const std::function<void(const model::RecordView&)> fn = [&](const model::RecordView& rec) {
+      offsets.push_back(rec.offset.value());
+    };
+    co_return co_await ReadToEnd(*log_, TopicPartition{"t", PartitionId(0)}, &next, o, fn);
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_TRUE(offsets.empty());
+  EXPECT_EQ(next, 60);
+}
+
 }  // namespace
 }  // namespace sluice::storage

@@ -38,4 +38,32 @@ Task<Result<std::unique_ptr<GroupMembership>>> Log::JoinGroup(std::string group,
   co_return m;
 }
 
+Task<Status> ReadToEnd(Log& log, model::TopicPartition tp, int64_t* next, ReadOptions options,
+                       const std::function<void(const model::RecordView&)>& fn) {
+  for (;;) {
+    auto r = co_await log.Read(tp, model::Offset(*next), options);
+    if (!r.ok()) {
+      if (r.status().code() != ErrorCode::kOutOfRange) co_return r.status();
+      std::string topic = tp.topic;
+      auto d = co_await log.DescribeTopic(std::move(topic));
+      if (!d.ok()) co_return d.status();
+      const int32_t p = tp.partition.value();
+      if (p < 0 || p >= static_cast<int32_t>(d->partitions.size())) {
+        co_return NotFound("{} has no partition {}", tp.topic, p);
+      }
+      const int64_t start = d->partitions[static_cast<size_t>(p)].log_start_offset.value();
+      if (start <= *next) co_return r.status();  // out of range above, not below the start
+      *next = start;
+      continue;
+    }
+    Status walk = r->ForEachRecord(fn);
+    if (!walk.ok()) co_return walk;
+    const int64_t after = r->next_offset.value();
+    if (after <= *next) break;  // nothing more
+    *next = after;
+    if (after >= r->high_watermark.value()) break;
+  }
+  co_return Status::Ok();
+}
+
 }  // namespace sluice::storage

@@ -4,6 +4,7 @@
 // pinned by tests/log/log_conformance.cc.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -193,5 +194,13 @@ class Log {
                                                                    std::string topic,
                                                                    GroupListener& listener);
 };
+
+// Reads partition `tp` from `*next` to its high watermark as of the last read, calling `fn` for
+// every record, and leaves `*next` after the last record read. When `*next` is below the log
+// start (retention or compaction removed it), it continues from the log start: for replaying a
+// compacted state topic (`_schemas`, `_pipelines`, `_checkpoints`, `_lineage`) into memory.
+// Errors: the log's, and kDataLoss for a corrupt batch (nothing after it is read).
+Task<Status> ReadToEnd(Log& log, model::TopicPartition tp, int64_t* next, ReadOptions options,
+                       const std::function<void(const model::RecordView&)>& fn);
 
 }  // namespace sluice::storage

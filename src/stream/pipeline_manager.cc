@@ -147,34 +147,20 @@ Status PipelineManager::Start() {
     // Replay `_pipelines` to its end; the follower continues from there.
     std::vector<KeyedRecord> records;
     int64_t next = 0;
-    for (;;) {
-      storage::ReadOptions o;
-      o.max_records = 1000;
-      o.max_bytes = 64 << 20;
-      auto r = co_await log_.Read(PipelinesTp(), model::Offset(next), o);
-      if (!r.ok()) {
-        if (r.status().code() == ErrorCode::kOutOfRange) {
-          std::string topic = kPipelinesTopic;
-          auto desc = co_await log_.DescribeTopic(std::move(topic));
-          if (!desc.ok()) co_return desc.status();
-          next = desc->partitions[0].log_start_offset.value();
-          continue;
-        }
-        co_return r.status();
-      }
-      Status walk = r->ForEachRecord([&](const model::RecordView& rec) {
-        if (!rec.key) return;
-        KeyedRecord k;
-        k.offset = rec.offset.value();
-        k.key = std::string(*rec.key);
-        if (rec.value) k.value = std::string(*rec.value);
-        records.push_back(std::move(k));
-      });
-      if (!walk.ok()) co_return walk;
-      if (r->next_offset.value() <= next) break;
-      next = r->next_offset.value();
-      if (r->next_offset >= r->high_watermark) break;
-    }
+    storage::ReadOptions o;
+    o.max_records = 1000;
+    o.max_bytes = 64 << 20;
+    const std::function<void(const model::RecordView&)> collect = [&](const model::RecordView& rec) {
+      if (!rec.key) return;
+      KeyedRecord k;
+      k.offset = rec.offset.value();
+      k.key = std::string(*rec.key);
+      if (rec.value) k.value = std::string(*rec.value);
+      records.push_back(std::move(k));
+    };
+    const model::TopicPartition pipelines_tp = PipelinesTp();
+    Status replayed = co_await storage::ReadToEnd(log_, pipelines_tp, &next, o, collect);
+    if (!replayed.ok()) co_return replayed;
     {
       std::lock_guard lock(mu_);
       for (const auto& k : records) ApplyLocked(k.offset, k.key, k.value);
@@ -537,36 +523,20 @@ std::shared_ptr<PipelineTask> PipelineManager::MakeTask(const std::string& name,
 }
 
 Task<Status> PipelineManager::CatchUpCheckpoints() {
-  for (;;) {
-    storage::ReadOptions o;
-    o.max_records = 1000;
-    o.max_bytes = 64 << 20;
-    auto r = co_await log_.Read(CheckpointsTp(), model::Offset(checkpoint_next_), o);
-    if (!r.ok()) {
-      if (r.status().code() == ErrorCode::kOutOfRange) {
-        std::string topic = kCheckpointsTopic;
-        auto d = co_await log_.DescribeTopic(std::move(topic));
-        if (!d.ok()) co_return d.status();
-        if (d->partitions.empty()) co_return Internal("{} has no partitions", kCheckpointsTopic);
-        checkpoint_next_ = d->partitions[0].log_start_offset.value();
-        continue;
-      }
-      co_return r.status();
+  storage::ReadOptions o;
+  o.max_records = 1000;
+  o.max_bytes = 64 << 20;
+  const std::function<void(const model::RecordView&)> index = [this](const model::RecordView& rec) {
+    if (!rec.key) return;
+    if (rec.value) {
+      checkpoint_index_[std::string(*rec.key)] = rec.offset.value();
+    } else {
+      checkpoint_index_.erase(std::string(*rec.key));
     }
-    Status walk = r->ForEachRecord([&](const model::RecordView& rec) {
-      if (!rec.key) return;
-      if (rec.value) {
-        checkpoint_index_[std::string(*rec.key)] = rec.offset.value();
-      } else {
-        checkpoint_index_.erase(std::string(*rec.key));
-      }
-    });
-    if (!walk.ok()) co_return walk;
-    if (r->next_offset.value() <= checkpoint_next_) break;
-    checkpoint_next_ = r->next_offset.value();
-    if (r->next_offset >= r->high_watermark) break;
-  }
-  co_return Status::Ok();
+  };
+  const model::TopicPartition tp = CheckpointsTp();
+  Status st = co_await storage::ReadToEnd(log_, tp, &checkpoint_next_, o, index);
+  co_return st;
 }
 
 Task<Result<std::optional<std::string>>> PipelineManager::LoadCheckpoint(const std::string& key) {
