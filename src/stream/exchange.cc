@@ -45,8 +45,12 @@ void ExchangeOutput::Push(int, std::span<Row> rows) {
     }
     model::ProduceRecord rec;
     if (!row.key.is_null()) {
-      rec.key.emplace();
-      EncodeValue(row.key, *rec.key);
+      if (row_key_ && !key_) {
+        rec.key = scratch_;  // the exchange key is the row's key: encoded above
+      } else {
+        rec.key.emplace();
+        EncodeValue(row.key, *rec.key);
+      }
     }
     rec.value.emplace();
     EncodeValue(row.value, *rec.value);

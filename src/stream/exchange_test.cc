@@ -75,6 +75,31 @@ TEST(ExchangeOutputTest, RowsGoToThePartitionOfTheirKeyAndDecodeBackUnchanged) {
   EXPECT_EQ(total, 40u);
 }
 
+TEST(ExchangeOutputTest, RowsKeyedByKeyByGoToThePartitionOfTheirRowKey) {
+  TaskContext ctx;
+  ExchangeOutput out("w:out0", ctx, "_exchange.p.w.0", 4, 0, nullptr, true);
+  std::vector<Row> rows;
+  for (int i = 0; i < 20; ++i) {
+    rows.push_back(MakeRow(ctx, fmt::format(R"({{"n":{}}})", i), i));
+    rows.back().key = Value::Int(i % 5);
+  }
+  out.Push(0, rows);
+  size_t total = 0;
+  for (auto& [partition, records] : out.TakeStaged()) {
+    for (const auto& rec : records) {
+      ++total;
+      ASSERT_TRUE(rec.key.has_value());
+      EXPECT_EQ(partition, model::PartitionForKey(*rec.key, 4));
+      std::string_view k = *rec.key;
+      std::string_view v = *rec.value;
+      model::Arena arena;
+      int64_t key = DecodeValue(k, arena).value().int_value();
+      EXPECT_EQ(key, DecodeValue(v, arena).value().Find("n")->int_value() % 5);
+    }
+  }
+  EXPECT_EQ(total, 20u);
+}
+
 TEST(ExchangeOutputTest, AnnouncesItsWatermarkToEveryPartitionWhenItRisesOrGoesIdle) {
   TaskContext ctx;
   ExchangeOutput out("g:out0", ctx, "_exchange.p.g.0", 3, 2, nullptr, false);
