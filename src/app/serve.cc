@@ -299,6 +299,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
     eo.default_topic_config = *topic_defaults;
     eo.housekeeping_interval_ms = cfg->housekeeping_interval_ms;
     eo.checkpoint_interval_ms = cfg->checkpoint_interval_ms;
+    eo.preallocate_bytes_per_second = static_cast<double>(cfg->preallocate_bytes_per_second);
     eo.metrics = &registry;
     auto e = storage::EmbeddedLog::Open(eo, shards, SystemClock::Instance());
     if (!e.ok()) {

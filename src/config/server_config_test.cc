@@ -148,6 +148,7 @@ TEST(ServerConfigTest, ToYamlWritesTheFileLayout) {
             "  retention_ms: 604800000\n"
             "  housekeeping_interval_ms: 5000\n"
             "  checkpoint_interval_ms: 1000\n"
+            "  preallocate_bytes_per_second: 33554432\n"
             "kafka:\n"
             "  group_session_timeout_ms: 10000\n"
             "  group_heartbeat_interval_ms: 1000\n"

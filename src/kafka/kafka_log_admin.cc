@@ -21,6 +21,7 @@ const std::map<std::string, std::string>& KafkaConfigNames() {
       {"segment_ms", "segment.ms"},
       {"max_message_bytes", "max.message.bytes"},
       {"index_interval_bytes", "index.interval.bytes"},
+      {"preallocate", "preallocate"},
   };
   return kNames;
 }

@@ -70,7 +70,10 @@ struct ShardState {
 class EmbeddedLogImpl {
  public:
   EmbeddedLogImpl(EmbeddedLogOptions options, runtime::Shards& shards, const Clock& clock)
-      : options_(std::move(options)), shards_(shards), clock_(clock) {
+      : options_(std::move(options)),
+        shards_(shards),
+        clock_(clock),
+        preallocation_pacer_(options_.preallocate_bytes_per_second) {
     for (size_t i = 0; i < shards_.size(); ++i)
       shard_state_.push_back(std::make_unique<ShardState>());
     table_.store(std::make_shared<const TopicTable>());
@@ -113,7 +116,9 @@ class EmbeddedLogImpl {
     return *shard_state_[i];
   }
   std::shared_ptr<const TopicTable> Table() const { return table_.load(); }
-  PartitionLog::Deps Deps() { return {&shards_.blocking(), &clock_, probe_, options_.faults}; }
+  PartitionLog::Deps Deps() {
+    return {&shards_.blocking(), &clock_, probe_, options_.faults, &preallocation_pacer_};
+  }
 
   void InitMetrics() {
     metrics::Registry* r = options_.metrics;
@@ -620,6 +625,7 @@ class EmbeddedLogImpl {
   std::vector<std::unique_ptr<ShardState>> shard_state_;
   std::atomic<bool> stopped_{false};
   PartitionLog::Probe probe_;
+  internal::Pacer preallocation_pacer_;
   bool admin_busy_ = false;  // shard 0 only
   runtime::Event admin_done_;
   std::map<std::string, std::map<TopicPartition, GroupOffset>> offsets_;  // offsets owner only

@@ -28,6 +28,9 @@ struct EmbeddedLogOptions {
   int64_t checkpoint_interval_ms = 1000;
   // Largest request to Read in bytes, whatever the caller asks.
   int64_t max_read_bytes = 64LL * 1024 * 1024;
+  // Budget for zero-filling the next segment of `preallocate` topics, all partitions
+  // together; <= 0: unpaced.
+  double preallocate_bytes_per_second = 32.0 * 1024 * 1024;
   // Where counters and gauges go; may be null.
   metrics::Registry* metrics = nullptr;
   // Makes chosen fsyncs/writes fail; tests only.

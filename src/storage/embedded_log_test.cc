@@ -684,6 +684,7 @@ TEST_F(EmbeddedLogTest, SecondProcessCannotOpenTheSameDirectory) {
   EXPECT_EQ(second.status().code(), ErrorCode::kFailedPrecondition);
 }
 
+
 }  // namespace
 }  // namespace sluice::storage
 
@@ -730,6 +731,7 @@ TEST(EmbeddedLogMetricsTest, AppendsAndPartitionStateAreExposed) {
   shards.Stop();
   fs::remove_all(dir);
 }
+
 
 }  // namespace
 }  // namespace sluice::storage
@@ -807,6 +809,129 @@ TEST_F(EmbeddedLogTest, ReadToEndReplaysFromTheLogStartAfterRetention) {
   EXPECT_TRUE(offsets.empty());
   EXPECT_EQ(next, 60);
 }
+
+
+TEST_F(EmbeddedLogTest, PreallocatedSegmentsStartZeroFilledAndSealTrimmed) {
+  Create("t", {{"preallocate", "true"},
+               {"segment_bytes", "65536"},
+               {"max_message_bytes", "4096"},
+               {"index_interval_bytes", "256"}});
+  int n = 0;
+  auto append = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      ASSERT_TRUE(AppendValues("t", 0, 3, fmt::format("{}-", n), 200).ok());
+      ++n;
+    }
+  };
+  // The first segment is a plain one; once the next file is zero-filled the partition moves
+  // onto it at the next append.
+  for (int tries = 0; !Describe("t").partitions[0].active_segment_preallocated; ++tries) {
+    ASSERT_LT(tries, 500) << "no preallocated segment after 5 s";
+    append(1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  PartitionInfo info = Describe("t").partitions[0];
+  EXPECT_GT(info.preallocated_bytes, 0);
+  EXPECT_GT(info.size_bytes, 0);
+  // The active file is the whole segment, zeros after the data.
+  auto log_files = [&] {
+    std::vector<fs::path> out;
+    for (auto& e : fs::directory_iterator(PartitionDir("t", 0))) {
+      if (e.path().extension() == ".log") out.push_back(e.path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(fs::file_size(log_files().back()), 65536u);
+  // Fill several segments: every roll lands on a prepared file (given time to fill).
+  for (int round = 0; round < 4; ++round) {
+    append(60);  // about 40 KiB: past the 64 KiB segment every other round
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  auto files = log_files();
+  ASSERT_GE(files.size(), 4u);
+  // Sealed segments were trimmed back to their batches: each ends with a whole batch.
+  for (size_t i = 0; i + 1 < files.size(); ++i) {
+    const std::string bytes = ReadFile(files[i]);
+    size_t pos = 0;
+    while (pos < bytes.size()) pos += static_cast<size_t>(model::BatchTotalSize(bytes.data() + pos));
+    EXPECT_EQ(pos, bytes.size()) << files[i];
+    EXPECT_LT(bytes.size(), 65536u) << files[i];
+  }
+  auto check_all = [&] {
+    auto all = ReadAll("t", 0);
+    ASSERT_EQ(all.size(), static_cast<size_t>(3 * n));
+    for (int i = 0; i < 3 * n; ++i) {
+      EXPECT_EQ(all[i].first, i);
+      EXPECT_EQ(all[i].second, fmt::format("{}-{}", i / 3, i % 3) + std::string(200, 'x'));
+    }
+  };
+  check_all();
+  // A clean restart trims the active file too, and keeps the ready next file for later.
+  Restart();
+  check_all();
+  EXPECT_EQ(fs::file_size(log_files().back()) < 65536u, true);
+  append(1);
+  EXPECT_TRUE(Describe("t").partitions[0].active_segment_preallocated);
+  check_all();
+}
+
+// After a crash the active file is the data followed by zeros up to the segment size. Both
+// with a recovery point and without one the zeros are cut off like a torn tail, nothing
+// acknowledged is lost, and appends go on at the right offset.
+TEST_F(EmbeddedLogTest, RecoveryCutsTheZeroFilledTailOfACrashedSegment) {
+  for (bool keep_recovery_point : {true, false}) {
+    SCOPED_TRACE(keep_recovery_point ? "recovery point" : "no recovery point");
+    const std::string topic = keep_recovery_point ? "rp" : "norp";
+    Create(topic, {{"preallocate", "true"}, {"segment_bytes", "65536"}, {"max_message_bytes", "4096"}});
+    int n = 0;
+    for (int tries = 0; !Describe(topic).partitions[0].active_segment_preallocated; ++tries) {
+      ASSERT_LT(tries, 500);
+      ASSERT_TRUE(AppendValues(topic, 0, 2, fmt::format("{}-", n++)).ok());
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(AppendValues(topic, 0, 2, fmt::format("{}-", n++)).ok());
+    ASSERT_TRUE(Run([&]() -> Task<Status> { co_return co_await log_->RunHousekeeping(); }).ok());
+    ForgetCleanShutdown(keep_recovery_point);
+    // Put back the zeros a crash would have left after the data.
+    fs::path active;
+    for (auto& e : fs::directory_iterator(PartitionDir(topic, 0))) {
+      if (e.path().extension() == ".log" && e.path() > active) active = e.path();
+    }
+    const auto data = fs::file_size(active);
+    ASSERT_LT(data, 65536u);
+    fs::resize_file(active, 65536);
+    Open();
+    auto all = ReadAll(topic, 0);
+    ASSERT_EQ(all.size(), static_cast<size_t>(2 * n));
+    EXPECT_EQ(all.back().second, fmt::format("{}-1", n - 1));
+    EXPECT_EQ(fs::file_size(active), data);
+    auto r = AppendValues(topic, 0, 1, "after");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->base_offset, Offset(2 * n));
+    EXPECT_EQ(ReadAll(topic, 0).back().second, "after0");
+  }
+}
+
+TEST_F(EmbeddedLogTest, TurningPreallocationOffDeletesThePreparedFile) {
+  Create("t", {{"preallocate", "true"}, {"segment_bytes", "65536"}, {"max_message_bytes", "4096"}});
+  const fs::path prepared = PartitionDir("t", 0) / "next-segment.zeros";
+  for (int tries = 0; !fs::exists(prepared); ++tries) {
+    ASSERT_LT(tries, 500);
+    ASSERT_TRUE(AppendValues("t", 0, 1, "x").ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  Status st = Run([&]() -> Task<Status> {
+    std::map<std::string, std::string> off{{"preallocate", "false"}};
+    co_return co_await log_->AlterTopicConfig("t", off);
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_FALSE(fs::exists(prepared));
+  EXPECT_EQ(Describe("t").config.preallocate, false);
+  ASSERT_TRUE(AppendValues("t", 0, 1, "y").ok());
+  EXPECT_EQ(ReadAll("t", 0).back().second, "y0");
+}
+
 
 }  // namespace
 }  // namespace sluice::storage

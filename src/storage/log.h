@@ -74,6 +74,10 @@ struct PartitionInfo {
   model::Offset high_watermark;
   int64_t size_bytes = -1;  // -1 when the implementation cannot tell
   int32_t segments = -1;    // -1 when the implementation cannot tell
+  // Zero-filled disk space held ahead of the data (topic config `preallocate`): the active
+  // segment's unused tail plus the next segment's file. -1 when the implementation cannot tell.
+  int64_t preallocated_bytes = -1;
+  bool active_segment_preallocated = false;
 };
 
 struct TopicDescription {

@@ -72,8 +72,19 @@ Status PartitionLog::Recover(bool create) {
     if (auto b = ParseSegmentName(n, ".log")) {
       bases.push_back(*b);
     } else if (n.ends_with(".tmp") || n.ends_with(".cleaned")) {
-      // Leftovers of an interrupted checkpoint or compaction: the originals are intact.
+      // Leftovers of an interrupted checkpoint, compaction or zero-fill: the originals are
+      // intact.
       SLUICE_RETURN_IF_ERROR(internal::RemoveFile(dir_ + "/" + n));
+    }
+  }
+  if (internal::Exists(PreparedPath())) {
+    // A whole zero-filled file, synced before its rename: keep it for the next roll.
+    if (config_.preallocate) {
+      SLUICE_ASSIGN_OR_RETURN(auto f, internal::File::Open(PreparedPath(), false));
+      SLUICE_ASSIGN_OR_RETURN(prealloc_bytes_, f->Size());
+      prealloc_ = Prealloc::kReady;
+    } else {
+      SLUICE_RETURN_IF_ERROR(internal::RemoveFile(PreparedPath()));
     }
   }
   std::sort(bases.begin(), bases.end());
@@ -148,14 +159,100 @@ PartitionInfo PartitionLog::Info() const {
   info.size_bytes = 0;
   for (const auto& [base, seg] : segments_) info.size_bytes += seg->size();
   info.segments = static_cast<int32_t>(segments_.size());
+  const Segment& act = active();
+  info.active_segment_preallocated = act.allocated() > 0;
+  info.preallocated_bytes = (act.allocated() > 0 ? act.allocated() - act.size() : 0) +
+                            (prealloc_ == Prealloc::kNone || prealloc_ == Prealloc::kFailed
+                                 ? 0
+                                 : prealloc_bytes_);
   return info;
+}
+
+void PartitionLog::SetConfig(const TopicConfig& config) {
+  config_ = config;
+  if (!config_.preallocate && prealloc_ == Prealloc::kReady) {
+    // Unlinking is one metadata update: cheap enough for the owner shard.
+    (void)internal::RemoveFile(PreparedPath());
+    prealloc_ = Prealloc::kNone;
+    prealloc_bytes_ = 0;
+  }
+}
+
+void PartitionLog::StartPreallocation(asio::any_io_executor ex) {
+  if (prealloc_ != Prealloc::kNone || closed_ || !write_error_.ok()) return;
+  prealloc_ = Prealloc::kFilling;
+  prealloc_bytes_ = 0;
+  auto self = shared_from_this();
+  asio::co_spawn(
+      ex, [self]() -> Task<void> { co_await self->FillNextSegment(); }, asio::detached);
+}
+
+Task<void> PartitionLog::FillNextSegment() {
+  auto self = shared_from_this();
+  // Small writes at idle I/O priority: a fdatasync of the active segment still waits for
+  // zero-fill I/O already on the device, so each piece must be short (1 MiB pieces took the
+  // ack p99 from ~0.7 to ~5 ms in store_bench's ack_open; 128 KiB ones left it where it was).
+  constexpr int64_t kChunk = 128 << 10;
+  const int64_t target = config_.segment_bytes;
+  const std::string tmp = PreparingPath();
+  const std::string ready = PreparedPath();
+  auto open = [tmp]() -> Result<std::shared_ptr<internal::File>> {
+    SLUICE_ASSIGN_OR_RETURN(auto f, internal::File::Open(tmp, true));
+    SLUICE_RETURN_IF_ERROR(f->Truncate(0));
+    return f;
+  };
+  auto file = co_await deps_.blocking->Run(open);
+  Status st = file.status();
+  auto ex = co_await asio::this_coro::executor;  // named: see the GCC 12 rule in runtime/
+  asio::steady_timer pace(ex);
+  for (int64_t done = 0; st.ok() && done < target; done += kChunk) {
+    // Stopped (closed, or preallocate switched off): leave the .tmp for the next start.
+    if (closed_ || !config_.preallocate) {
+      prealloc_ = Prealloc::kNone;
+      co_return;
+    }
+    const int64_t n = std::min(kChunk, target - done);
+    if (deps_.preallocation_pacer) {
+      const int64_t wait = deps_.preallocation_pacer->Reserve(n, deps_.clock->MonotonicNs());
+      if (wait > 0) {
+        pace.expires_after(std::chrono::nanoseconds(wait));
+        boost::system::error_code ec;
+        co_await pace.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+    }
+    std::shared_ptr<internal::File> f = *file;
+    auto write = [f, done, n]() { return f->WriteZerosAt(done, n); };
+    st = co_await deps_.blocking->Run(write);
+    if (st.ok()) prealloc_bytes_ = done + n;
+  }
+  if (st.ok()) {
+    std::shared_ptr<internal::File> f = *file;
+    // Synced before the rename: a file under the final name is always whole.
+    auto finish = [f, tmp, ready]() -> Status {
+      internal::IdleIoPriority idle;
+      SLUICE_RETURN_IF_ERROR(f->DataSync());
+      return internal::Rename(tmp, ready);
+    };
+    st = co_await deps_.blocking->Run(finish);
+  }
+  if (closed_) co_return;
+  if (!st.ok()) {
+    // Out of space, most likely; appends go on into plain segments. Retried at the next roll.
+    stats_.preallocation_failures++;
+    prealloc_ = Prealloc::kFailed;
+    prealloc_bytes_ = 0;
+    auto cleanup = [tmp]() { return internal::RemoveFile(tmp); };
+    (void)co_await deps_.blocking->Run(cleanup);
+    co_return;
+  }
+  prealloc_ = Prealloc::kReady;
 }
 
 bool PartitionLog::NeedsRoll(size_t incoming) const {
   if (rolling_) return true;
   const Segment& seg = active();
   return seg.size() + pending_bytes_ + static_cast<int64_t>(incoming) > config_.segment_bytes ||
-         deps_.clock->NowMs() - seg.created_ms() >= config_.segment_ms;
+         deps_.clock->NowMs() - seg.created_ms() >= config_.segment_ms || WantsPreparedSegment();
 }
 
 Task<Status> PartitionLog::RollIfNeeded(size_t incoming) {
@@ -164,32 +261,56 @@ Task<Status> PartitionLog::RollIfNeeded(size_t incoming) {
   const bool full = seg.size() + pending_bytes_ + static_cast<int64_t>(incoming) >
                     config_.segment_bytes;
   const bool old = deps_.clock->NowMs() - seg.created_ms() >= config_.segment_ms;
+  // A zero-filled file is ready and the active segment is a plain one: move onto it now.
+  const bool switch_now = WantsPreparedSegment();
   // Pending batches have offsets in this segment: write them before sealing it.
-  if ((full || old) && !pending_.empty()) WritePending();
-  if (seg.empty() || !(full || old)) co_return Status::Ok();
+  if ((full || old || switch_now) && !pending_.empty()) WritePending();
+  if (!(full || old || switch_now) || (seg.empty() && !switch_now)) co_return Status::Ok();
+  // An empty plain segment is not sealed: the prepared file replaces it under the same base.
+  const bool replace = seg.empty();
+  const bool adopt = config_.preallocate && prealloc_ == Prealloc::kReady;
   rolling_ = true;
   std::shared_ptr<Segment> sealed = segments_.rbegin()->second;
   const Offset next = sealed->next_offset();
   const std::string dir = dir_;
   const int64_t interval = config_.index_interval_bytes;
+  const std::string prepared = adopt ? PreparedPath() : std::string();
   // Sealing adds the final time-index entry; do that here, the file work on the pool.
-  auto fn1 = [sealed, next, dir, interval]() -> Result<std::shared_ptr<Segment>> {
-    SLUICE_RETURN_IF_ERROR(sealed->Seal());
-    SLUICE_ASSIGN_OR_RETURN(auto seg, Segment::Create(dir, next, interval));
+  auto fn1 = [sealed, next, dir, interval, prepared,
+              replace]() -> Result<std::shared_ptr<Segment>> {
+    if (!replace) SLUICE_RETURN_IF_ERROR(sealed->Seal());
+    std::unique_ptr<Segment> seg;
+    if (!prepared.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(seg, Segment::Adopt(dir, next, interval, prepared));
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(seg, Segment::Create(dir, next, interval));
+    }
     SLUICE_RETURN_IF_ERROR(internal::SyncDir(dir));
     return std::shared_ptr<Segment>(std::move(seg));
   };
   auto created = co_await deps_.blocking->Run(fn1);
   rolling_ = false;
   roll_done_.NotifyAll();
+  if (adopt) {
+    prealloc_ = Prealloc::kNone;
+    prealloc_bytes_ = 0;
+  } else if (prealloc_ == Prealloc::kFailed) {
+    prealloc_ = Prealloc::kNone;  // try again for the segment after this one
+  }
   if (!created.ok()) {
     write_error_ = created.status();
     co_return write_error_;
   }
   (*created)->set_created_ms(deps_.clock->NowMs());
-  unsynced_files_.push_back(sealed->log_file());
-  segments_.emplace(next.value(), std::move(*created));
-  ++sealed_since_compaction_;
+  if (adopt) stats_.segments_preallocated++;
+  if (replace) {
+    segments_[next.value()] = std::move(*created);
+  } else {
+    unsynced_files_.push_back(sealed->log_file());
+    segments_.emplace(next.value(), std::move(*created));
+    ++sealed_since_compaction_;
+  }
+  if (config_.preallocate) StartPreallocation(co_await asio::this_coro::executor);
   co_return Status::Ok();
 }
 
@@ -203,6 +324,9 @@ Task<Result<AppendResult>> PartitionLog::Append(std::string batch) {
   if (static_cast<int64_t>(batch.size()) > config_.max_message_bytes) {
     co_return ResourceExhausted("batch of {} bytes exceeds max_message_bytes {} of topic {}",
                                 batch.size(), config_.max_message_bytes, tp_.topic);
+  }
+  if (config_.preallocate && prealloc_ == Prealloc::kNone) {
+    StartPreallocation(co_await asio::this_coro::executor);
   }
   // Most appends neither roll nor wait for a roll: test that here rather than paying a
   // RollIfNeeded coroutine frame per append.
@@ -580,6 +704,8 @@ Task<Status> PartitionLog::Close(bool clean) {
       const std::string body = EncodeRecoveryPoint(act->base_offset().value(), act->size());
       SLUICE_CO_RETURN_IF_ERROR(act->FlushIndexes());
       auto fn6 = [act, marker, rp, body]() -> Status {
+        // A clean start trusts every byte of the file: no zero-filled tail may stay.
+        SLUICE_RETURN_IF_ERROR(act->TrimPreallocation());
         SLUICE_RETURN_IF_ERROR(act->SyncIndexes());
         SLUICE_RETURN_IF_ERROR(internal::WriteFileAtomic(rp, body));
         return internal::WriteFileAtomic(marker, "clean\n");

@@ -45,6 +45,22 @@ Result<std::unique_ptr<Segment>> Segment::Create(const std::string& dir, Offset 
   return seg;
 }
 
+Result<std::unique_ptr<Segment>> Segment::Adopt(const std::string& dir, Offset base,
+                                                int64_t index_interval_bytes,
+                                                const std::string& prepared) {
+  SLUICE_RETURN_IF_ERROR(internal::Rename(prepared, LogPath(dir, base)));
+  auto f = internal::File::Open(LogPath(dir, base), false);
+  if (!f.ok()) return f.status();
+  auto length = (*f)->Size();
+  if (!length.ok()) return length.status();
+  auto seg = std::unique_ptr<Segment>(new Segment(dir, base, index_interval_bytes, *f));
+  seg->allocated_ = *length;
+  seg->offset_index_.Clear();
+  seg->time_index_.Clear();
+  SLUICE_RETURN_IF_ERROR(seg->FlushIndexes());
+  return seg;
+}
+
 Result<std::unique_ptr<Segment>> Segment::Open(const std::string& dir, Offset base,
                                                int64_t index_interval_bytes) {
   auto f = internal::File::Open(LogPath(dir, base), false);
@@ -135,6 +151,7 @@ Result<bool> Segment::Recover(int64_t verified_from) {
     pos += info->size;
   }
   size_ = pos;
+  allocated_ = 0;  // a zero-filled tail ends the walk like a torn batch and is cut off
   offset_index_.TruncateBackWhile([](const internal::OffsetEntry&) { return false; });
   // Rewrite the index files to match what was found.
   SLUICE_RETURN_IF_ERROR(offset_index_.Flush());
@@ -169,6 +186,7 @@ Status Segment::AppendBatches(std::span<const std::string> batches) {
 Status Segment::TruncateTo(int64_t size) {
   SLUICE_RETURN_IF_ERROR(log_->Truncate(size));
   size_ = size;
+  allocated_ = 0;
   offset_index_.TruncateBackWhile(
       [&](const internal::OffsetEntry& e) { return e.position >= size; });
   return Status::Ok();
@@ -261,7 +279,16 @@ Status Segment::SyncIndexes() {
   return time_index_.Sync();
 }
 
+Status Segment::TrimPreallocation() {
+  if (allocated() == 0) return Status::Ok();
+  SLUICE_RETURN_IF_ERROR(log_->Truncate(size_));
+  SLUICE_RETURN_IF_ERROR(log_->DataSync());
+  allocated_ = 0;
+  return Status::Ok();
+}
+
 Status Segment::Seal() {
+  SLUICE_RETURN_IF_ERROR(TrimPreallocation());
   if (!empty() && (time_index_.empty() || max_timestamp_ > time_index_.back().timestamp)) {
     // Final entry so the segment's max timestamp survives a restart.
     auto last = offset_index_.empty() ? base_.value() : offset_index_.back().offset;

@@ -3,6 +3,7 @@
 // partition's owner shard; the log File is shared with blocking-pool flushes.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,9 @@ struct BatchInfo {
 //  1. size_ is the end of the last whole batch; batches lie back to back from position 0.
 //  2. Batch base offsets increase; next_offset_ is one past the last batch's last offset.
 //  3. Index entries point at batch starts below size_, in increasing order.
+//  4. allocated_ is 0, or the file's length when it was adopted zero-filled (preallocated):
+//     bytes from size_ to allocated_ are zeros. Only the active segment has such a tail; Seal
+//     trims it durably, so sealed segments end at their last batch on disk too.
 class Segment {
  public:
   static std::string LogPath(const std::string& dir, model::Offset base);
@@ -37,6 +41,12 @@ class Segment {
   // Creates empty files for a new segment.
   static Result<std::unique_ptr<Segment>> Create(const std::string& dir, model::Offset base,
                                                  int64_t index_interval_bytes);
+  // Makes the zero-filled file at `prepared` (see PartitionLog's preallocation) the log file
+  // of a new, empty segment: renames it into place (replacing an empty segment's file of the
+  // same base) and writes empty indexes. The caller syncs the directory.
+  static Result<std::unique_ptr<Segment>> Adopt(const std::string& dir, model::Offset base,
+                                                int64_t index_interval_bytes,
+                                                const std::string& prepared);
   // Opens an existing segment and loads (but does not trust) its indexes; call Recover next.
   static Result<std::unique_ptr<Segment>> Open(const std::string& dir, model::Offset base,
                                                int64_t index_interval_bytes);
@@ -52,6 +62,8 @@ class Segment {
   int64_t size() const { return size_; }
   model::TimestampMs max_timestamp() const { return max_timestamp_; }
   bool empty() const { return size_ == 0; }
+  // Length of the zero-filled file this segment was adopted with; 0 when not preallocated.
+  int64_t allocated() const { return allocated_.load(std::memory_order_relaxed); }
   const std::string& dir() const { return dir_; }
   std::shared_ptr<internal::File> log_file() const { return log_; }
   int64_t created_ms() const { return created_ms_; }
@@ -81,8 +93,12 @@ class Segment {
   Status FlushIndexes();
   // Writes and fsyncs index entries.
   Status SyncIndexes();
-  // Called when the segment stops being the active one: final time-index entry, index fsync.
+  // Called when the segment stops being the active one: trims a preallocated tail (truncate +
+  // fdatasync), final time-index entry, index fsync.
   Status Seal();
+  // Cuts the unused zero-filled tail off the file and makes that durable (clean shutdown and
+  // Seal), so recovery never meets zeros where it trusts batches.
+  Status TrimPreallocation();
   // Deletes the segment's files.
   Status Delete();
 
@@ -98,6 +114,8 @@ class Segment {
   internal::OffsetIndex offset_index_;
   internal::TimeIndex time_index_;
   int64_t size_ = 0;
+  // Written on the blocking pool by Seal/TrimPreallocation while the owner shard may read it.
+  std::atomic<int64_t> allocated_ = 0;
   model::Offset next_offset_;
   model::TimestampMs max_timestamp_ = model::kNoTimestamp;
   int64_t bytes_since_index_ = 0;

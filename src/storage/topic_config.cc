@@ -85,16 +85,18 @@ Status TopicConfig::Set(std::string_view raw_key, std::string_view value) {
   if (key == "segment_bytes") return set_int(segment_bytes);
   if (key == "segment_ms") return set_int(segment_ms);
   if (key == "index_interval_bytes") return set_int(index_interval_bytes);
-  if (key == "value_schema_validation") {
+  auto set_bool = [&](bool& field) -> Status {
     if (value == "true") {
-      value_schema_validation = true;
+      field = true;
     } else if (value == "false") {
-      value_schema_validation = false;
+      field = false;
     } else {
-      return InvalidArgument("config value_schema_validation: '{}' is not true or false", value);
+      return InvalidArgument("config {}: '{}' is not true or false", raw_key, value);
     }
     return Status::Ok();
-  }
+  };
+  if (key == "value_schema_validation") return set_bool(value_schema_validation);
+  if (key == "preallocate") return set_bool(preallocate);
   if (key == "invalid_event_policy") {
     if (value == "reject") {
       dead_letter_invalid = false;
@@ -124,7 +126,7 @@ Status TopicConfig::Set(std::string_view raw_key, std::string_view value) {
   return InvalidArgument(
       "unknown topic config key '{}' (known: partitions, durability, flush_interval_ms, "
       "retention_ms, retention_bytes, cleanup_policy, delete_retention_ms, segment_bytes, "
-      "segment_ms, max_message_bytes, index_interval_bytes, value_schema_validation, "
+      "segment_ms, max_message_bytes, index_interval_bytes, preallocate, value_schema_validation, "
       "invalid_event_policy, dead_letter_topic)",
       raw_key);
 }
@@ -172,6 +174,7 @@ std::map<std::string, std::string> TopicConfig::ToMap() const {
       {"segment_ms", std::to_string(segment_ms)},
       {"max_message_bytes", std::to_string(max_message_bytes)},
       {"index_interval_bytes", std::to_string(index_interval_bytes)},
+      {"preallocate", preallocate ? "true" : "false"},
       {"value_schema_validation", value_schema_validation ? "true" : "false"},
       {"invalid_event_policy", dead_letter_invalid ? "dead_letter" : "reject"},
       {"dead_letter_topic", dead_letter_topic},

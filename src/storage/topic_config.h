@@ -33,6 +33,11 @@ struct TopicConfig {
   int64_t segment_ms = 7LL * 24 * 3600 * 1000;
   int32_t max_message_bytes = 1024 * 1024;  // largest batch accepted
   int64_t index_interval_bytes = 4096;
+  // Zero-fill the next segment's file in the background (paced) and roll onto it, so appends
+  // overwrite zeros already on disk: an fdatasync then needs no journal commit (about half the
+  // latency on ext4) at the cost of one segment of disk held ahead per partition. Kafka's
+  // `preallocate`; worth it for `always` topics whose ack latency matters.
+  bool preallocate = false;
   // Produce through the HTTP API checks each event's value against the schema registry's
   // subject "<topic>-value" (the registry's validation service). Embedded store only: Kafka has
   // no such topic config, so in the scale-out mode it reads back as false.

@@ -105,6 +105,10 @@ void WriteTopicDescription(codec::JsonWriter& w, const storage::TopicDescription
     w.Field("high_watermark", p.high_watermark.value());
     w.Field("size_bytes", p.size_bytes);
     w.Field("segments", p.segments);
+    if (p.preallocated_bytes >= 0) {
+      w.Field("preallocated_bytes", p.preallocated_bytes);
+      w.Key("active_segment_preallocated").Bool(p.active_segment_preallocated);
+    }
     w.EndObject();
   }
   w.EndArray();

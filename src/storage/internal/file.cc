@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 
@@ -87,6 +89,41 @@ Status File::ReadAt(int64_t pos, size_t n, char* dst) const {
   auto r = ReadSomeAt(pos, n, dst);
   if (!r.ok()) return r.status();
   if (*r != n) return OutOfRange("read {}: wanted {} bytes at {}, file ends", path_, n, pos);
+  return Status::Ok();
+}
+
+namespace {
+// linux/ioprio.h values (glibc has no wrapper): who = the calling thread, class in bits 13+.
+constexpr int kIoprioWhoProcess = 1;
+constexpr int kIoprioClassShift = 13;
+constexpr int kIoprioClassIdle = 3;
+}  // namespace
+
+IdleIoPriority::IdleIoPriority() {
+  const long old = ::syscall(SYS_ioprio_get, kIoprioWhoProcess, 0);
+  if (old < 0) return;
+  if (::syscall(SYS_ioprio_set, kIoprioWhoProcess, 0, kIoprioClassIdle << kIoprioClassShift) == 0) {
+    saved_ = static_cast<int>(old);
+  }
+}
+
+IdleIoPriority::~IdleIoPriority() {
+  if (saved_ >= 0) (void)::syscall(SYS_ioprio_set, kIoprioWhoProcess, 0, saved_);
+}
+
+Status File::WriteZerosAt(int64_t pos, int64_t n) {
+  static const char kZeros[1 << 20] = {};
+  IdleIoPriority idle;
+  const int64_t start = pos;
+  while (n > 0) {
+    const auto chunk = static_cast<size_t>(std::min<int64_t>(n, sizeof(kZeros)));
+    SLUICE_RETURN_IF_ERROR(WriteAt(pos, std::string_view(kZeros, chunk)));
+    pos += static_cast<int64_t>(chunk);
+    n -= static_cast<int64_t>(chunk);
+  }
+  if (::sync_file_range(fd_, start, pos - start, SYNC_FILE_RANGE_WRITE) != 0) {
+    return ErrnoStatus("sync_file_range " + path_, errno);
+  }
   return Status::Ok();
 }
 

@@ -31,6 +31,10 @@ class File {
   Status ReadAt(int64_t pos, size_t n, char* dst) const;
   // Reads up to n bytes; returns how many were read.
   Result<size_t> ReadSomeAt(int64_t pos, size_t n, char* dst) const;
+  // Writes n zero bytes at pos and starts their writeback (sync_file_range, not waiting), so
+  // zero-filling a file ahead of use does not pile up dirty pages for a later fdatasync. The
+  // I/O is submitted at idle priority (IdleIoPriority).
+  Status WriteZerosAt(int64_t pos, int64_t n);
   Status DataSync();
   Status Sync();
   Status Truncate(int64_t size);
@@ -40,6 +44,21 @@ class File {
   File(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   std::string path_;
   int fd_ = -1;
+};
+
+// While alive, the calling thread's I/O has the idle priority class, so the block layer's
+// scheduler (mq-deadline, bfq) serves it only when no other I/O waits: background zero-filling
+// then does not sit in front of a foreground write or fdatasync. Restores the previous class;
+// does nothing where ioprio_set fails.
+class IdleIoPriority {
+ public:
+  IdleIoPriority();
+  ~IdleIoPriority();
+  IdleIoPriority(const IdleIoPriority&) = delete;
+  IdleIoPriority& operator=(const IdleIoPriority&) = delete;
+
+ private:
+  int saved_ = -1;
 };
 
 // Directory helpers. All errors name the path.
