@@ -22,7 +22,7 @@
 // Usage: store_bench --dir DIR [--phases append,ack,ack_open,read,recovery] [--append-mib 2048]
 //   [--append-partitions 4] [--appenders-per-partition 2] [--ack-seconds 8] [--ack-producers 64]
 //   [--ack-partitions 2] [--ack-rate 200000] [--ack-open-seconds 10] [--ack-preallocate 1]
-//   [--preallocate-mib-per-s 32] [--read-repeats 3]
+//   [--preallocate-mib-per-s 32] [--checkpoint-interval-ms 1000] [--read-repeats 3]
 //   [--recovery-mib 1024] [--shards 2]
 // --ack-producers and --ack-partitions apply to both ack phases; --ack-rate is in events/s.
 // Note (kNoTemporaryLambdas, runtime/shards.h): no lambda or braced temporary inside co_await.
@@ -127,12 +127,14 @@ std::vector<ProduceRecord> MakeBatch(const std::vector<std::string>& values) {
 
 // --preallocate-mib-per-s: the store's zero-fill budget (EmbeddedLogOptions); set by Parse.
 double g_preallocate_bytes_per_second = EmbeddedLogOptions().preallocate_bytes_per_second;
+int64_t g_checkpoint_interval_ms = EmbeddedLogOptions().checkpoint_interval_ms;
 
 std::unique_ptr<EmbeddedLog> OpenLog(const std::string& dir, runtime::Shards& shards,
                                      double* seconds = nullptr) {
   EmbeddedLogOptions o;
   o.data_dir = dir;
   o.preallocate_bytes_per_second = g_preallocate_bytes_per_second;
+  o.checkpoint_interval_ms = g_checkpoint_interval_ms;
   o.housekeeping_interval_ms = 3600 * 1000;  // no retention work during the benchmark
   auto t0 = Clk::now();
   auto r = EmbeddedLog::Open(o, shards, SystemClock::Instance());
@@ -578,6 +580,8 @@ Args Parse(int argc, char** argv) {
       a.ack_open_seconds = std::stod(next());
     } else if (k == "--ack-preallocate") {
       a.ack_preallocate = std::stoi(next()) != 0;
+    } else if (k == "--checkpoint-interval-ms") {
+      g_checkpoint_interval_ms = std::stoll(next());
     } else if (k == "--preallocate-mib-per-s") {
       g_preallocate_bytes_per_second = std::stod(next()) * kMiB;
     } else if (k == "--read-repeats") {
