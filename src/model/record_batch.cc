@@ -127,6 +127,8 @@ RecordBatchBuilder::RecordBatchBuilder(TimestampMs now_ms, size_t reserve_bytes)
   buf_.resize(bl::kHeaderSize);
 }
 
+void RecordBatchBuilder::Reserve(size_t bytes) { buf_.reserve(bl::kHeaderSize + bytes); }
+
 void RecordBatchBuilder::Add(const ProduceRecord& r) {
   std::optional<std::string_view> k, v;
   if (r.key) k = *r.key;

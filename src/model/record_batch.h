@@ -97,8 +97,15 @@ class RecordBatchBuilder {
   void Add(const ProduceRecord& r);
   void Add(std::optional<std::string_view> key, std::optional<std::string_view> value,
            std::span<const Header> headers, TimestampMs ts);
+  // The same with borrowed headers (no copy of them is made).
+  void AddViews(std::optional<std::string_view> key, std::optional<std::string_view> value,
+                std::span<const HeaderView> headers, TimestampMs ts) {
+    AddRecord(count_, ts == kNoTimestamp ? now_ms_ : ts, key, value, headers);
+  }
   // Adds a record with an explicit offset delta (used by compaction to keep original offsets).
   void AddWithDelta(int32_t offset_delta, const RecordView& r);
+  // Makes room for `bytes` of records in the next batch (its buffer starts small after Finish).
+  void Reserve(size_t bytes);
   int32_t count() const { return count_; }
   size_t size_bytes() const { return buf_.size(); }
 

@@ -491,6 +491,34 @@ class EmbeddedLogImpl {
     model::RecordBatchBuilder builder(clock_.NowMs(), estimate);
     for (const auto& r : records) builder.Add(r);
     std::string batch = builder.Finish();
+    co_return co_await AppendBatch(std::move(tp), std::move(batch));
+  }
+
+  Task<Result<AppendResult>> AppendEncoded(TopicPartition tp, std::string batch) {
+    TopicMeta meta;
+    SLUICE_CO_RETURN_IF_ERROR(CheckPartition(tp, &meta));
+    model::RecordBatchView v(batch);
+    if (batch.size() < model::batch_layout::kHeaderSize ||
+        model::BatchTotalSize(batch.data()) != static_cast<int64_t>(batch.size())) {
+      co_return InvalidArgument("append: {} bytes are not one record batch", batch.size());
+    }
+    if (Status st = v.VerifyHeaderAndCrc(); !st.ok()) {
+      co_return InvalidArgument("append: {}", st.message());
+    }
+    if (v.record_count() <= 0) co_return InvalidArgument("append of zero records");
+    if (meta.config.cleanup_policy == CleanupPolicy::kCompact) {
+      bool keyless = false;
+      SLUICE_CO_RETURN_IF_ERROR(
+          v.ForEachRecord([&](const model::RecordView& r) { keyless |= !r.key.has_value(); }));
+      if (keyless) {
+        co_return InvalidArgument("topic '{}' is compacted: every record needs a key", tp.topic);
+      }
+    }
+    co_return co_await AppendBatch(std::move(tp), std::move(batch));
+  }
+
+  // Hands an encoded batch to its partition's owner shard.
+  Task<Result<AppendResult>> AppendBatch(TopicPartition tp, std::string batch) {
     const ShardId owner = Owner(tp);
     if (owner.value() == runtime::Shards::CurrentIndex()) {
       // The common case for keyless produce (the gateway prefers a local partition): append
@@ -714,6 +742,11 @@ Task<Status> EmbeddedLog::AlterTopicConfig(std::string name,
 Task<Result<AppendResult>> EmbeddedLog::Append(model::TopicPartition tp,
                                                std::vector<model::ProduceRecord> records) {
   return impl_->Append(std::move(tp), std::move(records));
+}
+
+Task<Result<AppendResult>> EmbeddedLog::AppendEncoded(model::TopicPartition tp,
+                                                      std::string batch) {
+  return impl_->AppendEncoded(std::move(tp), std::move(batch));
 }
 
 Task<Result<ReadResult>> EmbeddedLog::Read(model::TopicPartition tp, Offset offset,

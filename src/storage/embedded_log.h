@@ -64,6 +64,7 @@ class EmbeddedLog final : public Log {
                                 std::map<std::string, std::string> changes) override;
   Task<Result<AppendResult>> Append(model::TopicPartition tp,
                                     std::vector<model::ProduceRecord> records) override;
+  Task<Result<AppendResult>> AppendEncoded(model::TopicPartition tp, std::string batch) override;
   Task<Result<ReadResult>> Read(model::TopicPartition tp, model::Offset offset,
                                 ReadOptions options) override;
   Task<Result<model::Offset>> OffsetForTimestamp(model::TopicPartition tp,

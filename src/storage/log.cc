@@ -2,6 +2,10 @@
 // embedded store, where one process owns everything).
 #include "storage/log.h"
 
+#include <algorithm>
+
+#include "model/record_batch.h"
+
 namespace sluice::storage {
 
 namespace {
@@ -36,6 +40,37 @@ Task<Result<std::unique_ptr<GroupMembership>>> Log::JoinGroup(std::string group,
   listener.OnAssigned(all);
   std::unique_ptr<GroupMembership> m = std::make_unique<SoleMembership>(listener, std::move(all));
   co_return m;
+}
+
+Result<std::vector<model::ProduceRecord>> DecodeBuiltBatch(std::string_view batch) {
+  model::RecordBatchView v(batch);
+  if (batch.size() < model::batch_layout::kHeaderSize ||
+      model::BatchTotalSize(batch.data()) != static_cast<int64_t>(batch.size())) {
+    return InvalidArgument("append: {} bytes are not one record batch", batch.size());
+  }
+  if (Status st = v.VerifyHeaderAndCrc(); !st.ok()) return InvalidArgument("append: {}", st.message());
+  std::vector<model::ProduceRecord> records;
+  records.reserve(static_cast<size_t>(std::max(v.record_count(), 0)));
+  Status st = v.ForEachRecord([&](const model::RecordView& r) {
+    model::ProduceRecord rec;
+    if (r.key) rec.key = std::string(*r.key);
+    if (r.value) rec.value = std::string(*r.value);
+    for (const auto& h : r.headers) {
+      rec.headers.emplace_back(std::string(h.key),
+                               h.value ? std::optional<std::string>(std::string(*h.value))
+                                       : std::nullopt);
+    }
+    rec.timestamp = r.timestamp;
+    records.push_back(std::move(rec));
+  });
+  if (!st.ok()) return InvalidArgument("append: {}", st.message());
+  return records;
+}
+
+Task<Result<AppendResult>> Log::AppendEncoded(model::TopicPartition tp, std::string batch) {
+  auto records = DecodeBuiltBatch(batch);
+  if (!records.ok()) co_return records.status();
+  co_return co_await Append(std::move(tp), std::move(*records));
 }
 
 Task<Status> ReadToEnd(Log& log, model::TopicPartition tp, int64_t* next, ReadOptions options,

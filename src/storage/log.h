@@ -161,6 +161,12 @@ class Log {
   // kUnavailable (partition read-only after an I/O error, or shutting down).
   virtual Task<Result<AppendResult>> Append(model::TopicPartition tp,
                                             std::vector<model::ProduceRecord> records) = 0;
+  // Appends one batch the caller built with model::RecordBatchBuilder (uncompressed RecordBatch
+  // v2, base offset 0), as Append would: same atomicity, durability and errors. The embedded
+  // store writes the bytes as they are, so producers that build batches as they go (pipeline
+  // outputs) pay no allocation per record; this default decodes them into ProduceRecords.
+  // Errors: as Append, and kInvalidArgument when `batch` is not a well-formed batch.
+  virtual Task<Result<AppendResult>> AppendEncoded(model::TopicPartition tp, std::string batch);
   // Reads from `offset`. An offset below the log start is kOutOfRange; at the high watermark
   // the read waits up to wait_ms and may return no batches.
   virtual Task<Result<ReadResult>> Read(model::TopicPartition tp, model::Offset offset,
@@ -198,6 +204,10 @@ class Log {
                                                                    std::string topic,
                                                                    GroupListener& listener);
 };
+
+// The records of one batch built by model::RecordBatchBuilder (checked: framing and CRC).
+// Errors: kInvalidArgument.
+Result<std::vector<model::ProduceRecord>> DecodeBuiltBatch(std::string_view batch);
 
 // Reads partition `tp` from `*next` to its high watermark as of the last read, calling `fn` for
 // every record, and leaves `*next` after the last record read. When `*next` is below the log

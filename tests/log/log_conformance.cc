@@ -1,6 +1,7 @@
 // The storage::Log conformance cases (see log_conformance.h). Every case runs against a fresh
 // LogUnderTest; coroutines run on shard 0 through runtime::BlockOn.
 #include "log_conformance.h"
+#include "model/record_batch.h"
 
 #include <atomic>
 #include <chrono>
@@ -103,6 +104,11 @@ struct Calls {
   runtime::Shards& shards;
   storage::Log& log;
 
+  Result<storage::AppendResult> AppendEncoded(TopicPartition tp, std::string batch) {
+    return runtime::BlockOn(shards, ShardId(0), [&]() -> Task<Result<storage::AppendResult>> {
+      co_return co_await log.AppendEncoded(tp, std::move(batch));
+    });
+  }
   Result<storage::AppendResult> Append(TopicPartition tp, std::vector<ProduceRecord> recs) {
     return runtime::BlockOn(shards, ShardId(0), [&]() -> Task<Result<storage::AppendResult>> {
       co_return co_await log.Append(tp, std::move(recs));
@@ -404,6 +410,44 @@ TEST_P(LogConformanceTest, KeysNullValuesHeadersAndTimestampsRoundTrip) {
   EXPECT_EQ(got[4].value, std::string(10000, 'x'));
   EXPECT_GE(got[4].timestamp, before - 60000);
   EXPECT_LE(got[4].timestamp, WallMs() + 60000);
+}
+
+// A batch built by the caller (pipeline outputs) lands as if its records had been appended;
+// bytes that are not one well-formed batch are refused with nothing written.
+TEST_P(LogConformanceTest, AppendEncodedWritesABuiltBatch) {
+  CALLS;
+  const std::string t = MakeTopic();
+  ASSERT_TRUE(c.Append(TP(t), Values("before", 2)).ok());
+  model::RecordBatchBuilder b(1700000000000);
+  const model::HeaderView h{"sluice-checkpoint", std::string_view("p/0/1/0")};
+  b.AddViews(std::string_view("k0"), std::string_view("v0"), std::span(&h, 1), 1700000000123);
+  b.AddViews(std::nullopt, std::string_view("v1"), {}, 1700000000124);
+  b.AddViews(std::string_view("k2"), std::nullopt, {}, 1700000000125);
+  std::string batch = b.Finish();
+  std::string torn = batch.substr(0, batch.size() - 1);
+  std::string flipped = batch;
+  flipped.back() ^= 1;
+  auto a = c.AppendEncoded(TP(t), batch);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->base_offset, Offset(2));
+  EXPECT_EQ(a->record_count, 3);
+  for (std::string* bad : {&torn, &flipped}) {
+    auto r = c.AppendEncoded(TP(t), *bad);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument) << r.status().ToString();
+  }
+  auto got = c.ReadN(TP(t), 0, 10);
+  ASSERT_EQ(got.size(), 5u);
+  EXPECT_EQ(got[2].key, "k0");
+  EXPECT_EQ(got[2].value, "v0");
+  EXPECT_EQ(got[2].timestamp, 1700000000123);
+  ASSERT_EQ(got[2].headers.size(), 1u);
+  EXPECT_EQ(got[2].headers[0], (model::Header{"sluice-checkpoint", "p/0/1/0"}));
+  EXPECT_EQ(got[3].key, std::nullopt);
+  EXPECT_EQ(got[3].value, "v1");
+  EXPECT_EQ(got[4].key, "k2");
+  EXPECT_EQ(got[4].value, std::nullopt);
+  EXPECT_EQ(got[4].timestamp, 1700000000125);
 }
 
 TEST_P(LogConformanceTest, PartitionsKeepTheirOwnOrder) {
