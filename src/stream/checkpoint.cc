@@ -4,12 +4,14 @@
 #include <fmt/format.h>
 
 #include "base/crc32c.h"
+#include "model/record_batch.h"
 #include "stream/state_codec.h"
 
 namespace sluice::stream {
 
 namespace {
-constexpr uint64_t kFormatVersion = 1;
+// 2: each output is one encoded batch; 1 (still read): each output was a list of records.
+constexpr uint64_t kFormatVersion = 2;
 // A head starts with a zero byte; an encoded checkpoint starts with its format version (1).
 constexpr std::string_view kHeadMagic("\0sluice-checkpoint-parts", 24);
 }
@@ -97,19 +99,8 @@ std::string EncodeCheckpoint(const Checkpoint& c) {
     w.I64(o.partition);
     w.I64(o.scan_from);
     w.U64(o.create_if_missing ? 1 : 0);
-    w.U64(o.records.size());
-    for (const auto& r : o.records) {
-      w.U64((r.key ? 1 : 0) | (r.value ? 2 : 0));
-      if (r.key) w.Bytes(*r.key);
-      if (r.value) w.Bytes(*r.value);
-      w.I64(r.timestamp);
-      w.U64(r.headers.size());
-      for (const auto& h : r.headers) {
-        w.Bytes(h.key);
-        w.U64(h.value ? 1 : 0);
-        if (h.value) w.Bytes(*h.value);
-      }
-    }
+    w.Bytes(o.marker);
+    w.Bytes(o.batch);
   }
   return out;
 }
@@ -117,7 +108,7 @@ std::string EncodeCheckpoint(const Checkpoint& c) {
 Result<Checkpoint> DecodeCheckpoint(std::string_view bytes) {
   StateReader r(bytes);
   uint64_t version = r.U64();
-  if (r.ok() && version != kFormatVersion) {
+  if (r.ok() && version != kFormatVersion && version != 1) {
     return DataLoss("checkpoint format {} is not supported (expected {})", version, kFormatVersion);
   }
   Checkpoint c;
@@ -141,21 +132,39 @@ Result<Checkpoint> DecodeCheckpoint(std::string_view bytes) {
     o.partition = static_cast<int32_t>(r.I64());
     o.scan_from = r.I64();
     o.create_if_missing = r.U64() != 0;
-    uint64_t records = r.Count(3);
-    for (uint64_t j = 0; j < records && r.ok(); ++j) {
-      model::ProduceRecord rec;
-      uint64_t flags = r.U64();
-      if (flags & 1) rec.key = std::string(r.Bytes());
-      if (flags & 2) rec.value = std::string(r.Bytes());
-      rec.timestamp = r.I64();
-      uint64_t headers = r.Count(2);
-      for (uint64_t h = 0; h < headers && r.ok(); ++h) {
-        std::string key(r.Bytes());
-        std::optional<std::string> value;
-        if (r.U64() != 0) value = std::string(r.Bytes());
-        rec.headers.emplace_back(std::move(key), std::move(value));
+    if (version >= 2) {
+      o.marker = std::string(r.Bytes());
+      o.batch = std::string(r.Bytes());
+      if (r.ok() && (o.batch.size() < model::batch_layout::kHeaderSize ||
+                     model::BatchTotalSize(o.batch.data()) != static_cast<int64_t>(o.batch.size()))) {
+        return DataLoss("checkpoint: output {} is not one record batch", i);
       }
-      o.records.push_back(std::move(rec));
+    } else {
+      // Format 1: the records, the first with the marker as its last header. Built into the
+      // batch they would have been appended as.
+      model::RecordBatchBuilder builder(0);
+      uint64_t records = r.Count(3);
+      for (uint64_t j = 0; j < records && r.ok(); ++j) {
+        model::ProduceRecord rec;
+        uint64_t flags = r.U64();
+        if (flags & 1) rec.key = std::string(r.Bytes());
+        if (flags & 2) rec.value = std::string(r.Bytes());
+        rec.timestamp = r.I64();
+        uint64_t headers = r.Count(2);
+        for (uint64_t h = 0; h < headers && r.ok(); ++h) {
+          std::string key(r.Bytes());
+          std::optional<std::string> value;
+          if (r.U64() != 0) value = std::string(r.Bytes());
+          rec.headers.emplace_back(std::move(key), std::move(value));
+        }
+        if (j == 0 && !rec.headers.empty() && rec.headers.back().key == kCheckpointHeader &&
+            rec.headers.back().value) {
+          o.marker = *rec.headers.back().value;
+        }
+        builder.Add(rec);
+      }
+      if (r.ok() && builder.count() == 0) return DataLoss("checkpoint: output {} is empty", i);
+      if (r.ok()) o.batch = builder.Finish();
     }
     c.outputs.push_back(std::move(o));
   }

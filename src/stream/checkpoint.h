@@ -11,13 +11,11 @@
 
 #include "base/status.h"
 #include "model/record.h"
+#include "stream/output_staging.h"
 
 namespace sluice::stream {
 
 inline constexpr const char* kCheckpointsTopic = "_checkpoints";
-// Header on the first record of every output batch a checkpoint appends: "<pipeline>/<task>/<id>".
-// Recovery looks for it to tell whether the batch already reached its topic.
-inline constexpr const char* kCheckpointHeader = "sluice-checkpoint";
 
 struct CheckpointPosition {
   std::string topic;
@@ -31,7 +29,8 @@ struct CheckpointOutput {
   int32_t partition = 0;
   int64_t scan_from = 0;  // the partition's end before the batch was appended
   bool create_if_missing = false;  // the error and late topics
-  std::vector<model::ProduceRecord> records;  // the first carries kCheckpointHeader
+  std::string marker;  // the kCheckpointHeader value its first record carries
+  std::string batch;   // one encoded RecordBatch v2 (base offset 0), as staged
 };
 
 struct Checkpoint {

@@ -19,7 +19,8 @@ ExchangeOutput::ExchangeOutput(std::string name, TaskContext& ctx, std::string t
       partitions_(partitions),
       producer_(producer),
       key_(std::move(key)),
-      row_key_(row_key) {}
+      row_key_(row_key),
+      slot_(ctx.staging.Topic(topic_)) {}
 
 void ExchangeOutput::Push(int, std::span<Row> rows) {
   stats_.rows_in += rows.size();
@@ -43,29 +44,28 @@ void ExchangeOutput::Push(int, std::span<Row> rows) {
       EncodeValue(key, scratch_);
       partition = model::PartitionForKey(scratch_, partitions_);
     }
-    model::ProduceRecord rec;
+    std::optional<std::string_view> key_bytes;
     if (!row.key.is_null()) {
       if (row_key_ && !key_) {
-        rec.key = scratch_;  // the exchange key is the row's key: encoded above
+        key_bytes = scratch_;  // the exchange key is the row's key: encoded above
       } else {
-        rec.key.emplace();
-        EncodeValue(row.key, *rec.key);
+        row_key_buf_.clear();
+        EncodeValue(row.key, row_key_buf_);
+        key_bytes = row_key_buf_;
       }
     }
-    rec.value.emplace();
-    EncodeValue(row.value, *rec.value);
-    rec.timestamp = row.timestamp;
-    staged_[partition].push_back(std::move(rec));
+    value_buf_.clear();
+    EncodeValue(row.value, value_buf_);
+    ctx_.staging.Add(slot_, partition, key_bytes, value_buf_, row.timestamp);
   }
 }
 
 void ExchangeOutput::StageWatermark(bool idle) {
   std::string text = idle ? fmt::format("{} idle", producer_) : fmt::format("{} {}", producer_, wm_);
+  const model::HeaderView header{kWatermarkHeader, std::string_view(text)};
   for (int32_t p = 0; p < partitions_; ++p) {
-    model::ProduceRecord rec;
-    rec.timestamp = ctx_.processing_time_ms;
-    rec.headers.emplace_back(kWatermarkHeader, text);
-    staged_[p].push_back(std::move(rec));
+    ctx_.staging.Add(slot_, p, std::nullopt, std::nullopt, ctx_.processing_time_ms,
+                     std::span<const model::HeaderView>(&header, 1));
   }
   announced_ = true;
   announced_idle_ = idle;
@@ -78,10 +78,6 @@ void ExchangeOutput::Announce(bool idle) {
     return;
   }
   if (announced_idle_ || !announced_ || wm_ > announced_wm_) StageWatermark(false);
-}
-
-std::map<int32_t, std::vector<model::ProduceRecord>> ExchangeOutput::TakeStaged() {
-  return std::exchange(staged_, {});
 }
 
 void ExchangeInput::AddPartition(int32_t partition) {

@@ -10,8 +10,8 @@
 // `sluice-watermark: "<task> <watermark>"` or `"<task> idle"`) that every task writes to every
 // partition when its watermark rises. A partition's watermark is the minimum over the tasks that
 // are not idle; the input's, the minimum over its partitions. Records and watermark records are
-// staged and appended like any output, so under exactly-once both appear only with the
-// checkpoint that covers them, in order. Format: docs/formats/exchange.md.
+// staged (in the task's OutputStaging) and appended like any output, so under exactly-once both
+// appear only with the checkpoint that covers them, in order. Format: docs/formats/exchange.md.
 #pragma once
 
 #include <map>
@@ -37,7 +37,6 @@ class ExchangeOutput final : public OutputOperator {
   ExchangeOutput(std::string name, TaskContext& ctx, std::string topic, int32_t partitions,
                  int32_t producer, std::unique_ptr<rules::Expression> key, bool row_key);
   void Push(int input, std::span<Row> rows) override;
-  std::map<int32_t, std::vector<model::ProduceRecord>> TakeStaged() override;
   const std::string& topic() const override { return topic_; }
   // Called by the task once per cycle, after watermarks: stages a watermark record for every
   // partition when this task's watermark rose, or an idle record when the task's sources went
@@ -55,8 +54,8 @@ class ExchangeOutput final : public OutputOperator {
   int32_t producer_;
   std::unique_ptr<rules::Expression> key_;
   bool row_key_;
-  std::map<int32_t, std::vector<model::ProduceRecord>> staged_;
-  std::string scratch_;
+  int slot_;
+  std::string scratch_, row_key_buf_, value_buf_;  // reused: no allocation per row once grown
   int64_t wm_ = kNoWatermark;
   int64_t announced_wm_ = kNoWatermark;
   bool announced_ = false;

@@ -4,6 +4,7 @@
 
 #include "codec/value_json.h"
 #include "model/partitioner.h"
+#include "storage/log.h"
 #include "stream/state_codec.h"
 #include "stream/value_codec.h"
 
@@ -24,6 +25,20 @@ Row MakeRow(TaskContext& ctx, std::string_view json, int64_t ts) {
   return r;
 }
 
+// What the task's staging holds, decoded back into records per partition.
+std::map<int32_t, std::vector<model::ProduceRecord>> TakeStaged(TaskContext& ctx) {
+  std::map<int32_t, std::vector<model::ProduceRecord>> out;
+  for (const StagedBatch& b : ctx.staging.Take()) {
+    auto records = storage::DecodeBuiltBatch(b.bytes);
+    EXPECT_TRUE(records.ok()) << records.status().ToString();
+    if (!records.ok()) continue;
+    EXPECT_EQ(b.records, static_cast<int32_t>(records->size()));
+    auto& to = out[b.partition];
+    to.insert(to.end(), records->begin(), records->end());
+  }
+  return out;
+}
+
 const std::string* WatermarkOf(const model::ProduceRecord& r) {
   for (const auto& h : r.headers) {
     if (h.key == kWatermarkHeader) return &*h.value;
@@ -40,7 +55,7 @@ TEST(ExchangeOutputTest, RowsGoToThePartitionOfTheirKeyAndDecodeBackUnchanged) {
   }
   rows[3].key = Value::Int(42);
   out.Push(0, rows);
-  auto staged = out.TakeStaged();
+  auto staged = TakeStaged(ctx);
   EXPECT_GT(staged.size(), 1u);  // 7 keys over 4 partitions
   size_t total = 0;
   std::map<std::string, int32_t> partition_of_user;
@@ -85,7 +100,7 @@ TEST(ExchangeOutputTest, RowsKeyedByKeyByGoToThePartitionOfTheirRowKey) {
   }
   out.Push(0, rows);
   size_t total = 0;
-  for (auto& [partition, records] : out.TakeStaged()) {
+  for (auto& [partition, records] : TakeStaged(ctx)) {
     for (const auto& rec : records) {
       ++total;
       ASSERT_TRUE(rec.key.has_value());
@@ -105,7 +120,7 @@ TEST(ExchangeOutputTest, AnnouncesItsWatermarkToEveryPartitionWhenItRisesOrGoesI
   ExchangeOutput out("g:out0", ctx, "_exchange.p.g.0", 3, 2, nullptr, false);
   out.AdvanceWatermark(0, 10);
   out.Announce(false);
-  auto staged = out.TakeStaged();
+  auto staged = TakeStaged(ctx);
   ASSERT_EQ(staged.size(), 3u);
   for (auto& [p, records] : staged) {
     ASSERT_EQ(records.size(), 1u);
@@ -114,18 +129,18 @@ TEST(ExchangeOutputTest, AnnouncesItsWatermarkToEveryPartitionWhenItRisesOrGoesI
     EXPECT_FALSE(records[0].value.has_value());
   }
   out.Announce(false);  // unchanged: nothing
-  EXPECT_TRUE(out.TakeStaged().empty());
+  EXPECT_TRUE(TakeStaged(ctx).empty());
   out.Announce(true);
-  staged = out.TakeStaged();
+  staged = TakeStaged(ctx);
   ASSERT_EQ(staged.size(), 3u);
   EXPECT_EQ(*WatermarkOf(staged[0][0]), "2 idle");
   out.Announce(true);
-  EXPECT_TRUE(out.TakeStaged().empty());
+  EXPECT_TRUE(TakeStaged(ctx).empty());
   // Rows after an idle announcement are preceded by an active one; a global exchange sends
   // every row to partition 0.
   std::vector<Row> rows{MakeRow(ctx, R"({"x":1})", 11)};
   out.Push(0, rows);
-  staged = out.TakeStaged();
+  staged = TakeStaged(ctx);
   ASSERT_EQ(staged[0].size(), 2u);
   EXPECT_EQ(*WatermarkOf(staged[0][0]), "2 10");
   EXPECT_EQ(WatermarkOf(staged[0][1]), nullptr);

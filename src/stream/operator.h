@@ -15,6 +15,7 @@
 #include "model/arena.h"
 #include "model/value.h"
 #include "rules/expression.h"
+#include "stream/output_staging.h"
 #include "stream/state_codec.h"
 
 namespace sluice::stream {
@@ -43,6 +44,7 @@ struct TaskContext {
   model::Arena arena;            // reset by the task after each cycle
   rules::EvalContext eval;       // eval.arena == &arena
   SideOutputs* side = nullptr;
+  OutputStaging staging;         // what the outputs produced, as batches (output_staging.h)
   int64_t processing_time_ms = 0;  // wall clock at the start of the cycle
   TaskContext() { eval.arena = &arena; }
   TaskContext(const TaskContext&) = delete;

@@ -12,8 +12,17 @@ const std::string& OutputOperator::topic() const {
 }
 
 std::string KeyBytes(const model::Value& v) {
-  if (v.is_string()) return std::string(v.string_value());
-  return codec::ValueToJson(v);
+  std::string out;
+  AppendKeyBytes(out, v);
+  return out;
+}
+
+void AppendKeyBytes(std::string& out, const model::Value& v) {
+  if (v.is_string()) {
+    out.append(v.string_value());
+  } else {
+    codec::AppendValueJson(out, v);
+  }
 }
 
 TopicOutput::TopicOutput(std::string name, TaskContext& ctx, std::string topic,
@@ -21,7 +30,8 @@ TopicOutput::TopicOutput(std::string name, TaskContext& ctx, std::string topic,
     : OutputOperator(std::move(name), ctx),
       topic_(std::move(topic)),
       partitions_(partitions),
-      key_(std::move(key)) {}
+      key_(std::move(key)),
+      slot_(ctx.staging.Topic(topic_)) {}
 
 void TopicOutput::Push(int, std::span<Row> rows) {
   stats_.rows_in += rows.size();
@@ -38,21 +48,18 @@ void TopicOutput::Push(int, std::span<Row> rows) {
         continue;
       }
     }
-    model::ProduceRecord rec;
     int32_t partition = sticky;
+    std::optional<std::string_view> key_bytes;
     if (!key.is_null()) {
-      rec.key = KeyBytes(key);
-      partition = model::PartitionForKey(*rec.key, partitions_);
+      key_buf_.clear();
+      AppendKeyBytes(key_buf_, key);
+      partition = model::PartitionForKey(key_buf_, partitions_);
+      key_bytes = key_buf_;
     }
-    rec.value.emplace();
-    codec::AppendValueJson(*rec.value, row.value);
-    rec.timestamp = row.timestamp;
-    staged_[partition].push_back(std::move(rec));
+    value_buf_.clear();
+    codec::AppendValueJson(value_buf_, row.value);
+    ctx_.staging.Add(slot_, partition, key_bytes, value_buf_, row.timestamp);
   }
-}
-
-std::map<int32_t, std::vector<model::ProduceRecord>> TopicOutput::TakeStaged() {
-  return std::exchange(staged_, {});
 }
 
 }  // namespace sluice::stream

@@ -1,6 +1,7 @@
 // Pipeline outputs: the operators at the ends of the graph. A topic output turns rows into
 // records (JSON values, keys by expression or the row's key, Kafka's murmur2 partitioning) and
-// stages them until the task writes them; a discard output only counts (benchmarks).
+// stages them, encoded, in the task's OutputStaging until the task writes them; a discard output
+// only counts (benchmarks).
 #pragma once
 
 #include <functional>
@@ -17,8 +18,6 @@ namespace sluice::stream {
 class OutputOperator : public Operator {
  public:
   using Operator::Operator;
-  // Records staged since the last TakeStaged, per partition (topic outputs only).
-  virtual std::map<int32_t, std::vector<model::ProduceRecord>> TakeStaged() { return {}; }
   virtual const std::string& topic() const;
   uint64_t rows_written() const { return stats_.rows_in; }
 };
@@ -27,15 +26,16 @@ class TopicOutput final : public OutputOperator {
  public:
   TopicOutput(std::string name, TaskContext& ctx, std::string topic, int32_t partitions,
               std::unique_ptr<rules::Expression> key);
+  // Encodes each row (JSON value, key bytes) into the task's OutputStaging.
   void Push(int input, std::span<Row> rows) override;
-  std::map<int32_t, std::vector<model::ProduceRecord>> TakeStaged() override;
   const std::string& topic() const override { return topic_; }
 
  private:
   std::string topic_;
   int32_t partitions_;
   std::unique_ptr<rules::Expression> key_;
-  std::map<int32_t, std::vector<model::ProduceRecord>> staged_;
+  int slot_;
+  std::string key_buf_, value_buf_;  // reused: no allocation per row once grown
   uint64_t round_robin_ = 0;
 };
 
@@ -56,5 +56,7 @@ class DiscardOutput final : public OutputOperator {
 
 // The record key for a value: strings as their bytes, anything else as compact JSON.
 std::string KeyBytes(const model::Value& v);
+// The same, appended to `out`.
+void AppendKeyBytes(std::string& out, const model::Value& v);
 
 }  // namespace sluice::stream

@@ -27,8 +27,6 @@ int64_t NowMs() {
 
 // Exactly-once: a checkpoint is taken early once this much output waits for it.
 constexpr size_t kMaxStagedBytes = 4 << 20;
-// Output records are appended in batches of about this size (a topic's default limit is 1 MiB).
-constexpr size_t kMaxOutputBatchBytes = 256 << 10;
 
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -59,40 +57,42 @@ struct PipelineTask::SourcePartition {
   bool CatchingUp() const { return table && next < catch_up_to && next < high_watermark; }
 };
 
-// Error and late rows, staged as records for the pipeline's error and late topics.
+// Error and late rows, staged (as JSON values with the reason in headers) for the pipeline's
+// error and late topics, which are created on first use.
 class PipelineTask::Side final : public SideOutputs {
  public:
-  explicit Side(const PipelineSpec& spec) : spec_(spec) {}
+  Side(const PipelineSpec& spec, OutputStaging& staging)
+      : spec_(spec),
+        staging_(staging),
+        errors_(staging.Topic(spec.errors_topic, true)),
+        late_(staging.Topic(spec.late_topic, true)) {}
   void Error(const Row& row, std::string_view op, std::string_view reason) override {
-    Stage(errors, row, op, "sluice-error-reason", reason);
+    Stage(errors_, row, op, "sluice-error-reason", reason);
   }
   void Late(const Row& row, std::string_view op, std::string_view reason) override {
-    Stage(late, row, op, "sluice-late-reason", reason);
+    Stage(late_, row, op, "sluice-late-reason", reason);
   }
   void RawError(std::string_view bytes, std::string_view source, std::string_view reason) {
-    model::ProduceRecord rec;
-    rec.value = std::string(bytes);
-    rec.headers.emplace_back("sluice-error-reason", std::string(reason));
-    rec.headers.emplace_back("sluice-pipeline", spec_.name);
-    rec.headers.emplace_back("sluice-operator", std::string(source));
-    errors.push_back(std::move(rec));
+    const model::HeaderView headers[] = {{"sluice-error-reason", reason},
+                                         {"sluice-pipeline", std::string_view(spec_.name)},
+                                         {"sluice-operator", source}};
+    staging_.Add(errors_, 0, std::nullopt, bytes, model::kNoTimestamp, headers);
   }
-  std::vector<model::ProduceRecord> errors;
-  std::vector<model::ProduceRecord> late;
 
  private:
-  void Stage(std::vector<model::ProduceRecord>& to, const Row& row, std::string_view op,
-             const char* header, std::string_view reason) {
-    model::ProduceRecord rec;
-    rec.value.emplace();
-    codec::AppendValueJson(*rec.value, row.value);
-    rec.timestamp = row.timestamp;
-    rec.headers.emplace_back(header, std::string(reason));
-    rec.headers.emplace_back("sluice-pipeline", spec_.name);
-    rec.headers.emplace_back("sluice-operator", std::string(op));
-    to.push_back(std::move(rec));
+  void Stage(int slot, const Row& row, std::string_view op, const char* header,
+             std::string_view reason) {
+    value_.clear();
+    codec::AppendValueJson(value_, row.value);
+    const model::HeaderView headers[] = {{header, reason},
+                                         {"sluice-pipeline", std::string_view(spec_.name)},
+                                         {"sluice-operator", op}};
+    staging_.Add(slot, 0, std::nullopt, value_, row.timestamp, headers);
   }
   const PipelineSpec& spec_;
+  OutputStaging& staging_;
+  int errors_, late_;
+  std::string value_;
 };
 
 PipelineTask::PipelineTask(std::shared_ptr<const PipelineSpec> spec, int64_t version,
@@ -104,7 +104,7 @@ PipelineTask::PipelineTask(std::shared_ptr<const PipelineSpec> spec, int64_t ver
       log_(log),
       options_(options),
       group_("_pipeline." + spec_->name),
-      side_(std::make_unique<Side>(*spec_)),
+      side_(std::make_unique<Side>(*spec_, ctx_.staging)),
       version_(version),
       resume_from_(std::move(checkpoint)),
       probe_(std::move(probe)) {
@@ -363,6 +363,9 @@ Task<Status> PipelineTask::RunCycle(bool& had_data) {
   if (spec_->delivery == Delivery::kExactlyOnce) {
     // A checkpoint whose outputs could not all be appended: finish that first.
     if (applying_) SLUICE_CO_RETURN_IF_ERROR(co_await ApplyOutputs(true));
+    // Batches staged from here on belong to the next checkpoint: their markers name it.
+    ctx_.staging.SetMarkerPrefix(
+        fmt::format("{}/{}/{}/", spec_->name, task_index_, next_checkpoint_id_));
   } else {
     // Outputs staged by a cycle whose append failed are still pending: flush them first.
     Status pending = co_await FlushOutputs();
@@ -370,6 +373,7 @@ Task<Status> PipelineTask::RunCycle(bool& had_data) {
   }
   ctx_.processing_time_ms = NowMs();
   ctx_.eval.now_ms = ctx_.processing_time_ms;
+  ctx_.staging.set_now_ms(ctx_.processing_time_ms);
   codec::ValueJsonDecoder& decoder = decoder_;
   std::optional<bool> catching_up;
   for (auto& p : parts_) {
@@ -523,11 +527,10 @@ Task<Status> PipelineTask::RunCycle(bool& had_data) {
     exchanges[x]->Announce(!active);
   }
   if (spec_->delivery == Delivery::kExactlyOnce) {
-    StageOutputs();
     ctx_.arena.Reset();
     if (had_data) state_dirty_ = true;
     if (SteadyMs() - last_checkpoint_ms_ >= spec_->checkpoint_interval_ms ||
-        staged_bytes_ >= kMaxStagedBytes) {
+        ctx_.staging.bytes() >= kMaxStagedBytes) {
       SLUICE_CO_RETURN_IF_ERROR(co_await TakeCheckpoint());
     }
     co_return Status::Ok();
@@ -607,24 +610,20 @@ Task<Status> PipelineTask::FlushOutputs() {
   // Everything staged joins the queue of pending appends, in order; an append that fails stays
   // at the head and is retried by the next flush, so no staged output is ever dropped (and
   // positions are only committed once the queue is empty).
-  for (auto* out : graph_->outputs()) {
-    for (auto& [partition, records] : out->TakeStaged()) {
-      pending_.push_back({out->topic(), partition, std::move(records), false});
-    }
-  }
-  if (!side_->errors.empty()) pending_.push_back({spec_->errors_topic, 0, std::exchange(side_->errors, {}), true});
-  if (!side_->late.empty()) pending_.push_back({spec_->late_topic, 0, std::exchange(side_->late, {}), true});
+  for (StagedBatch& b : ctx_.staging.Take()) pending_.push_back(std::move(b));
   while (!pending_.empty()) {
-    PendingAppend& head = pending_.front();
+    StagedBatch& head = pending_.front();
     model::TopicPartition tp(head.topic, model::PartitionId(head.partition));
-    auto r = co_await log_.Append(tp, head.records);
+    std::string bytes = head.bytes;  // a copy: the batch stays for a retry if this fails
+    auto r = co_await log_.AppendEncoded(tp, std::move(bytes));
     if (!r.ok() && r.status().code() == ErrorCode::kNotFound && head.create_if_missing) {
       // The error and late topics are created on first use.
       storage::TopicConfig config;
       std::string topic = head.topic;
       Status c = co_await log_.CreateTopic(std::move(topic), config);
       if (!c.ok() && c.code() != ErrorCode::kAlreadyExists) co_return c;
-      r = co_await log_.Append(tp, head.records);
+      std::string again = head.bytes;
+      r = co_await log_.AppendEncoded(tp, std::move(again));
     }
     if (!r.ok()) co_return r.status();
     pending_.pop_front();
@@ -650,26 +649,10 @@ Task<Status> PipelineTask::CommitPositions() {
   co_return st;
 }
 
-void PipelineTask::StageOutputs() {
-  auto add = [this](const std::string& topic, int32_t partition,
-                    std::vector<model::ProduceRecord> records) {
-    auto& to = staged_[{topic, partition}];
-    for (auto& r : records) {
-      staged_bytes_ += (r.value ? r.value->size() : 0) + (r.key ? r.key->size() : 0) + 32;
-      to.push_back(std::move(r));
-    }
-  };
-  for (auto* out : graph_->outputs()) {
-    for (auto& [partition, records] : out->TakeStaged()) add(out->topic(), partition, std::move(records));
-  }
-  if (!side_->errors.empty()) add(spec_->errors_topic, 0, std::exchange(side_->errors, {}));
-  if (!side_->late.empty()) add(spec_->late_topic, 0, std::exchange(side_->late, {}));
-}
-
 Task<Status> PipelineTask::TakeCheckpoint() {
   if (applying_) SLUICE_CO_RETURN_IF_ERROR(co_await ApplyOutputs(true));
   last_checkpoint_ms_ = SteadyMs();
-  if (!state_dirty_ && staged_.empty()) co_return Status::Ok();
+  if (!state_dirty_ && ctx_.staging.empty()) co_return Status::Ok();
   const auto started = std::chrono::steady_clock::now();
   Checkpoint c;
   c.id = next_checkpoint_id_;
@@ -679,52 +662,50 @@ Task<Status> PipelineTask::TakeCheckpoint() {
     c.positions.push_back({p.tp.topic, p.tp.partition.value(), p.next, p.max_event_time});
   }
   c.state = graph_->SaveState();
-  std::string marker = fmt::format("{}/{}/{}", spec_->name, task_index_, c.id);
+  // The outputs since the last checkpoint, as staged batches (their markers name checkpoint
+  // c.id: RunCycle set the prefix). Every topic is described before anything is moved, so an
+  // error puts them all back.
+  std::vector<StagedBatch> batches = ctx_.staging.Take();
   std::map<std::string, storage::TopicDescription> described;
-  for (auto& [tp, records] : staged_) {
-    const auto& [topic, partition] = tp;
-    bool side = topic == spec_->errors_topic || topic == spec_->late_topic;
-    auto d = described.find(topic);
-    if (d == described.end()) {
-      std::string name = topic;
-      auto desc = co_await log_.DescribeTopic(name);
-      if (!desc.ok() && desc.status().code() == ErrorCode::kNotFound && side) {
-        // The error and late topics are created on first use.
-        storage::TopicConfig config;
-        std::string create = topic;
-        Status st = co_await log_.CreateTopic(std::move(create), config);
-        if (!st.ok() && st.code() != ErrorCode::kAlreadyExists) co_return st;
-        std::string again = topic;
-        desc = co_await log_.DescribeTopic(again);
+  for (const StagedBatch& b : batches) {
+    if (described.contains(b.topic)) continue;
+    std::string name = b.topic;
+    auto desc = co_await log_.DescribeTopic(name);
+    if (!desc.ok() && desc.status().code() == ErrorCode::kNotFound && b.create_if_missing) {
+      // The error and late topics are created on first use.
+      storage::TopicConfig config;
+      std::string create = b.topic;
+      Status st = co_await log_.CreateTopic(std::move(create), config);
+      if (!st.ok() && st.code() != ErrorCode::kAlreadyExists) {
+        ctx_.staging.Restore(std::move(batches));
+        co_return st;
       }
-      if (!desc.ok()) co_return desc.status();
-      d = described.emplace(topic, std::move(*desc)).first;
+      std::string again = b.topic;
+      desc = co_await log_.DescribeTopic(again);
     }
-    if (partition >= static_cast<int32_t>(d->second.partitions.size())) {
-      co_return FailedPrecondition("output topic {} has no partition {}", topic, partition);
+    if (!desc.ok()) {
+      ctx_.staging.Restore(std::move(batches));
+      co_return desc.status();
     }
-    // One append per chunk, each well under a topic's default message size limit; each chunk
-    // carries its own marker so recovery can tell which ones arrived.
-    size_t i = 0;
-    while (i < records.size()) {
-      CheckpointOutput o;
-      o.topic = topic;
-      o.partition = partition;
-      o.scan_from = d->second.partitions[partition].high_watermark.value();
-      o.create_if_missing = side;
-      size_t bytes = 0;
-      while (i < records.size() && (o.records.empty() || bytes < kMaxOutputBatchBytes)) {
-        const auto& r = records[i];
-        bytes += (r.value ? r.value->size() : 0) + (r.key ? r.key->size() : 0) + 64;
-        o.records.push_back(std::move(records[i++]));
-      }
-      o.records.front().headers.emplace_back(kCheckpointHeader,
-                                             fmt::format("{}/{}", marker, c.outputs.size()));
-      c.outputs.push_back(std::move(o));
+    if (b.partition >= static_cast<int32_t>(desc->partitions.size())) {
+      Status st = FailedPrecondition("output topic {} has no partition {}", b.topic, b.partition);
+      ctx_.staging.Restore(std::move(batches));
+      co_return st;
     }
+    described.emplace(b.topic, std::move(*desc));
   }
-  staged_.clear();
-  staged_bytes_ = 0;
+  for (StagedBatch& b : batches) {
+    CheckpointOutput o;
+    o.topic = std::move(b.topic);
+    o.partition = b.partition;
+    o.scan_from = described[o.topic].partitions[static_cast<size_t>(b.partition)]
+                      .high_watermark.value();
+    o.create_if_missing = b.create_if_missing;
+    o.marker = std::move(b.marker);
+    o.batch = std::move(b.bytes);
+    c.outputs.push_back(std::move(o));
+  }
+  batches.clear();
   std::string bytes = EncodeCheckpoint(c);
   // A large checkpoint goes in parts, a few per append, its head last (checkpoint.h).
   std::vector<model::ProduceRecord> records = CheckpointRecords(CheckpointKey(spec_->name, task_index_), c.id, bytes);
@@ -741,16 +722,19 @@ Task<Status> PipelineTask::TakeCheckpoint() {
   }
   if (!r.ok()) {
     if (probe_) probe_->checkpoint_failures.Inc();
-    // Not committed: keep the outputs staged for the next attempt (with newer state then).
+    // Not committed: keep the outputs staged for the next attempt (with newer state then, and
+    // the same checkpoint id, so their markers still fit).
+    std::vector<StagedBatch> back;
     for (auto& o : c.outputs) {
-      o.records.front().headers.pop_back();
-      auto& to = staged_[{o.topic, o.partition}];
-      to.insert(to.end(), std::make_move_iterator(o.records.begin()),
-                std::make_move_iterator(o.records.end()));
+      StagedBatch b;
+      b.topic = std::move(o.topic);
+      b.partition = o.partition;
+      b.create_if_missing = o.create_if_missing;
+      b.marker = std::move(o.marker);
+      b.bytes = std::move(o.batch);
+      back.push_back(std::move(b));
     }
-    for (const auto& [_, v] : staged_) {
-      for (const auto& rec : v) staged_bytes_ += (rec.value ? rec.value->size() : 0) + 32;
-    }
+    ctx_.staging.Restore(std::move(back));
     co_return r.status();
   }
   ++next_checkpoint_id_;
@@ -784,11 +768,7 @@ Task<Status> PipelineTask::ApplyOutputs(bool verify) {
   auto& outputs = applying_->outputs;
   while (!outputs.empty()) {
     CheckpointOutput& o = outputs.front();
-    std::string marker;
-    if (!o.records.empty() && !o.records.front().headers.empty()) {
-      const auto& h = o.records.front().headers.back();
-      if (h.key == kCheckpointHeader && h.value) marker = *h.value;
-    }
+    const std::string marker = o.marker;
     model::TopicPartition tp(o.topic, model::PartitionId(o.partition));
     bool present = false;
     if (verify) {
@@ -825,17 +805,16 @@ Task<Status> PipelineTask::ApplyOutputs(bool verify) {
         Status st = co_await log_.CreateTopic(std::move(topic), config);
         if (!st.ok() && st.code() != ErrorCode::kAlreadyExists) co_return st;
       }
-      // The records move into the append (no copy per output record); if it fails, the batch
-      // is taken again from the checkpoint record, which holds every one of them.
-      auto r = co_await log_.Append(tp, std::move(o.records));
+      // The batch moves into the append (no copy); if it fails, it is taken again from the
+      // checkpoint record, which holds every batch.
+      auto r = co_await log_.AppendEncoded(tp, std::move(o.batch));
       if (!r.ok()) {
         auto saved = DecodeCheckpoint(LastCheckpoint());
         bool restored = false;
         if (saved.ok()) {
           for (auto& so : saved->outputs) {
-            if (!so.records.empty() && !so.records.front().headers.empty() &&
-                so.records.front().headers.back().value == marker) {
-              o.records = std::move(so.records);
+            if (so.marker == marker && !marker.empty()) {
+              o.batch = std::move(so.batch);
               restored = true;
               break;
             }

@@ -114,9 +114,8 @@ class PipelineTask {
   Task<void> DrainBlockingWork();
   Task<sluice::Status> FlushOutputs();
   Task<sluice::Status> CommitPositions();
-  // Exactly-once: stage what the outputs produced; write a checkpoint (state, positions, staged
-  // outputs) to `_checkpoints`, then append the staged outputs.
-  void StageOutputs();
+  // Exactly-once: write a checkpoint (state, positions, the outputs staged in ctx_.staging) to
+  // `_checkpoints`, then append the staged outputs.
   Task<sluice::Status> TakeCheckpoint();
   // Appends the outputs of checkpoint `applying_` that are not in their topics yet (`verify`:
   // look for each batch's marker first, after a restart).
@@ -142,19 +141,12 @@ class PipelineTask {
   // delivered a watermark this cycle (some partition not idle).
   std::vector<std::vector<size_t>> exchange_upstream_;
   std::vector<bool> source_active_;
-  struct PendingAppend {
-    std::string topic;
-    int32_t partition;
-    std::vector<model::ProduceRecord> records;
-    bool create_if_missing;
-  };
-  std::deque<PendingAppend> pending_;
-  // Exactly-once: outputs since the last checkpoint, per (topic, partition); the checkpoint
-  // whose outputs are being appended.
+  // At-least-once: batches taken from ctx_.staging whose append has not succeeded yet.
+  std::deque<StagedBatch> pending_;
+  // Exactly-once: the checkpoint whose outputs are being appended (the outputs since the last
+  // checkpoint wait in ctx_.staging).
   int64_t version_;
   std::optional<std::string> resume_from_;
-  std::map<std::pair<std::string, int32_t>, std::vector<model::ProduceRecord>> staged_;
-  size_t staged_bytes_ = 0;
   std::optional<Checkpoint> applying_;
   int64_t next_checkpoint_id_ = 1;
   int64_t last_checkpoint_ms_ = 0;

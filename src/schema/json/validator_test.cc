@@ -12,12 +12,8 @@
 #include <valijson/schema_parser.hpp>
 #include <valijson/validator.hpp>
 
+#include "base/alloc_counter.h"
 #include "schema/json/json_schema.h"
-
-// Allocation counter for this thread (alloc_counter_test.cc replaces operator new).
-extern thread_local bool g_counting;
-extern thread_local size_t g_allocations;
-extern bool g_counting_available;
 
 namespace sluice::schema::json {
 namespace {
