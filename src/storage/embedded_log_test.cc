@@ -913,6 +913,35 @@ TEST_F(EmbeddedLogTest, RecoveryCutsTheZeroFilledTailOfACrashedSegment) {
   }
 }
 
+// A prepared file that disappears (an operator cleaning up, say) costs the preallocation of one
+// segment, never the partition's writes.
+TEST_F(EmbeddedLogTest, AMissingPreparedFileFallsBackToAPlainSegment) {
+  Create("t", {{"preallocate", "true"}, {"segment_bytes", "65536"}, {"max_message_bytes", "4096"}});
+  const fs::path prepared = PartitionDir("t", 0) / "next-segment.zeros";
+  int n = 0;
+  for (int tries = 0; !fs::exists(prepared); ++tries) {
+    ASSERT_LT(tries, 500);
+    ASSERT_TRUE(AppendValues("t", 0, 1, fmt::format("{}-", n++)).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the partition marks it ready
+  fs::remove(prepared);
+  for (int i = 0; i < 5; ++i) {
+    auto r = AppendValues("t", 0, 1, fmt::format("{}-", n++));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  auto all = ReadAll("t", 0);
+  ASSERT_EQ(all.size(), static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) EXPECT_EQ(all[i].second, fmt::format("{}-0", i));
+  // Preallocation resumes with the next file.
+  for (int tries = 0; !Describe("t").partitions[0].active_segment_preallocated; ++tries) {
+    ASSERT_LT(tries, 500);
+    ASSERT_TRUE(AppendValues("t", 0, 1, fmt::format("{}-", n++)).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(ReadAll("t", 0).size(), static_cast<size_t>(n));
+}
+
 TEST_F(EmbeddedLogTest, TurningPreallocationOffDeletesThePreparedFile) {
   Create("t", {{"preallocate", "true"}, {"segment_bytes", "65536"}, {"max_message_bytes", "4096"}});
   const fs::path prepared = PartitionDir("t", 0) / "next-segment.zeros";

@@ -281,8 +281,16 @@ Task<Status> PartitionLog::RollIfNeeded(size_t incoming) {
     if (!replace) SLUICE_RETURN_IF_ERROR(sealed->Seal());
     std::unique_ptr<Segment> seg;
     if (!prepared.empty()) {
-      SLUICE_ASSIGN_OR_RETURN(seg, Segment::Adopt(dir, next, interval, prepared));
-    } else {
+      auto adopted = Segment::Adopt(dir, next, interval, prepared);
+      if (adopted.ok()) {
+        seg = std::move(*adopted);
+      } else {
+        // The prepared file went missing or is unusable: a plain segment instead, rather than
+        // a partition that stops taking writes over an optimisation.
+        (void)internal::RemoveFile(prepared);
+      }
+    }
+    if (!seg) {
       SLUICE_ASSIGN_OR_RETURN(seg, Segment::Create(dir, next, interval));
     }
     SLUICE_RETURN_IF_ERROR(internal::SyncDir(dir));
@@ -302,7 +310,7 @@ Task<Status> PartitionLog::RollIfNeeded(size_t incoming) {
     co_return write_error_;
   }
   (*created)->set_created_ms(deps_.clock->NowMs());
-  if (adopt) stats_.segments_preallocated++;
+  if (adopt && (*created)->allocated() > 0) stats_.segments_preallocated++;
   if (replace) {
     segments_[next.value()] = std::move(*created);
   } else {
