@@ -35,6 +35,10 @@
 #include "registry/schema_source.h"
 #include "storage/embedded_log.h"
 
+#if defined(SLUICE_MALLOC_JEMALLOC)
+#include <jemalloc/jemalloc.h>
+#endif
+
 namespace sluice::app {
 
 namespace {
@@ -467,8 +471,19 @@ int RunServe(const std::vector<std::string>& raw_args) {
   }
   if (cfg->auth_enabled) fmt::print("auth on: policy {}\n", cfg->auth_policy_file);
   std::fflush(stdout);
-  log.info("ready: {}://{}:{}, {} shards, log {}, auth {}", scheme, host, (*server)->port(),
-           shard_count, cfg->log_backend, cfg->auth_enabled ? "on" : "off");
+  std::string allocator = "system";
+#if defined(SLUICE_MALLOC_JEMALLOC)
+  {
+    const char* version = nullptr;
+    size_t size = sizeof(version);
+    allocator = mallctl("version", &version, &size, nullptr, 0) == 0 && version
+                    ? fmt::format("jemalloc {}", version)
+                    : "jemalloc";
+  }
+#endif
+  log.info("ready: {}://{}:{}, {} shards, log {}, auth {}, allocator {}", scheme, host,
+           (*server)->port(), shard_count, cfg->log_backend, cfg->auth_enabled ? "on" : "off",
+           allocator);
 
   int sig = 0;
   for (;;) {
