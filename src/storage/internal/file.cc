@@ -127,6 +127,13 @@ Status File::WriteZerosAt(int64_t pos, int64_t n) {
   return Status::Ok();
 }
 
+Status File::WaitForWriteback() {
+  if (::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE) != 0) {
+    return ErrnoStatus("sync_file_range " + path_, errno);
+  }
+  return Status::Ok();
+}
+
 Status File::DataSync() {
   if (::fdatasync(fd_) != 0) return ErrnoStatus("fdatasync " + path_, errno);
   return Status::Ok();

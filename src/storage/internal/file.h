@@ -36,6 +36,12 @@ class File {
   // I/O is submitted at idle priority (IdleIoPriority).
   Status WriteZerosAt(int64_t pos, int64_t n);
   Status DataSync();
+  // Waits, without starting any, for the writeback already in flight on the file's pages
+  // (sync_file_range WAIT_BEFORE). A group commit calls it before DataSync: fdatasync's own
+  // writeback locks each dirty page and only then waits for that page's earlier writeback, and
+  // while it waits an append into the same page (the partly written tail page) blocks on the
+  // page lock. Waiting here first holds no page lock.
+  Status WaitForWriteback();
   Status Sync();
   Status Truncate(int64_t size);
   Result<int64_t> Size() const;
