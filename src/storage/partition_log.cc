@@ -35,25 +35,14 @@ Result<std::vector<std::string>> ListDir(const std::string& dir) {
   return out;
 }
 
-// Recovery point file: "v1 <segment base> <position> <crc32c of the preceding text>\n".
-std::string EncodeRecoveryPoint(int64_t segment, int64_t position) {
-  std::string body = fmt::format("v1 {} {}", segment, position);
-  return fmt::format("{} {}\n", body, crc32c::Value(body));
-}
-
-std::optional<std::pair<int64_t, int64_t>> DecodeRecoveryPoint(const std::string& s) {
-  int64_t seg = 0, pos = 0;
-  uint32_t crc = 0;
-  if (std::sscanf(s.c_str(), "v1 %ld %ld %u", &seg, &pos, &crc) != 3) return std::nullopt;
-  std::string body = fmt::format("v1 {} {}", seg, pos);
-  if (crc32c::Value(body) != crc || seg < 0 || pos < 0) return std::nullopt;
-  return std::make_pair(seg, pos);
-}
-
 }  // namespace
 
 PartitionLog::PartitionLog(std::string dir, model::TopicPartition tp, TopicConfig config, Deps deps)
-    : dir_(std::move(dir)), tp_(std::move(tp)), config_(config), deps_(deps) {}
+    : dir_(std::move(dir)),
+      tp_(std::move(tp)),
+      config_(config),
+      deps_(deps),
+      recovery_point_(std::make_shared<internal::RecoveryPointFile>(RecoveryPointPath())) {}
 
 Result<std::shared_ptr<PartitionLog>> PartitionLog::Open(std::string dir, model::TopicPartition tp,
                                                          TopicConfig config, Deps deps,
@@ -90,10 +79,7 @@ Status PartitionLog::Recover(bool create) {
   std::sort(bases.begin(), bases.end());
   const bool clean = internal::Exists(CleanMarkerPath());
   std::optional<std::pair<int64_t, int64_t>> rp;
-  if (!clean && internal::Exists(RecoveryPointPath())) {
-    auto content = internal::ReadSmallFile(RecoveryPointPath());
-    if (content.ok()) rp = DecodeRecoveryPoint(*content);
-  }
+  if (!clean) rp = internal::RecoveryPointFile::Read(RecoveryPointPath());
   const int64_t now = deps_.clock->NowMs();
   for (size_t i = 0; i < bases.size(); ++i) {
     SLUICE_ASSIGN_OR_RETURN(auto seg,
@@ -536,10 +522,9 @@ Task<Status> PartitionLog::Checkpoint() {
   std::shared_ptr<Segment> s = it->second;
   // Index entries are written here (on the owner shard), synced on the pool.
   SLUICE_CO_RETURN_IF_ERROR(s->FlushIndexes());
-  const std::string path = RecoveryPointPath();
-  auto fn3 = [s, path, seg, pos]() -> Status {
+  auto fn3 = [s, rp = recovery_point_, seg, pos]() -> Status {
     SLUICE_RETURN_IF_ERROR(s->SyncIndexes());
-    return internal::WriteFileAtomic(path, EncodeRecoveryPoint(seg, pos));
+    return rp->Write(seg, pos);
   };
   Status st = co_await deps_.blocking->Run(fn3);
   if (st.ok()) {
@@ -711,14 +696,14 @@ Task<Status> PartitionLog::Close(bool clean) {
     if (st.ok()) {
       std::shared_ptr<Segment> act = segments_.rbegin()->second;
       const std::string marker = CleanMarkerPath();
-      const std::string rp = RecoveryPointPath();
-      const std::string body = EncodeRecoveryPoint(act->base_offset().value(), act->size());
+      const int64_t seg = act->base_offset().value();
+      const int64_t pos = act->size();
       SLUICE_CO_RETURN_IF_ERROR(act->FlushIndexes());
-      auto fn6 = [act, marker, rp, body]() -> Status {
+      auto fn6 = [act, marker, rp = recovery_point_, seg, pos]() -> Status {
         // A clean start trusts every byte of the file: no zero-filled tail may stay.
         SLUICE_RETURN_IF_ERROR(act->TrimPreallocation());
         SLUICE_RETURN_IF_ERROR(act->SyncIndexes());
-        SLUICE_RETURN_IF_ERROR(internal::WriteFileAtomic(rp, body));
+        SLUICE_RETURN_IF_ERROR(rp->Write(seg, pos));
         return internal::WriteFileAtomic(marker, "clean\n");
       };
       st = co_await deps_.blocking->Run(fn6);

@@ -17,6 +17,7 @@
 #include "runtime/shards.h"
 #include "storage/fault_injector.h"
 #include "storage/internal/pacer.h"
+#include "storage/internal/recovery_point.h"
 #include "storage/log.h"
 #include "storage/segment.h"
 
@@ -166,6 +167,7 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   bool rolling_ = false;
   runtime::Event roll_done_;
   bool housekeeping_running_ = false;
+  std::shared_ptr<internal::RecoveryPointFile> recovery_point_;  // shared with pool tasks
   int64_t checkpointed_segment_ = -1;
   int64_t checkpointed_position_ = -1;
   uint64_t sealed_since_compaction_ = 0;
