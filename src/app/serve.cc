@@ -265,6 +265,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
   http_opts.max_connections = cfg->max_connections;
   http_opts.request_timeout_ms = cfg->request_timeout_ms;
   http_opts.idle_timeout_ms = std::max<int64_t>(60000, cfg->request_timeout_ms);
+  http_opts.batch_sends = cfg->http_batch_sends;
   http_opts.metrics = &registry;
   http_opts.tls_cert_file = cfg->http_tls_cert_file;
   http_opts.tls_key_file = cfg->http_tls_key_file;

@@ -177,7 +177,7 @@ TEST_F(LoaderTest, UnknownKeysInFileAreErrorsListingKnownKeys) {
             "unknown key 'http.lsten' in " + path +
                 " (known: listen, max_request_bytes, max_event_bytes, max_events_per_request, "
                 "max_connections, request_timeout_ms, max_inflight_bytes, idempotency_ttl_ms, "
-                "tls_cert_file, tls_key_file)");
+                "batch_sends, tls_cert_file, tls_key_file)");
   path = WriteFile("z.yaml", "kafka:\n  props: {a: b}\n");
   EXPECT_EQ(Error({"--config", path}),
             "unknown key 'kafka.props' in " + path + " (known: group_session_timeout_ms, "

@@ -50,6 +50,9 @@ struct ServerConfig {
   int32_t max_events_per_request = 10000;
   int32_t max_connections = 10000;
   int64_t request_timeout_ms = 30000;
+  // http.batch_sends: a shard's responses of one event-loop turn leave in one io_uring system
+  // call (plain HTTP; sendmsg each where io_uring is unavailable or this is false).
+  bool http_batch_sends = true;
   // http.tls_*: PEM certificate chain and private key; the HTTP listener (and WebSocket)
   // speaks TLS 1.2/1.3 when both are set (docs/security.md).
   std::string http_tls_cert_file;

@@ -99,6 +99,7 @@ TEST(ServerConfigTest, ToYamlWritesTheFileLayout) {
             "  request_timeout_ms: 30000\n"
             "  max_inflight_bytes: 268435456\n"
             "  idempotency_ttl_ms: 86400000\n"
+            "  batch_sends: true\n"
             "  tls_cert_file: \"\"\n"
             "  tls_key_file: \"\"\n"
             "registry:\n"

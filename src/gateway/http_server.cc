@@ -43,6 +43,7 @@
 #include "base/clock.h"
 #include "base/logging.h"
 #include "gateway/internal/http_parser.h"
+#include "gateway/internal/send_batcher.h"
 #include "gateway/upgrade.h"
 #include "metrics/registry.h"
 
@@ -83,6 +84,7 @@ struct ConnBase : UpgradedConnection {
   SteadyClock::time_point deadline = SteadyClock::time_point::max();
   bool done = false;
   bool busy = false;  // between a request's head being read and its response being written
+  internal::SendBatcher::Send* queued_send = nullptr;  // the response waiting in a send batch
   std::string remote;  // "ip:port" of the peer, looked up once
   // Read buffer: bytes [rbegin, rend) are received and not yet parsed (pipelined requests
   // stay there for the next turn of the loop).
@@ -106,6 +108,9 @@ struct ConnBase : UpgradedConnection {
   const std::string& Remote() const override { return remote; }
   // Closes the TCP socket (on TLS without close_notify: this is for timeouts and stopping).
   void Close() {
+    // A response queued in this turn's batch must not go out on a descriptor number that
+    // another thread may reuse once it is closed: it fails with EBADF instead.
+    if (queued_send != nullptr) queued_send->fd = -1;
     boost::system::error_code ec;
     socket->shutdown(tcp::socket::shutdown_both, ec);
     socket->close(ec);
@@ -150,6 +155,10 @@ struct ShardState {
   std::map<std::string, metrics::Counter*, std::less<>> counters;
   std::map<std::string, metrics::Histogram*, std::less<>> histograms;
   std::string key;  // scratch for building the keys above
+  // Responses of one event-loop turn leave in one system call (see SendBatcher); made on the
+  // shard's first response, null when io_uring is unavailable or batch_sends is off.
+  std::shared_ptr<internal::SendBatcher> sends;
+  bool sends_checked = false;
 };
 
 // Appends the status line and headers of a response: what Beast's serializer writes for a
@@ -236,6 +245,12 @@ class HttpServerImpl {
       rejected_ = &options_.metrics->GetCounter(
           "sluice_http_connections_rejected_total",
           "HTTP connections refused because max_connections was reached");
+    }
+    // Said once at start, so an operator can tell which send path a listener runs (a container
+    // runtime's default seccomp policy, for one, refuses io_uring).
+    if (options_.batch_sends && internal::SendBatcher::Create() == nullptr) {
+      Logger().info("io_uring is not available here: HTTP responses go out one sendmsg each");
+      options_.batch_sends = false;
     }
   }
 
@@ -669,7 +684,37 @@ class HttpServerImpl {
       if (stopped_.load()) keep_alive = false;
       conn.SetDeadline(options_.request_timeout_ms);
       const bool head_only = req.method == "HEAD";
-      const size_t sent = StartResponse(conn, resp, version, keep_alive, head_only);
+      size_t sent = 0;
+      if constexpr (C::kTls) {
+        sent = StartResponse(conn, resp, version, keep_alive, head_only);
+      } else {
+        if (!st.sends_checked) {
+          st.sends_checked = true;
+          if (options_.batch_sends) st.sends = internal::SendBatcher::Create();
+        }
+        if (st.sends == nullptr) {
+          sent = StartResponse(conn, resp, version, keep_alive, head_only);
+        } else {
+          // Queued with the rest of this turn's responses; this coroutine resumes once the
+          // batch is sent (see SendBatcher).
+          conn.head.clear();
+          AppendResponseHead(conn.head, resp, version, keep_alive, resp.body.size());
+          std::array<iovec, 2> iov = {
+              iovec{conn.head.data(), conn.head.size()},
+              iovec{resp.body.data(), head_only ? 0 : resp.body.size()}};
+          internal::SendBatcher::Send send;
+          send.fd = conn.socket->native_handle();
+          send.msg.msg_iov = iov.data();
+          send.msg.msg_iovlen = iov[1].iov_len == 0 ? 1 : 2;
+          auto ex = co_await asio::this_coro::executor;  // named: see the GCC 12 rule in runtime/
+          std::shared_ptr<internal::SendBatcher> batcher = st.sends;
+          conn.queued_send = &send;
+          batcher->Queue(&send, ex);
+          while (!send.done) co_await batcher->flushed().Wait();
+          conn.queued_send = nullptr;
+          sent = send.result > 0 ? static_cast<size_t>(send.result) : 0;
+        }
+      }
       bool ok = sent == conn.head.size() + (head_only ? 0 : resp.body.size()) ||
                 co_await FinishResponse(conn, resp, head_only, sent);
       conn.busy = false;

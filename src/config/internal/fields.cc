@@ -142,6 +142,7 @@ const std::vector<Field>& Fields() {
       {"http.request_timeout_ms", "", &C::request_timeout_ms, 1, kInt64Max},
       {"http.max_inflight_bytes", "", &C::max_inflight_bytes, 1, kInt64Max},
       {"http.idempotency_ttl_ms", "", &C::idempotency_ttl_ms, 1, kInt64Max},
+      {"http.batch_sends", "", &C::http_batch_sends},
       {"http.tls_cert_file", "", &C::http_tls_cert_file},
       {"http.tls_key_file", "", &C::http_tls_key_file},
       {"registry.listen", "--registry-listen", &C::registry_listen, 0, 0, CheckRegistryListen},
