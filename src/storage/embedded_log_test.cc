@@ -2,6 +2,10 @@
 // recovery after damage, group commit, retention, compaction and restarts.
 #include "storage/embedded_log.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -874,6 +878,73 @@ TEST_F(EmbeddedLogTest, PreallocatedSegmentsStartZeroFilledAndSealTrimmed) {
   append(1);
   EXPECT_TRUE(Describe("t").partitions[0].active_segment_preallocated);
   check_all();
+}
+
+// Pages of the file in [pos, pos + len) the page cache holds (mincore over a mapping).
+int64_t ResidentPages(const fs::path& path, int64_t pos, int64_t len) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return -1;
+  void* m = ::mmap(nullptr, static_cast<size_t>(pos + len), PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (m == MAP_FAILED) return -1;
+  std::vector<unsigned char> v(static_cast<size_t>((pos + len + 4095) / 4096));
+  int64_t n = 0;
+  if (::mincore(m, static_cast<size_t>(pos + len), v.data()) == 0) {
+    for (size_t i = static_cast<size_t>(pos / 4096); i < v.size(); ++i) n += v[i] & 1;
+  }
+  ::munmap(m, static_cast<size_t>(pos + len));
+  return n;
+}
+
+// The zero-filled pages just ahead of the tail are read back into the page cache by the pool
+// when they have gone missing, so the shard's next write does not read them itself.
+TEST_F(EmbeddedLogTest, PagesAheadOfAPreallocatedTailAreReadBackWhenDropped) {
+  // 4 MiB: zero-filled in 32 paced pieces (the fixture's clock does not move, so the pacer's
+  // waits add up: ~2 s).
+  constexpr int64_t kSegment = 4 << 20;
+  Create("t", {{"preallocate", "true"},
+               {"durability", "always"},
+               {"segment_bytes", std::to_string(kSegment)},
+               {"max_message_bytes", "65536"}});
+  int n = 0;
+  for (int tries = 0; !Describe("t").partitions[0].active_segment_preallocated; ++tries) {
+    ASSERT_LT(tries, 2000) << "no preallocated segment after 20 s";
+    ASSERT_TRUE(AppendValues("t", 0, 1, fmt::format("{}-", n++)).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  fs::path active;
+  for (auto& e : fs::directory_iterator(PartitionDir("t", 0))) {
+    if (e.path().extension() == ".log" && e.path() > active) active = e.path();
+  }
+  ASSERT_EQ(static_cast<int64_t>(fs::file_size(active)), kSegment);
+  // Drop the whole file from the page cache (every page is clean: durability always).
+  const int64_t tail = Describe("t").partitions[0].size_bytes;
+  ASSERT_LT(tail, 1 << 20);
+  {
+    int fd = ::open(active.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+    ::close(fd);
+  }
+  ASSERT_LT(ResidentPages(active, 2 << 20, 1 << 20), 128)
+      << "the kernel kept the pages: nothing to test";
+  // 300 KiB more appends: the tail moves past the step, and the pool asks for the MiB ahead.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(AppendValues("t", 0, 1, fmt::format("{}-", n++), 60 << 10).ok());
+  }
+  const int64_t new_tail = Describe("t").partitions[0].size_bytes;
+  ASSERT_GT(new_tail, tail + (256 << 10));
+  const int64_t ahead_from = (new_tail + 8192) / 4096 * 4096;  // past what the writes touched
+  const int64_t ahead = 512 << 10;
+  int64_t resident = 0;
+  for (int tries = 0; tries < 500; ++tries) {
+    resident = ResidentPages(active, ahead_from, ahead);
+    if (resident == ahead / 4096) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(resident, ahead / 4096);
+  auto all = ReadAll("t", 0);
+  ASSERT_EQ(all.size(), static_cast<size_t>(n));
 }
 
 // After a crash the active file is the data followed by zeros up to the segment size. Both

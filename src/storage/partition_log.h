@@ -101,6 +101,9 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   Task<Status> RollIfNeeded(size_t incoming);
   // Writes every pending batch with one write and wakes their appenders (see pending_).
   void WritePending();
+  // Keeps the zero-filled pages just ahead of the active segment's tail in the page cache (see
+  // the .cc): a read on the pool instead of one inside the shard's next write.
+  void PrefetchAhead(const asio::any_io_executor& ex);
   Task<Status> WaitDurable(model::Offset target);
   // Starts a group commit (RunFlush) unless kMaxFlushesInFlight are running.
   void StartFlush(asio::any_io_executor ex);
@@ -163,6 +166,10 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   enum class Prealloc : uint8_t { kNone, kFilling, kReady, kFailed };
   Prealloc prealloc_ = Prealloc::kNone;
   int64_t prealloc_bytes_ = 0;  // zeros written to the next segment's file so far
+  // PrefetchAhead: the segment (base offset) and the tail position it last asked from.
+  int64_t prefetch_segment_ = -1;
+  int64_t prefetched_from_ = 0;
+  bool prefetching_ = false;
 
   bool rolling_ = false;
   runtime::Event roll_done_;

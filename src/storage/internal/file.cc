@@ -134,6 +134,13 @@ Status File::WaitForWriteback() {
   return Status::Ok();
 }
 
+Status File::WillNeed(int64_t pos, int64_t len) {
+  if (int err = ::posix_fadvise(fd_, pos, len, POSIX_FADV_WILLNEED); err != 0) {
+    return ErrnoStatus("posix_fadvise " + path_, err);
+  }
+  return Status::Ok();
+}
+
 Status File::DataSync() {
   if (::fdatasync(fd_) != 0) return ErrnoStatus("fdatasync " + path_, errno);
   return Status::Ok();

@@ -42,6 +42,9 @@ class File {
   // while it waits an append into the same page (the partly written tail page) blocks on the
   // page lock. Waiting here first holds no page lock.
   Status WaitForWriteback();
+  // Asks the kernel to read [pos, pos + len) into the page cache in the background
+  // (POSIX_FADV_WILLNEED); returns once the reads are queued. Pages already cached cost a lookup.
+  Status WillNeed(int64_t pos, int64_t len);
   Status Sync();
   Status Truncate(int64_t size);
   Result<int64_t> Size() const;
