@@ -23,6 +23,15 @@ std::shared_ptr<SendBatcher> SendBatcher::Create(unsigned entries) {
     params = io_uring_params{};
     if (io_uring_queue_init_params(entries, ring.get(), &params) < 0) return nullptr;
   }
+  // IORING_OP_SENDMSG needs Linux 5.3; an older ring would fail every send with -EINVAL.
+  io_uring_probe* probe = io_uring_get_probe_ring(ring.get());
+  const bool sendmsg_ok =
+      probe != nullptr && io_uring_opcode_supported(probe, IORING_OP_SENDMSG) != 0;
+  if (probe != nullptr) io_uring_free_probe(probe);
+  if (!sendmsg_ok) {
+    io_uring_queue_exit(ring.get());
+    return nullptr;
+  }
   return std::shared_ptr<SendBatcher>(new SendBatcher(std::move(ring), entries));
 }
 

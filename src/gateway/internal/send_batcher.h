@@ -37,8 +37,9 @@ class SendBatcher : public std::enable_shared_from_this<SendBatcher> {
     bool done = false;
   };
 
-  // Null when io_uring cannot be used here (kernel without it, kernel.io_uring_disabled, a
-  // seccomp policy such as a container runtime's default): callers then send directly.
+  // Null when io_uring cannot be used here (kernel without it or without IORING_OP_SENDMSG,
+  // kernel.io_uring_disabled, a seccomp policy such as a container runtime's default): callers
+  // then send directly.
   static std::shared_ptr<SendBatcher> Create(unsigned entries = 256);
   ~SendBatcher();
   SendBatcher(const SendBatcher&) = delete;
