@@ -707,7 +707,8 @@ class HttpServerImpl {
           send.msg.msg_iov = iov.data();
           send.msg.msg_iovlen = iov[1].iov_len == 0 ? 1 : 2;
           auto ex = co_await asio::this_coro::executor;  // named: see the GCC 12 rule in runtime/
-          std::shared_ptr<internal::SendBatcher> batcher = st.sends;
+          // The shard's state (and its batcher) outlives every connection coroutine of the shard.
+          internal::SendBatcher* batcher = st.sends.get();
           conn.queued_send = &send;
           batcher->Queue(&send, ex);
           while (!send.done) co_await batcher->flushed().Wait();

@@ -85,14 +85,12 @@ void SendBatcher::Flush() {
       int r = io_uring_peek_cqe(ring, &cqe);
       if (r == -EAGAIN && !cancelled) {
         cancelled = true;
-        int cancels = 0;
         for (size_t k = i; k < i + static_cast<size_t>(submitted); ++k) {
           if (queued_[k]->done) continue;
           io_uring_sqe* sqe = io_uring_get_sqe(ring);
           if (sqe == nullptr) break;
           io_uring_prep_cancel64(sqe, reinterpret_cast<uintptr_t>(queued_[k]), 0);
           io_uring_sqe_set_data(sqe, nullptr);
-          ++cancels;
         }
         int c = io_uring_submit(ring);
         if (c > 0) outstanding += c;
