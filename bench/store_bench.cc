@@ -22,9 +22,12 @@
 // Usage: store_bench --dir DIR [--phases append,ack,ack_open,read,recovery] [--append-mib 2048]
 //   [--append-partitions 4] [--appenders-per-partition 2] [--ack-seconds 8] [--ack-producers 64]
 //   [--ack-partitions 2] [--ack-rate 200000] [--ack-open-seconds 10] [--ack-preallocate 1]
+//   [--ack-placement owner|other]
 //   [--preallocate-mib-per-s 32] [--checkpoint-interval-ms 1000] [--read-repeats 3]
 //   [--recovery-mib 1024] [--shards 2]
-// --ack-producers and --ack-partitions apply to both ack phases; --ack-rate is in events/s.
+// --ack-producers, --ack-partitions and --ack-placement apply to both ack phases; --ack-rate is
+// in events/s. --ack-placement: producers on the shard owning their partition (default), or
+// on another one, so that every append and ack crosses between shard threads.
 // Note (kNoTemporaryLambdas, runtime/shards.h): no lambda or braced temporary inside co_await.
 #include <fmt/format.h>
 
@@ -75,6 +78,10 @@ struct Args {
   double ack_rate = 200000;  // events/s offered by ack_open, all producers together
   double ack_open_seconds = 10;
   bool ack_preallocate = true;  // ack_open's topic zero-fills segments ahead (topic config)
+  // Which shard runs a producer of partition p in both ack phases: "owner", the shard that owns
+  // p (as the gateway does for keyless events: no hop between threads), or "other", a shard
+  // that does not (each append and each ack then crosses threads twice more).
+  std::string ack_placement = "owner";
   int64_t recovery_mib = 1024;
   int read_repeats = 3;
   size_t shards = 2;
@@ -167,6 +174,30 @@ int64_t TopicBytes(Log& log, runtime::Shards& shards, const std::string& name) {
   return total;
 }
 
+// The shard each ack producer of partition p runs on (see Args::ack_placement).
+std::vector<ShardId> ProducerShards(Log& log, runtime::Shards& shards, const std::string& topic,
+                                    const Args& a) {
+  const int parts = a.ack_partitions;
+  const auto n = static_cast<uint32_t>(shards.size());
+  std::vector<ShardId> owner(static_cast<size_t>(parts), ShardId(0));
+  for (int p = 0; p < parts; ++p) owner[static_cast<size_t>(p)] = ShardId(p % n);
+  for (uint32_t s = 0; s < n; ++s) {
+    // LocalPartition answers for the calling shard, so ask on each one.
+    auto local = BlockOn(shards, ShardId(s), [&]() -> Task<std::vector<int>> {
+      std::vector<int> mine;
+      for (int seed = 0; seed < parts; ++seed) {
+        auto lp = log.LocalPartition(topic, parts, static_cast<uint64_t>(seed));
+        if (lp) mine.push_back(lp->value());
+      }
+      co_return mine;
+    });
+    for (int p : local) owner[static_cast<size_t>(p)] = ShardId(s);
+  }
+  if (a.ack_placement == "owner") return owner;
+  for (auto& s : owner) s = ShardId((s.value() + 1) % n);
+  return owner;
+}
+
 // Appenders spread over partitions; each takes 64 KiB batches from a shared budget until it is
 // spent. Returns payload bytes written.
 struct AppendOutcome {
@@ -256,6 +287,7 @@ void PhaseAck(Log& log, runtime::Shards& shards, const Args& a) {
   std::mutex err_mu;
   std::string err;
   std::latch finished(a.ack_producers);
+  const std::vector<ShardId> on = ProducerShards(log, shards, topic, a);
   for (int i = 0; i < a.ack_producers; ++i) {
     TopicPartition tp(topic, PartitionId(i % a.ack_partitions));
     std::vector<int64_t>* mine = &lat[i];
@@ -277,7 +309,7 @@ void PhaseAck(Log& log, runtime::Shards& shards, const Args& a) {
       }
       finished.count_down();
     };
-    shards.Spawn(ShardId(static_cast<uint32_t>(i % shards.size())), std::move(fn));
+    shards.Spawn(on[static_cast<size_t>(i % a.ack_partitions)], std::move(fn));
   }
   finished.wait();
   const auto end = Clk::now();
@@ -288,11 +320,12 @@ void PhaseAck(Log& log, runtime::Shards& shards, const Args& a) {
   const double batches = static_cast<double>(all.size());
   Percentiles p = Summarise(all);
   fmt::print(
-      "{{\"bench\":\"ack\",\"mode\":\"closed_loop\",\"durability\":\"always\",\"producers\":{},\"partitions\":{},"
+      "{{\"bench\":\"ack\",\"mode\":\"closed_loop\",\"durability\":\"always\","
+      "\"placement\":\"{}\",\"producers\":{},\"partitions\":{},"
       "\"batch_events\":{},\"event_bytes\":{},\"seconds\":{:.2f},\"appends\":{},"
       "\"events_per_s\":{:.0f},\"appends_per_s\":{:.0f},\"ack_ms\":{{\"p50\":{:.3f},"
       "\"p99\":{:.3f},\"p999\":{:.3f},\"max\":{:.3f},\"mean\":{:.3f}}}}}\n",
-      a.ack_producers, a.ack_partitions, kEvents, kEventBytes, secs, all.size(),
+      a.ack_placement, a.ack_producers, a.ack_partitions, kEvents, kEventBytes, secs, all.size(),
       batches * kEvents / secs, batches / secs, p.p50, p.p99, p.p999, p.max, p.mean);
   std::fflush(stdout);
 }
@@ -359,6 +392,7 @@ void PhaseAckOpen(Log& log, runtime::Shards& shards, const Args& a) {
   std::mutex err_mu;
   std::string err;
   std::latch finished(n);
+  const std::vector<ShardId> on = ProducerShards(log, shards, topic, a);
   for (int i = 0; i < n; ++i) {
     TopicPartition tp(topic, PartitionId(i % a.ack_partitions));
     Samples* mine = &per[i];
@@ -397,7 +431,7 @@ void PhaseAckOpen(Log& log, runtime::Shards& shards, const Args& a) {
       }
       finished.count_down();
     };
-    shards.Spawn(ShardId(static_cast<uint32_t>(i % shards.size())), std::move(fn));
+    shards.Spawn(on[static_cast<size_t>(i % a.ack_partitions)], std::move(fn));
   }
   finished.wait();
   const auto end = Clk::now();
@@ -417,14 +451,14 @@ void PhaseAckOpen(Log& log, runtime::Shards& shards, const Args& a) {
   Percentiles pl = Summarise(lag);
   fmt::print(
       "{{\"bench\":\"ack_open\",\"mode\":\"open_loop\",\"durability\":\"always\","
-      "\"preallocate\":{},\"preallocate_warmup_s\":{:.1f},"
+      "\"placement\":\"{}\",\"preallocate\":{},\"preallocate_warmup_s\":{:.1f},"
       "\"producers\":{},\"partitions\":{},\"batch_events\":{},\"event_bytes\":{},"
       "\"offered_events_per_s\":{:.0f},\"period_ms\":{:.3f},\"seconds\":{:.2f},"
       "\"drain_seconds\":{:.3f},\"appends\":{},\"events_per_s\":{:.0f},"
       "\"ack_ms\":{{\"p50\":{:.3f},\"p99\":{:.3f},\"p999\":{:.3f},\"max\":{:.3f},"
       "\"mean\":{:.3f}}},\"service_ms\":{{\"p50\":{:.3f},\"p99\":{:.3f},\"p999\":{:.3f}}},"
       "\"send_lag_ms\":{{\"p50\":{:.3f},\"p99\":{:.3f},\"max\":{:.3f}}}}}\n",
-      a.ack_preallocate, warmup_s, n, a.ack_partitions, kEvents, kEventBytes, a.ack_rate,
+      a.ack_placement, a.ack_preallocate, warmup_s, n, a.ack_partitions, kEvents, kEventBytes, a.ack_rate,
       std::chrono::duration<double, std::milli>(period).count(), secs,
       Seconds(deadline, std::max(end, deadline)), appends,
       static_cast<double>(events) / secs, pa.p50, pa.p99, pa.p999, pa.max, pa.mean, ps.p50,
@@ -578,6 +612,10 @@ Args Parse(int argc, char** argv) {
       a.ack_rate = std::stod(next());
     } else if (k == "--ack-open-seconds") {
       a.ack_open_seconds = std::stod(next());
+    } else if (k == "--ack-placement") {
+      a.ack_placement = next();
+      if (a.ack_placement != "owner" && a.ack_placement != "other")
+        Die("--ack-placement is owner or other");
     } else if (k == "--ack-preallocate") {
       a.ack_preallocate = std::stoi(next()) != 0;
     } else if (k == "--checkpoint-interval-ms") {
