@@ -8,6 +8,10 @@
 #              the reverse order, so each ack p99 has a fio p99 measured right next to it; the
 #              verdict is the ratio of the two medians over all pairs (as for HTTP against
 #              nginx), since one stall of this shared disk decides any single pair
+#   floor:     in each ack pair also sync_floor, the simplest open-loop group commit on the raw
+#              files (one thread per file: pwrite + fdatasync of what is due, no hand-offs) at
+#              the same arrivals: what no store can beat on this disk, so the pair shows how
+#              much of the ack p99 is the disk under an open loop and how much is Sluice
 #   store_bench: append (interval), closed-loop ack at saturation (max rate), read, recovery
 # Prints every JSON line, then the ratios against the goals in docs/benchmarks.md.
 #
@@ -25,7 +29,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build-bench}
 store_bench=$build/bench/store_bench
-[[ -x $store_bench ]] || { echo "no $store_bench; build it first (see docs/benchmarks.md)" >&2; exit 2; }
+sync_floor=$build/bench/sync_floor
+for b in "$store_bench" "$sync_floor"; do
+  [[ -x $b ]] || { echo "no $b; build it first (see docs/benchmarks.md)" >&2; exit 2; }
+done
 command -v fio >/dev/null || { echo "fio missing: run scripts/bootstrap --bench" >&2; exit 2; }
 
 append_mib=${APPEND_MIB:-2048}
@@ -108,11 +115,20 @@ ack_open() {
     --ack-open-seconds "$ack_open_seconds" |
     sed "s/^{\"bench\":\"ack_open\",/{\"bench\":\"ack_open\",\"pair\":$pair,\"order\":\"$order\",/" >>"$out"
 }
+# sync_floor at the same arrivals: 2 files (the 2 partitions), one 100-event batch each arrival.
+floor() {
+  local pair=$1
+  "$sync_floor" --dir "$dir" --files 2 --rate "$((ack_rate / 100))" --seconds "$ack_open_seconds" |
+    sed "s/^{\"bench\":\"sync_floor\",/{\"bench\":\"sync_floor\",\"pair\":$pair,/" >>"$out"
+}
+# Sluice always in the middle, the two references on either side, their order alternating.
 for ((pair = 1; pair <= ack_pairs; pair++)); do
   if ((pair % 2)); then
     fio_sync "$pair" fio_first
     ack_open "$pair" fio_first
+    floor "$pair"
   else
+    floor "$pair"
     ack_open "$pair" sluice_first
     fio_sync "$pair" sluice_first
   fi
@@ -146,6 +162,7 @@ awk -v rate_goal=200000 '
     b = get($0, "bench")
     if (b == "fio_fdatasync") fio[get($0, "pair")] = $0
     else if (b == "ack_open") open[get($0, "pair")] = $0
+    else if (b == "sync_floor") flr[get($0, "pair")] = $0
     else if (b == "read") {
       rk = (get($0, "readers") > 1 ? "par" : "one") SUBSEP (get($0, "reader_checks_crc") == "true")
       nr[rk]++; rgb[rk, nr[rk]] = get($0, "gb_s"); rcpu[rk, nr[rk]] = get($0, "gb_per_cpu_s")
@@ -176,12 +193,22 @@ awk -v rate_goal=200000 '
         get(fio[p], "fdatasync_ms.p50"), ap / s, verdict(ok)
       printf "  of which: service p99 %.2f ms (from the call), send lag p99 %.2f ms max %.2f ms\n",
         get(k, "service_ms.p99"), get(k, "send_lag_ms.p99"), get(k, "send_lag_ms.max")
+      if (p in flr) {
+        fl = get(flr[p], "ack_ms.p99"); floorp99["x", pairs] = fl; nfl++
+        printf "  floor (sync_floor, same arrivals): p50 %.2f p99 %.2f ms -> floor/fio %.2f, Sluice/floor %.2f\n",
+          get(flr[p], "ack_ms.p50"), fl, fl / s, ap / fl
+      }
     }
     if (pairs > 0) {
       ma = median(ackp99, "x", pairs); mf = median(fiop99, "x", pairs)
       printf "ack (open loop) overall: median p99 %.2f ms vs fio median p99 %.2f ms over %d pairs -> ratio %.2f, every pair at >= 200K/s: %s (goal <= 2.0: %s)\n",
         ma, mf, pairs, ma / mf, sustained ? "yes" : "no", verdict(ma / mf <= 2.0 && sustained)
       printf "  context: under 2.0 in %d of %d single pairs, worst %.2f\n", met, pairs, worst
+      if (nfl == pairs) {
+        mfl = median(floorp99, "x", pairs)
+        printf "  floor: median p99 %.2f ms -> floor/fio %.2f (above 2.0: no store meets the goal on this disk now), Sluice/floor %.2f\n",
+          mfl, mfl / mf, ma / mfl
+      }
     } else {
       print "ack (open loop): no pairs"
     }
