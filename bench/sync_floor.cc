@@ -13,10 +13,13 @@
 //
 // Usage: sync_floor --dir DIR [--files 2] [--rate 2000] [--batch-bytes 10960] [--seconds 10]
 //                   [--preallocate 1] [--fill-mib-per-s 0] [--fill-piece-kib 128]
+//                   [--fill-rewrite-mib 0]
 // --preallocate 1 zero-fills and syncs each file first, so the writes overwrite allocated blocks
 // (like a topic with `preallocate: true`); 0 starts from empty files (every write extends).
 // --fill-mib-per-s N also writes zeros to another file at N MiB/s at idle I/O
-// priority (in --fill-piece-kib pieces), as the store's preallocation of the next segment does.
+// priority (in --fill-piece-kib pieces), as the store's preallocation of the next segment does;
+// with --fill-rewrite-mib N > 0 it rewrites, round and round, a file of N MiB written (and
+// synced) before the measurement, instead of writing new blocks.
 // Prints one JSON line.
 #include <fcntl.h>
 #include <sys/syscall.h>
@@ -77,6 +80,7 @@ struct Args {
   bool preallocate = true;
   double fill_mib_per_s = 0;
   size_t fill_piece_kib = 128;
+  int64_t fill_rewrite_mib = 0;  // > 0: the fill rewrites a file of this size, written beforehand
 };
 
 Args Parse(int argc, char** argv) {
@@ -96,6 +100,7 @@ Args Parse(int argc, char** argv) {
     else if (k == "--preallocate") a.preallocate = std::stoi(v) != 0;
     else if (k == "--fill-mib-per-s") a.fill_mib_per_s = std::stod(v);
     else if (k == "--fill-piece-kib") a.fill_piece_kib = std::stoul(v);
+    else if (k == "--fill-rewrite-mib") a.fill_rewrite_mib = std::stoll(v);
     else {
       errno = EINVAL;
       Die("unknown flag " + k + " (see the comment at the top of bench/sync_floor.cc)");
@@ -143,16 +148,28 @@ int main(int argc, char** argv) {
   std::atomic<bool> stop_fill{false};
   std::thread fill;
   if (a.fill_mib_per_s > 0) {
-    fill = std::thread([&] {
+    std::string fill_path = a.dir + "/sync-floor-fill";
+    int fill_fd = open(fill_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fill_fd < 0) Die("open " + fill_path);
+    const int64_t wrap = a.fill_rewrite_mib << 20;
+    if (wrap > 0) {
+      // Allocated and written before the measurement: the fill then overwrites blocks the
+      // file already has instead of allocating new ones.
+      for (int64_t pos = 0; pos < wrap; pos += static_cast<int64_t>(zeros.size())) {
+        WriteAll(fill_fd, zeros.data(), zeros.size(), pos);
+      }
+      if (fdatasync(fill_fd) != 0) Die("fdatasync " + fill_path);
+    }
+    fill = std::thread([&, fill_fd, fill_path, wrap] {
       // Idle I/O priority (class 3), as the store's zero-fill uses.
       (void)syscall(SYS_ioprio_set, 1, 0, 3 << 13);
-      std::string path = a.dir + "/sync-floor-fill";
-      int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (fd < 0) Die("open " + path);
+      const int fd = fill_fd;
+      const std::string& path = fill_path;
       const size_t kPiece = std::clamp<size_t>(a.fill_piece_kib, 4, 1024) << 10;
       const auto step = static_cast<int64_t>(kPiece / (a.fill_mib_per_s * 1048576.0) * 1e9);
       int64_t next = NowNs();
       for (int64_t pos = 0; !stop_fill.load(); pos += kPiece) {
+        if (wrap > 0 && pos + static_cast<int64_t>(kPiece) > wrap) pos = 0;
         WriteAll(fd, zeros.data(), kPiece, pos);
         (void)sync_file_range(fd, pos, kPiece, SYNC_FILE_RANGE_WRITE);
         next += step;
