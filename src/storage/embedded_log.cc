@@ -117,7 +117,8 @@ class EmbeddedLogImpl {
   }
   std::shared_ptr<const TopicTable> Table() const { return table_.load(); }
   PartitionLog::Deps Deps() {
-    return {&shards_.blocking(), &clock_, probe_, options_.faults, &preallocation_pacer_};
+    return {&shards_.blocking(), &clock_, probe_, options_.faults, &preallocation_pacer_,
+            options_.recycle_segments};
   }
 
   void InitMetrics() {

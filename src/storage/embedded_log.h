@@ -31,6 +31,9 @@ struct EmbeddedLogOptions {
   // Budget for zero-filling the next segment of `preallocate` topics, all partitions
   // together; <= 0: unpaced.
   double preallocate_bytes_per_second = 32.0 * 1024 * 1024;
+  // On `preallocate` topics, retention hands the file of a segment it removes to the next
+  // zero-fill instead of unlinking it (see docs/formats/segment.md). Off: always unlink.
+  bool recycle_segments = true;
   // Where counters and gauges go; may be null.
   metrics::Registry* metrics = nullptr;
   // Makes chosen fsyncs/writes fail; tests only.

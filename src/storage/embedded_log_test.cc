@@ -4,10 +4,12 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -1011,6 +1013,231 @@ TEST_F(EmbeddedLogTest, AMissingPreparedFileFallsBackToAPlainSegment) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(ReadAll("t", 0).size(), static_cast<size_t>(n));
+}
+
+// A file's identity: its inode and its birth time (a freed inode number is soon reused).
+std::pair<uint64_t, int64_t> FileIdentity(const fs::path& path) {
+  struct statx sx {};
+  if (::statx(AT_FDCWD, path.c_str(), 0, STATX_INO | STATX_BTIME, &sx) != 0) return {0, 0};
+  const int64_t btime = (sx.stx_mask & STATX_BTIME)
+                            ? sx.stx_btime.tv_sec * 1'000'000'000LL + sx.stx_btime.tv_nsec
+                            : 0;
+  return {sx.stx_ino, btime};
+}
+
+// The active segment file of a partition: its batches (each must lie at or after `base`), then
+// only zeros up to its end. Returns the number of batches, or -1 (with a failure) otherwise.
+int CheckBatchesThenZeros(const std::string& bytes, int64_t base) {
+  size_t pos = 0;
+  int batches = 0;
+  while (pos + 12 <= bytes.size()) {
+    const char* p = bytes.data() + pos;
+    if (std::all_of(p, p + 12, [](char c) { return c == 0; })) break;
+    model::RecordBatchView v(std::string_view(p, static_cast<size_t>(model::BatchTotalSize(p))));
+    if (!v.VerifyHeaderAndCrc().ok() || v.base_offset().value() < base) {
+      ADD_FAILURE() << "a batch that is not this segment's at byte " << pos;
+      return -1;
+    }
+    pos += static_cast<size_t>(model::BatchTotalSize(p));
+    ++batches;
+  }
+  if (!std::all_of(bytes.begin() + static_cast<std::ptrdiff_t>(pos), bytes.end(),
+                   [](char c) { return c == 0; })) {
+    ADD_FAILURE() << "non-zero bytes after the last batch, from byte " << pos;
+    return -1;
+  }
+  return batches;
+}
+
+fs::path ActiveLogFile(const fs::path& dir) {
+  fs::path active;
+  for (auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() == ".log" && e.path() > active) active = e.path();
+  }
+  return active;
+}
+
+// Retention hands the file of the oldest segment it removes to the next zero-fill, as
+// PostgreSQL recycles WAL files: in a steady state each new segment is written into a file an
+// old one had, and nothing of the old batches is ever read, also not after a crash.
+TEST_F(EmbeddedLogTest, RetentionRecyclesTheFileOfARemovedSegment) {
+  Create("t", {{"preallocate", "true"},
+               {"segment_bytes", "65536"},
+               {"max_message_bytes", "4096"},
+               {"retention_bytes", "131072"}});
+  const fs::path pdir = PartitionDir("t", 0);
+  std::map<std::pair<uint64_t, int64_t>, std::string> seen;  // every .log file seen
+  int n = 0;
+  auto append = [&] {
+    auto r = AppendValues("t", 0, 3, fmt::format("{}-", n), 1000);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ++n;
+  };
+  auto note_files = [&] {
+    for (auto& e : fs::directory_iterator(pdir)) {
+      if (e.path().extension() == ".log") seen.emplace(FileIdentity(e.path()), e.path().filename());
+    }
+  };
+  for (int tries = 0; !Describe("t").partitions[0].active_segment_recycled; ++tries) {
+    ASSERT_LT(tries, 1000) << "no recycled segment after 10 s";
+    note_files();
+    append();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const fs::path active = ActiveLogFile(pdir);
+  ASSERT_EQ(fs::file_size(active), 65536u);
+  // The active file was an older segment's, under that segment's name.
+  auto was = seen.find(FileIdentity(active));
+  ASSERT_NE(was, seen.end()) << active << " is a new file";
+  EXPECT_LT(was->second, active.filename().string());
+  const int64_t base = std::stoll(active.stem().string());
+  EXPECT_GT(CheckBatchesThenZeros(ReadFile(active), base), 0);
+
+  auto check = [&] {
+    PartitionInfo info = Describe("t").partitions[0];
+    EXPECT_GT(info.log_start_offset.value(), 0);
+    // Retention runs when a fill starts, so up to two segments sealed since, and the active.
+    EXPECT_LE(info.size_bytes, 131072 + 3 * 65536);
+    auto all = ReadAll("t", 0);
+    ASSERT_FALSE(all.empty());
+    EXPECT_EQ(all.front().first, info.log_start_offset.value());
+    for (size_t i = 0; i < all.size(); ++i) {
+      const int64_t o = all.front().first + static_cast<int64_t>(i);
+      ASSERT_EQ(all[i].first, o);
+      ASSERT_EQ(all[i].second, fmt::format("{}-{}", o / 3, o % 3) + std::string(1000, 'x'));
+    }
+    EXPECT_EQ(all.back().first, 3 * n - 1);
+  };
+  check();
+  // Several rolls more: the steady state keeps reusing files, never more than one spare.
+  note_files();
+  const size_t files_before = seen.size();
+  for (int i = 0; i < 100; ++i) {
+    note_files();
+    append();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    int logs = 0;
+    int spares = 0;
+    for (auto& e : fs::directory_iterator(pdir)) {
+      logs += e.path().extension() == ".log";
+      spares += e.path().filename() == "recycled-segment";
+    }
+    EXPECT_LE(spares, 1);
+    EXPECT_LE(logs, 5);
+  }
+  note_files();
+  EXPECT_GE(Describe("t").partitions[0].segments, 2);
+  EXPECT_LE(seen.size() - files_before, 2u) << "100 batches (~5 segments) should reuse files";
+  check();
+  // A crash: the zeros after the recycled file's data are cut off like a torn tail.
+  ForgetCleanShutdown();
+  Open();
+  check();
+  append();
+  check();
+}
+
+// The old batches in a recycled file (here a crash leftover holding valid batches at offsets
+// the partition also has) are overwritten before the file becomes a segment.
+TEST_F(EmbeddedLogTest, AStaleRecycledFileNeverReachesAReader) {
+  Create("t", {{"preallocate", "true"}, {"segment_bytes", "65536"}, {"max_message_bytes", "4096"}});
+  const fs::path pdir = PartitionDir("t", 0);
+  int n = 0;
+  auto append = [&] {
+    auto r = AppendValues("t", 0, 2, fmt::format("{}-", n), 500);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ++n;
+  };
+  for (int i = 0; i < 100; ++i) append();
+  // Valid batches at offsets the partition has: what a recycled file of an older segment holds.
+  std::string stale;
+  {
+    std::vector<fs::path> sealed;
+    for (auto& e : fs::directory_iterator(pdir)) {
+      if (e.path().extension() == ".log") sealed.push_back(e.path());
+    }
+    std::sort(sealed.begin(), sealed.end());
+    sealed.pop_back();  // the active one, zeros after its data
+    for (const auto& f : sealed) stale += ReadFile(f);
+  }
+  ASSERT_GT(stale.size(), 40000u);
+  log_->Stop();
+  log_.reset();
+  for (const char* name : {"recycled-segment", "next-segment.tmp"}) {
+    std::ofstream(pdir / name, std::ios::binary) << stale;
+  }
+  Open();
+  EXPECT_TRUE(fs::exists(pdir / "recycled-segment"));
+  EXPECT_FALSE(fs::exists(pdir / "next-segment.tmp"));  // an interrupted fill: deleted
+  for (int tries = 0; !Describe("t").partitions[0].active_segment_recycled; ++tries) {
+    ASSERT_LT(tries, 1000) << "no recycled segment after 10 s";
+    append();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const fs::path active = ActiveLogFile(pdir);
+  EXPECT_GE(CheckBatchesThenZeros(ReadFile(active), std::stoll(active.stem().string())), 0);
+  auto check = [&] {
+    auto all = ReadAll("t", 0);
+    ASSERT_EQ(all.size(), static_cast<size_t>(2 * n));
+    for (int i = 0; i < 2 * n; ++i) {
+      ASSERT_EQ(all[i].first, i);
+      ASSERT_EQ(all[i].second, fmt::format("{}-{}", i / 2, i % 2) + std::string(500, 'x'));
+    }
+  };
+  check();
+  ForgetCleanShutdown();
+  Open();
+  check();
+
+  // A spare file is deleted when preallocation goes off, or found so on a start.
+  log_->Stop();
+  log_.reset();
+  std::ofstream(pdir / "recycled-segment", std::ios::binary) << stale;
+  Open();
+  ASSERT_TRUE(fs::exists(pdir / "recycled-segment"));
+  Status st = Run([&]() -> Task<Status> {
+    std::map<std::string, std::string> off{{"preallocate", "false"}};
+    co_return co_await log_->AlterTopicConfig("t", off);
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_FALSE(fs::exists(pdir / "recycled-segment"));
+  log_->Stop();
+  log_.reset();
+  std::ofstream(pdir / "recycled-segment", std::ios::binary) << stale;
+  Open();
+  EXPECT_FALSE(fs::exists(pdir / "recycled-segment"));
+  check();
+}
+
+// Whole, valid batches from earlier in the partition (what a file reused as a later segment
+// held) after the end of a segment's data are not taken for new data by recovery: their base
+// offsets are below the segment's next offset.
+TEST_F(EmbeddedLogTest, RecoveryStopsAtAnOlderBatchAfterTheData) {
+  for (bool keep_recovery_point : {true, false}) {
+    SCOPED_TRACE(keep_recovery_point ? "recovery point" : "no recovery point");
+    const std::string topic = keep_recovery_point ? "rp" : "norp";
+    Create(topic, {{"segment_bytes", "16384"}, {"max_message_bytes", "4096"}});
+    const fs::path pdir = PartitionDir(topic, 0);
+    for (int i = 0; i < 40; ++i) {
+      ASSERT_TRUE(AppendValues(topic, 0, 2, fmt::format("{}-", i), 300).ok());
+    }
+    ASSERT_TRUE(Run([&]() -> Task<Status> { co_return co_await log_->RunHousekeeping(); }).ok());
+    const std::string old = ReadFile(pdir / "00000000000000000000.log");
+    ASSERT_GT(old.size(), 2000u);
+    ForgetCleanShutdown(keep_recovery_point);
+    const fs::path active = ActiveLogFile(pdir);
+    ASSERT_NE(active.filename(), "00000000000000000000.log");
+    const auto data = fs::file_size(active);
+    std::ofstream(active, std::ios::binary | std::ios::app) << old;
+    Open();
+    EXPECT_EQ(fs::file_size(active), data);
+    auto all = ReadAll(topic, 0);
+    ASSERT_EQ(all.size(), 80u);
+    for (int i = 0; i < 80; ++i) {
+      EXPECT_EQ(all[i].first, i);
+      EXPECT_EQ(all[i].second, fmt::format("{}-{}", i / 2, i % 2) + std::string(300, 'x'));
+    }
+  }
 }
 
 TEST_F(EmbeddedLogTest, TurningPreallocationOffDeletesThePreparedFile) {

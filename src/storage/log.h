@@ -78,6 +78,9 @@ struct PartitionInfo {
   // segment's unused tail plus the next segment's file. -1 when the implementation cannot tell.
   int64_t preallocated_bytes = -1;
   bool active_segment_preallocated = false;
+  // The active segment's file is one that retention removed from this partition, zero-filled
+  // again (topic config `preallocate`).
+  bool active_segment_recycled = false;
 };
 
 struct TopicDescription {

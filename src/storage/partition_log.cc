@@ -76,6 +76,14 @@ Status PartitionLog::Recover(bool create) {
       SLUICE_RETURN_IF_ERROR(internal::RemoveFile(PreparedPath()));
     }
   }
+  if (internal::Exists(RecycledPath())) {
+    // Whatever it holds is overwritten with zeros before it is used.
+    if (config_.preallocate) {
+      recycled_ready_ = true;
+    } else {
+      SLUICE_RETURN_IF_ERROR(internal::RemoveFile(RecycledPath()));
+    }
+  }
   std::sort(bases.begin(), bases.end());
   const bool clean = internal::Exists(CleanMarkerPath());
   std::optional<std::pair<int64_t, int64_t>> rp;
@@ -147,6 +155,7 @@ PartitionInfo PartitionLog::Info() const {
   info.segments = static_cast<int32_t>(segments_.size());
   const Segment& act = active();
   info.active_segment_preallocated = act.allocated() > 0;
+  info.active_segment_recycled = act.allocated() > 0 && active_recycled_;
   info.preallocated_bytes = (act.allocated() > 0 ? act.allocated() - act.size() : 0) +
                             (prealloc_ == Prealloc::kNone || prealloc_ == Prealloc::kFailed
                                  ? 0
@@ -161,6 +170,10 @@ void PartitionLog::SetConfig(const TopicConfig& config) {
     (void)internal::RemoveFile(PreparedPath());
     prealloc_ = Prealloc::kNone;
     prealloc_bytes_ = 0;
+  }
+  if (!config_.preallocate && recycled_ready_ && !recycling_) {
+    (void)internal::RemoveFile(RecycledPath());
+    recycled_ready_ = false;
   }
 }
 
@@ -182,12 +195,45 @@ Task<void> PartitionLog::FillNextSegment() {
   const int64_t target = config_.segment_bytes;
   const std::string tmp = PreparingPath();
   const std::string ready = PreparedPath();
-  auto open = [tmp]() -> Result<std::shared_ptr<internal::File>> {
-    SLUICE_ASSIGN_OR_RETURN(auto f, internal::File::Open(tmp, true));
-    SLUICE_RETURN_IF_ERROR(f->Truncate(0));
-    return f;
+  const std::string recycled = RecycledPath();
+  // Retention first: a segment it removes now becomes this fill's file (see RecycledPath). Its
+  // errors are housekeeping's to report; the fill goes on either way.
+  // (Not beside housekeeping's own pass, which may be compacting.)
+  if (!recycled_ready_ && !housekeeping_running_) {
+    housekeeping_running_ = true;
+    (void)co_await ApplyRetention();
+    housekeeping_running_ = false;
+  }
+  if (closed_ || !config_.preallocate) {
+    prealloc_ = Prealloc::kNone;
+    co_return;
+  }
+  const bool reuse = recycled_ready_;
+  recycled_ready_ = false;
+  struct Opened {
+    std::shared_ptr<internal::File> file;
+    bool recycled = false;
   };
-  auto file = co_await deps_.blocking->Run(open);
+  auto open = [tmp, recycled, reuse, target]() -> Result<Opened> {
+    Opened out;
+    if (reuse) {
+      out.recycled = internal::Rename(recycled, tmp).ok();
+      if (!out.recycled) (void)internal::RemoveFile(recycled);
+    }
+    SLUICE_ASSIGN_OR_RETURN(out.file, internal::File::Open(tmp, true));
+    SLUICE_ASSIGN_OR_RETURN(const int64_t size, out.file->Size());
+    // A recycled file keeps the blocks it has (every byte is rewritten below); anything else
+    // starts empty.
+    const int64_t keep = out.recycled ? std::min(size, target) : 0;
+    if (size != keep) SLUICE_RETURN_IF_ERROR(out.file->Truncate(keep));
+    return out;
+  };
+  auto opened = co_await deps_.blocking->Run(open);
+  Result<std::shared_ptr<internal::File>> file = opened.status();
+  if (opened.ok()) {
+    file = opened->file;
+    prepared_recycled_ = opened->recycled;
+  }
   Status st = file.status();
   auto ex = co_await asio::this_coro::executor;  // named: see the GCC 12 rule in runtime/
   asio::steady_timer pace(ex);
@@ -285,9 +331,11 @@ Task<Status> PartitionLog::RollIfNeeded(size_t incoming) {
   auto created = co_await deps_.blocking->Run(fn1);
   rolling_ = false;
   roll_done_.NotifyAll();
+  const bool adopted_recycled = adopt && prepared_recycled_;
   if (adopt) {
     prealloc_ = Prealloc::kNone;
     prealloc_bytes_ = 0;
+    prepared_recycled_ = false;
   } else if (prealloc_ == Prealloc::kFailed) {
     prealloc_ = Prealloc::kNone;  // try again for the segment after this one
   }
@@ -296,7 +344,9 @@ Task<Status> PartitionLog::RollIfNeeded(size_t incoming) {
     co_return write_error_;
   }
   (*created)->set_created_ms(deps_.clock->NowMs());
+  active_recycled_ = adopted_recycled && (*created)->allocated() > 0;
   if (adopt && (*created)->allocated() > 0) stats_.segments_preallocated++;
+  if (active_recycled_) stats_.segments_recycled++;
   if (replace) {
     segments_[next.value()] = std::move(*created);
   } else {
@@ -688,11 +738,38 @@ Task<Status> PartitionLog::ApplyRetention() {
   }
   if (doomed.empty()) co_return Status::Ok();
   stats_.segments_deleted += doomed.size();
-  auto fn4 = [doomed]() -> Status {
-    for (const auto& s : doomed) SLUICE_RETURN_IF_ERROR(s->Delete());
-    return Status::Ok();
+  // The oldest goes first, so a crash part-way leaves the log without a gap.
+  std::shared_ptr<Segment> keep;
+  if (config_.preallocate && deps_.recycle_segments && !recycled_ready_ && !recycling_) {
+    keep = doomed.front();
+    recycling_ = true;
+  }
+  const std::string recycled = RecycledPath();
+  auto fn4 = [doomed, keep, recycled]() -> Result<bool> {
+    bool kept = false;
+    for (const auto& s : doomed) {
+      if (s == keep) {
+        Status r = s->Recycle(recycled);
+        kept = r.ok();
+        if (kept) continue;
+        // Not renamed, or renamed with its indexes left: delete what is left of it.
+        (void)internal::RemoveFile(recycled);
+      }
+      SLUICE_RETURN_IF_ERROR(s->Delete());
+    }
+    return kept;
   };
-  co_return co_await deps_.blocking->Run(fn4);
+  auto kept = co_await deps_.blocking->Run(fn4);
+  if (keep) {
+    recycling_ = false;
+    recycled_ready_ = kept.ok() && *kept;
+    if (recycled_ready_ && (!config_.preallocate || closed_)) {
+      // Switched off meanwhile (closed: the next open decides).
+      if (!closed_) (void)internal::RemoveFile(recycled);
+      recycled_ready_ = false;
+    }
+  }
+  co_return kept.status();
 }
 
 Task<Status> PartitionLog::Compact() {

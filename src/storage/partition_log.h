@@ -33,6 +33,7 @@ struct PartitionStats {
   uint64_t segments_deleted = 0;
   uint64_t compactions = 0;
   uint64_t segments_preallocated = 0;    // segments that started on a zero-filled file
+  uint64_t segments_recycled = 0;        // ... of which the file was a retained-out segment's
   uint64_t preallocation_failures = 0;  // zero-fills that failed (retried at the next roll)
 };
 
@@ -55,6 +56,7 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
     Probe probe;
     FaultInjector* faults = nullptr;  // tests only
     internal::Pacer* preallocation_pacer = nullptr;  // shared budget for zero-filling; may be null
+    bool recycle_segments = true;  // see RecycledPath
   };
 
   // Opens the partition in `dir`, creating it when `create`. Recovers after an unclean stop:
@@ -122,6 +124,16 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   // that need no journal commit, so an fdatasync costs about half as much on ext4.
   std::string PreparingPath() const { return dir_ + "/next-segment.tmp"; }
   std::string PreparedPath() const { return dir_ + "/next-segment.zeros"; }
+  // Segment recycling (with `preallocate`): retention keeps the log file of the oldest segment
+  // it removes under this name instead of unlinking it, and the next zero-fill writes its zeros
+  // over that file rather than into a new one, as PostgreSQL recycles WAL files. The old
+  // batches are overwritten before the file can become a segment, so nothing stale is ever
+  // read or recovered. Rewriting blocks the file already owns adds almost nothing to the
+  // durable topic's fdatasyncs; filling new blocks made their p99 ~20% worse on this machine's
+  // disk (docs/benchmarks.md). Retention runs at the start of every fill, so in a steady state
+  // every fill reuses the segment that the roll before it pushed out of retention. At most one
+  // such file per partition.
+  std::string RecycledPath() const { return dir_ + "/recycled-segment"; }
   void StartPreallocation(asio::any_io_executor ex);
   Task<void> FillNextSegment();
   bool WantsPreparedSegment() const {
@@ -166,6 +178,10 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   enum class Prealloc : uint8_t { kNone, kFilling, kReady, kFailed };
   Prealloc prealloc_ = Prealloc::kNone;
   int64_t prealloc_bytes_ = 0;  // zeros written to the next segment's file so far
+  bool prepared_recycled_ = false;  // the file being filled (or ready) was RecycledPath
+  bool active_recycled_ = false;    // the active segment started on a recycled file
+  bool recycled_ready_ = false;     // RecycledPath holds a file for the next fill
+  bool recycling_ = false;          // a retention pass is moving a file to RecycledPath
   // PrefetchAhead: the segment (base offset) and the tail position it last asked from.
   int64_t prefetch_segment_ = -1;
   int64_t prefetched_from_ = 0;

@@ -303,4 +303,11 @@ Status Segment::Delete() {
   return internal::RemoveFile(TimeIndexPath(dir_, base_));
 }
 
+Status Segment::Recycle(const std::string& to) {
+  // The log file first, as in Delete: a crash in between leaves only orphaned indexes.
+  SLUICE_RETURN_IF_ERROR(internal::Rename(LogPath(dir_, base_), to));
+  SLUICE_RETURN_IF_ERROR(internal::RemoveFile(IndexPath(dir_, base_)));
+  return internal::RemoveFile(TimeIndexPath(dir_, base_));
+}
+
 }  // namespace sluice::storage

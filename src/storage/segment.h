@@ -101,6 +101,9 @@ class Segment {
   Status TrimPreallocation();
   // Deletes the segment's files.
   Status Delete();
+  // Deletes the segment's indexes and renames its log file to `to`, for reuse as a later
+  // segment's file (see PartitionLog::RecycledPath). The caller owns what is in it.
+  Status Recycle(const std::string& to);
 
  private:
   Segment(std::string dir, model::Offset base, int64_t index_interval,

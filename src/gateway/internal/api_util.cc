@@ -108,6 +108,7 @@ void WriteTopicDescription(codec::JsonWriter& w, const storage::TopicDescription
     if (p.preallocated_bytes >= 0) {
       w.Field("preallocated_bytes", p.preallocated_bytes);
       w.Key("active_segment_preallocated").Bool(p.active_segment_preallocated);
+      w.Key("active_segment_recycled").Bool(p.active_segment_recycled);
     }
     w.EndObject();
   }
