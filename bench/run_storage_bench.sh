@@ -12,6 +12,9 @@
 #              files (one thread per file: pwrite + fdatasync of what is due, no hand-offs) at
 #              the same arrivals: what no store can beat on this disk, so the pair shows how
 #              much of the ack p99 is the disk under an open loop and how much is Sluice
+#   retained:  in each ack pair also ack_open on a topic with retention in its steady state
+#              (64 MiB segments, 128 MiB kept: a roll and a removed, recycled segment every
+#              ~6 s per partition); context beside the goal's figure, which has no retention
 #   store_bench: append (interval), closed-loop ack at saturation (max rate), read, recovery
 # Prints every JSON line, then the ratios against the goals in docs/benchmarks.md.
 #
@@ -21,7 +24,8 @@
 #      SYNC_SECONDS (8: fio B and the closed-loop ack phase each run this long),
 #      ACK_RATE (200000 events/s offered by the open-loop phase), ACK_OPEN_SECONDS (10),
 #      ACK_PAIRS (5: fio B + open loop, then open loop + fio B, alternating), RECOVERY_MIB (1024),
-#      ACK_ONLY (1: only the ack pairs; skips fio A and the append/ack/read/recovery phases).
+#      ACK_ONLY (1: only the ack pairs; skips fio A and the append/ack/read/recovery phases),
+#      ACK_RETAINED (1; 0 skips the runs with retention).
 # Needs only bash, coreutils and awk (any POSIX awk; Debian's mawk), fio (scripts/bootstrap
 # --bench) and the store_bench binary. fio's JSON is read with the awk below, not python/jq.
 set -euo pipefail
@@ -42,6 +46,7 @@ ack_open_seconds=${ACK_OPEN_SECONDS:-10}
 ack_pairs=${ACK_PAIRS:-5}
 recovery_mib=${RECOVERY_MIB:-1024}
 ack_only=${ACK_ONLY:-0}
+ack_retained=${ACK_RETAINED:-1}
 dir=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")}
 mkdir -p "$dir"
 trap 'rm -rf "$dir"' EXIT
@@ -115,6 +120,15 @@ ack_open() {
     --ack-open-seconds "$ack_open_seconds" |
     sed "s/^{\"bench\":\"ack_open\",/{\"bench\":\"ack_open\",\"pair\":$pair,\"order\":\"$order\",/" >>"$out"
 }
+# The same in the steady state of a topic with retention (context, not the goal's figure):
+# 64 MiB segments, 128 MiB retained, so each partition rolls every ~6 s and retention removes a
+# segment for each roll; the removed segment's file becomes the next one (segment recycling).
+ack_open_retained() {
+  local pair=$1 order=$2
+  "$store_bench" --dir "$dir" --phases ack_open --ack-rate "$ack_rate" \
+    --ack-open-seconds "$ack_open_seconds" --ack-segment-mib 64 --ack-retention-mib 128 |
+    sed "s/^{\"bench\":\"ack_open\",/{\"bench\":\"ack_open_retained\",\"pair\":$pair,\"order\":\"$order\",/" >>"$out"
+}
 # sync_floor at the same arrivals: 2 files (the 2 partitions), one 100-event batch each arrival.
 floor() {
   local pair=$1
@@ -126,9 +140,11 @@ for ((pair = 1; pair <= ack_pairs; pair++)); do
   if ((pair % 2)); then
     fio_sync "$pair" fio_first
     ack_open "$pair" fio_first
+    ((ack_retained)) && ack_open_retained "$pair" fio_first
     floor "$pair"
   else
     floor "$pair"
+    ((ack_retained)) && ack_open_retained "$pair" sluice_first
     ack_open "$pair" sluice_first
     fio_sync "$pair" sluice_first
   fi
@@ -163,6 +179,7 @@ awk -v rate_goal=200000 '
     if (b == "fio_fdatasync") fio[get($0, "pair")] = $0
     else if (b == "ack_open") open[get($0, "pair")] = $0
     else if (b == "sync_floor") flr[get($0, "pair")] = $0
+    else if (b == "ack_open_retained") ret[get($0, "pair")] = $0
     else if (b == "read") {
       rk = (get($0, "readers") > 1 ? "par" : "one") SUBSEP (get($0, "reader_checks_crc") == "true")
       nr[rk]++; rgb[rk, nr[rk]] = get($0, "gb_s"); rcpu[rk, nr[rk]] = get($0, "gb_per_cpu_s")
@@ -198,6 +215,12 @@ awk -v rate_goal=200000 '
         printf "  floor (sync_floor, same arrivals): p50 %.2f p99 %.2f ms -> floor/fio %.2f, Sluice/floor %.2f\n",
           get(flr[p], "ack_ms.p50"), fl, fl / s, ap / fl
       }
+      if (p in ret) {
+        rp99 = get(ret[p], "ack_ms.p99"); retp99["x", pairs] = rp99; nret++
+        printf "  with retention (64 MiB segments, 128 MiB kept, recycled): p50 %.2f p99 %.2f p999 %.2f max %.2f ms at %.0f events/s -> /fio %.2f\n",
+          get(ret[p], "ack_ms.p50"), rp99, get(ret[p], "ack_ms.p999"), get(ret[p], "ack_ms.max"),
+          get(ret[p], "events_per_s"), rp99 / s
+      }
     }
     if (pairs > 0) {
       ma = median(ackp99, "x", pairs); mf = median(fiop99, "x", pairs)
@@ -208,6 +231,10 @@ awk -v rate_goal=200000 '
         mfl = median(floorp99, "x", pairs)
         printf "  floor: median p99 %.2f ms -> floor/fio %.2f (above 2.0: no store meets the goal on this disk now), Sluice/floor %.2f\n",
           mfl, mfl / mf, ma / mfl
+      }
+      if (nret == pairs) {
+        mr = median(retp99, "x", pairs)
+        printf "  with retention (context): median p99 %.2f ms -> /fio %.2f\n", mr, mr / mf
       }
     } else {
       print "ack (open loop): no pairs"

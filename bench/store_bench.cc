@@ -22,12 +22,18 @@
 // Usage: store_bench --dir DIR [--phases append,ack,ack_open,read,recovery] [--append-mib 2048]
 //   [--append-partitions 4] [--appenders-per-partition 2] [--ack-seconds 8] [--ack-producers 64]
 //   [--ack-partitions 2] [--ack-rate 200000] [--ack-open-seconds 10] [--ack-preallocate 1]
-//   [--ack-placement owner|other]
+//   [--ack-placement owner|other] [--ack-segment-mib 0] [--ack-retention-mib 0] [--recycle 1]
 //   [--preallocate-mib-per-s 32] [--checkpoint-interval-ms 1000] [--read-repeats 3]
 //   [--recovery-mib 1024] [--shards 2]
 // --ack-producers, --ack-partitions and --ack-placement apply to both ack phases; --ack-rate is
 // in events/s. --ack-placement: producers on the shard owning their partition (default), or
 // on another one, so that every append and ack crosses between shard threads.
+// --ack-segment-mib / --ack-retention-mib (0: the topic defaults, 256 MiB and no retention):
+// ack_open's segment size and retention_bytes. With a retention and preallocation the warm-up
+// writes (in larger batches) until retention has removed segments and every partition appends
+// into a zero-filled segment (a recycled one, unless --recycle 0 makes retention unlink), so
+// the measurement sees the steady state of a durable topic with retention: a roll every
+// segment's worth of appends, and a removed segment for each.
 // Note (kNoTemporaryLambdas, runtime/shards.h): no lambda or braced temporary inside co_await.
 #include <fmt/format.h>
 
@@ -37,6 +43,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <latch>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sys/resource.h>
@@ -78,6 +85,8 @@ struct Args {
   double ack_rate = 200000;  // events/s offered by ack_open, all producers together
   double ack_open_seconds = 10;
   bool ack_preallocate = true;  // ack_open's topic zero-fills segments ahead (topic config)
+  int64_t ack_segment_mib = 0;     // 0: the topic default
+  int64_t ack_retention_mib = 0;   // 0: no retention
   // Which shard runs a producer of partition p in both ack phases: "owner", the shard that owns
   // p (as the gateway does for keyless events: no hop between threads), or "other", a shard
   // that does not (each append and each ack then crosses threads twice more).
@@ -134,6 +143,7 @@ std::vector<ProduceRecord> MakeBatch(const std::vector<std::string>& values) {
 
 // --preallocate-mib-per-s: the store's zero-fill budget (EmbeddedLogOptions); set by Parse.
 double g_preallocate_bytes_per_second = EmbeddedLogOptions().preallocate_bytes_per_second;
+bool g_recycle_segments = EmbeddedLogOptions().recycle_segments;  // --recycle
 int64_t g_checkpoint_interval_ms = EmbeddedLogOptions().checkpoint_interval_ms;
 
 std::unique_ptr<EmbeddedLog> OpenLog(const std::string& dir, runtime::Shards& shards,
@@ -141,6 +151,7 @@ std::unique_ptr<EmbeddedLog> OpenLog(const std::string& dir, runtime::Shards& sh
   EmbeddedLogOptions o;
   o.data_dir = dir;
   o.preallocate_bytes_per_second = g_preallocate_bytes_per_second;
+  o.recycle_segments = g_recycle_segments;
   o.checkpoint_interval_ms = g_checkpoint_interval_ms;
   o.housekeeping_interval_ms = 3600 * 1000;  // no retention work during the benchmark
   auto t0 = Clk::now();
@@ -338,14 +349,22 @@ void PhaseAck(Log& log, runtime::Shards& shards, const Args& a) {
 // rate (and a growing send lag) rather than the offered one.
 void PhaseAckOpen(Log& log, runtime::Shards& shards, const Args& a) {
   const std::string topic = "bench-ack-open";
-  CreateTopic(log, shards, topic,
-              {{"partitions", std::to_string(a.ack_partitions)},
-               {"durability", "always"},
-               {"preallocate", a.ack_preallocate ? "true" : "false"}});
+  std::map<std::string, std::string> conf{{"partitions", std::to_string(a.ack_partitions)},
+                                          {"durability", "always"},
+                                          {"preallocate", a.ack_preallocate ? "true" : "false"}};
+  if (a.ack_segment_mib > 0) conf["segment_bytes"] = std::to_string(a.ack_segment_mib * kMiB);
+  if (a.ack_retention_mib > 0) {
+    conf["retention_bytes"] = std::to_string(a.ack_retention_mib * kMiB);
+  }
+  CreateTopic(log, shards, topic, conf);
   constexpr int kEvents = 100;
   constexpr size_t kEventBytes = 100;
   std::vector<std::string> values;
   for (int i = 0; i < kEvents; ++i) values.push_back(Payload(kEventBytes, 2000 + i));
+  // Warm-up batches when segments must be filled and retained out first: 10x larger.
+  std::vector<std::string> big;
+  for (int i = 0; i < 10 * kEvents; ++i) big.push_back(Payload(kEventBytes, 2000 + i));
+  const bool retained = a.ack_preallocate && a.ack_retention_mib > 0;
   // With preallocation, measure the steady state: every partition appending into a segment
   // that was zero-filled ahead (the first one is plain; an append moves the partition onto
   // the prepared file once it is whole). The next segment's fill then runs during the
@@ -363,16 +382,25 @@ void PhaseAckOpen(Log& log, runtime::Shards& shards, const Args& a) {
           co_return d->partitions[static_cast<size_t>(p)];
         });
         if (!info.ok()) Die("describe: " + info.status().ToString());
-        if (info->active_segment_preallocated) continue;
+        const bool steady =
+            retained ? info->log_start_offset.value() > 0 &&
+                           (g_recycle_segments ? info->active_segment_recycled
+                                               : info->active_segment_preallocated)
+                     : info->active_segment_preallocated;
+        if (steady) continue;
         all = false;
-        auto r = BlockOn(shards, ShardId(0), [&]() -> Task<Result<storage::AppendResult>> {
-          auto res = co_await log.Append(tp, MakeBatch(values));
-          co_return res;
-        });
-        if (!r.ok()) Die("warm-up append: " + r.status().ToString());
+        // Retention needs segments to remove: write ~8 MiB per round until then.
+        const int rounds = retained ? 80 : 1;
+        for (int i = 0; i < rounds; ++i) {
+          auto r = BlockOn(shards, ShardId(0), [&]() -> Task<Result<storage::AppendResult>> {
+            auto res = co_await log.Append(tp, MakeBatch(retained ? big : values));
+            co_return res;
+          });
+          if (!r.ok()) Die("warm-up append: " + r.status().ToString());
+        }
       }
       if (!all) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (Seconds(w0, Clk::now()) > 120) Die("ack_open: no preallocated segment after 120 s");
+      if (Seconds(w0, Clk::now()) > 300) Die("ack_open: no steady state after 300 s");
     }
     warmup_s = Seconds(w0, Clk::now());
   }
@@ -451,14 +479,18 @@ void PhaseAckOpen(Log& log, runtime::Shards& shards, const Args& a) {
   Percentiles pl = Summarise(lag);
   fmt::print(
       "{{\"bench\":\"ack_open\",\"mode\":\"open_loop\",\"durability\":\"always\","
-      "\"placement\":\"{}\",\"preallocate\":{},\"preallocate_warmup_s\":{:.1f},"
+      "\"placement\":\"{}\",\"preallocate\":{},\"segment_mib\":{},\"retention_mib\":{},"
+      "\"recycle\":{},\"preallocate_warmup_s\":{:.1f},"
       "\"producers\":{},\"partitions\":{},\"batch_events\":{},\"event_bytes\":{},"
       "\"offered_events_per_s\":{:.0f},\"period_ms\":{:.3f},\"seconds\":{:.2f},"
       "\"drain_seconds\":{:.3f},\"appends\":{},\"events_per_s\":{:.0f},"
       "\"ack_ms\":{{\"p50\":{:.3f},\"p99\":{:.3f},\"p999\":{:.3f},\"max\":{:.3f},"
       "\"mean\":{:.3f}}},\"service_ms\":{{\"p50\":{:.3f},\"p99\":{:.3f},\"p999\":{:.3f}}},"
       "\"send_lag_ms\":{{\"p50\":{:.3f},\"p99\":{:.3f},\"max\":{:.3f}}}}}\n",
-      a.ack_placement, a.ack_preallocate, warmup_s, n, a.ack_partitions, kEvents, kEventBytes, a.ack_rate,
+      a.ack_placement, a.ack_preallocate,
+      a.ack_segment_mib > 0 ? a.ack_segment_mib : TopicConfig().segment_bytes / kMiB,
+      a.ack_retention_mib, g_recycle_segments, warmup_s, n, a.ack_partitions, kEvents, kEventBytes,
+      a.ack_rate,
       std::chrono::duration<double, std::milli>(period).count(), secs,
       Seconds(deadline, std::max(end, deadline)), appends,
       static_cast<double>(events) / secs, pa.p50, pa.p99, pa.p999, pa.max, pa.mean, ps.p50,
@@ -616,6 +648,12 @@ Args Parse(int argc, char** argv) {
       a.ack_placement = next();
       if (a.ack_placement != "owner" && a.ack_placement != "other")
         Die("--ack-placement is owner or other");
+    } else if (k == "--ack-segment-mib") {
+      a.ack_segment_mib = std::stoll(next());
+    } else if (k == "--ack-retention-mib") {
+      a.ack_retention_mib = std::stoll(next());
+    } else if (k == "--recycle") {
+      g_recycle_segments = std::stoi(next()) != 0;
     } else if (k == "--ack-preallocate") {
       a.ack_preallocate = std::stoi(next()) != 0;
     } else if (k == "--checkpoint-interval-ms") {
