@@ -305,6 +305,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
     eo.housekeeping_interval_ms = cfg->housekeeping_interval_ms;
     eo.checkpoint_interval_ms = cfg->checkpoint_interval_ms;
     eo.preallocate_bytes_per_second = static_cast<double>(cfg->preallocate_bytes_per_second);
+    eo.delete_bytes_per_second = static_cast<double>(cfg->delete_bytes_per_second);
     eo.metrics = &registry;
     auto e = storage::EmbeddedLog::Open(eo, shards, SystemClock::Instance());
     if (!e.ok()) {

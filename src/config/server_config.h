@@ -96,6 +96,7 @@ struct ServerConfig {
   int64_t checkpoint_interval_ms = 1000;
   // Zero-fill budget of `preallocate` topics, all partitions together; 0: unpaced.
   int64_t preallocate_bytes_per_second = 32LL * 1024 * 1024;
+  int64_t delete_bytes_per_second = 256LL * 1024 * 1024;
 
   // OK, or kInvalidArgument naming the first bad key and why ("http.listen: port 0 is not in
   // 1..65535").

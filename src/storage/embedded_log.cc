@@ -73,7 +73,8 @@ class EmbeddedLogImpl {
       : options_(std::move(options)),
         shards_(shards),
         clock_(clock),
-        preallocation_pacer_(options_.preallocate_bytes_per_second) {
+        preallocation_pacer_(options_.preallocate_bytes_per_second),
+        deletion_pacer_(options_.delete_bytes_per_second) {
     for (size_t i = 0; i < shards_.size(); ++i)
       shard_state_.push_back(std::make_unique<ShardState>());
     table_.store(std::make_shared<const TopicTable>());
@@ -117,8 +118,13 @@ class EmbeddedLogImpl {
   }
   std::shared_ptr<const TopicTable> Table() const { return table_.load(); }
   PartitionLog::Deps Deps() {
-    return {&shards_.blocking(), &clock_, probe_, options_.faults, &preallocation_pacer_,
-            options_.recycle_segments};
+    return {&shards_.blocking(),
+            &clock_,
+            probe_,
+            options_.faults,
+            &preallocation_pacer_,
+            options_.recycle_segments,
+            options_.delete_bytes_per_second > 0 ? &deletion_pacer_ : nullptr};
   }
 
   void InitMetrics() {
@@ -655,6 +661,7 @@ class EmbeddedLogImpl {
   std::atomic<bool> stopped_{false};
   PartitionLog::Probe probe_;
   internal::Pacer preallocation_pacer_;
+  internal::Pacer deletion_pacer_;
   bool admin_busy_ = false;  // shard 0 only
   runtime::Event admin_done_;
   std::map<std::string, std::map<TopicPartition, GroupOffset>> offsets_;  // offsets owner only

@@ -1240,6 +1240,43 @@ TEST_F(EmbeddedLogTest, RecoveryStopsAtAnOlderBatchAfterTheData) {
   }
 }
 
+// Segments that retention removes (and does not recycle) leave the log at once, and their
+// files are shrunk step by step and then unlinked; a restart deletes what a stop left.
+TEST_F(EmbeddedLogTest, RemovedSegmentsAreDeletedGraduallyAndLeftoversOnStart) {
+  Create("t", {{"segment_bytes", "65536"},
+               {"max_message_bytes", "4096"},
+               {"retention_bytes", "131072"}});
+  const fs::path pdir = PartitionDir("t", 0);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(AppendValues("t", 0, 3, fmt::format("{}-", i), 1000).ok());
+  }
+  ASSERT_TRUE(Run([&]() -> Task<Status> { co_return co_await log_->RunHousekeeping(); }).ok());
+  auto count = [&](const std::string& ext) {
+    int n = 0;
+    for (auto& e : fs::directory_iterator(pdir)) n += e.path().extension() == ext;
+    return n;
+  };
+  PartitionInfo info = Describe("t").partitions[0];
+  EXPECT_GT(info.log_start_offset.value(), 0);
+  EXPECT_LE(count(".log"), 4);
+  EXPECT_LE(count(".index"), 4);
+  for (int tries = 0; count(".deleting") > 0; ++tries) {
+    ASSERT_LT(tries, 500) << "removed segments still on disk after 5 s";
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto all = ReadAll("t", 0);
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all.front().first, info.log_start_offset.value());
+  EXPECT_EQ(all.back().first, 599);
+  // A stop in the middle of a deletion leaves the file; the next start deletes it.
+  log_->Stop();
+  log_.reset();
+  std::ofstream(pdir / "00000000000000000003.deleting", std::ios::binary) << std::string(5000, 'x');
+  Open();
+  EXPECT_EQ(count(".deleting"), 0);
+  EXPECT_EQ(ReadAll("t", 0), all);
+}
+
 TEST_F(EmbeddedLogTest, TurningPreallocationOffDeletesThePreparedFile) {
   Create("t", {{"preallocate", "true"}, {"segment_bytes", "65536"}, {"max_message_bytes", "4096"}});
   const fs::path prepared = PartitionDir("t", 0) / "next-segment.zeros";

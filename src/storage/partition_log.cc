@@ -60,9 +60,9 @@ Status PartitionLog::Recover(bool create) {
   for (const auto& n : names) {
     if (auto b = ParseSegmentName(n, ".log")) {
       bases.push_back(*b);
-    } else if (n.ends_with(".tmp") || n.ends_with(".cleaned")) {
-      // Leftovers of an interrupted checkpoint, compaction or zero-fill: the originals are
-      // intact.
+    } else if (n.ends_with(".tmp") || n.ends_with(".cleaned") || n.ends_with(".deleting")) {
+      // Leftovers of an interrupted checkpoint, compaction or zero-fill (the originals are
+      // intact), or of a removed segment's gradual deletion.
       SLUICE_RETURN_IF_ERROR(internal::RemoveFile(dir_ + "/" + n));
     }
   }
@@ -745,7 +745,9 @@ Task<Status> PartitionLog::ApplyRetention() {
     recycling_ = true;
   }
   const std::string recycled = RecycledPath();
-  auto fn4 = [doomed, keep, recycled]() -> Result<bool> {
+  const bool gradually = deps_.deletion_pacer != nullptr;
+  auto retired = std::make_shared<std::vector<std::string>>();
+  auto fn4 = [doomed, keep, recycled, gradually, retired]() -> Result<bool> {
     bool kept = false;
     for (const auto& s : doomed) {
       if (s == keep) {
@@ -755,11 +757,26 @@ Task<Status> PartitionLog::ApplyRetention() {
         // Not renamed, or renamed with its indexes left: delete what is left of it.
         (void)internal::RemoveFile(recycled);
       }
+      if (gradually) {
+        auto path = s->Retire();
+        if (path.ok()) {
+          retired->push_back(*path);
+          continue;
+        }
+      }
       SLUICE_RETURN_IF_ERROR(s->Delete());
     }
     return kept;
   };
   auto kept = co_await deps_.blocking->Run(fn4);
+  if (!retired->empty() && !closed_) {
+    auto self = shared_from_this();
+    std::vector<std::string> paths = std::move(*retired);
+    auto ex = co_await asio::this_coro::executor;
+    asio::co_spawn(
+        ex, [self, paths]() -> Task<void> { co_await self->DeleteGradually(paths); },
+        asio::detached);
+  }
   if (keep) {
     recycling_ = false;
     recycled_ready_ = kept.ok() && *kept;
@@ -770,6 +787,44 @@ Task<Status> PartitionLog::ApplyRetention() {
     }
   }
   co_return kept.status();
+}
+
+Task<void> PartitionLog::DeleteGradually(std::vector<std::string> paths) {
+  auto self = shared_from_this();
+  // Each step frees at most this much; its fdatasync commits the journal, so the filesystem
+  // discards the freed blocks now, a step at a time, rather than a whole segment at once.
+  constexpr int64_t kStep = 4 << 20;
+  auto ex = co_await asio::this_coro::executor;  // named: see the GCC 12 rule in runtime/
+  asio::steady_timer pace(ex);
+  for (const std::string& path : paths) {
+    auto open = [path]() -> Result<std::pair<std::shared_ptr<internal::File>, int64_t>> {
+      SLUICE_ASSIGN_OR_RETURN(auto f, internal::File::Open(path, false));
+      SLUICE_ASSIGN_OR_RETURN(const int64_t size, f->Size());
+      return std::make_pair(f, size);
+    };
+    auto opened = co_await deps_.blocking->Run(open);
+    int64_t size = opened.ok() ? opened->second : 0;
+    while (opened.ok() && size > 0 && !closed_) {
+      const int64_t to = std::max<int64_t>(0, size - kStep);
+      const int64_t wait = deps_.deletion_pacer->Reserve(size - to, deps_.clock->MonotonicNs());
+      if (wait > 0) {
+        pace.expires_after(std::chrono::nanoseconds(wait));
+        boost::system::error_code ec;
+        co_await pace.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      std::shared_ptr<internal::File> f = opened->first;
+      auto shrink = [f, to]() -> Status {
+        SLUICE_RETURN_IF_ERROR(f->Truncate(to));
+        return f->DataSync();
+      };
+      Status st = co_await deps_.blocking->Run(shrink);
+      if (!st.ok()) break;  // unlinked below all the same
+      size = to;
+    }
+    if (closed_) co_return;
+    auto unlink = [path]() { return internal::RemoveFile(path); };
+    (void)co_await deps_.blocking->Run(unlink);
+  }
 }
 
 Task<Status> PartitionLog::Compact() {

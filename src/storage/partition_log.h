@@ -57,6 +57,7 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
     FaultInjector* faults = nullptr;  // tests only
     internal::Pacer* preallocation_pacer = nullptr;  // shared budget for zero-filling; may be null
     bool recycle_segments = true;  // see RecycledPath
+    internal::Pacer* deletion_pacer = nullptr;  // null: removed segments are unlinked at once
   };
 
   // Opens the partition in `dir`, creating it when `create`. Recovers after an unclean stop:
@@ -112,6 +113,10 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   Task<void> RunFlush();
   void ScheduleIntervalFlush(asio::any_io_executor ex);
   Task<Status> ApplyRetention();
+  // Shrinks each file (a removed segment's log, renamed *.deleting) in synced steps, paced by
+  // deps_.deletion_pacer, then unlinks it; stops when the partition closes (Recover deletes
+  // what is left).
+  Task<void> DeleteGradually(std::vector<std::string> paths);
   Task<Status> Compact();
   Segment& active() { return *segments_.rbegin()->second; }
   const Segment& active() const { return *segments_.rbegin()->second; }

@@ -303,6 +303,12 @@ Status Segment::Delete() {
   return internal::RemoveFile(TimeIndexPath(dir_, base_));
 }
 
+Result<std::string> Segment::Retire() {
+  const std::string to = fmt::format("{}/{:020d}.deleting", dir_, base_.value());
+  SLUICE_RETURN_IF_ERROR(Recycle(to));
+  return to;
+}
+
 Status Segment::Recycle(const std::string& to) {
   // The log file first, as in Delete: a crash in between leaves only orphaned indexes.
   SLUICE_RETURN_IF_ERROR(internal::Rename(LogPath(dir_, base_), to));

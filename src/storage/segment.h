@@ -104,6 +104,9 @@ class Segment {
   // Deletes the segment's indexes and renames its log file to `to`, for reuse as a later
   // segment's file (see PartitionLog::RecycledPath). The caller owns what is in it.
   Status Recycle(const std::string& to);
+  // Renames the log file to `<base>.deleting` (returned) and deletes the indexes: the segment is
+  // gone from the log, its file left for PartitionLog::DeleteGradually.
+  Result<std::string> Retire();
 
  private:
   Segment(std::string dir, model::Offset base, int64_t index_interval,
