@@ -23,6 +23,7 @@
 //   [--append-partitions 4] [--appenders-per-partition 2] [--ack-seconds 8] [--ack-producers 64]
 //   [--ack-partitions 2] [--ack-rate 200000] [--ack-open-seconds 10] [--ack-preallocate 1]
 //   [--ack-placement owner|other] [--ack-segment-mib 0] [--ack-retention-mib 0] [--recycle 1]
+//   [--delete-mib-per-s 256]
 //   [--preallocate-mib-per-s 32] [--checkpoint-interval-ms 1000] [--read-repeats 3]
 //   [--recovery-mib 1024] [--shards 2]
 // --ack-producers, --ack-partitions and --ack-placement apply to both ack phases; --ack-rate is
@@ -33,7 +34,8 @@
 // writes (in larger batches) until retention has removed segments and every partition appends
 // into a zero-filled segment (a recycled one, unless --recycle 0 makes retention unlink), so
 // the measurement sees the steady state of a durable topic with retention: a roll every
-// segment's worth of appends, and a removed segment for each.
+// segment's worth of appends, and a removed segment for each. --delete-mib-per-s: the store's
+// budget for deleting removed segments gradually (EmbeddedLogOptions; 0: unlink at once).
 // Note (kNoTemporaryLambdas, runtime/shards.h): no lambda or braced temporary inside co_await.
 #include <fmt/format.h>
 
@@ -144,6 +146,7 @@ std::vector<ProduceRecord> MakeBatch(const std::vector<std::string>& values) {
 // --preallocate-mib-per-s: the store's zero-fill budget (EmbeddedLogOptions); set by Parse.
 double g_preallocate_bytes_per_second = EmbeddedLogOptions().preallocate_bytes_per_second;
 bool g_recycle_segments = EmbeddedLogOptions().recycle_segments;  // --recycle
+double g_delete_bytes_per_second = EmbeddedLogOptions().delete_bytes_per_second;
 int64_t g_checkpoint_interval_ms = EmbeddedLogOptions().checkpoint_interval_ms;
 
 std::unique_ptr<EmbeddedLog> OpenLog(const std::string& dir, runtime::Shards& shards,
@@ -152,6 +155,7 @@ std::unique_ptr<EmbeddedLog> OpenLog(const std::string& dir, runtime::Shards& sh
   o.data_dir = dir;
   o.preallocate_bytes_per_second = g_preallocate_bytes_per_second;
   o.recycle_segments = g_recycle_segments;
+  o.delete_bytes_per_second = g_delete_bytes_per_second;
   o.checkpoint_interval_ms = g_checkpoint_interval_ms;
   o.housekeeping_interval_ms = 3600 * 1000;  // no retention work during the benchmark
   auto t0 = Clk::now();
@@ -652,6 +656,8 @@ Args Parse(int argc, char** argv) {
       a.ack_segment_mib = std::stoll(next());
     } else if (k == "--ack-retention-mib") {
       a.ack_retention_mib = std::stoll(next());
+    } else if (k == "--delete-mib-per-s") {
+      g_delete_bytes_per_second = std::stod(next()) * kMiB;
     } else if (k == "--recycle") {
       g_recycle_segments = std::stoi(next()) != 0;
     } else if (k == "--ack-preallocate") {
