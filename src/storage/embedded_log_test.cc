@@ -52,6 +52,7 @@ class EmbeddedLogTest : public ::testing::Test {
     o.housekeeping_interval_ms = 3600 * 1000;  // tests drive housekeeping themselves
     o.checkpoint_interval_ms = 3600 * 1000;
     o.faults = &faults_;
+    o.delete_bytes_per_second = delete_bytes_per_second_;
     auto r = EmbeddedLog::Open(o, *shards_, clock_);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     log_ = std::move(*r);
@@ -134,6 +135,7 @@ class EmbeddedLogTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  double delete_bytes_per_second_ = EmbeddedLogOptions().delete_bytes_per_second;
   ManualClock clock_;
   FaultInjector faults_;
   std::unique_ptr<runtime::Shards> shards_;
@@ -1275,6 +1277,34 @@ TEST_F(EmbeddedLogTest, RemovedSegmentsAreDeletedGraduallyAndLeftoversOnStart) {
   Open();
   EXPECT_EQ(count(".deleting"), 0);
   EXPECT_EQ(ReadAll("t", 0), all);
+}
+
+// Removals that outpace the deletion budget are not queued without bound: past four segments'
+// worth waiting, removed segments are unlinked at once.
+TEST_F(EmbeddedLogTest, GradualDeletionKeepsItsBacklogBounded) {
+  delete_bytes_per_second_ = 1024;  // 64 KiB segments: about a minute each
+  Restart();
+  Create("t", {{"segment_bytes", "65536"},
+               {"max_message_bytes", "4096"},
+               {"retention_bytes", "65536"}});
+  const fs::path pdir = PartitionDir("t", 0);
+  auto deleting = [&] {
+    int n = 0;
+    for (auto& e : fs::directory_iterator(pdir)) n += e.path().extension() == ".deleting";
+    return n;
+  };
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_TRUE(AppendValues("t", 0, 3, fmt::format("{}-{}-", round, i), 1000).ok());
+    }
+    ASSERT_TRUE(Run([&]() -> Task<Status> { co_return co_await log_->RunHousekeeping(); }).ok());
+    EXPECT_LE(deleting(), 4) << "round " << round;
+  }
+  EXPECT_GE(deleting(), 1);  // the first ones do wait
+  EXPECT_LE(Describe("t").partitions[0].segments, 3);
+  // Stopping leaves them; the next start deletes them.
+  Restart();
+  EXPECT_EQ(deleting(), 0);
 }
 
 TEST_F(EmbeddedLogTest, TurningPreallocationOffDeletesThePreparedFile) {

@@ -745,8 +745,13 @@ Task<Status> PartitionLog::ApplyRetention() {
     recycling_ = true;
   }
   const std::string recycled = RecycledPath();
-  const bool gradually = deps_.deletion_pacer != nullptr;
-  auto retired = std::make_shared<std::vector<std::string>>();
+  // Counted from here, so a concurrent pass sees them; what is not retired is taken off below.
+  int64_t doomed_bytes = 0;
+  for (const auto& s : doomed) doomed_bytes += s == keep ? 0 : s->size();
+  const bool gradually = deps_.deletion_pacer != nullptr &&
+                         deleting_bytes_ + doomed_bytes <= 4 * config_.segment_bytes;
+  if (gradually) deleting_bytes_ += doomed_bytes;
+  auto retired = std::make_shared<std::vector<std::pair<std::string, int64_t>>>();
   auto fn4 = [doomed, keep, recycled, gradually, retired]() -> Result<bool> {
     bool kept = false;
     for (const auto& s : doomed) {
@@ -760,7 +765,7 @@ Task<Status> PartitionLog::ApplyRetention() {
       if (gradually) {
         auto path = s->Retire();
         if (path.ok()) {
-          retired->push_back(*path);
+          retired->emplace_back(*path, s->size());
           continue;
         }
       }
@@ -769,9 +774,13 @@ Task<Status> PartitionLog::ApplyRetention() {
     return kept;
   };
   auto kept = co_await deps_.blocking->Run(fn4);
+  if (gradually) {
+    for (const auto& [path, bytes] : *retired) doomed_bytes -= bytes;
+    deleting_bytes_ -= doomed_bytes;  // the ones deleted at once
+  }
   if (!retired->empty() && !closed_) {
     auto self = shared_from_this();
-    std::vector<std::string> paths = std::move(*retired);
+    std::vector<std::pair<std::string, int64_t>> paths = std::move(*retired);
     auto ex = co_await asio::this_coro::executor;
     asio::co_spawn(
         ex, [self, paths]() -> Task<void> { co_await self->DeleteGradually(paths); },
@@ -789,14 +798,16 @@ Task<Status> PartitionLog::ApplyRetention() {
   co_return kept.status();
 }
 
-Task<void> PartitionLog::DeleteGradually(std::vector<std::string> paths) {
+Task<void> PartitionLog::DeleteGradually(std::vector<std::pair<std::string, int64_t>> paths) {
   auto self = shared_from_this();
   // Each step frees at most this much; its fdatasync commits the journal, so the filesystem
   // discards the freed blocks now, a step at a time, rather than a whole segment at once.
   constexpr int64_t kStep = 4 << 20;
   auto ex = co_await asio::this_coro::executor;  // named: see the GCC 12 rule in runtime/
   asio::steady_timer pace(ex);
-  for (const std::string& path : paths) {
+  for (const auto& [path, counted] : paths) {
+    // `counted` (the segment's size when it was removed) leaves deleting_bytes_ as it goes.
+    int64_t left = counted;
     auto open = [path]() -> Result<std::pair<std::shared_ptr<internal::File>, int64_t>> {
       SLUICE_ASSIGN_OR_RETURN(auto f, internal::File::Open(path, false));
       SLUICE_ASSIGN_OR_RETURN(const int64_t size, f->Size());
@@ -819,8 +830,12 @@ Task<void> PartitionLog::DeleteGradually(std::vector<std::string> paths) {
       };
       Status st = co_await deps_.blocking->Run(shrink);
       if (!st.ok()) break;  // unlinked below all the same
+      const int64_t freed = std::min(left, size - to);
+      deleting_bytes_ -= freed;
+      left -= freed;
       size = to;
     }
+    deleting_bytes_ -= left;
     if (closed_) co_return;
     auto unlink = [path]() { return internal::RemoveFile(path); };
     (void)co_await deps_.blocking->Run(unlink);
