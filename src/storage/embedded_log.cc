@@ -12,6 +12,7 @@
 #include "metrics/registry.h"
 #include "storage/internal/file.h"
 #include "storage/internal/offsets_codec.h"
+#include "storage/internal/reaper.h"
 #include "storage/partition_log.h"
 
 namespace sluice::storage {
@@ -75,6 +76,9 @@ class EmbeddedLogImpl {
         clock_(clock),
         preallocation_pacer_(options_.preallocate_bytes_per_second),
         deletion_pacer_(options_.delete_bytes_per_second) {
+    if (options_.delete_bytes_per_second > 0) {
+      reaper_ = std::make_unique<internal::Reaper>(&deletion_pacer_, &clock_);
+    }
     for (size_t i = 0; i < shards_.size(); ++i)
       shard_state_.push_back(std::make_unique<ShardState>());
     table_.store(std::make_shared<const TopicTable>());
@@ -307,6 +311,8 @@ class EmbeddedLogImpl {
         co_return true;
       });
     }
+    // A deleted topic's files not yet removed stay; the next start removes them at once.
+    if (reaper_) reaper_->Stop();
   }
 
   // ---- admin (serialised on shard 0) ----
@@ -406,9 +412,15 @@ class EmbeddedLogImpl {
     const std::string dir = TopicDir(name);
     const std::string doomed = fmt::format("{}.{}{}", dir, clock_.NowMs(), kDeletedSuffix);
     const std::string topics_dir = TopicsDir();
-    auto fn8 = [dir, doomed, topics_dir]() -> Status {
+    internal::Reaper* reaper = reaper_.get();
+    auto fn8 = [dir, doomed, topics_dir, reaper]() -> Status {
       SLUICE_RETURN_IF_ERROR(internal::Rename(dir, doomed));
       SLUICE_RETURN_IF_ERROR(internal::SyncDir(topics_dir));
+      // Gone from the store now; its files are deleted a few MiB at a time (see Reaper).
+      if (reaper) {
+        reaper->Add(doomed);
+        return Status::Ok();
+      }
       return internal::RemoveAll(doomed);
     };
     Status st = co_await shards_.blocking().Run(fn8);
@@ -662,6 +674,7 @@ class EmbeddedLogImpl {
   PartitionLog::Probe probe_;
   internal::Pacer preallocation_pacer_;
   internal::Pacer deletion_pacer_;
+  std::unique_ptr<internal::Reaper> reaper_;  // deleted topics; null when deletion is unpaced
   bool admin_busy_ = false;  // shard 0 only
   runtime::Event admin_done_;
   std::map<std::string, std::map<TopicPartition, GroupOffset>> offsets_;  // offsets owner only

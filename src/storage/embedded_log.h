@@ -34,9 +34,10 @@ struct EmbeddedLogOptions {
   // On `preallocate` topics, retention hands the file of a segment it removes to the next
   // zero-fill instead of unlinking it (see docs/formats/segment.md). Off: always unlink.
   bool recycle_segments = true;
-  // Segments that retention removes otherwise are shrunk in steps of 4 MiB, each synced, at most
-  // this fast (all partitions together), and then unlinked, so that the blocks they free are
-  // discarded a few MiB at a time; <= 0: unlinked at once. See docs/formats/segment.md.
+  // Segments that retention removes otherwise, and the files of deleted topics, are shrunk in
+  // steps of 4 MiB, each synced, at most this fast (all of them together), and then unlinked,
+  // so that the blocks they free are discarded a few MiB at a time; <= 0: unlinked at once.
+  // See docs/formats/segment.md.
   double delete_bytes_per_second = 256.0 * 1024 * 1024;
   // Where counters and gauges go; may be null.
   metrics::Registry* metrics = nullptr;

@@ -638,6 +638,50 @@ TEST_F(EmbeddedLogTest, TopicAdminValidatesAndPersists) {
   EXPECT_TRUE(ReadAll("a.b-c_1", 0).empty());
 }
 
+// A deleted topic is gone at once; its files are then removed step by step in the background
+// (Reaper), or at the next start when a stop comes first. A new topic of the same name is
+// independent of them.
+TEST_F(EmbeddedLogTest, ADeletedTopicsFilesAreRemovedInTheBackground) {
+  auto leftovers = [&] {
+    int n = 0;
+    for (auto& e : fs::directory_iterator(dir_ / "topics")) {
+      n += e.path().filename().string().find("deleted") != std::string::npos;
+    }
+    return n;
+  };
+  for (bool stop_first : {false, true}) {
+    SCOPED_TRACE(stop_first ? "stopped first" : "left to finish");
+    // Paced to 1 KiB/s when stopping first: the removal cannot finish before the stop.
+    delete_bytes_per_second_ = stop_first ? 1024 : EmbeddedLogOptions().delete_bytes_per_second;
+    Restart();
+    Create("doomed",
+           {{"partitions", "2"}, {"segment_bytes", "65536"}, {"max_message_bytes", "4096"}});
+    for (int i = 0; i < 60; ++i) {
+      ASSERT_TRUE(AppendValues("doomed", i % 2, 3, fmt::format("{}-", i), 1000).ok());
+    }
+    auto del = [&]() -> Task<Status> { co_return co_await log_->DeleteTopic("doomed"); };
+    ASSERT_TRUE(Run(del).ok());
+    EXPECT_EQ(AppendValues("doomed", 0, 1, "x").status().code(), ErrorCode::kNotFound);
+    EXPECT_FALSE(fs::exists(dir_ / "topics" / "doomed"));
+    Create("doomed");
+    ASSERT_TRUE(AppendValues("doomed", 0, 1, "new-").ok());
+    if (stop_first) {
+      EXPECT_EQ(leftovers(), 1);
+      Restart();
+    } else {
+      for (int tries = 0; leftovers() > 0; ++tries) {
+        ASSERT_LT(tries, 500) << "a deleted topic's files still there after 5 s";
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    EXPECT_EQ(leftovers(), 0);
+    auto all = ReadAll("doomed", 0);
+    ASSERT_EQ(all.size(), 1u);
+    EXPECT_EQ(all[0].second, "new-0");
+    ASSERT_TRUE(Run(del).ok());
+  }
+}
+
 TEST_F(EmbeddedLogTest, LocalPartitionsSplitATopicBetweenShards) {
   auto picks = [&](uint32_t shard, int32_t count) {
     std::set<int32_t> got;
