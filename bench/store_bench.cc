@@ -23,7 +23,7 @@
 //   [--append-partitions 4] [--appenders-per-partition 2] [--ack-seconds 8] [--ack-producers 64]
 //   [--ack-partitions 2] [--ack-rate 200000] [--ack-open-seconds 10] [--ack-preallocate 1]
 //   [--ack-placement owner|other] [--ack-segment-mib 0] [--ack-retention-mib 0] [--recycle 1]
-//   [--delete-mib-per-s 256]
+//   [--delete-mib-per-s 256] [--ack-delete-topic-mib 0]
 //   [--preallocate-mib-per-s 32] [--checkpoint-interval-ms 1000] [--read-repeats 3]
 //   [--recovery-mib 1024] [--shards 2]
 // --ack-producers, --ack-partitions and --ack-placement apply to both ack phases; --ack-rate is
@@ -36,6 +36,8 @@
 // the measurement sees the steady state of a durable topic with retention: a roll every
 // segment's worth of appends, and a removed segment for each. --delete-mib-per-s: the store's
 // budget for deleting removed segments gradually (EmbeddedLogOptions; 0: unlink at once).
+// --ack-delete-topic-mib N: before ack_open's window another topic gets N MiB, and it is
+// deleted in the middle of the window (its files go the same gradual way).
 // Note (kNoTemporaryLambdas, runtime/shards.h): no lambda or braced temporary inside co_await.
 #include <fmt/format.h>
 
@@ -89,6 +91,7 @@ struct Args {
   bool ack_preallocate = true;  // ack_open's topic zero-fills segments ahead (topic config)
   int64_t ack_segment_mib = 0;     // 0: the topic default
   int64_t ack_retention_mib = 0;   // 0: no retention
+  int64_t ack_delete_topic_mib = 0;  // ack_open: a topic this large is deleted mid-window
   // Which shard runs a producer of partition p in both ack phases: "owner", the shard that owns
   // p (as the gateway does for keyless events: no hop between threads), or "other", a shard
   // that does not (each append and each ack then crosses threads twice more).
@@ -408,6 +411,21 @@ void PhaseAckOpen(Log& log, runtime::Shards& shards, const Args& a) {
     }
     warmup_s = Seconds(w0, Clk::now());
   }
+  // Another topic, written and made durable before the window, deleted in its middle.
+  if (a.ack_delete_topic_mib > 0) {
+    CreateTopic(log, shards, "bench-doomed",
+                {{"partitions", "1"}, {"durability", "interval"}, {"flush_interval_ms", "10"}});
+    TopicPartition dtp("bench-doomed", PartitionId(0));
+    for (int64_t written = 0; written < a.ack_delete_topic_mib * kMiB;) {
+      auto r = BlockOn(shards, ShardId(0), [&]() -> Task<Result<storage::AppendResult>> {
+        auto res = co_await log.Append(dtp, MakeBatch(big));
+        co_return res;
+      });
+      if (!r.ok()) Die("doomed topic append: " + r.status().ToString());
+      written += static_cast<int64_t>(big.size() * kEventBytes);
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // flushed, and written back
+  }
   const int n = a.ack_producers;
   const auto period = std::chrono::duration_cast<Clk::duration>(
       std::chrono::duration<double>(static_cast<double>(n) * kEvents / a.ack_rate));
@@ -465,7 +483,19 @@ void PhaseAckOpen(Log& log, runtime::Shards& shards, const Args& a) {
     };
     shards.Spawn(on[static_cast<size_t>(i % a.ack_partitions)], std::move(fn));
   }
+  std::thread deleter;
+  if (a.ack_delete_topic_mib > 0) {
+    deleter = std::thread([&] {
+      std::this_thread::sleep_until(measure_from + (deadline - measure_from) / 2);
+      Status st = BlockOn(shards, ShardId(0), [&]() -> Task<Status> {
+        Status s = co_await log.DeleteTopic("bench-doomed");
+        co_return s;
+      });
+      if (!st.ok()) Die("delete topic: " + st.ToString());
+    });
+  }
   finished.wait();
+  if (deleter.joinable()) deleter.join();
   const auto end = Clk::now();
   if (failed) Die("ack_open: " + err);
   std::vector<int64_t> ack, service, lag;
@@ -484,7 +514,7 @@ void PhaseAckOpen(Log& log, runtime::Shards& shards, const Args& a) {
   fmt::print(
       "{{\"bench\":\"ack_open\",\"mode\":\"open_loop\",\"durability\":\"always\","
       "\"placement\":\"{}\",\"preallocate\":{},\"segment_mib\":{},\"retention_mib\":{},"
-      "\"recycle\":{},\"preallocate_warmup_s\":{:.1f},"
+      "\"delete_topic_mib\":{},\"recycle\":{},\"preallocate_warmup_s\":{:.1f},"
       "\"producers\":{},\"partitions\":{},\"batch_events\":{},\"event_bytes\":{},"
       "\"offered_events_per_s\":{:.0f},\"period_ms\":{:.3f},\"seconds\":{:.2f},"
       "\"drain_seconds\":{:.3f},\"appends\":{},\"events_per_s\":{:.0f},"
@@ -493,8 +523,8 @@ void PhaseAckOpen(Log& log, runtime::Shards& shards, const Args& a) {
       "\"send_lag_ms\":{{\"p50\":{:.3f},\"p99\":{:.3f},\"max\":{:.3f}}}}}\n",
       a.ack_placement, a.ack_preallocate,
       a.ack_segment_mib > 0 ? a.ack_segment_mib : TopicConfig().segment_bytes / kMiB,
-      a.ack_retention_mib, g_recycle_segments, warmup_s, n, a.ack_partitions, kEvents, kEventBytes,
-      a.ack_rate,
+      a.ack_retention_mib, a.ack_delete_topic_mib, g_recycle_segments, warmup_s, n,
+      a.ack_partitions, kEvents, kEventBytes, a.ack_rate,
       std::chrono::duration<double, std::milli>(period).count(), secs,
       Seconds(deadline, std::max(end, deadline)), appends,
       static_cast<double>(events) / secs, pa.p50, pa.p99, pa.p999, pa.max, pa.mean, ps.p50,
@@ -654,6 +684,8 @@ Args Parse(int argc, char** argv) {
         Die("--ack-placement is owner or other");
     } else if (k == "--ack-segment-mib") {
       a.ack_segment_mib = std::stoll(next());
+    } else if (k == "--ack-delete-topic-mib") {
+      a.ack_delete_topic_mib = std::stoll(next());
     } else if (k == "--ack-retention-mib") {
       a.ack_retention_mib = std::stoll(next());
     } else if (k == "--delete-mib-per-s") {
