@@ -682,6 +682,55 @@ TEST_F(EmbeddedLogTest, ADeletedTopicsFilesAreRemovedInTheBackground) {
   }
 }
 
+// Compaction keeps each replaced file under a second name (a hard link made before the rename)
+// and deletes it gradually. A start after a crash between the link and the rename deletes the
+// second name only: the segment's file stays whole.
+TEST_F(EmbeddedLogTest, CompactionsReplacedFilesAreDeletedGraduallyAndTheLinkIsSafe) {
+  delete_bytes_per_second_ = 1024;  // slow enough that the replaced files are still there
+  Restart();
+  Create("kv", {{"cleanup_policy", "compact"},
+                {"segment_bytes", "4096"},
+                {"max_message_bytes", "4096"}});
+  const fs::path pdir = PartitionDir("kv", 0);
+  for (int round = 0; round < 20; ++round) {
+    for (int k = 0; k < 4; ++k) {
+      ASSERT_TRUE(Append("kv", 0,
+                         {ProduceRecord{fmt::format("k{}", k),
+                                        fmt::format("v{}-{}", k, round) + std::string(200, 'x'),
+                                        {},
+                                        model::kNoTimestamp}})
+                      .ok());
+    }
+  }
+  const size_t before = ReadAll("kv", 0).size();
+  ASSERT_TRUE(Run([&]() -> Task<Status> { co_return co_await log_->RunHousekeeping(); }).ok());
+  auto latest = ReadAll("kv", 0);
+  EXPECT_LT(latest.size(), before);  // compaction did replace segments
+  EXPECT_EQ(latest.back().second, "v3-19" + std::string(200, 'x'));
+  auto deleting = [&] {
+    int n = 0;
+    for (auto& e : fs::directory_iterator(pdir)) n += e.path().extension() == ".deleting";
+    return n;
+  };
+  EXPECT_GE(deleting(), 1) << "no replaced file kept for a gradual deletion";
+  // A stop leaves them; the start deletes them.
+  Restart();
+  EXPECT_EQ(deleting(), 0);
+  EXPECT_EQ(ReadAll("kv", 0), latest);
+  // The crash window: the second name exists and the rename has not happened.
+  log_->Stop();
+  log_.reset();
+  const fs::path first = pdir / "00000000000000000000.log";
+  ASSERT_TRUE(fs::exists(first));
+  const auto size = fs::file_size(first);
+  fs::create_hard_link(first, pdir / "00000000000000000000.replaced.deleting");
+  Open();
+  EXPECT_EQ(deleting(), 0);
+  ASSERT_TRUE(fs::exists(first));
+  EXPECT_EQ(fs::file_size(first), size);
+  EXPECT_EQ(ReadAll("kv", 0), latest);
+}
+
 TEST_F(EmbeddedLogTest, LocalPartitionsSplitATopicBetweenShards) {
   auto picks = [&](uint32_t shard, int32_t count) {
     std::set<int32_t> got;

@@ -851,19 +851,33 @@ Task<Status> PartitionLog::Compact() {
   if (sealed.empty()) co_return Status::Ok();
   std::shared_ptr<Segment> act = segments_.rbegin()->second;
   const int64_t active_end = act->size();
+  // Replaced files are deleted gradually, as retention's are, while the backlog is under the
+  // same bound (one compaction can add at most the sealed segments' size to it).
+  const bool gradually =
+      deps_.deletion_pacer != nullptr && deleting_bytes_ <= 4 * config_.segment_bytes;
   internal::CompactionInput input{dir_,
                                   sealed,
                                   act,
                                   active_end,
                                   deps_.clock->NowMs(),
                                   config_.delete_retention_ms,
-                                  config_.index_interval_bytes};
+                                  config_.index_interval_bytes,
+                                  gradually};
   auto fn5 = [input]() { return internal::CompactSegments(input); };
   auto result = co_await deps_.blocking->Run(fn5);
   if (!result.ok()) co_return result.status();
   for (auto& seg : result->replaced) {
     seg->set_created_ms(deps_.clock->NowMs());
     segments_[seg->base_offset().value()] = seg;
+  }
+  if (!result->retired.empty() && !closed_) {
+    for (const auto& [path, bytes] : result->retired) deleting_bytes_ += bytes;
+    auto self = shared_from_this();
+    std::vector<std::pair<std::string, int64_t>> paths = std::move(result->retired);
+    auto ex = co_await asio::this_coro::executor;
+    asio::co_spawn(
+        ex, [self, paths]() -> Task<void> { co_await self->DeleteGradually(paths); },
+        asio::detached);
   }
   stats_.compactions++;
   sealed_since_compaction_ = 0;

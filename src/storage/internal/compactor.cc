@@ -1,6 +1,9 @@
 // Key-map building and segment rewriting for compacted topics.
 #include "storage/internal/compactor.h"
 
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <unordered_map>
 
 namespace sluice::storage::internal {
@@ -84,6 +87,14 @@ Result<CompactionResult> CompactSegments(const CompactionInput& in) {
     }
     SLUICE_RETURN_IF_ERROR(RemoveFile(Segment::IndexPath(in.dir, base)));
     SLUICE_RETURN_IF_ERROR(RemoveFile(Segment::TimeIndexPath(in.dir, base)));
+    if (in.keep_replaced) {
+      // Fails when an earlier replaced file of this segment is still being deleted: then
+      // this one is freed at the rename, as without keep_replaced.
+      const std::string kept = fmt::format("{}/{:020d}.replaced.deleting", in.dir, base.value());
+      if (::link(log_path.c_str(), kept.c_str()) == 0) {
+        result.retired.emplace_back(kept, seg->size());
+      }
+    }
     SLUICE_RETURN_IF_ERROR(Rename(cleaned, log_path));
     SLUICE_RETURN_IF_ERROR(SyncDir(in.dir));
     SLUICE_ASSIGN_OR_RETURN(auto reopened, Segment::Open(in.dir, base, in.index_interval_bytes));

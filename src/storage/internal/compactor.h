@@ -19,16 +19,23 @@ struct CompactionInput {
   int64_t now_ms = 0;
   int64_t delete_retention_ms = 0;
   int64_t index_interval_bytes = 4096;
+  // Keep each replaced file, under a second name (<base>.replaced.deleting, a hard link made
+  // before the rename), for a gradual deletion instead of freeing it at the rename.
+  bool keep_replaced = false;
 };
 
 struct CompactionResult {
   std::vector<std::shared_ptr<Segment>> replaced;  // rewritten segments, reopened
   int64_t records_removed = 0;
+  // With keep_replaced: the kept files and their sizes, for PartitionLog::DeleteGradually.
+  std::vector<std::pair<std::string, int64_t>> retired;
 };
 
 // Crash safety: each rewritten segment is written to <base>.log.cleaned and fsynced; its
 // index files are deleted; then it is renamed over <base>.log (atomic). A crash leaves either
-// the old or the new file, and missing indexes are rebuilt on open.
+// the old or the new file, and missing indexes are rebuilt on open. A kept replaced file is a
+// second link to the old file until the rename, so a crash before it loses nothing when the
+// start deletes the `.deleting` name.
 Result<CompactionResult> CompactSegments(const CompactionInput& in);
 
 }  // namespace sluice::storage::internal
