@@ -74,10 +74,9 @@ class EmbeddedLogImpl {
       : options_(std::move(options)),
         shards_(shards),
         clock_(clock),
-        preallocation_pacer_(options_.preallocate_bytes_per_second),
-        deletion_pacer_(options_.delete_bytes_per_second) {
+        preallocation_pacer_(options_.preallocate_bytes_per_second) {
     if (options_.delete_bytes_per_second > 0) {
-      reaper_ = std::make_unique<internal::Reaper>(&deletion_pacer_, &clock_);
+      reaper_ = std::make_unique<internal::Reaper>(options_.delete_bytes_per_second, &clock_);
     }
     for (size_t i = 0; i < shards_.size(); ++i)
       shard_state_.push_back(std::make_unique<ShardState>());
@@ -128,7 +127,7 @@ class EmbeddedLogImpl {
             options_.faults,
             &preallocation_pacer_,
             options_.recycle_segments,
-            options_.delete_bytes_per_second > 0 ? &deletion_pacer_ : nullptr};
+            reaper_.get()};
   }
 
   void InitMetrics() {
@@ -418,7 +417,7 @@ class EmbeddedLogImpl {
       SLUICE_RETURN_IF_ERROR(internal::SyncDir(topics_dir));
       // Gone from the store now; its files are deleted a few MiB at a time (see Reaper).
       if (reaper) {
-        reaper->Add(doomed);
+        reaper->Add(doomed, 0);
         return Status::Ok();
       }
       return internal::RemoveAll(doomed);
@@ -673,8 +672,8 @@ class EmbeddedLogImpl {
   std::atomic<bool> stopped_{false};
   PartitionLog::Probe probe_;
   internal::Pacer preallocation_pacer_;
-  internal::Pacer deletion_pacer_;
-  std::unique_ptr<internal::Reaper> reaper_;  // deleted topics; null when deletion is unpaced
+  // Removed segments, replaced files, deleted topics; null when deletion is unpaced.
+  std::unique_ptr<internal::Reaper> reaper_;
   bool admin_busy_ = false;  // shard 0 only
   runtime::Event admin_done_;
   std::map<std::string, std::map<TopicPartition, GroupOffset>> offsets_;  // offsets owner only

@@ -18,6 +18,7 @@
 
 #include "metrics/registry.h"
 #include "runtime/event.h"
+#include "storage/internal/reaper.h"
 #include "storage/segment.h"
 
 namespace sluice::storage {
@@ -731,6 +732,31 @@ TEST_F(EmbeddedLogTest, CompactionsReplacedFilesAreDeletedGraduallyAndTheLinkIsS
   EXPECT_EQ(ReadAll("kv", 0), latest);
 }
 
+// The reaper shrinks and unlinks a file it is given, but a file that still has another name
+// (compaction's link before its rename) only loses the name it was given.
+TEST(ReaperTest, ShrinksOnlyFilesWithOneName) {
+  const fs::path dir = fs::temp_directory_path() /
+                       fmt::format("sluice-reaper-{}-{}", ::getpid(), std::random_device()());
+  fs::create_directories(dir);
+  const std::string data(5 << 20, 'd');  // two steps
+  std::ofstream(dir / "alone.deleting", std::ios::binary) << data;
+  std::ofstream(dir / "live.log", std::ios::binary) << data;
+  fs::create_hard_link(dir / "live.log", dir / "live.deleting");
+  {
+    internal::Reaper reaper(1e12, &SystemClock::Instance());
+    reaper.Add((dir / "live.deleting").string(), 0);
+    reaper.Add((dir / "alone.deleting").string(), 0);
+    for (int tries = 0; fs::exists(dir / "alone.deleting") || fs::exists(dir / "live.deleting");
+         ++tries) {
+      ASSERT_LT(tries, 500) << "not deleted after 5 s";
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  EXPECT_EQ(fs::file_size(dir / "live.log"), data.size());
+  EXPECT_EQ(fs::hard_link_count(dir / "live.log"), 1u);
+  fs::remove_all(dir);
+}
+
 TEST_F(EmbeddedLogTest, LocalPartitionsSplitATopicBetweenShards) {
   auto picks = [&](uint32_t shard, int32_t count) {
     std::set<int32_t> got;
@@ -1372,8 +1398,9 @@ TEST_F(EmbeddedLogTest, RemovedSegmentsAreDeletedGraduallyAndLeftoversOnStart) {
   EXPECT_EQ(ReadAll("t", 0), all);
 }
 
-// Removals that outpace the deletion budget are not queued without bound: past four segments'
-// worth waiting, removed segments are unlinked at once.
+// Removals that outpace the deletion budget are not queued without bound: past what the
+// budget deletes in Reaper::kMaxBacklogSeconds (here, one segment at a time), removed segments
+// are unlinked at once.
 TEST_F(EmbeddedLogTest, GradualDeletionKeepsItsBacklogBounded) {
   delete_bytes_per_second_ = 1024;  // 64 KiB segments: about a minute each
   Restart();

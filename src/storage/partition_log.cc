@@ -720,6 +720,7 @@ Task<Status> PartitionLog::Housekeeping(bool force) {
 }
 
 Task<Status> PartitionLog::ApplyRetention() {
+  if (closed_) co_return Status::Ok();
   if (config_.cleanup_policy == CleanupPolicy::kCompact) co_return Status::Ok();
   const int64_t now = deps_.clock->NowMs();
   int64_t total = 0;
@@ -745,14 +746,8 @@ Task<Status> PartitionLog::ApplyRetention() {
     recycling_ = true;
   }
   const std::string recycled = RecycledPath();
-  // Counted from here, so a concurrent pass sees them; what is not retired is taken off below.
-  int64_t doomed_bytes = 0;
-  for (const auto& s : doomed) doomed_bytes += s == keep ? 0 : s->size();
-  const bool gradually = deps_.deletion_pacer != nullptr &&
-                         deleting_bytes_ + doomed_bytes <= 4 * config_.segment_bytes;
-  if (gradually) deleting_bytes_ += doomed_bytes;
-  auto retired = std::make_shared<std::vector<std::pair<std::string, int64_t>>>();
-  auto fn4 = [doomed, keep, recycled, gradually, retired]() -> Result<bool> {
+  internal::Reaper* reaper = deps_.reaper;
+  auto fn4 = [doomed, keep, recycled, reaper]() -> Result<bool> {
     bool kept = false;
     for (const auto& s : doomed) {
       if (s == keep) {
@@ -762,10 +757,11 @@ Task<Status> PartitionLog::ApplyRetention() {
         // Not renamed, or renamed with its indexes left: delete what is left of it.
         (void)internal::RemoveFile(recycled);
       }
-      if (gradually) {
+      // Deleted gradually unless the reaper's queue is full (then at once).
+      if (reaper && reaper->Admits(s->size())) {
         auto path = s->Retire();
         if (path.ok()) {
-          retired->emplace_back(*path, s->size());
+          reaper->Add(*path, s->size());
           continue;
         }
       }
@@ -774,18 +770,6 @@ Task<Status> PartitionLog::ApplyRetention() {
     return kept;
   };
   auto kept = co_await deps_.blocking->Run(fn4);
-  if (gradually) {
-    for (const auto& [path, bytes] : *retired) doomed_bytes -= bytes;
-    deleting_bytes_ -= doomed_bytes;  // the ones deleted at once
-  }
-  if (!retired->empty() && !closed_) {
-    auto self = shared_from_this();
-    std::vector<std::pair<std::string, int64_t>> paths = std::move(*retired);
-    auto ex = co_await asio::this_coro::executor;
-    asio::co_spawn(
-        ex, [self, paths]() -> Task<void> { co_await self->DeleteGradually(paths); },
-        asio::detached);
-  }
   if (keep) {
     recycling_ = false;
     recycled_ready_ = kept.ok() && *kept;
@@ -798,50 +782,6 @@ Task<Status> PartitionLog::ApplyRetention() {
   co_return kept.status();
 }
 
-Task<void> PartitionLog::DeleteGradually(std::vector<std::pair<std::string, int64_t>> paths) {
-  auto self = shared_from_this();
-  // Each step frees at most this much; its fdatasync commits the journal, so the filesystem
-  // discards the freed blocks now, a step at a time, rather than a whole segment at once.
-  constexpr int64_t kStep = 4 << 20;
-  auto ex = co_await asio::this_coro::executor;  // named: see the GCC 12 rule in runtime/
-  asio::steady_timer pace(ex);
-  for (const auto& [path, counted] : paths) {
-    // `counted` (the segment's size when it was removed) leaves deleting_bytes_ as it goes.
-    int64_t left = counted;
-    auto open = [path]() -> Result<std::pair<std::shared_ptr<internal::File>, int64_t>> {
-      SLUICE_ASSIGN_OR_RETURN(auto f, internal::File::Open(path, false));
-      SLUICE_ASSIGN_OR_RETURN(const int64_t size, f->Size());
-      return std::make_pair(f, size);
-    };
-    auto opened = co_await deps_.blocking->Run(open);
-    int64_t size = opened.ok() ? opened->second : 0;
-    while (opened.ok() && size > 0 && !closed_) {
-      const int64_t to = std::max<int64_t>(0, size - kStep);
-      const int64_t wait = deps_.deletion_pacer->Reserve(size - to, deps_.clock->MonotonicNs());
-      if (wait > 0) {
-        pace.expires_after(std::chrono::nanoseconds(wait));
-        boost::system::error_code ec;
-        co_await pace.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      }
-      std::shared_ptr<internal::File> f = opened->first;
-      auto shrink = [f, to]() -> Status {
-        SLUICE_RETURN_IF_ERROR(f->Truncate(to));
-        return f->DataSync();
-      };
-      Status st = co_await deps_.blocking->Run(shrink);
-      if (!st.ok()) break;  // unlinked below all the same
-      const int64_t freed = std::min(left, size - to);
-      deleting_bytes_ -= freed;
-      left -= freed;
-      size = to;
-    }
-    deleting_bytes_ -= left;
-    if (closed_) co_return;
-    auto unlink = [path]() { return internal::RemoveFile(path); };
-    (void)co_await deps_.blocking->Run(unlink);
-  }
-}
-
 Task<Status> PartitionLog::Compact() {
   // Sealed segments are immutable, so the pool can read and rewrite them while appends go on.
   std::vector<std::shared_ptr<Segment>> sealed;
@@ -851,10 +791,6 @@ Task<Status> PartitionLog::Compact() {
   if (sealed.empty()) co_return Status::Ok();
   std::shared_ptr<Segment> act = segments_.rbegin()->second;
   const int64_t active_end = act->size();
-  // Replaced files are deleted gradually, as retention's are, while the backlog is under the
-  // same bound (one compaction can add at most the sealed segments' size to it).
-  const bool gradually =
-      deps_.deletion_pacer != nullptr && deleting_bytes_ <= 4 * config_.segment_bytes;
   internal::CompactionInput input{dir_,
                                   sealed,
                                   act,
@@ -862,22 +798,13 @@ Task<Status> PartitionLog::Compact() {
                                   deps_.clock->NowMs(),
                                   config_.delete_retention_ms,
                                   config_.index_interval_bytes,
-                                  gradually};
+                                  deps_.reaper};
   auto fn5 = [input]() { return internal::CompactSegments(input); };
   auto result = co_await deps_.blocking->Run(fn5);
   if (!result.ok()) co_return result.status();
   for (auto& seg : result->replaced) {
     seg->set_created_ms(deps_.clock->NowMs());
     segments_[seg->base_offset().value()] = seg;
-  }
-  if (!result->retired.empty() && !closed_) {
-    for (const auto& [path, bytes] : result->retired) deleting_bytes_ += bytes;
-    auto self = shared_from_this();
-    std::vector<std::pair<std::string, int64_t>> paths = std::move(result->retired);
-    auto ex = co_await asio::this_coro::executor;
-    asio::co_spawn(
-        ex, [self, paths]() -> Task<void> { co_await self->DeleteGradually(paths); },
-        asio::detached);
   }
   stats_.compactions++;
   sealed_since_compaction_ = 0;

@@ -17,6 +17,7 @@
 #include "runtime/shards.h"
 #include "storage/fault_injector.h"
 #include "storage/internal/pacer.h"
+#include "storage/internal/reaper.h"
 #include "storage/internal/recovery_point.h"
 #include "storage/log.h"
 #include "storage/segment.h"
@@ -57,7 +58,7 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
     FaultInjector* faults = nullptr;  // tests only
     internal::Pacer* preallocation_pacer = nullptr;  // shared budget for zero-filling; may be null
     bool recycle_segments = true;  // see RecycledPath
-    internal::Pacer* deletion_pacer = nullptr;  // null: removed segments are unlinked at once
+    internal::Reaper* reaper = nullptr;  // null: removed and replaced files are unlinked at once
   };
 
   // Opens the partition in `dir`, creating it when `create`. Recovers after an unclean stop:
@@ -113,11 +114,6 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   Task<void> RunFlush();
   void ScheduleIntervalFlush(asio::any_io_executor ex);
   Task<Status> ApplyRetention();
-  // Shrinks each file (a removed segment's log, renamed *.deleting; with its size as counted
-  // in deleting_bytes_) in synced steps, paced by
-  // deps_.deletion_pacer, then unlinks it; stops when the partition closes (Recover deletes
-  // what is left).
-  Task<void> DeleteGradually(std::vector<std::pair<std::string, int64_t>> paths);
   Task<Status> Compact();
   Segment& active() { return *segments_.rbegin()->second; }
   const Segment& active() const { return *segments_.rbegin()->second; }
@@ -188,10 +184,6 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   bool active_recycled_ = false;    // the active segment started on a recycled file
   bool recycled_ready_ = false;     // RecycledPath holds a file for the next fill
   bool recycling_ = false;          // a retention pass is moving a file to RecycledPath
-  // Bytes of removed segments not yet deleted by DeleteGradually. Above 4 segments' worth
-  // (removals outpacing store.delete_bytes_per_second), removed segments are unlinked at once
-  // rather than queued: the backlog, and so the disk it holds, stays bounded.
-  int64_t deleting_bytes_ = 0;
   // PrefetchAhead: the segment (base offset) and the tail position it last asked from.
   int64_t prefetch_segment_ = -1;
   int64_t prefetched_from_ = 0;

@@ -105,7 +105,7 @@ class Segment {
   // segment's file (see PartitionLog::RecycledPath). The caller owns what is in it.
   Status Recycle(const std::string& to);
   // Renames the log file to `<base>.deleting` (returned) and deletes the indexes: the segment is
-  // gone from the log, its file left for PartitionLog::DeleteGradually.
+  // gone from the log, its file left for the reaper (internal::Reaper).
   Result<std::string> Retire();
 
  private:

@@ -87,15 +87,16 @@ Result<CompactionResult> CompactSegments(const CompactionInput& in) {
     }
     SLUICE_RETURN_IF_ERROR(RemoveFile(Segment::IndexPath(in.dir, base)));
     SLUICE_RETURN_IF_ERROR(RemoveFile(Segment::TimeIndexPath(in.dir, base)));
-    if (in.keep_replaced) {
-      // Fails when an earlier replaced file of this segment is still being deleted: then
-      // this one is freed at the rename, as without keep_replaced.
-      const std::string kept = fmt::format("{}/{:020d}.replaced.deleting", in.dir, base.value());
-      if (::link(log_path.c_str(), kept.c_str()) == 0) {
-        result.retired.emplace_back(kept, seg->size());
-      }
+    // The link fails when an earlier replaced file of this segment is still queued: then this
+    // one is freed at the rename, as it is without a reaper. Queued after the rename, when the
+    // link is the old file's only name (the reaper only unlinks a file with two).
+    std::string kept;
+    if (in.reaper && in.reaper->Admits(seg->size())) {
+      kept = fmt::format("{}/{:020d}.replaced.deleting", in.dir, base.value());
+      if (::link(log_path.c_str(), kept.c_str()) != 0) kept.clear();
     }
     SLUICE_RETURN_IF_ERROR(Rename(cleaned, log_path));
+    if (!kept.empty()) in.reaper->Add(kept, seg->size());
     SLUICE_RETURN_IF_ERROR(SyncDir(in.dir));
     SLUICE_ASSIGN_OR_RETURN(auto reopened, Segment::Open(in.dir, base, in.index_interval_bytes));
     auto rec = reopened->Recover(INT64_MAX);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/internal/reaper.h"
 #include "storage/segment.h"
 
 namespace sluice::storage::internal {
@@ -19,16 +20,14 @@ struct CompactionInput {
   int64_t now_ms = 0;
   int64_t delete_retention_ms = 0;
   int64_t index_interval_bytes = 4096;
-  // Keep each replaced file, under a second name (<base>.replaced.deleting, a hard link made
-  // before the rename), for a gradual deletion instead of freeing it at the rename.
-  bool keep_replaced = false;
+  // Not null: each replaced file is kept under a second name (<base>.replaced.deleting, a hard
+  // link made before the rename) and handed to the reaper, rather than freed at the rename.
+  Reaper* reaper = nullptr;
 };
 
 struct CompactionResult {
   std::vector<std::shared_ptr<Segment>> replaced;  // rewritten segments, reopened
   int64_t records_removed = 0;
-  // With keep_replaced: the kept files and their sizes, for PartitionLog::DeleteGradually.
-  std::vector<std::pair<std::string, int64_t>> retired;
 };
 
 // Crash safety: each rewritten segment is written to <base>.log.cleaned and fsynced; its

@@ -1,5 +1,7 @@
 #include "storage/internal/reaper.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -9,15 +11,25 @@
 
 namespace sluice::storage::internal {
 
-Reaper::Reaper(Pacer* pacer, const Clock* clock)
-    : pacer_(pacer), clock_(clock), thread_([this] { Run(); }) {}
+Reaper::Reaper(double bytes_per_second, const Clock* clock)
+    : pacer_(bytes_per_second),
+      bytes_per_second_(bytes_per_second),
+      clock_(clock),
+      thread_([this] { Run(); }) {}
 
 Reaper::~Reaper() { Stop(); }
 
-void Reaper::Add(std::string dir) {
+bool Reaper::Admits(int64_t bytes) const {
+  std::lock_guard lock(mu_);
+  return backlog_ == 0 ||
+         static_cast<double>(backlog_ + bytes) <= kMaxBacklogSeconds * bytes_per_second_;
+}
+
+void Reaper::Add(std::string path, int64_t bytes) {
   {
     std::lock_guard lock(mu_);
-    queue_.push_back(std::move(dir));
+    queue_.emplace_back(std::move(path), bytes);
+    backlog_ += bytes;
   }
   cv_.notify_all();
 }
@@ -31,9 +43,9 @@ void Reaper::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-size_t Reaper::pending() const {
+bool Reaper::stopped() const {
   std::lock_guard lock(mu_);
-  return queue_.size() + (busy_ ? 1 : 0);
+  return stop_;
 }
 
 bool Reaper::SleepFor(int64_t ns) {
@@ -44,47 +56,54 @@ bool Reaper::SleepFor(int64_t ns) {
 
 void Reaper::Run() {
   while (true) {
-    std::string dir;
+    std::pair<std::string, int64_t> item;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
       if (stop_) return;
-      dir = std::move(queue_.front());
+      item = std::move(queue_.front());
       queue_.pop_front();
-      busy_ = true;
     }
-    Reap(dir);
+    Reap(item.first);
     std::lock_guard lock(mu_);
-    busy_ = false;
+    backlog_ -= item.second;
   }
 }
 
-void Reaper::Reap(const std::string& dir) {
-  std::vector<std::string> files;
+void Reaper::Reap(const std::string& path) {
   std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+  if (!std::filesystem::is_directory(path, ec)) {
+    ReapFile(path);
+    return;
+  }
+  std::vector<std::string> files;
+  for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     if (it->is_regular_file(ec)) files.push_back(it->path().string());
   }
-  for (const std::string& path : files) {
-    auto f = File::Open(path, false);
-    auto size = f.ok() ? (*f)->Size() : Result<int64_t>(int64_t{0});
-    int64_t left = size.ok() ? *size : 0;
-    while (left > 0) {
-      const int64_t to = std::max<int64_t>(0, left - kStep);
-      const int64_t wait = pacer_->Reserve(left - to, clock_->MonotonicNs());
-      if (wait > 0 && !SleepFor(wait)) return;
-      {
-        std::lock_guard lock(mu_);
-        if (stop_) return;
-      }
-      // Each step's fdatasync commits the journal, so its blocks are discarded now.
-      if (!(*f)->Truncate(to).ok() || !(*f)->DataSync().ok()) break;
-      left = to;
-    }
-    (void)RemoveFile(path);
+  for (const std::string& file : files) {
+    if (stopped()) return;
+    ReapFile(file);
   }
-  (void)RemoveAll(dir);
+  if (!stopped()) (void)RemoveAll(path);
+}
+
+void Reaper::ReapFile(const std::string& path) {
+  auto f = File::Open(path, false);
+  struct stat st {};
+  // A file with another name (compaction's link before its rename, say) is someone's data.
+  const bool shrink = f.ok() && ::fstat((*f)->fd(), &st) == 0 && st.st_nlink == 1;
+  int64_t left = shrink ? st.st_size : 0;
+  while (left > 0) {
+    const int64_t to = std::max<int64_t>(0, left - kStep);
+    const int64_t wait = pacer_.Reserve(left - to, clock_->MonotonicNs());
+    if (wait > 0 && !SleepFor(wait)) return;
+    if (stopped()) return;
+    // Each step's fdatasync commits the journal, so its blocks are discarded now.
+    if (!(*f)->Truncate(to).ok() || !(*f)->DataSync().ok()) break;
+    left = to;
+  }
+  (void)RemoveFile(path);
 }
 
 }  // namespace sluice::storage::internal
