@@ -82,6 +82,26 @@ class EnrichTest : public ::testing::Test {
     }
     return false;
   }
+  // Waits until the status of the pipeline's task 0 shows partition 0 of source topic `topic`
+  // read up to `offset`. The status is published once per cycle, after the cycle's outputs are
+  // appended, so counters read after this reflect every event before `offset`.
+  bool WaitForPosition(const std::string& pipeline, const std::string& topic, int64_t offset) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = Call(*client_, "GET", "/v1/pipelines/" + pipeline);
+      const auto* tasks = r.status == 200 ? r.json.Find("tasks") : nullptr;
+      if (tasks != nullptr && !tasks->items().empty()) {
+        for (const auto& s : tasks->items()[0].Find("sources")->items()) {
+          if (s.Find("topic")->text() == topic && s.Find("partition")->AsInt64() == 0 &&
+              s.Find("position")->AsInt64().value_or(-1) >= offset) {
+            return true;
+          }
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
   static std::string ValueOf(const codec::JsonValue& event) { return event.Find("value")->ToJson(); }
 
   std::unique_ptr<TempDir> dir_;
@@ -118,6 +138,7 @@ outputs:
   EXPECT_EQ(ValueOf(events[0]), R"({"id":1,"user":"u1","u":{"name":"Ann"}})");
   EXPECT_EQ(ValueOf(events[1]), R"({"id":2,"user":"u3","u":null})");
   EXPECT_EQ(ValueOf(events[2]), R"({"id":3,"user":"u2","u":{"name":"Bob"}})");
+  ASSERT_TRUE(WaitForPosition("enrich-users", "orders", 3));
   EXPECT_EQ(OperatorCounter("enrich-users", "with_user", "table_keys"), 2);
 
   // An update, and a deletion: wait until the table has applied them (lookups are in
@@ -288,6 +309,7 @@ outputs:
   EXPECT_EQ(errors[1].Find("headers")->Find("sluice-operator")->text(), "with_customer");
 
   // Order 6 (customer 1 again) did not query: 5 distinct keys, 5 queries.
+  ASSERT_TRUE(WaitForPosition("enrich-pg", "orders", 6));
   EXPECT_EQ(OperatorCounter("enrich-pg", "with_customer", "queries"), 5);
   EXPECT_GE(OperatorCounter("enrich-pg", "with_customer", "cache_hits"), 1);
   EXPECT_EQ(OperatorCounter("enrich-pg", "with_customer", "query_errors"), 2);
@@ -300,12 +322,14 @@ outputs:
   events = WaitForEvents("enriched", 5);
   ASSERT_EQ(events.size(), 5u);
   EXPECT_EQ(events[4].Find("value")->Find("customer")->Find("name")->text(), "Ann");
+  ASSERT_TRUE(WaitForPosition("enrich-pg", "orders", 7));
   EXPECT_EQ(OperatorCounter("enrich-pg", "with_customer", "cache_hits"), hits + 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(6500));
   Produce("orders", R"([{"o":8,"customer_id":1}])");
   events = WaitForEvents("enriched", 6);
   ASSERT_EQ(events.size(), 6u);
   EXPECT_EQ(events[5].Find("value")->Find("customer")->Find("name")->text(), "Anna");
+  ASSERT_TRUE(WaitForPosition("enrich-pg", "orders", 8));
   EXPECT_GE(OperatorCounter("enrich-pg", "with_customer", "cache_expirations"), 1);
 
   // The server goes away: lookups fail to the error output (customer 2's entry has expired

@@ -66,6 +66,20 @@ class PipelineTest : public ::testing::Test {
     return out;
   }
 
+  // Describes pipeline `name` until `ready` holds for the answer (or 15 s pass); returns the last
+  // answer. A task publishes its status once per cycle, after the cycle's outputs are appended,
+  // so an output can be readable a moment before the counters that count it.
+  template <typename Pred>
+  JsonResponse DescribeWhen(const std::string& name, Pred ready) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    JsonResponse d = Call(*client_, "GET", "/v1/pipelines/" + name);
+    while (!(d.status == 200 && ready(d.json)) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      d = Call(*client_, "GET", "/v1/pipelines/" + name);
+    }
+    return d;
+  }
+
   std::unique_ptr<TempDir> dir_;
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<gateway::HttpClient> client_;
@@ -94,7 +108,9 @@ TEST_F(PipelineTest, FilterAndMapResultsReachTheOutputTopic) {
   EXPECT_EQ(events[0].Find("key")->text(), "b");
   EXPECT_EQ(events[1].Find("value")->ToJson(), R"({"id":"c","amount":5000,"vip":true})");
 
-  auto d = Call(*client_, "GET", "/v1/pipelines/big-orders");
+  auto d = DescribeWhen("big-orders", [](const codec::JsonValue& j) {
+    return j.Find("events_in")->AsInt64().value_or(0) >= 3;
+  });
   ASSERT_EQ(d.status, 200) << d.body;
   EXPECT_EQ(d.json.Find("state")->text(), "running");
   EXPECT_EQ(d.json.Find("events_in")->AsInt64(), 3);
@@ -227,16 +243,23 @@ outputs:
   EXPECT_EQ(firsts.size(), pages.size() + 1);
 
   // Both tasks own keys: each task's window saw some of the rows, together all of them.
-  auto d = Call(*client_, "GET", "/v1/pipelines/views");
+  auto window_rows_in = [](const codec::JsonValue& task) -> int64_t {
+    for (const auto& op : task.Find("operators")->items()) {
+      if (op.Find("name")->text() == "per_user") return op.Find("rows_in")->AsInt64().value();
+    }
+    return 0;
+  };
+  auto d = DescribeWhen("views", [&](const codec::JsonValue& j) {
+    int64_t rows = 0;
+    for (const auto& task : j.Find("tasks")->items()) rows += window_rows_in(task);
+    return rows >= kPartitions * 61 && j.Find("events_in")->AsInt64() >= kPartitions * 61;
+  });
   ASSERT_EQ(d.status, 200) << d.body;
   const auto& tasks = d.json.Find("tasks")->items();
   ASSERT_EQ(tasks.size(), 2u);
   int64_t window_rows = 0;
   for (const auto& task : tasks) {
-    int64_t rows = 0;
-    for (const auto& op : task.Find("operators")->items()) {
-      if (op.Find("name")->text() == "per_user") rows = op.Find("rows_in")->AsInt64().value();
-    }
+    int64_t rows = window_rows_in(task);
     EXPECT_GT(rows, 0) << d.body;
     window_rows += rows;
   }
