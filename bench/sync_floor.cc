@@ -13,13 +13,16 @@
 //
 // Usage: sync_floor --dir DIR [--files 2] [--rate 2000] [--batch-bytes 10960] [--seconds 10]
 //                   [--preallocate 1] [--fill-mib-per-s 0] [--fill-piece-kib 128]
-//                   [--fill-rewrite-mib 0]
+//                   [--fill-rewrite-mib 0] [--inflight 1]
 // --preallocate 1 zero-fills and syncs each file first, so the writes overwrite allocated blocks
 // (like a topic with `preallocate: true`); 0 starts from empty files (every write extends).
 // --fill-mib-per-s N also writes zeros to another file at N MiB/s at idle I/O
 // priority (in --fill-piece-kib pieces), as the store's preallocation of the next segment does;
 // with --fill-rewrite-mib N > 0 it rewrites, round and round, a file of N MiB written (and
 // synced) before the measurement, instead of writing new blocks.
+// --inflight N runs N threads per file: an arrival due while one thread's fdatasync is running
+// is written and synced by another at once instead of waiting for it (overlapping flushes, as
+// the store allows two per partition).
 // Prints one JSON line.
 #include <fcntl.h>
 #include <sys/syscall.h>
@@ -33,6 +36,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -81,6 +85,7 @@ struct Args {
   double fill_mib_per_s = 0;
   size_t fill_piece_kib = 128;
   int64_t fill_rewrite_mib = 0;  // > 0: the fill rewrites a file of this size, written beforehand
+  int inflight = 1;  // threads per file, each with its own write + fdatasync
 };
 
 Args Parse(int argc, char** argv) {
@@ -101,14 +106,17 @@ Args Parse(int argc, char** argv) {
     else if (k == "--fill-mib-per-s") a.fill_mib_per_s = std::stod(v);
     else if (k == "--fill-piece-kib") a.fill_piece_kib = std::stoul(v);
     else if (k == "--fill-rewrite-mib") a.fill_rewrite_mib = std::stoll(v);
+    else if (k == "--inflight") a.inflight = std::stoi(v);
     else {
       errno = EINVAL;
       Die("unknown flag " + k + " (see the comment at the top of bench/sync_floor.cc)");
     }
   }
-  if (a.dir.empty() || a.files < 1 || a.rate <= 0 || a.batch_bytes == 0 || a.seconds <= 0) {
+  if (a.dir.empty() || a.files < 1 || a.rate <= 0 || a.batch_bytes == 0 || a.seconds <= 0 ||
+      a.inflight < 1) {
     errno = EINVAL;
-    Die("--dir is required; --files, --rate, --batch-bytes and --seconds must be positive");
+    Die("--dir is required; --files, --rate, --batch-bytes, --seconds and --inflight must be "
+        "positive");
   }
   return a;
 }
@@ -183,39 +191,63 @@ int main(int argc, char** argv) {
   const int64_t start = NowNs() + 50'000'000;
   const int64_t measure_from = start + warmup_ns;
   const int64_t deadline = measure_from + window_ns;
-  std::vector<std::vector<int64_t>> lat(static_cast<size_t>(a.files));
-  std::vector<std::vector<int64_t>> sync_ns(static_cast<size_t>(a.files));  // each fdatasync
+  const auto workers = static_cast<size_t>(a.files * a.inflight);
+  std::vector<std::vector<int64_t>> lat(workers);
+  std::vector<std::vector<int64_t>> sync_ns(workers);  // each fdatasync
+  // What the threads of one file share: the next arrival not yet taken and the end of the data.
+  struct FileState {
+    std::mutex mu;
+    int64_t next = 0;
+    int64_t pos = 0;
+  };
+  std::vector<FileState> state(static_cast<size_t>(a.files));
   std::vector<std::thread> threads;
   std::vector<char> batch(a.batch_bytes * 64, 'x');
-  for (int f = 0; f < a.files; ++f) {
-    threads.emplace_back([&, f] {
+  for (size_t w = 0; w < workers; ++w) {
+    threads.emplace_back([&, w] {
+      const int f = static_cast<int>(w) / a.inflight;
       const int fd = fds[static_cast<size_t>(f)];
+      FileState& st = state[static_cast<size_t>(f)];
       const int64_t first = start + gap_ns * f;
       auto sched = [&](int64_t k) { return first + period_ns * k; };
-      std::vector<int64_t>& mine = lat[static_cast<size_t>(f)];
+      std::vector<int64_t>& mine = lat[w];
       mine.reserve(static_cast<size_t>(per_file));
-      int64_t pos = 0;
-      for (int64_t next = 0; sched(next) < deadline;) {
-        const int64_t now = NowNs();
-        if (now < sched(next)) {
-          SleepUntil(sched(next));
+      for (;;) {
+        int64_t from = 0;
+        int64_t k = 0;
+        int64_t pos = 0;
+        int64_t wake = 0;
+        {
+          std::lock_guard lock(st.mu);
+          if (sched(st.next) >= deadline) break;
+          const int64_t now = NowNs();
+          if (now < sched(st.next)) {
+            wake = sched(st.next);
+          } else {
+            // Every arrival due by now (and not taken by another thread of this file) goes
+            // into this write and this fdatasync.
+            int64_t due = (now - first) / period_ns + 1;
+            while (sched(due - 1) >= deadline) --due;
+            k = std::min<int64_t>(due - st.next, 64);
+            from = st.next;
+            pos = st.pos;
+            st.next += k;
+            st.pos += k * static_cast<int64_t>(a.batch_bytes);
+          }
+        }
+        if (k == 0) {
+          SleepUntil(wake);
           continue;
         }
-        // Every arrival due by now goes into this write and this fdatasync.
-        int64_t due = (now - first) / period_ns + 1;
-        while (sched(due - 1) >= deadline) --due;
-        const int64_t k = std::min<int64_t>(due - next, 64);
         const size_t n = static_cast<size_t>(k) * a.batch_bytes;
         WriteAll(fd, batch.data(), n, pos);
-        pos += static_cast<int64_t>(n);
         const int64_t t0 = NowNs();
         if (fdatasync(fd) != 0) Die("fdatasync");
         const int64_t done = NowNs();
-        sync_ns[static_cast<size_t>(f)].push_back(done - t0);
-        for (int64_t j = next; j < next + k; ++j) {
+        sync_ns[w].push_back(done - t0);
+        for (int64_t j = from; j < from + k; ++j) {
           if (sched(j) >= measure_from) mine.push_back(done - sched(j));
         }
-        next += k;
       }
     });
   }
@@ -234,11 +266,11 @@ int main(int argc, char** argv) {
     unlink((a.dir + "/sync-floor-" + std::to_string(f)).c_str());
   }
   std::printf(
-      "{\"bench\":\"sync_floor\",\"files\":%d,\"rate\":%.0f,\"batch_bytes\":%zu,"
+      "{\"bench\":\"sync_floor\",\"files\":%d,\"inflight\":%d,\"rate\":%.0f,\"batch_bytes\":%zu,"
       "\"preallocate\":%s,\"fill_mib_per_s\":%.0f,\"seconds\":%.2f,\"arrivals\":%zu,"
       "\"ack_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f},"
       "\"fdatasyncs\":%zu,\"fdatasync_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f}}\n",
-      a.files, a.rate, a.batch_bytes, a.preallocate ? "true" : "false", a.fill_mib_per_s,
+      a.files, a.inflight, a.rate, a.batch_bytes, a.preallocate ? "true" : "false", a.fill_mib_per_s,
       a.seconds, all.size(), Pct(all, 0.5), Pct(all, 0.99), Pct(all, 0.999),
       all.empty() ? 0.0 : static_cast<double>(all.back()) / 1e6, syncs.size(), Pct(syncs, 0.5),
       Pct(syncs, 0.99), Pct(syncs, 0.999));
