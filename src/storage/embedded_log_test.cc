@@ -130,6 +130,18 @@ class EmbeddedLogTest : public ::testing::Test {
       co_return out;
     });
   }
+  // Checks that `all` (from ReadAll) holds consecutive offsets from `first`, each with the value
+  // "<offset / per_round>-<offset % per_round>" and `pad` x's, as the rounds of appends in the
+  // segment-recycling tests write them.
+  static void ExpectRounds(const std::vector<std::pair<int64_t, std::string>>& all, int64_t first,
+                           int per_round, size_t pad) {
+    for (size_t i = 0; i < all.size(); ++i) {
+      const int64_t o = first + static_cast<int64_t>(i);
+      ASSERT_EQ(all[i].first, o);
+      ASSERT_EQ(all[i].second,
+                fmt::format("{}-{}", o / per_round, o % per_round) + std::string(pad, 'x'));
+    }
+  }
   TopicDescription Describe(const std::string& t) {
     return *Run(
         [&]() -> Task<Result<TopicDescription>> { co_return co_await log_->DescribeTopic(t); });
@@ -988,10 +1000,7 @@ TEST_F(EmbeddedLogTest, PreallocatedSegmentsStartZeroFilledAndSealTrimmed) {
   auto check_all = [&] {
     auto all = ReadAll("t", 0);
     ASSERT_EQ(all.size(), static_cast<size_t>(3 * n));
-    for (int i = 0; i < 3 * n; ++i) {
-      EXPECT_EQ(all[i].first, i);
-      EXPECT_EQ(all[i].second, fmt::format("{}-{}", i / 3, i % 3) + std::string(200, 'x'));
-    }
+    ExpectRounds(all, 0, 3, 200);
   };
   check_all();
   // A clean restart trims the active file too, and keeps the ready next file for later.
@@ -1221,12 +1230,7 @@ TEST_F(EmbeddedLogTest, RetentionRecyclesTheFileOfARemovedSegment) {
     EXPECT_LE(info.size_bytes, 131072 + 3 * 65536);
     auto all = ReadAll("t", 0);
     ASSERT_FALSE(all.empty());
-    EXPECT_EQ(all.front().first, info.log_start_offset.value());
-    for (size_t i = 0; i < all.size(); ++i) {
-      const int64_t o = all.front().first + static_cast<int64_t>(i);
-      ASSERT_EQ(all[i].first, o);
-      ASSERT_EQ(all[i].second, fmt::format("{}-{}", o / 3, o % 3) + std::string(1000, 'x'));
-    }
+    ExpectRounds(all, info.log_start_offset.value(), 3, 1000);
     EXPECT_EQ(all.back().first, 3 * n - 1);
   };
   check();
@@ -1300,10 +1304,7 @@ TEST_F(EmbeddedLogTest, AStaleRecycledFileNeverReachesAReader) {
   auto check = [&] {
     auto all = ReadAll("t", 0);
     ASSERT_EQ(all.size(), static_cast<size_t>(2 * n));
-    for (int i = 0; i < 2 * n; ++i) {
-      ASSERT_EQ(all[i].first, i);
-      ASSERT_EQ(all[i].second, fmt::format("{}-{}", i / 2, i % 2) + std::string(500, 'x'));
-    }
+    ExpectRounds(all, 0, 2, 500);
   };
   check();
   ForgetCleanShutdown();
