@@ -272,8 +272,12 @@ class JsonParserImpl {
         ++col;
       }
     }
+    // Cut off: nothing but whitespace from the error on (simdjson reports a structural error).
+    const bool truncated = (err == simdjson::TAPE_ERROR || err == simdjson::INCORRECT_TYPE) &&
+                           pos >= TrimRight(text_).size() && !TrimRight(text_).empty();
     return InvalidArgument("invalid JSON at byte {} (line {}, column {}): {}", pos, line, col,
-                           Expectation(err));
+                           truncated ? "unexpected end of input; the JSON value is incomplete"
+                                     : Expectation(err));
   }
 
   od::parser parser_;

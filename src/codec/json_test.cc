@@ -68,6 +68,23 @@ TEST(JsonParserTest, RejectsMalformedInputWithPosition) {
   EXPECT_NE(v.status().message().find("line 2"), std::string::npos) << v.status().message();
 }
 
+TEST(JsonParserTest, SaysWhenTheInputEndsTooSoon) {
+  JsonParser p;
+  for (const char* cut : {"{", "[1,2", "{\"a\":1,", "[[1]  \n"}) {
+    auto v = p.Parse(cut);
+    ASSERT_FALSE(v.ok()) << cut;
+    EXPECT_NE(v.status().message().find("unexpected end of input"), std::string::npos)
+        << cut << ": " << v.status().message();
+  }
+  // An error before the end is not called one.
+  for (const char* bad : {"[1 2]", "{\"a\" 1}", "[1,]"}) {
+    auto v = p.Parse(bad);
+    ASSERT_FALSE(v.ok()) << bad;
+    EXPECT_EQ(v.status().message().find("end of input"), std::string::npos)
+        << bad << ": " << v.status().message();
+  }
+}
+
 TEST(JsonParserTest, RejectsInvalidUtf8) {
   JsonParser p;
   auto v = p.Parse("{\"a\": \"\xff\"}");
