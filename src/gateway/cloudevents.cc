@@ -223,9 +223,13 @@ std::optional<int64_t> ParseRfc3339Millis(std::string_view s) {
   }
   int year = Digits(s, 0, 4, ok), mon = Digits(s, 5, 2, ok), day = Digits(s, 8, 2, ok);
   int hour = Digits(s, 11, 2, ok), min = Digits(s, 14, 2, ok), sec = Digits(s, 17, 2, ok);
-  if (!ok || mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) {
+  if (!ok || mon < 1 || mon > 12 || day < 1 || hour > 23 || min > 59 || sec > 60) {
     return std::nullopt;
   }
+  // No 31 April or 29 February 2026: timegm would roll them into the next month.
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (day > kDays[mon - 1] + (mon == 2 && leap ? 1 : 0)) return std::nullopt;
   size_t pos = 19;
   int64_t millis = 0;
   if (pos < s.size() && s[pos] == '.') {

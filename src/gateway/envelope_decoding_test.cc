@@ -169,6 +169,11 @@ TEST(Rfc3339Test, ParsesOffsetsAndFractions) {
   EXPECT_EQ(ParseRfc3339Millis("1970-01-01T01:00:00.5+01:00"), 500);
   EXPECT_FALSE(ParseRfc3339Millis("1970-01-01 00:00:00").has_value());
   EXPECT_FALSE(ParseRfc3339Millis("1970-13-01T00:00:00Z").has_value());
+  EXPECT_FALSE(ParseRfc3339Millis("2026-04-31T00:00:00Z").has_value());
+  EXPECT_FALSE(ParseRfc3339Millis("2026-02-29T00:00:00Z").has_value());
+  EXPECT_EQ(ParseRfc3339Millis("2024-02-29T00:00:00Z"), 1709164800000);
+  EXPECT_EQ(ParseRfc3339Millis("2000-02-29T00:00:00.25Z"), 951782400250);
+  EXPECT_FALSE(ParseRfc3339Millis("1900-02-29T00:00:00Z").has_value());
 }
 
 }  // namespace

@@ -276,7 +276,7 @@ Task<HttpResponse> RestApi::Fetch(HttpRequest& req) {
   if (!partition.ok()) co_return HttpResponse::Error(partition.status());
   auto offset = internal::IntParam(req, "offset", 0, INT64_MAX);
   if (!offset.ok()) co_return HttpResponse::Error(offset.status());
-  auto since = internal::IntParam(req, "since", 0, INT64_MAX);
+  auto since = internal::TimeParam(req, "since");
   if (!since.ok()) co_return HttpResponse::Error(since.status());
   auto max = internal::IntParam(req, "max", 1, options_.max_fetch_max);
   if (!max.ok()) co_return HttpResponse::Error(max.status());

@@ -204,7 +204,10 @@ std::string TlsErrorText(const boost::system::error_code& ec) {
   return ec.message();
 }
 
-void ParseTarget(HttpRequest& req) {
+// Splits the target into the decoded path and query parameters. A malformed percent-escape
+// is the client's error (400), never silently read as something else: a parameter dropped
+// for it would change what a fetch reads.
+Status ParseTarget(HttpRequest& req) {
   std::string_view t = req.target;
   auto q = t.find('?');
   std::string_view path = t.substr(0, q);
@@ -212,9 +215,13 @@ void ParseTarget(HttpRequest& req) {
     req.path.assign(path.data(), path.size());  // nothing to decode; reuses req.path's capacity
   } else {
     auto p = PercentDecode(path, false);
-    req.path = p.ok() ? std::move(p).value() : std::string(path);
+    if (!p.ok()) {
+      req.path.assign(path.data(), path.size());
+      return p.status().WithContext("request path");
+    }
+    req.path = std::move(p).value();
   }
-  if (q == std::string_view::npos) return;
+  if (q == std::string_view::npos) return Status::Ok();
   std::string_view qs = t.substr(q + 1);
   while (!qs.empty()) {
     auto amp = qs.find('&');
@@ -225,8 +232,11 @@ void ParseTarget(HttpRequest& req) {
     auto k = PercentDecode(kv.substr(0, eq), true);
     auto v = PercentDecode(eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1),
                            true);
-    if (k.ok() && v.ok()) req.query[std::move(k).value()] = std::move(v).value();
+    if (!k.ok()) return k.status().WithContext("query string");
+    if (!v.ok()) return v.status().WithContext("query string");
+    req.query[std::move(k).value()] = std::move(v).value();
   }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -645,12 +655,14 @@ class HttpServerImpl {
       }
       if (conn.rbegin == conn.rend) conn.rbegin = conn.rend = 0;
       req.query.clear();
-      ParseTarget(req);
+      Status target_ok = ParseTarget(req);
 
       conn.ClearDeadline();  // handlers bound their own time (long-poll wait_ms)
       std::string route;
       HttpResponse resp;
-      if (const Handler* handler = Route(req, route, resp)) {
+      if (!target_ok.ok()) {
+        resp = router_.FormatError(400, "invalid_argument", target_ok.message());
+      } else if (const Handler* handler = Route(req, route, resp)) {
         // Awaited here rather than in a helper coroutine: one frame less per request.
         try {
           resp = co_await (*handler)(req);

@@ -197,6 +197,18 @@ TEST_F(ApiTest, EnvelopeCarriesKeyHeadersTimestampAndPartition) {
   ASSERT_EQ(s.status, 200) << s.body;
   ASSERT_EQ(s.json.Find("events")->items().size(), 1u);
   EXPECT_EQ(s.json.Find("events")->items()[0].Find("value")->ToJson(), "2");
+  // The same instants as RFC 3339 date-times, with the offset's '+' encoded or not.
+  const std::string on_keyed = "/v1/topics/env/partitions/" + std::to_string(keyed) + "/events";
+  for (const char* since : {"2023-11-14T22:13:20.124Z", "2023-11-14T23:13:20.124%2B01:00",
+                            "2023-11-14T23:13:20.124+01:00"}) {
+    auto t = Do("GET", on_keyed + "?since=" + since);
+    ASSERT_EQ(t.status, 200) << since << ": " << t.body;
+    ASSERT_EQ(t.json.Find("events")->items().size(), 1u) << since << ": " << t.body;
+    EXPECT_EQ(t.json.Find("events")->items()[0].Find("value")->ToJson(), "2");
+  }
+  auto t0 = Do("GET", on_keyed + "?since=2023-11-14T22:13:20.123Z");
+  ASSERT_EQ(t0.status, 200) << t0.body;
+  EXPECT_EQ(t0.json.Find("events")->items().size(), 2u) << t0.body;
 
   ExpectError(Do("POST", "/v1/topics/env/events?envelope=true", R"({"value":1,"partition":4})"),
               400, "invalid_argument");
@@ -245,6 +257,21 @@ TEST_F(ApiTest, BadFetchParametersAre4xx) {
               "invalid_argument");
   ExpectError(Do("GET", "/v1/topics/fetchy/partitions/0/events?offset=1&since=5"), 400,
               "invalid_argument");
+  for (const char* since : {"yesterday", "2026-02-30T00:00:00Z", "1969-12-31T23:59:59Z",
+                            "2026-12-01T09:30:00", "-1"}) {
+    auto bad = Do("GET", std::string("/v1/topics/fetchy/partitions/0/events?since=") + since);
+    ExpectError(bad, 400, "invalid_argument");
+    EXPECT_NE(bad.json.Find("message")->text().find("RFC 3339"), std::string::npos) << bad.body;
+  }
+  // A malformed percent-escape is an error, not a parameter silently dropped (which would
+  // have read from the log start here).
+  auto esc = Do("GET", "/v1/topics/fetchy/partitions/0/events?offset=%zz");
+  ExpectError(esc, 400, "invalid_argument");
+  EXPECT_NE(esc.json.Find("message")->text().find("percent-escape"), std::string::npos)
+      << esc.body;
+  ExpectError(Do("GET", "/v1/topics/fetchy/partitions/0/events?offset=2&max=%2"), 400,
+              "invalid_argument");
+  ExpectError(Do("GET", "/v1/topics/fe%zzchy/partitions/0/events"), 400, "invalid_argument");
   ExpectError(Do("GET", "/v1/topics/fetchy/partitions/x/events"), 400, "invalid_argument");
   ExpectError(Do("GET", "/v1/topics/fetchy/partitions/9/events?offset=0"), 404, "not_found");
   ExpectError(Do("GET", "/v1/topics/nope/partitions/0/events?offset=0"), 404, "not_found");

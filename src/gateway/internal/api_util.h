@@ -33,6 +33,10 @@ Result<codec::JsonValue> ParseJsonBody(const HttpRequest& req);
 // Errors: kInvalidArgument naming the parameter (non-numeric, negative, out of range).
 Result<std::optional<int64_t>> IntParam(const HttpRequest& req, std::string_view name,
                                         int64_t min, int64_t max);
+// A query parameter naming a point in time: milliseconds since the epoch, or an RFC 3339
+// date-time at or after the epoch ("2026-12-01T09:30:00Z"; an offset's '+' may come unencoded).
+// nullopt when absent. Errors: kInvalidArgument naming the parameter and both forms.
+Result<std::optional<int64_t>> TimeParam(const HttpRequest& req, std::string_view name);
 // Parses a path segment as a partition number (>= 0).
 Result<int32_t> ParsePartition(const std::string& s);
 
