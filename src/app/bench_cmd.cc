@@ -27,16 +27,6 @@ double CpuSeconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-Result<uint64_t> ParseCount(const std::string& flag, const std::string& s) {
-  char* end = nullptr;
-  errno = 0;
-  unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || errno != 0 || s[0] == '-') {
-    return InvalidArgument("{} '{}' is not a non-negative integer", flag, s);
-  }
-  return static_cast<uint64_t>(v);
-}
-
 }  // namespace
 
 int RunBench(const std::vector<std::string>& argv, const nexmark::EngineRunner& engine) {
@@ -51,21 +41,16 @@ int RunBench(const std::vector<std::string>& argv, const nexmark::EngineRunner& 
 
   nexmark::BenchOptions options;
   options.query = *query;
-  auto n = ParseCount("--events", *events);
+  auto n = IntFlag(*args, "--events", 1, INT64_MAX);
   if (!n.ok()) return UsageError(n.status().message(), kUsage);
-  if (*n == 0) return UsageError("--events must be positive", kUsage);
-  options.generator.max_events = *n;
+  options.generator.max_events = static_cast<uint64_t>(**n);
   options.generator.first_event_rate = 10'000'000;
-  if (auto rate = args->Get("--rate")) {
-    auto r = ParseCount("--rate", *rate);
-    if (!r.ok() || *r == 0) return UsageError("--rate must be a positive integer", kUsage);
-    options.generator.first_event_rate = static_cast<double>(*r);
-  }
-  if (auto batch = args->Get("--batch")) {
-    auto b = ParseCount("--batch", *batch);
-    if (!b.ok() || *b == 0) return UsageError("--batch must be a positive integer", kUsage);
-    options.batch_size = *b;
-  }
+  auto rate = IntFlag(*args, "--rate", 1, INT64_MAX);
+  if (!rate.ok()) return UsageError(rate.status().message(), kUsage);
+  if (rate->has_value()) options.generator.first_event_rate = static_cast<double>(**rate);
+  auto batch = IntFlag(*args, "--batch", 1, 1'000'000);
+  if (!batch.ok()) return UsageError(batch.status().message(), kUsage);
+  if (batch->has_value()) options.batch_size = static_cast<size_t>(**batch);
   bool baseline = args->Has("--baseline");
   if (!baseline && !engine) {
     fmt::print(stderr, "sluice: bench nexmark: engine path not yet wired (use --baseline)\n");

@@ -4,9 +4,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <cstdlib>
 
 #include "codec/json_parser.h"
+#include "gateway/envelope_decoding.h"
+#include "stream/pipeline_spec.h"
 
 namespace sluice::app {
 
@@ -14,6 +18,46 @@ std::optional<std::string> Args::Get(const std::string& f) const {
   auto it = flags.find(f);
   if (it == flags.end() || it->second.empty()) return std::nullopt;
   return it->second.back();
+}
+
+Result<std::optional<int64_t>> IntFlag(const Args& args, const std::string& flag, int64_t min,
+                                       int64_t max) {
+  auto v = args.Get(flag);
+  if (!v) return std::optional<int64_t>();
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (v->empty() || ec != std::errc() || p != v->data() + v->size() || n < min || n > max) {
+    if (min == INT64_MIN && max == INT64_MAX) {
+      return InvalidArgument("{} takes an integer, got '{}'", flag, *v);
+    }
+    if (max == INT64_MAX) {
+      return InvalidArgument("{} takes an integer of at least {}, got '{}'", flag, min, *v);
+    }
+    return InvalidArgument("{} takes an integer from {} to {}, got '{}'", flag, min, max, *v);
+  }
+  return std::optional<int64_t>(n);
+}
+
+Result<int64_t> ParseSinceMs(std::string_view value, int64_t now_ms) {
+  int64_t ms = -1;
+  auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+  const bool integer = !value.empty() && ec == std::errc() && p == value.data() + value.size();
+  if (!integer) {
+    if (auto t = gateway::ParseRfc3339Millis(value)) {
+      ms = *t;
+    } else if (auto ago = stream::ParseDurationMs(value)) {
+      ms = std::max<int64_t>(0, now_ms - *ago);
+    } else {
+      ms = -1;
+    }
+  }
+  if (ms < 0) {
+    return InvalidArgument(
+        "--since takes milliseconds since the epoch, an RFC 3339 time (2026-12-01T09:30:00Z) "
+        "or a duration back from now (90s, 15m, 2h, 7d); got '{}'",
+        value);
+  }
+  return ms;
 }
 
 Result<Args> ParseArgs(const std::vector<std::string>& argv, const std::vector<std::string>& valued,

@@ -26,6 +26,17 @@ struct Args {
 Result<Args> ParseArgs(const std::vector<std::string>& argv, const std::vector<std::string>& valued,
                        const std::vector<std::string>& boolean);
 
+// A numeric flag's value, strictly: the whole value an integer in [min, max] ("10x", "1.5" and
+// "-1" for a count are errors, never read as 10, 1 or a huge number). nullopt when absent.
+// Errors: kInvalidArgument naming the flag and the range.
+Result<std::optional<int64_t>> IntFlag(const Args& args, const std::string& flag, int64_t min,
+                                       int64_t max);
+
+// --since's value as milliseconds since the epoch: an integer (already ms), an RFC 3339 time
+// ("2026-12-01T09:30:00Z", "...+01:00"), or a duration back from now_ms ("90s", "15m", "2h",
+// "7d"). Errors: kInvalidArgument listing the three forms.
+Result<int64_t> ParseSinceMs(std::string_view value, int64_t now_ms);
+
 // --server, else $SLUICE_SERVER, else http://127.0.0.1:8080.
 std::string ServerUrl(const Args& args);
 

@@ -16,7 +16,7 @@ namespace sluice::app {
 namespace {
 
 constexpr const char* kUsage =
-    "sluice consume TOPIC [--partition P] [--from-beginning | --offset N | --since MS] "
+    "sluice consume TOPIC [--partition P] [--from-beginning | --offset N | --since TIME] "
     "[--group G] [--follow] [--max N] [--server URL]";
 
 struct PartitionCursor {
@@ -39,18 +39,22 @@ int RunConsume(const std::vector<std::string>& argv) {
     return UsageError("give at most one of --from-beginning, --offset, --since", kUsage);
   }
   int64_t offset = -1, since = -1, max = -1, only_partition = -1;
-  try {
-    if (auto v = args->Get("--offset")) offset = std::stoll(*v);
-    if (auto v = args->Get("--since")) since = std::stoll(*v);
-    if (auto v = args->Get("--max")) max = std::stoll(*v);
-    if (auto v = args->Get("--partition")) only_partition = std::stoll(*v);
-  } catch (...) {
-    return UsageError("--offset, --since, --max and --partition take numbers", kUsage);
-  }
-  if ((args->Has("--offset") && offset < 0) || (args->Has("--since") && since < 0) ||
-      (args->Has("--max") && max < 1) || (args->Has("--partition") && only_partition < 0)) {
-    return UsageError("--offset, --since and --partition must not be negative; --max >= 1",
-                      kUsage);
+  auto offset_flag = IntFlag(*args, "--offset", 0, INT64_MAX);
+  if (!offset_flag.ok()) return UsageError(offset_flag.status().message(), kUsage);
+  offset = offset_flag->value_or(-1);
+  auto max_flag = IntFlag(*args, "--max", 1, INT64_MAX);
+  if (!max_flag.ok()) return UsageError(max_flag.status().message(), kUsage);
+  max = max_flag->value_or(-1);
+  auto partition_flag = IntFlag(*args, "--partition", 0, INT32_MAX);
+  if (!partition_flag.ok()) return UsageError(partition_flag.status().message(), kUsage);
+  only_partition = partition_flag->value_or(-1);
+  if (auto v = args->Get("--since")) {
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    auto ms = ParseSinceMs(*v, now_ms);
+    if (!ms.ok()) return UsageError(ms.status().message(), kUsage);
+    since = *ms;
   }
   auto group = args->Get("--group");
   bool follow = args->Has("--follow");

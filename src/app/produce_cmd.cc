@@ -27,17 +27,12 @@ int RunProduce(const std::vector<std::string>& argv) {
   if (!args.ok()) return UsageError(args.status().message(), kUsage);
   if (args->positional.size() != 1) return UsageError("produce needs exactly one TOPIC", kUsage);
   const std::string topic = args->positional[0];
-  size_t batch_size = 500;
-  int64_t partition = -1;
-  try {
-    if (auto b = args->Get("--batch")) batch_size = std::stoul(*b);
-    if (auto p = args->Get("--partition")) partition = std::stoll(*p);
-  } catch (...) {
-    return UsageError("--batch and --partition take numbers", kUsage);
-  }
-  if (batch_size == 0 || batch_size > 10000) {
-    return UsageError("--batch must be between 1 and 10000", kUsage);
-  }
+  auto batch_flag = IntFlag(*args, "--batch", 1, 10000);
+  if (!batch_flag.ok()) return UsageError(batch_flag.status().message(), kUsage);
+  const size_t batch_size = static_cast<size_t>(batch_flag->value_or(500));
+  auto partition_flag = IntFlag(*args, "--partition", 0, INT32_MAX);
+  if (!partition_flag.ok()) return UsageError(partition_flag.status().message(), kUsage);
+  const int64_t partition = partition_flag->value_or(-1);
   auto key_field = args->Get("--key-field");
   bool envelope = key_field.has_value() || partition >= 0;
 

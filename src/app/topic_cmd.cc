@@ -97,15 +97,10 @@ int RunTopic(const std::vector<std::string>& argv) {
     if (!cfg.ok()) return UsageError(cfg.status().message(), kUsage);
     codec::JsonWriter w;
     w.BeginObject().Field("name", *name);
-    if (auto p = args->Get("--partitions")) {
-      int64_t n = 0;
-      try {
-        n = std::stoll(*p);
-      } catch (...) {
-        return UsageError(fmt::format("--partitions '{}' is not a number", *p), kUsage);
-      }
-      w.Key("partitions").Int(n);
-    }
+    // The range is the server's to enforce (it names its own limit); here only "a number".
+    auto partitions = IntFlag(*args, "--partitions", INT64_MIN, INT64_MAX);
+    if (!partitions.ok()) return UsageError(partitions.status().message(), kUsage);
+    if (partitions->has_value()) w.Key("partitions").Int(**partitions);
     w.Key("config").Raw(*cfg).EndObject();
     auto r = api.Call("POST", "/v1/topics", w.str());
     if (!r.ok()) return Fail(r.status());

@@ -397,6 +397,38 @@ TEST_F(ApiTest, CliTopicProduceConsumeRoundTrip) {
   EXPECT_NE(bad.err.find("line 2"), std::string::npos) << bad.err;
   auto neg = RunCommand({bin, "consume", "cli", "--offset", "-3"}, "", env);
   EXPECT_EQ(neg.exit_code, 2);
+  // Numbers are whole numbers: nothing is read as its leading digits.
+  for (std::vector<std::string> flags :
+       {std::vector<std::string>{"--offset", "1x"}, {"--partition", "-1"}, {"--max", "2.5"},
+        {"--since", "2026-12-01"}, {"--since", "3 days"}}) {
+    std::vector<std::string> cmd = {bin, "consume", "cli"};
+    cmd.insert(cmd.end(), flags.begin(), flags.end());
+    auto r = RunCommand(cmd, "", env);
+    EXPECT_EQ(r.exit_code, 2) << flags[0] << " " << flags[1] << ": " << r.out;
+    EXPECT_NE(r.err.find(flags[0]), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+  }
+  for (std::vector<std::string> flags : {std::vector<std::string>{"--batch", "-1"},
+                                         {"--batch", "5k"}, {"--partition", "-2"}}) {
+    std::vector<std::string> cmd = {bin, "produce", "cli"};
+    cmd.insert(cmd.end(), flags.begin(), flags.end());
+    auto r = RunCommand(cmd, "{\"never\":1}\n", env);
+    EXPECT_EQ(r.exit_code, 2) << flags[0] << " " << flags[1] << ": " << r.err;
+  }
+  auto nparts = RunCommand({bin, "topic", "create", "never", "--partitions", "3x"}, "", env);
+  EXPECT_EQ(nparts.exit_code, 2) << nparts.err;
+  EXPECT_EQ(RunCommand({bin, "topic", "describe", "never"}, "", env).exit_code, 1);
+  // --since as a time or a duration back from now: every event here is from the last minutes.
+  auto recent = RunCommand({bin, "consume", "cli", "--since", "1h"}, "", env);
+  EXPECT_EQ(recent.exit_code, 0) << recent.err;
+  EXPECT_EQ(std::count(recent.out.begin(), recent.out.end(), '\n'), 3) << recent.out;
+  auto later = RunCommand({bin, "consume", "cli", "--since", "2999-01-01T00:00:00Z"}, "", env);
+  EXPECT_EQ(later.exit_code, 0) << later.err;
+  EXPECT_EQ(later.out, "");
+  auto earlier = RunCommand({bin, "consume", "cli", "--since", "2020-01-01T00:00:00+02:00"},
+                            "", env);
+  EXPECT_EQ(earlier.exit_code, 0) << earlier.err;
+  EXPECT_EQ(std::count(earlier.out.begin(), earlier.out.end(), '\n'), 3) << earlier.out;
   auto del = RunCommand({bin, "topic", "delete", "cli"}, "", env);
   EXPECT_EQ(del.exit_code, 0);
   EXPECT_EQ(del.out, "deleted topic cli\n");
