@@ -140,6 +140,9 @@ class EmbeddedLogImpl {
     probe_.fsync_seconds =
         &r->GetHistogram("sluice_storage_fsync_seconds", "Duration of one group-commit fdatasync",
                          metrics::LatencyBucketsSeconds());
+    probe_.unlinked_at_once = &r->GetCounter(
+        "sluice_storage_segments_unlinked_at_once_total",
+        "Removed segments unlinked at once because the gradual-deletion backlog was full");
   }
 
   // Per-partition gauges, refreshed by each shard's housekeeping tick (on the owner shard).
@@ -160,6 +163,30 @@ class EmbeddedLogImpl {
     r->GetGauge("sluice_storage_partition_read_only",
                 "1 when the partition refuses writes after an I/O error", labels)
         .Set(p.write_error().ok() ? 0 : 1);
+    if (p.config().preallocate) {
+      // 0 while a `preallocate` partition appends to a plain segment (its first, one after a
+      // restart, or one the zero-fill did not keep up with): every fdatasync then commits the
+      // journal too.
+      r->GetGauge("sluice_storage_active_segment_preallocated",
+                  "1 when a preallocate topic's partition appends into zero-filled blocks", labels)
+          .Set(info.active_segment_preallocated ? 1 : 0);
+      r->GetGauge("sluice_storage_partition_preallocated_bytes",
+                  "Zero-filled bytes held ahead of the partition's data", labels)
+          .Set(static_cast<double>(std::max<int64_t>(0, info.preallocated_bytes)));
+    }
+  }
+
+  // Store-wide gauges of gradual deletion (the reaper), refreshed with the partitions'.
+  void PublishStoreGauges() {
+    metrics::Registry* r = options_.metrics;
+    if (!r || !reaper_) return;
+    const internal::Reaper::Stats s = reaper_->GetStats();
+    r->GetGauge("sluice_storage_delete_backlog_bytes",
+                "Bytes of removed segments still being deleted gradually")
+        .Set(static_cast<double>(s.backlog_bytes));
+    r->GetGauge("sluice_storage_delete_backlog_files",
+                "Removed files and deleted topics still being deleted gradually")
+        .Set(static_cast<double>(s.pending));
   }
 
   Result<std::shared_ptr<PartitionLog>> LocalPartition(const TopicPartition& tp) {
@@ -272,6 +299,7 @@ class EmbeddedLogImpl {
         if (hk) (void)co_await p->Housekeeping(false);
         PublishPartitionGauges(p->tp(), *p);
       }
+      PublishStoreGauges();
     }
     st.loop_running = false;
     st.loop_exited.NotifyAll();

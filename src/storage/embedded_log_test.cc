@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <random>
 #include <set>
@@ -51,9 +52,10 @@ class EmbeddedLogTest : public ::testing::Test {
     EmbeddedLogOptions o;
     o.data_dir = dir_.string();
     o.housekeeping_interval_ms = 3600 * 1000;  // tests drive housekeeping themselves
-    o.checkpoint_interval_ms = 3600 * 1000;
+    o.checkpoint_interval_ms = registry_ ? 20 : 3600 * 1000;  // the tick publishes gauges
     o.faults = &faults_;
     o.delete_bytes_per_second = delete_bytes_per_second_;
+    o.metrics = registry_.get();
     auto r = EmbeddedLog::Open(o, *shards_, clock_);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     log_ = std::move(*r);
@@ -147,7 +149,24 @@ class EmbeddedLogTest : public ::testing::Test {
         [&]() -> Task<Result<TopicDescription>> { co_return co_await log_->DescribeTopic(t); });
   }
 
+  // The value of one exposed series ("name{labels}" exactly as exposed), once `pred` holds
+  // for it (waiting up to 5 s for the shards' tick to publish it); nullopt if it never did.
+  std::optional<double> MetricWhen(const std::string& series,
+                                   const std::function<bool(double)>& pred) {
+    for (int i = 0; i < 250; ++i) {
+      const std::string text = registry_->Expose();
+      auto at = text.find("\n" + series + " ");
+      if (at != std::string::npos) {
+        const double v = std::stod(text.substr(at + series.size() + 2));
+        if (pred(v)) return v;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return std::nullopt;
+  }
+
   fs::path dir_;
+  std::unique_ptr<metrics::Registry> registry_;  // set before Restart() to expose metrics
   double delete_bytes_per_second_ = EmbeddedLogOptions().delete_bytes_per_second;
   ManualClock clock_;
   FaultInjector faults_;
@@ -1404,6 +1423,7 @@ TEST_F(EmbeddedLogTest, RemovedSegmentsAreDeletedGraduallyAndLeftoversOnStart) {
 // are unlinked at once.
 TEST_F(EmbeddedLogTest, GradualDeletionKeepsItsBacklogBounded) {
   delete_bytes_per_second_ = 1024;  // 64 KiB segments: about a minute each
+  registry_ = std::make_unique<metrics::Registry>();
   Restart();
   Create("t", {{"segment_bytes", "65536"},
                {"max_message_bytes", "4096"},
@@ -1423,9 +1443,49 @@ TEST_F(EmbeddedLogTest, GradualDeletionKeepsItsBacklogBounded) {
   }
   EXPECT_GE(deleting(), 1);  // the first ones do wait
   EXPECT_LE(Describe("t").partitions[0].segments, 3);
+  // What an operator sees: the backlog, and that removals overflowed it.
+  auto positive = [](double v) { return v > 0; };
+  EXPECT_TRUE(MetricWhen("sluice_storage_delete_backlog_files", positive).has_value());
+  auto bytes = MetricWhen("sluice_storage_delete_backlog_bytes", positive);
+  ASSERT_TRUE(bytes.has_value());
+  EXPECT_LE(*bytes, internal::Reaper::kMaxBacklogSeconds * delete_bytes_per_second_ + 65536);
+  EXPECT_TRUE(MetricWhen("sluice_storage_segments_unlinked_at_once_total", positive).has_value());
   // Stopping leaves them; the next start deletes them.
   Restart();
   EXPECT_EQ(deleting(), 0);
+}
+
+// A preallocate topic's partitions say whether they append into zero-filled blocks (the fast
+// fdatasync) and how much is filled ahead; other topics have no such series.
+TEST_F(EmbeddedLogTest, PreallocationStateIsExposedAsMetrics) {
+  registry_ = std::make_unique<metrics::Registry>();
+  Restart();
+  Create("pre", {{"preallocate", "true"}, {"segment_bytes", "65536"}, {"max_message_bytes", "4096"}});
+  Create("plain", {{"segment_bytes", "65536"}, {"max_message_bytes", "4096"}});
+  ASSERT_TRUE(AppendValues("plain", 0, 1, "x").ok());
+  const std::string labels = "{partition=\"0\",topic=\"pre\"}";
+  // The first segment is a plain one until the zero-filled file is ready.
+  ASSERT_TRUE(AppendValues("pre", 0, 1, "x").ok());
+  EXPECT_TRUE(MetricWhen("sluice_storage_active_segment_preallocated" + labels,
+                         [](double v) { return v == 0; })
+                  .has_value());
+  for (int tries = 0; !Describe("pre").partitions[0].active_segment_preallocated; ++tries) {
+    ASSERT_LT(tries, 500) << "never moved onto a zero-filled segment";
+    ASSERT_TRUE(AppendValues("pre", 0, 1, "y").ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(MetricWhen("sluice_storage_active_segment_preallocated" + labels,
+                         [](double v) { return v == 1; })
+                  .has_value());
+  EXPECT_TRUE(MetricWhen("sluice_storage_partition_preallocated_bytes" + labels,
+                         [](double v) { return v > 0 && v <= 2 * 65536; })
+                  .has_value());
+  EXPECT_TRUE(MetricWhen("sluice_storage_high_watermark{partition=\"0\",topic=\"plain\"}",
+                         [](double v) { return v == 1; })
+                  .has_value());
+  const std::string text = registry_->Expose();
+  EXPECT_NE(text.find("topic=\"plain\"}"), std::string::npos);
+  EXPECT_EQ(text.find("preallocated{partition=\"0\",topic=\"plain\"}"), std::string::npos);
 }
 
 TEST_F(EmbeddedLogTest, TurningPreallocationOffDeletesThePreparedFile) {

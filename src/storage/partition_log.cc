@@ -747,7 +747,8 @@ Task<Status> PartitionLog::ApplyRetention() {
   }
   const std::string recycled = RecycledPath();
   internal::Reaper* reaper = deps_.reaper;
-  auto fn4 = [doomed, keep, recycled, reaper]() -> Result<bool> {
+  metrics::Counter* at_once = deps_.probe.unlinked_at_once;
+  auto fn4 = [doomed, keep, recycled, reaper, at_once]() -> Result<bool> {
     bool kept = false;
     for (const auto& s : doomed) {
       if (s == keep) {
@@ -764,6 +765,8 @@ Task<Status> PartitionLog::ApplyRetention() {
           reaper->Add(*path, s->size());
           continue;
         }
+      } else if (reaper && at_once) {
+        at_once->Inc();
       }
       SLUICE_RETURN_IF_ERROR(s->Delete());
     }

@@ -50,6 +50,7 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
     metrics::Counter* appended_records = nullptr;
     metrics::Counter* appended_bytes = nullptr;
     metrics::Histogram* fsync_seconds = nullptr;
+    metrics::Counter* unlinked_at_once = nullptr;  // the reaper's backlog was full
   };
   struct Deps {
     runtime::BlockingPool* blocking;

@@ -25,6 +25,11 @@ bool Reaper::Admits(int64_t bytes) const {
          static_cast<double>(backlog_ + bytes) <= kMaxBacklogSeconds * bytes_per_second_;
 }
 
+Reaper::Stats Reaper::GetStats() const {
+  std::lock_guard lock(mu_);
+  return {backlog_, static_cast<int64_t>(queue_.size()) + (reaping_ ? 1 : 0)};
+}
+
 void Reaper::Add(std::string path, int64_t bytes) {
   {
     std::lock_guard lock(mu_);
@@ -63,10 +68,12 @@ void Reaper::Run() {
       if (stop_) return;
       item = std::move(queue_.front());
       queue_.pop_front();
+      reaping_ = true;
     }
     Reap(item.first);
     std::lock_guard lock(mu_);
     backlog_ -= item.second;
+    reaping_ = false;
   }
 }
 

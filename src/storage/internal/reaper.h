@@ -43,6 +43,13 @@ class Reaper {
   // the next start to delete.
   void Stop();
 
+  struct Stats {
+    int64_t backlog_bytes = 0;  // queued or being deleted (a deleted topic's tree counts 0)
+    int64_t pending = 0;        // files and trees queued or being deleted
+  };
+  // Thread-safe.
+  Stats GetStats() const;
+
  private:
   void Run();
   void Reap(const std::string& path);
@@ -58,6 +65,7 @@ class Reaper {
   std::condition_variable cv_;
   std::deque<std::pair<std::string, int64_t>> queue_;
   int64_t backlog_ = 0;  // bytes queued or being deleted
+  bool reaping_ = false;  // an item is out of the queue and being deleted
   bool stop_ = false;
   std::thread thread_;
 };
