@@ -113,6 +113,13 @@ Histogram& Registry::GetHistogram(const std::string& name, const std::string& he
   return *slot;
 }
 
+void Registry::RemoveGauges(const Labels& labels) {
+  Labels key = labels;
+  std::sort(key.begin(), key.end());
+  std::lock_guard lock(mu_);
+  for (auto& [name, family] : families_) family->gauges.erase(key);
+}
+
 void Registry::AddCollector(std::function<void()> refresh) {
   std::lock_guard lock(collectors_mu_);
   collectors_.push_back(std::move(refresh));
@@ -127,6 +134,7 @@ std::string Registry::Expose() {
   std::lock_guard lock(mu_);
   for (const auto& [name, family] : families_) {
     const Family& f = *family;
+    if (f.counters.empty() && f.gauges.empty() && f.histograms.empty()) continue;  // all removed
     out += "# HELP ";
     out += name;
     out += ' ';

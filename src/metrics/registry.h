@@ -44,6 +44,11 @@ class Registry {
   Histogram& GetHistogram(const std::string& name, const std::string& help,
                           std::vector<double> buckets, const Labels& labels = {});
 
+  // Removes every gauge series with exactly these labels (in any family), e.g. the gauges of a
+  // deleted topic's partition, so that they stop being exposed. REQUIRES: nobody keeps a
+  // reference to those gauges (they are destroyed); a later GetGauge() makes a fresh one.
+  void RemoveGauges(const Labels& labels);
+
   // Adds a function Expose() calls first, on its own thread, to refresh gauges computed from
   // state (e.g. partition sizes). It may call Get*() but not AddCollector(); it must only read
   // state that is safe to read from that thread (atomics or a snapshot).

@@ -115,6 +115,27 @@ TEST(RegistryTest, CollectorsRunBeforeRenderingAndMayRegisterGauges) {
   EXPECT_EQ(Lines(r.Expose())[2], R"(partition_bytes{p="0"} 42)");
 }
 
+TEST(RegistryTest, RemovedGaugesAreNoLongerExposed) {
+  Registry r;
+  r.GetGauge("size", "Bytes.", {{"topic", "a"}, {"partition", "0"}}).Set(1);
+  r.GetGauge("size", "Bytes.", {{"topic", "b"}, {"partition", "0"}}).Set(2);
+  r.GetGauge("segments", "Count.", {{"topic", "a"}, {"partition", "0"}}).Set(3);
+  r.GetGauge("segments", "Count.", {{"topic", "a"}, {"partition", "0"}, {"x", "y"}}).Set(4);
+  r.GetCounter("appended", "Total.", {{"topic", "a"}, {"partition", "0"}}).Inc();
+  r.RemoveGauges({{"topic", "a"}, {"partition", "0"}});  // any label order
+  EXPECT_EQ(Lines(r.Expose()),
+            (L{"# HELP appended Total.", "# TYPE appended counter",
+               R"(appended{partition="0",topic="a"} 1)", "# HELP segments Count.",
+               "# TYPE segments gauge", R"(segments{partition="0",topic="a",x="y"} 4)",
+               "# HELP size Bytes.", "# TYPE size gauge", R"(size{partition="0",topic="b"} 2)"}));
+  r.RemoveGauges({{"topic", "b"}, {"partition", "0"}});
+  r.RemoveGauges({{"topic", "a"}, {"partition", "0"}, {"x", "y"}});
+  EXPECT_EQ(Lines(r.Expose()), (L{"# HELP appended Total.", "# TYPE appended counter",
+                                  R"(appended{partition="0",topic="a"} 1)"}));
+  // A gauge asked for again starts afresh.
+  EXPECT_EQ(r.GetGauge("size", "Bytes.", {{"topic", "b"}, {"partition", "0"}}).value(), 0);
+}
+
 TEST(RegistryTest, ConcurrentRegistrationAndExposition) {
   Registry r;
   std::vector<std::thread> threads;

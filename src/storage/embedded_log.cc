@@ -146,11 +146,13 @@ class EmbeddedLogImpl {
   }
 
   // Per-partition gauges, refreshed by each shard's housekeeping tick (on the owner shard).
+  static metrics::Labels PartitionLabels(const TopicPartition& tp) {
+    return {{"topic", tp.topic}, {"partition", std::to_string(tp.partition.value())}};
+  }
   void PublishPartitionGauges(const TopicPartition& tp, const PartitionLog& p) {
     metrics::Registry* r = options_.metrics;
     if (!r) return;
-    const metrics::Labels labels{{"topic", tp.topic},
-                                 {"partition", std::to_string(tp.partition.value())}};
+    const metrics::Labels labels = PartitionLabels(tp);
     const PartitionInfo info = p.Info();
     r->GetGauge("sluice_storage_log_start_offset", "First offset still stored", labels)
         .Set(static_cast<double>(info.log_start_offset.value()));
@@ -297,7 +299,9 @@ class EmbeddedLogImpl {
         if (st.stopping) break;
         (void)co_await p->Checkpoint();
         if (hk) (void)co_await p->Housekeeping(false);
-        PublishPartitionGauges(p->tp(), *p);
+        // Not one dropped (a deleted topic's) while this loop waited: its gauges are gone.
+        auto live = st.partitions.find(p->tp());
+        if (live != st.partitions.end() && live->second == p) PublishPartitionGauges(p->tp(), *p);
       }
       PublishStoreGauges();
     }
@@ -416,6 +420,7 @@ class EmbeddedLogImpl {
           auto log = it->second;
           parts.erase(it);
           (void)co_await log->Close(/*clean=*/false);
+          if (options_.metrics) options_.metrics->RemoveGauges(PartitionLabels(tp));
         }
         co_return true;
       };

@@ -1488,6 +1488,31 @@ TEST_F(EmbeddedLogTest, PreallocationStateIsExposedAsMetrics) {
   EXPECT_EQ(text.find("preallocated{partition=\"0\",topic=\"plain\"}"), std::string::npos);
 }
 
+// A deleted topic's per-partition gauges stop being exposed (no dashboard keeps showing a topic
+// that is gone); a new topic of the same name starts from its own values.
+TEST_F(EmbeddedLogTest, ADeletedTopicsGaugesAreNoLongerExposed) {
+  registry_ = std::make_unique<metrics::Registry>();
+  Restart();
+  Create("gone", {{"partitions", "2"}});
+  Create("kept");
+  ASSERT_TRUE(AppendValues("gone", 1, 3, "x").ok());
+  ASSERT_TRUE(AppendValues("kept", 0, 2, "y").ok());
+  const std::string gone1 = "sluice_storage_high_watermark{partition=\"1\",topic=\"gone\"}";
+  const std::string kept0 = "sluice_storage_high_watermark{partition=\"0\",topic=\"kept\"}";
+  ASSERT_TRUE(MetricWhen(gone1, [](double v) { return v == 3; }).has_value());
+  Status st = Run([&]() -> Task<Status> { co_return co_await log_->DeleteTopic("gone"); });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  // Several ticks later: still absent, and the other topic's are still there.
+  ASSERT_TRUE(MetricWhen(kept0, [](double v) { return v == 2; }).has_value());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::string text = registry_->Expose();
+  EXPECT_EQ(text.find("topic=\"gone\""), std::string::npos) << text;
+  EXPECT_NE(text.find(kept0 + " 2"), std::string::npos) << text;
+  Create("gone", {{"partitions", "2"}});
+  ASSERT_TRUE(AppendValues("gone", 1, 1, "z").ok());
+  EXPECT_TRUE(MetricWhen(gone1, [](double v) { return v == 1; }).has_value());
+}
+
 TEST_F(EmbeddedLogTest, TurningPreallocationOffDeletesThePreparedFile) {
   Create("t", {{"preallocate", "true"}, {"segment_bytes", "65536"}, {"max_message_bytes", "4096"}});
   const fs::path prepared = PartitionDir("t", 0) / "next-segment.zeros";
