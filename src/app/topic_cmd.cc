@@ -62,15 +62,27 @@ void PrintDescription(const codec::JsonValue& d) {
   if (const auto* c = d.Find("config")) {
     for (const auto& [k, v] : c->members()) fmt::print("  {:<24} {}\n", k, Text(&v));
   }
-  fmt::print("\n{:>9}  {:>16}  {:>16}  {:>10}  {:>12}  {:>8}\n", "PARTITION", "LOG_START",
-             "HIGH_WATERMARK", "EVENTS", "SIZE", "SEGMENTS");
+  // A preallocate topic also shows whether each partition appends into zero-filled blocks
+  // (ZEROED) and how much is filled ahead (AHEAD): "no" means every fdatasync also commits the
+  // filesystem journal, for a while after creation or a restart, or while the fill lags.
+  const codec::JsonValue* pre = d.Find("config") ? d.Find("config")->Find("preallocate") : nullptr;
+  const bool prealloc = pre != nullptr && pre->ToJson() == "true";
+  fmt::print("\n{:>9}  {:>16}  {:>16}  {:>10}  {:>12}  {:>8}{}\n", "PARTITION", "LOG_START",
+             "HIGH_WATERMARK", "EVENTS", "SIZE", "SEGMENTS",
+             prealloc ? fmt::format("  {:>6}  {:>12}", "ZEROED", "AHEAD") : "");
   if (parts == nullptr) return;
   for (const auto& p : parts->items()) {
     int64_t start = Num(p.Find("log_start_offset")), hw = Num(p.Find("high_watermark"));
     int64_t segs = Num(p.Find("segments"));
-    fmt::print("{:>9}  {:>16}  {:>16}  {:>10}  {:>12}  {:>8}\n", Num(p.Find("partition")), start,
-               hw, hw - start, HumanBytes(Num(p.Find("size_bytes"))),
-               segs < 0 ? std::string("-") : std::to_string(segs));
+    std::string zero;
+    if (prealloc) {
+      const codec::JsonValue* on = p.Find("active_segment_preallocated");
+      zero = fmt::format("  {:>6}  {:>12}", on != nullptr && on->ToJson() == "true" ? "yes" : "no",
+                         HumanBytes(Num(p.Find("preallocated_bytes"))));
+    }
+    fmt::print("{:>9}  {:>16}  {:>16}  {:>10}  {:>12}  {:>8}{}\n", Num(p.Find("partition")),
+               start, hw, hw - start, HumanBytes(Num(p.Find("size_bytes"))),
+               segs < 0 ? std::string("-") : std::to_string(segs), zero);
   }
 }
 

@@ -380,6 +380,22 @@ TEST_F(ApiTest, CliTopicProduceConsumeRoundTrip) {
   auto d = RunCommand({bin, "topic", "describe", "cli", "--json"}, "", env);
   EXPECT_EQ(d.exit_code, 0);
   EXPECT_TRUE(d.out.starts_with("{\"name\":\"cli\"")) << d.out;
+  auto table = RunCommand({bin, "topic", "describe", "cli"}, "", env);
+  EXPECT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("SEGMENTS\n"), std::string::npos) << table.out;
+  EXPECT_EQ(table.out.find("ZEROED"), std::string::npos) << table.out;
+  // A preallocate topic's table says whether each partition appends into zero-filled blocks.
+  ASSERT_EQ(RunCommand({bin, "topic", "create", "zeroed", "--config", "preallocate=true",
+                        "--config", "segment_bytes=1048576"},
+                       "", env)
+                .exit_code,
+            0);
+  auto zeroed = RunCommand({bin, "topic", "describe", "zeroed"}, "", env);
+  EXPECT_EQ(zeroed.exit_code, 0) << zeroed.err;
+  EXPECT_NE(zeroed.out.find("SEGMENTS  ZEROED         AHEAD\n"), std::string::npos) << zeroed.out;
+  EXPECT_TRUE(zeroed.out.find("    no  ") != std::string::npos ||
+              zeroed.out.find("   yes  ") != std::string::npos)
+      << zeroed.out;
 
   auto cons = RunCommand({bin, "consume", "cli", "--from-beginning", "--group", "cg"}, "", env);
   EXPECT_EQ(cons.exit_code, 0) << cons.err;
