@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -38,10 +39,16 @@ int RunProduce(const std::vector<std::string>& argv) {
 
   std::ifstream file;
   std::istream* in = &std::cin;
+  std::string source = "standard input";
   if (auto f = args->Get("--file"); f && *f != "-") {
+    std::error_code ec;
+    if (std::filesystem::is_directory(*f, ec)) {
+      return Fail(InvalidArgument("cannot read {}: it is a directory", *f));
+    }
     file.open(*f);
-    if (!file) return Fail(InvalidArgument("cannot open {}", *f));
+    if (!file) return Fail(ErrnoStatus("cannot open " + *f, errno));
     in = &file;
+    source = *f;
   }
   auto api_or = Api::Connect(*args);
   if (!api_or.ok()) return Fail(api_or.status());
@@ -102,6 +109,13 @@ int RunProduce(const std::vector<std::string>& argv) {
       Status st = flush();
       if (!st.ok()) return Fail(st);
     }
+  }
+  if (in->bad()) {
+    // A read error is not the end of the input: nothing after it was sent.
+    return Fail(Status(ErrorCode::kInternal,
+                       fmt::format("reading {} failed after line {} ({} events produced; the "
+                                   "{} read since were not sent)",
+                                   source, line_no, produced, in_batch)));
   }
   Status st = flush();
   if (!st.ok()) return Fail(st);

@@ -431,6 +431,13 @@ TEST_F(ApiTest, CliTopicProduceConsumeRoundTrip) {
     auto r = RunCommand(cmd, "{\"never\":1}\n", env);
     EXPECT_EQ(r.exit_code, 2) << flags[0] << " " << flags[1] << ": " << r.err;
   }
+  // An input that cannot be read is an error, never "produced 0 events".
+  auto dir_in = RunCommand({bin, "produce", "cli", "--file", "/tmp"}, "", env);
+  EXPECT_EQ(dir_in.exit_code, 1) << dir_in.err;
+  EXPECT_NE(dir_in.err.find("directory"), std::string::npos) << dir_in.err;
+  auto eio_in = RunCommand({bin, "produce", "cli", "--file", "/proc/self/mem"}, "", env);
+  EXPECT_EQ(eio_in.exit_code, 1) << eio_in.err;
+  EXPECT_NE(eio_in.err.find("reading /proc/self/mem failed"), std::string::npos) << eio_in.err;
   auto nparts = RunCommand({bin, "topic", "create", "never", "--partitions", "3x"}, "", env);
   EXPECT_EQ(nparts.exit_code, 2) << nparts.err;
   EXPECT_EQ(RunCommand({bin, "topic", "describe", "never"}, "", env).exit_code, 1);
