@@ -90,6 +90,7 @@ Counter& Registry::GetCounter(const std::string& name, const std::string& help,
                               const Labels& labels) {
   Labels key = Normalise(name, labels, false);
   std::lock_guard lock(mu_);
+  if (!retired_.empty()) retired_.erase(key);
   auto& slot = GetFamily(name, help, Type::kCounter, nullptr).counters[std::move(key)];
   if (!slot) slot = std::make_unique<Counter>();
   return *slot;
@@ -98,6 +99,7 @@ Counter& Registry::GetCounter(const std::string& name, const std::string& help,
 Gauge& Registry::GetGauge(const std::string& name, const std::string& help, const Labels& labels) {
   Labels key = Normalise(name, labels, false);
   std::lock_guard lock(mu_);
+  if (!retired_.empty()) retired_.erase(key);
   auto& slot = GetFamily(name, help, Type::kGauge, nullptr).gauges[std::move(key)];
   if (!slot) slot = std::make_unique<Gauge>();
   return *slot;
@@ -107,6 +109,7 @@ Histogram& Registry::GetHistogram(const std::string& name, const std::string& he
                                   std::vector<double> buckets, const Labels& labels) {
   Labels key = Normalise(name, labels, true);
   std::lock_guard lock(mu_);
+  if (!retired_.empty()) retired_.erase(key);
   Family& f = GetFamily(name, help, Type::kHistogram, &buckets);
   auto& slot = f.histograms[std::move(key)];
   if (!slot) slot = std::make_unique<Histogram>(std::move(buckets));
@@ -118,6 +121,13 @@ void Registry::RemoveGauges(const Labels& labels) {
   std::sort(key.begin(), key.end());
   std::lock_guard lock(mu_);
   for (auto& [name, family] : families_) family->gauges.erase(key);
+}
+
+void Registry::RetireSeries(const Labels& labels) {
+  Labels key = labels;
+  std::sort(key.begin(), key.end());
+  std::lock_guard lock(mu_);
+  retired_.insert(std::move(key));
 }
 
 void Registry::AddCollector(std::function<void()> refresh) {
@@ -134,7 +144,13 @@ std::string Registry::Expose() {
   std::lock_guard lock(mu_);
   for (const auto& [name, family] : families_) {
     const Family& f = *family;
-    if (f.counters.empty() && f.gauges.empty() && f.histograms.empty()) continue;  // all removed
+    const size_t family_start = out.size();
+    bool any = false;
+    auto shown = [&](const Labels& labels) {
+      if (!retired_.empty() && retired_.count(labels) != 0) return false;
+      any = true;
+      return true;
+    };
     out += "# HELP ";
     out += name;
     out += ' ';
@@ -145,6 +161,7 @@ std::string Registry::Expose() {
       case Type::kCounter:
         out += " counter\n";
         for (const auto& [labels, c] : f.counters) {
+          if (!shown(labels)) continue;
           out += name;
           AppendLabels(out, labels);
           fmt::format_to(std::back_inserter(out), " {}\n", c->value());
@@ -153,6 +170,7 @@ std::string Registry::Expose() {
       case Type::kGauge:
         out += " gauge\n";
         for (const auto& [labels, g] : f.gauges) {
+          if (!shown(labels)) continue;
           out += name;
           AppendLabels(out, labels);
           out += ' ';
@@ -163,6 +181,7 @@ std::string Registry::Expose() {
       case Type::kHistogram:
         out += " histogram\n";
         for (const auto& [labels, h] : f.histograms) {
+          if (!shown(labels)) continue;
           std::vector<uint64_t> counts = h->CumulativeCounts();
           for (size_t i = 0; i < counts.size(); ++i) {
             std::string le =
@@ -186,6 +205,7 @@ std::string Registry::Expose() {
         }
         break;
     }
+    if (!any) out.resize(family_start);  // every series removed or retired: no empty family
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,6 +50,12 @@ class Registry {
   // reference to those gauges (they are destroyed); a later GetGauge() makes a fresh one.
   void RemoveGauges(const Labels& labels);
 
+  // Stops exposing every series (any type, any family) with exactly these labels, e.g. those of
+  // a deleted pipeline, without destroying them: whoever still holds one may go on updating it
+  // unseen. The next Get*() of any series with these labels exposes them all again, with the
+  // values they have.
+  void RetireSeries(const Labels& labels);
+
   // Adds a function Expose() calls first, on its own thread, to refresh gauges computed from
   // state (e.g. partition sizes). It may call Get*() but not AddCollector(); it must only read
   // state that is safe to read from that thread (atomics or a snapshot).
@@ -71,6 +78,7 @@ class Registry {
   std::vector<std::function<void()>> collectors_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Family>> families_;
+  std::set<Labels> retired_;  // see RetireSeries
 };
 
 // The Content-Type for Expose()'s output.

@@ -136,6 +136,27 @@ TEST(RegistryTest, RemovedGaugesAreNoLongerExposed) {
   EXPECT_EQ(r.GetGauge("size", "Bytes.", {{"topic", "b"}, {"partition", "0"}}).value(), 0);
 }
 
+TEST(RegistryTest, RetiredSeriesAreHiddenUntilAskedForAgain) {
+  Registry r;
+  Counter& in = r.GetCounter("events_in", "In.", {{"pipeline", "p"}});
+  Gauge& lag = r.GetGauge("lag", "Lag.", {{"pipeline", "p"}});
+  r.GetGauge("lag", "Lag.", {{"pipeline", "q"}}).Set(7);
+  r.GetHistogram("took", "Took.", {1}, {{"pipeline", "p"}}).Observe(0.5);
+  in.Inc(3);
+  r.RetireSeries({{"pipeline", "p"}});
+  EXPECT_EQ(Lines(r.Expose()), (L{"# HELP lag Lag.", "# TYPE lag gauge", R"(lag{pipeline="q"} 7)"}));
+  // Still alive for whoever holds them (a task finishing its last cycle), but unseen.
+  in.Inc();
+  lag.Set(5);
+  EXPECT_EQ(r.Expose().find("pipeline=\"p\""), std::string::npos);
+  // Asked for again (the pipeline deployed anew): every series of the label set is back.
+  EXPECT_EQ(&r.GetCounter("events_in", "In.", {{"pipeline", "p"}}), &in);
+  const std::string text = r.Expose();
+  EXPECT_NE(text.find("events_in{pipeline=\"p\"} 4"), std::string::npos) << text;
+  EXPECT_NE(text.find("lag{pipeline=\"p\"} 5"), std::string::npos) << text;
+  EXPECT_NE(text.find("took_count{pipeline=\"p\"} 1"), std::string::npos) << text;
+}
+
 TEST(RegistryTest, ConcurrentRegistrationAndExposition) {
   Registry r;
   std::vector<std::thread> threads;

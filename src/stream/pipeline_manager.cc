@@ -92,6 +92,9 @@ bool PipelineManager::ApplyLocked(int64_t offset, const std::string& name,
   if (!value) {
     if (pipelines_.erase(name) == 0) return false;
     Log().info("pipeline {} deleted (recorded in {})", name, kPipelinesTopic);
+    // Its series leave /metrics (a task still stopping may update them unseen); a new
+    // deployment of the name shows them again.
+    if (options_.metrics != nullptr) options_.metrics->RetireSeries({{"pipeline", name}});
     return true;
   }
   codec::JsonParser parser;

@@ -413,9 +413,26 @@ TEST_F(PipelineTest, PauseResumeReplaceAndDelete) {
   ASSERT_EQ(events.size(), 2u);  // v2 continues where v1 stopped: "x" is not repeated
   EXPECT_EQ(events[1].Find("value")->Find("id")->text(), "y");
 
+  const std::string in_series = "sluice_pipeline_events_in_total{pipeline=\"big-orders\"}";
+  EXPECT_NE(Call(*client_, "GET", "/metrics").body.find(in_series), std::string::npos);
   ASSERT_EQ(Call(*client_, "DELETE", "/v1/pipelines/big-orders").status, 200);
   EXPECT_EQ(Call(*client_, "GET", "/v1/pipelines/big-orders").status, 404);
   EXPECT_EQ(Call(*client_, "DELETE", "/v1/pipelines/big-orders").status, 404);
+  // A deleted pipeline's series leave /metrics; deployed again, they are back.
+  auto exposed = [&] {
+    return Call(*client_, "GET", "/metrics").body.find("pipeline=\"big-orders\"") !=
+           std::string::npos;
+  };
+  for (int i = 0; exposed(); ++i) {
+    ASSERT_LT(i, 100) << "the deleted pipeline's series are still exposed after 5 s";
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(Deploy(kBigOrders).status, 201);
+  for (int i = 0; !exposed(); ++i) {
+    ASSERT_LT(i, 100) << "the redeployed pipeline's series never came back";
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(Call(*client_, "GET", "/metrics").body.find(in_series), std::string::npos);
 }
 
 TEST_F(PipelineTest, PipelinesComeBackAfterARestartWithoutRepeatingOutputs) {
