@@ -79,8 +79,11 @@ Status ErrnoStatus(std::string_view what, int err) {
   ErrorCode code = ErrorCode::kInternal;
   if (err == ENOENT) code = ErrorCode::kNotFound;
   if (err == EEXIST) code = ErrorCode::kAlreadyExists;
+  // The server's disk or file table is full: not the client's request being too large (413)
+  // but the server unable to take it now (503, with Retry-After), as Kafka's retriable
+  // KAFKA_STORAGE_ERROR.
   if (err == ENOSPC || err == EDQUOT || err == EMFILE || err == ENFILE) {
-    code = ErrorCode::kResourceExhausted;
+    code = ErrorCode::kUnavailable;
   }
   if (err == EIO) code = ErrorCode::kUnavailable;
   return Status(code, fmt::format("{}: {}", what, std::strerror(err)));

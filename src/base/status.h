@@ -20,7 +20,8 @@ enum class ErrorCode : int {
   kFailedPrecondition,  // system not in a state to do this (409 / 412)
   kOutOfRange,          // offset or index outside the valid range (416)
   kResourceExhausted,   // a limit was hit: size, rate, queue (413 / 429)
-  kUnavailable,         // try again later: overloaded, stopping, read-only after I/O error (503)
+  kUnavailable,         // try again later: overloaded, stopping, disk full, read-only after
+                        // an I/O error (503)
   kDeadlineExceeded,    // took too long (504)
   kPermissionDenied,    // authenticated but not allowed (403)
   kUnauthenticated,     // no or bad credentials (401)

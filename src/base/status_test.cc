@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 namespace sluice {
 namespace {
 
@@ -38,6 +40,20 @@ TEST(StatusTest, AssignOrReturnPropagatesTheFirstError) {
   Result<int> r = Quarter(6);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "3 is odd");
+}
+
+// A full disk or file table is the server's condition, not a request too large: 503, which
+// clients retry, never 413, which tells them to send less.
+TEST(StatusTest, ErrnoStatusMapsServerResourceShortagesToUnavailable) {
+  for (int err : {ENOSPC, EDQUOT, EMFILE, ENFILE, EIO}) {
+    Status st = ErrnoStatus("write /data/x.log", err);
+    EXPECT_EQ(st.code(), ErrorCode::kUnavailable) << err;
+    EXPECT_EQ(ErrorCodeToHttp(st.code()), 503) << err;
+  }
+  EXPECT_EQ(ErrnoStatus("write /data/x.log", ENOSPC).message(),
+            "write /data/x.log: No space left on device");
+  EXPECT_EQ(ErrnoStatus("open /x", ENOENT).code(), ErrorCode::kNotFound);
+  EXPECT_EQ(ErrnoStatus("open /x", EACCES).code(), ErrorCode::kInternal);
 }
 
 TEST(StatusTest, DefaultConstructedResultIsAnError) {

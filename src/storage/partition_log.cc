@@ -8,6 +8,7 @@
 
 #include "base/crc32c.h"
 #include "storage/internal/compactor.h"
+#include "storage/internal/logger.h"
 
 namespace sluice::storage {
 using model::Offset;
@@ -454,6 +455,15 @@ void PartitionLog::WritePending() {
   if (!st.ok()) {
     failed_writes_[gen] = st;
     while (failed_writes_.size() > 64) failed_writes_.erase(failed_writes_.begin());
+    // The clients are told; the operator needs to hear it too (a full disk fails every append
+    // of every partition on it), but not once per batch.
+    const int64_t now = deps_.clock->NowMs();
+    if (now - last_write_warning_ms_ >= kWriteWarningIntervalMs) {
+      last_write_warning_ms_ = now;
+      internal::Logger().warn("{} (the batches were refused; the next such failures of this "
+                              "partition within {} s are not logged)",
+                              st.message(), kWriteWarningIntervalMs / 1000);
+    }
   }
   pending_.clear();
   pending_bytes_ = 0;
@@ -566,6 +576,11 @@ Task<void> PartitionLog::RunFlush() {
     deps_.probe.fsync_seconds->Observe(static_cast<double>(ns) / 1e9);
   if (!st.ok()) {
     // Never pretend: the partition stops taking writes until it is reopened.
+    if (write_error_.ok()) {
+      internal::Logger().error("partition {} is read-only: a group commit failed ({}); its "
+                               "unflushed batches were not acknowledged; restart to reopen",
+                               tp_, st.message());
+    }
     write_error_ = st;
   } else if (target > durable_offset_) {
     durable_offset_ = target;

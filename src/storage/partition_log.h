@@ -154,6 +154,8 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   int64_t durable_segment_ = 0;   // base of the segment holding the durable end
   int64_t durable_position_ = 0;  // byte position of the durable end in that segment
   static constexpr int kMaxFlushesInFlight = 2;
+  static constexpr int64_t kWriteWarningIntervalMs = 10'000;
+  int64_t last_write_warning_ms_ = INT64_MIN / 2;  // last failed write that was logged
   int flushes_in_flight_ = 0;
   model::Offset flush_target_started_;  // highest next_offset() a started flush covers
   bool interval_flush_scheduled_ = false;
