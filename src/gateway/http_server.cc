@@ -661,6 +661,7 @@ class HttpServerImpl {
       std::string route;
       HttpResponse resp;
       if (!target_ok.ok()) {
+        route = "unmatched";  // the metrics' label for requests no route took
         resp = router_.FormatError(400, "invalid_argument", target_ok.message());
       } else if (const Handler* handler = Route(req, route, resp)) {
         // Awaited here rather than in a helper coroutine: one frame less per request.

@@ -272,6 +272,13 @@ TEST_F(ApiTest, BadFetchParametersAre4xx) {
   ExpectError(Do("GET", "/v1/topics/fetchy/partitions/0/events?offset=2&max=%2"), 400,
               "invalid_argument");
   ExpectError(Do("GET", "/v1/topics/fe%zzchy/partitions/0/events"), 400, "invalid_argument");
+  // Counted under the route label of requests no route took, not an empty one.
+  const std::string metrics = Do("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("sluice_http_requests_total{method=\"GET\",route=\"unmatched\","
+                         "status=\"400\"}"),
+            std::string::npos)
+      << metrics.substr(0, 2000);
+  EXPECT_EQ(metrics.find("route=\"\""), std::string::npos);
   ExpectError(Do("GET", "/v1/topics/fetchy/partitions/x/events"), 400, "invalid_argument");
   ExpectError(Do("GET", "/v1/topics/fetchy/partitions/9/events?offset=0"), 404, "not_found");
   ExpectError(Do("GET", "/v1/topics/nope/partitions/0/events?offset=0"), 404, "not_found");
