@@ -40,16 +40,10 @@ Result<std::optional<int64_t>> IntFlag(const Args& args, const std::string& flag
 
 Result<int64_t> ParseSinceMs(std::string_view value, int64_t now_ms) {
   int64_t ms = -1;
-  auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
-  const bool integer = !value.empty() && ec == std::errc() && p == value.data() + value.size();
-  if (!integer) {
-    if (auto t = gateway::ParseRfc3339Millis(value)) {
-      ms = *t;
-    } else if (auto ago = stream::ParseDurationMs(value)) {
-      ms = std::max<int64_t>(0, now_ms - *ago);
-    } else {
-      ms = -1;
-    }
+  if (auto t = gateway::ParseTimeMillis(value)) {
+    ms = *t;
+  } else if (auto ago = stream::ParseDurationMs(value)) {
+    ms = std::max<int64_t>(0, now_ms - *ago);
   }
   if (ms < 0) {
     return InvalidArgument(

@@ -1,8 +1,11 @@
 // CloudEvents 1.0 over HTTP (binary, structured and batched modes) decoded into records laid
 // out like the CloudEvents Kafka protocol binding's binary mode. See envelope_decoding.h.
+#include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <ctime>
 #include <set>
+#include <string>
 
 #include "codec/json_parser.h"
 #include "gateway/envelope_decoding.h"
@@ -266,6 +269,18 @@ std::optional<int64_t> ParseRfc3339Millis(std::string_view s) {
   tm.tm_sec = sec == 60 ? 59 : sec;
   time_t t = timegm(&tm);
   return (static_cast<int64_t>(t) - offset_min * 60LL) * 1000 + millis;
+}
+
+std::optional<int64_t> ParseTimeMillis(std::string_view s) {
+  int64_t ms = -1;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), ms);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size()) {
+    std::string text(s);
+    std::replace(text.begin(), text.end(), ' ', '+');
+    ms = ParseRfc3339Millis(text).value_or(-1);
+  }
+  if (ms < 0) return std::nullopt;
+  return ms;
 }
 
 CloudEventsMode DetectCloudEventsMode(std::string_view media_type, const HeaderList& headers) {

@@ -115,5 +115,9 @@ Result<std::vector<V3Record>> DecodeRestProxyV3(std::string_view body, const Dec
 
 // RFC 3339 date-time ("2024-05-01T12:00:00.123Z", "...+02:00") → milliseconds since the epoch.
 std::optional<int64_t> ParseRfc3339Millis(std::string_view s);
+// A point in time as people write one: milliseconds since the epoch ("1796083200000") or an
+// RFC 3339 date-time; a space where an offset's '+' belongs is read as that '+' (form decoding
+// turns an unencoded '+' in a query into a space). nullopt when neither, or before the epoch.
+std::optional<int64_t> ParseTimeMillis(std::string_view s);
 
 }  // namespace sluice::gateway

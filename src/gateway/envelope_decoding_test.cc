@@ -176,5 +176,17 @@ TEST(Rfc3339Test, ParsesOffsetsAndFractions) {
   EXPECT_FALSE(ParseRfc3339Millis("1900-02-29T00:00:00Z").has_value());
 }
 
+TEST(Rfc3339Test, ParseTimeMillisTakesMillisOrADateTime) {
+  EXPECT_EQ(ParseTimeMillis("1700000000124"), 1700000000124);
+  EXPECT_EQ(ParseTimeMillis("0"), 0);
+  EXPECT_EQ(ParseTimeMillis("2023-11-14T22:13:20.124Z"), 1700000000124);
+  EXPECT_EQ(ParseTimeMillis("2023-11-14T23:13:20.124+01:00"), 1700000000124);
+  EXPECT_EQ(ParseTimeMillis("2023-11-14T23:13:20.124 01:00"), 1700000000124);  // a decoded '+'
+  for (const char* bad : {"", "-1", "10x", "1969-12-31T23:59:59Z", "2026-02-30T00:00:00Z",
+                          "99999999999999999999", "yesterday"}) {
+    EXPECT_FALSE(ParseTimeMillis(bad).has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace sluice::gateway

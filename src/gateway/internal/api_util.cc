@@ -1,9 +1,7 @@
 // Helpers shared by the RestApi handlers.
 #include "gateway/internal/api_util.h"
 
-#include <algorithm>
 #include <charconv>
-#include <string>
 
 #include "codec/json_parser.h"
 #include "gateway/envelope_decoding.h"
@@ -56,23 +54,14 @@ Result<std::optional<int64_t>> IntParam(const HttpRequest& req, std::string_view
 Result<std::optional<int64_t>> TimeParam(const HttpRequest& req, std::string_view name) {
   auto raw = req.Query(name);
   if (!raw) return std::optional<int64_t>();
-  int64_t v = -1;
-  auto [p, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), v);
-  if (raw->empty() || ec != std::errc() || p != raw->data() + raw->size()) {
-    // An unencoded '+' of a "+01:00" offset arrives as a space (form decoding): a space has
-    // no other meaning in a date-time, so read it back as the '+' it was.
-    std::string text(*raw);
-    std::replace(text.begin(), text.end(), ' ', '+');
-    std::optional<int64_t> t = ParseRfc3339Millis(text);
-    v = t.value_or(-1);
-  }
-  if (v < 0) {
+  std::optional<int64_t> v = ParseTimeMillis(*raw);
+  if (!v) {
     return InvalidArgument(
         "query parameter '{}' must be milliseconds since the epoch or an RFC 3339 time at or "
         "after the epoch (2026-12-01T09:30:00Z), got '{}'",
         name, *raw);
   }
-  return std::optional<int64_t>(v);
+  return v;
 }
 
 Result<int32_t> ParsePartition(const std::string& s) {
