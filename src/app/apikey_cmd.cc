@@ -8,10 +8,19 @@
 namespace sluice::app {
 
 namespace {
-constexpr const char* kApiKeyUsage = "sluice apikey create PRINCIPAL [--id ID]";
+constexpr const char* kApiKeyUsage =
+    "sluice apikey create PRINCIPAL [--id ID]\n"
+    "  prints a new API key for PRINCIPAL (once) and the policy entry holding its SHA-256\n"
+    "  --id ID   the key's id in the policy (default PRINCIPAL-<8 hex digits of the hash>)";
 }
 
 int RunApiKey(const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      fmt::print("usage: {}\n", kApiKeyUsage);
+      return 0;
+    }
+  }
   if (args.empty() || args[0] != "create") {
     fmt::print(stderr, "usage: {}\n", kApiKeyUsage);
     return 2;

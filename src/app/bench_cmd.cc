@@ -32,6 +32,7 @@ double CpuSeconds() {
 int RunBench(const std::vector<std::string>& argv, const nexmark::EngineRunner& engine) {
   auto args = ParseArgs(argv, {"--query", "--events", "--rate", "--batch"}, {"--baseline"});
   if (!args.ok()) return UsageError(args.status().message(), kUsage);
+  if (args->help) return PrintUsage(kUsage);
   if (args->positional.size() != 1 || args->positional[0] != "nexmark") {
     return UsageError("expected 'bench nexmark'", kUsage);
   }

@@ -62,6 +62,10 @@ Result<Args> ParseArgs(const std::vector<std::string>& argv, const std::vector<s
   };
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& a = argv[i];
+    if (a == "--help" || a == "-h") {
+      out.help = true;
+      return out;
+    }
     if (!a.starts_with("--") || a == "--") {
       out.positional.push_back(a);
       continue;
@@ -164,6 +168,11 @@ int Fail(const Status& st) {
 int UsageError(const std::string& message, const char* usage) {
   fmt::print(stderr, "sluice: {}\nusage: {}\n", message, usage);
   return 2;
+}
+
+int PrintUsage(const char* usage) {
+  fmt::print("usage: {}\n", usage);
+  return 0;
 }
 
 }  // namespace sluice::app

@@ -17,11 +17,14 @@ namespace sluice::app {
 struct Args {
   std::vector<std::string> positional;
   std::map<std::string, std::vector<std::string>> flags;
+  // --help or -h was given: the command prints its usage on stdout and exits 0 (PrintUsage).
+  bool help = false;
   bool Has(const std::string& f) const { return flags.count(f) != 0; }
   std::optional<std::string> Get(const std::string& f) const;
 };
 
 // Parses argv. `valued` flags take a value ("--x v" or "--x=v"); `boolean` ones do not.
+// --help and -h anywhere set `help` and end the parse (nothing after them is checked).
 // Errors: unknown flag, missing value.
 Result<Args> ParseArgs(const std::vector<std::string>& argv, const std::vector<std::string>& valued,
                        const std::vector<std::string>& boolean);
@@ -61,5 +64,7 @@ class Api {
 int Fail(const Status& st);
 // Prints "sluice: <message>\n<usage>" to stderr and returns 2.
 int UsageError(const std::string& message, const char* usage);
+// Prints "usage: <usage>" to stdout and returns 0 (the answer to --help).
+int PrintUsage(const char* usage);
 
 }  // namespace sluice::app

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 
 #include "app/client_common.h"
 #include "app/commands.h"
@@ -16,14 +18,31 @@ namespace sluice::app {
 namespace {
 
 constexpr const char* kUsage =
-    "sluice consume TOPIC [--partition P] [--from-beginning | --offset N | --since TIME] "
-    "[--group G] [--follow] [--max N] [--server URL]";
+    "sluice consume TOPIC [--partition P] [--from-beginning | --offset N | --since TIME]\n"
+    "                     [--group G] [--follow] [--max N] [--server URL]\n"
+    "  prints the topic's events as NDJSON on stdout\n"
+    "  --partition P      only partition P (default: every partition, in turn)\n"
+    "  --from-beginning   start at each partition's log start\n"
+    "  --offset N         start at offset N\n"
+    "  --since TIME       start at the first event at or after TIME: epoch milliseconds,\n"
+    "                     an RFC 3339 time (2026-12-01T09:30:00Z) or a duration back from\n"
+    "                     now (90s, 15m, 2h, 7d)\n"
+    "  --group G          without a start flag, start at G's committed offsets; commit the\n"
+    "                     position after every batch printed\n"
+    "  --follow           keep waiting for new events, and new partitions, until interrupted\n"
+    "  --max N            stop after N events\n"
+    "  A position that is no longer stored (retention) or past the end (a recreated topic)\n"
+    "  continues at the log start, with a warning on stderr.";
+
+// How often `--follow` looks for partitions added to the topic.
+constexpr std::chrono::seconds kRediscoverEvery{5};
 
 struct PartitionCursor {
   int32_t partition = 0;
   int64_t next = 0;          // next offset to fetch; -1: use `since`
   int64_t high_watermark = 0;
   bool caught_up = false;
+  bool explicit_offset = false;  // `next` is still the user's --offset, not yet read from
 };
 
 }  // namespace
@@ -32,6 +51,7 @@ int RunConsume(const std::vector<std::string>& argv) {
   auto args = ParseArgs(argv, {"--partition", "--offset", "--since", "--group", "--max"},
                         {"--from-beginning", "--follow"});
   if (!args.ok()) return UsageError(args.status().message(), kUsage);
+  if (args->help) return PrintUsage(kUsage);
   if (args->positional.size() != 1) return UsageError("consume needs exactly one TOPIC", kUsage);
   const std::string topic = args->positional[0];
   int starts = args->Has("--from-beginning") + args->Has("--offset") + args->Has("--since");
@@ -63,16 +83,32 @@ int RunConsume(const std::vector<std::string>& argv) {
   Api& api = **api_or;
   const std::string etopic = gateway::PercentEncode(topic);
 
-  auto desc = api.Call("GET", "/v1/topics/" + etopic);
-  if (!desc.ok()) return Fail(desc.status());
+  // Each partition's log start and high watermark now, from the topic's description.
+  struct Bounds {
+    int64_t log_start = 0;
+    int64_t high_watermark = 0;
+  };
+  auto describe = [&]() -> Result<std::map<int32_t, Bounds>> {
+    auto desc = api.Call("GET", "/v1/topics/" + etopic);
+    if (!desc.ok()) return desc.status();
+    std::map<int32_t, Bounds> out;
+    for (const auto& p : desc->Find("partitions")->items()) {
+      auto id = static_cast<int32_t>(p.Find("partition")->AsInt64().value_or(0));
+      out[id] = Bounds{p.Find("log_start_offset")->AsInt64().value_or(0),
+                       p.Find("high_watermark")->AsInt64().value_or(0)};
+    }
+    return out;
+  };
+  auto bounds = describe();
+  if (!bounds.ok()) return Fail(bounds.status());
   std::vector<PartitionCursor> cursors;
-  for (const auto& p : desc->Find("partitions")->items()) {
+  for (const auto& [id, b] : *bounds) {
+    if (only_partition >= 0 && id != only_partition) continue;
     PartitionCursor c;
-    c.partition = static_cast<int32_t>(p.Find("partition")->AsInt64().value_or(0));
-    if (only_partition >= 0 && c.partition != only_partition) continue;
-    c.high_watermark = p.Find("high_watermark")->AsInt64().value_or(0);
-    int64_t log_start = p.Find("log_start_offset")->AsInt64().value_or(0);
-    c.next = args->Has("--offset") ? offset : args->Has("--since") ? -1 : log_start;
+    c.partition = id;
+    c.high_watermark = b.high_watermark;
+    c.next = args->Has("--offset") ? offset : args->Has("--since") ? -1 : b.log_start;
+    c.explicit_offset = args->Has("--offset");
     cursors.push_back(c);
   }
   if (cursors.empty()) {
@@ -92,6 +128,7 @@ int RunConsume(const std::vector<std::string>& argv) {
 
   const bool progress = isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO);
   auto last_progress = std::chrono::steady_clock::now();
+  auto last_describe = std::chrono::steady_clock::now();
   int64_t printed = 0;
   std::string out;
   for (;;) {
@@ -105,7 +142,35 @@ int RunConsume(const std::vector<std::string>& argv) {
                                        etopic, c.partition, want, wait);
       target += c.next >= 0 ? fmt::format("&offset={}", c.next) : fmt::format("&since={}", since);
       auto r = api.Call("GET", target, "", "application/json", 60000);
+      if (!r.ok() && r.status().code() == ErrorCode::kOutOfRange) {
+        // The position is gone (retention removed it) or past the end (the topic was deleted
+        // and recreated, or a bad commit): continue at the log start, as a Kafka consumer with
+        // auto.offset.reset=earliest does. Only an explicit --offset past the end is an error.
+        auto now_bounds = describe();
+        if (!now_bounds.ok()) return Fail(now_bounds.status());
+        auto b = now_bounds->find(c.partition);
+        if (b == now_bounds->end()) return Fail(r.status());
+        if (c.next < b->second.log_start) {
+          fmt::print(stderr,
+                     "sluice: partition {}: offsets {} to {} are no longer stored (removed by "
+                     "retention); skipping {} events, continuing at {}\n",
+                     c.partition, c.next, b->second.log_start - 1, b->second.log_start - c.next,
+                     b->second.log_start);
+        } else if (c.next > b->second.high_watermark && !c.explicit_offset) {
+          fmt::print(stderr,
+                     "sluice: partition {}: offset {} is past the end (high watermark {}; was "
+                     "the topic recreated?); continuing at the log start, {}\n",
+                     c.partition, c.next, b->second.high_watermark, b->second.log_start);
+        } else {
+          return Fail(r.status());
+        }
+        c.next = b->second.log_start;
+        c.high_watermark = b->second.high_watermark;
+        all_caught_up = false;
+        continue;
+      }
       if (!r.ok()) return Fail(r.status());
+      c.explicit_offset = false;
       out.clear();
       const auto& events = r->Find("events")->items();
       for (const auto& e : events) {
@@ -143,6 +208,26 @@ int RunConsume(const std::vector<std::string>& argv) {
     }
     if (max >= 0 && printed >= max) break;
     if (all_caught_up && !follow) break;
+    if (follow && only_partition < 0 &&
+        std::chrono::steady_clock::now() - last_describe > kRediscoverEvery) {
+      // Partitions added while following are read from their start, so nothing in them is
+      // missed.
+      last_describe = std::chrono::steady_clock::now();
+      auto now_bounds = describe();
+      if (!now_bounds.ok()) return Fail(now_bounds.status());
+      for (const auto& [id, b] : *now_bounds) {
+        bool known = std::any_of(cursors.begin(), cursors.end(),
+                                 [id = id](const PartitionCursor& c) { return c.partition == id; });
+        if (known) continue;
+        fmt::print(stderr, "sluice: topic {} has a new partition {}; reading it from offset {}\n",
+                   topic, id, b.log_start);
+        PartitionCursor c;
+        c.partition = id;
+        c.next = b.log_start;
+        c.high_watermark = b.high_watermark;
+        cursors.push_back(c);
+      }
+    }
   }
   if (progress) fmt::print(stderr, "\r\033[Kconsumed {} events\n", printed);
   return 0;

@@ -28,11 +28,12 @@ system's CAs; credentials from $SLUICE_TOKEN or $SLUICE_API_KEY):
   topic create NAME [--partitions N] [--config k=v ...]
   topic list | topic describe NAME | topic alter NAME --config k=v ... | topic delete NAME
   produce TOPIC [--file F] [--key-field F] [--partition P] [--batch N]
-  consume TOPIC [--partition P] [--from-beginning | --offset N | --since MS]
+  consume TOPIC [--partition P] [--from-beginning | --offset N | --since TIME]
                 [--group G] [--follow] [--max N]
   pipeline deploy FILE [--replace] | pipeline validate FILE | pipeline list
   pipeline describe NAME | pipeline pause NAME | pipeline resume NAME | pipeline delete NAME
-Add --json to print raw JSON responses. Details: docs/cli.md.
+Add --json to print raw JSON responses; --help after a command explains it. Details:
+docs/cli.md.
 )";
 
 }  // namespace

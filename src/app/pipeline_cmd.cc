@@ -63,6 +63,7 @@ void PrintHeader() {
 int RunPipeline(const std::vector<std::string>& argv) {
   auto args = ParseArgs(argv, {}, {"--replace"});
   if (!args.ok()) return UsageError(args.status().message(), kUsage);
+  if (args->help) return PrintUsage(kUsage);
   if (args->positional.empty()) return UsageError("missing pipeline subcommand", kUsage);
   const std::string sub = args->positional[0];
   bool json = args->Has("--json");

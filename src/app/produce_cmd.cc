@@ -17,8 +17,13 @@ namespace sluice::app {
 namespace {
 
 constexpr const char* kUsage =
-    "sluice produce TOPIC [--file F] [--key-field FIELD] [--partition P] [--batch N] "
-    "[--server URL]";
+    "sluice produce TOPIC [--file F] [--key-field FIELD] [--partition P] [--batch N]\n"
+    "                     [--server URL]\n"
+    "  sends NDJSON (one JSON event per line; blank lines skipped) from stdin or F\n"
+    "  --file F           read F instead of stdin (- is stdin)\n"
+    "  --key-field FIELD  use the event's top-level FIELD as its key (same key, same partition)\n"
+    "  --partition P      send every event to partition P\n"
+    "  --batch N          events per request, 1-10000 (default 500)";
 constexpr size_t kMaxBatchBytes = 4 * 1024 * 1024;
 
 }  // namespace
@@ -26,6 +31,7 @@ constexpr size_t kMaxBatchBytes = 4 * 1024 * 1024;
 int RunProduce(const std::vector<std::string>& argv) {
   auto args = ParseArgs(argv, {"--file", "--key-field", "--partition", "--batch"}, {});
   if (!args.ok()) return UsageError(args.status().message(), kUsage);
+  if (args->help) return PrintUsage(kUsage);
   if (args->positional.size() != 1) return UsageError("produce needs exactly one TOPIC", kUsage);
   const std::string topic = args->positional[0];
   auto batch_flag = IntFlag(*args, "--batch", 1, 10000);

@@ -91,6 +91,7 @@ void PrintDescription(const codec::JsonValue& d) {
 int RunTopic(const std::vector<std::string>& argv) {
   auto args = ParseArgs(argv, {"--partitions", "--config"}, {"--internal"});
   if (!args.ok()) return UsageError(args.status().message(), kUsage);
+  if (args->help) return PrintUsage(kUsage);
   if (args->positional.empty()) return UsageError("missing topic subcommand", kUsage);
   const std::string sub = args->positional[0];
   bool json = args->Has("--json");

@@ -503,6 +503,101 @@ TEST_F(ApiTest, CliConsumeFollowsNewEventsAndHonoursStartFlags) {
   EXPECT_NE(missing.err.find("not_found"), std::string::npos) << missing.err;
 }
 
+TEST_F(ApiTest, CliConsumeContinuesPastPositionsThatAreGone) {
+  CreateTopic("gone", 1,
+              R"({"segment_bytes":1024,"max_message_bytes":1024,"retention_bytes":1024})");
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_EQ(Do("POST", "/v1/topics/gone/events", "\"" + std::string(100, 'a' + i % 26) + "\"")
+                  .status,
+              200);
+  }
+  int64_t start = 0;
+  for (int i = 0; i < 100 && start == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto d = Do("GET", "/v1/topics/gone");
+    start = d.json.Find("partitions")->items()[0].Find("log_start_offset")->AsInt64().value();
+  }
+  ASSERT_GT(start, 0) << "retention never advanced the log start";
+  std::string bin = SluiceBinary();
+  std::vector<std::string> env = {"SLUICE_SERVER=" + server_->url()};
+  // A group whose committed offset retention has since removed goes on at the log start and
+  // says how much it skipped, instead of failing.
+  ASSERT_EQ(Do("POST", "/v1/groups/late/offsets",
+               R"({"offsets":[{"topic":"gone","partition":0,"offset":2}]})")
+                .status,
+            200);
+  auto late = RunCommand({bin, "consume", "gone", "--group", "late"}, "", env);
+  EXPECT_EQ(late.exit_code, 0) << late.err;
+  EXPECT_EQ(std::count(late.out.begin(), late.out.end(), '\n'), 40 - start) << late.out;
+  EXPECT_TRUE(late.out.starts_with("{\"partition\":0,\"offset\":" + std::to_string(start) + ","))
+      << late.out;
+  EXPECT_NE(late.err.find("skipping " + std::to_string(start - 2) + " events, continuing at " +
+                          std::to_string(start)),
+            std::string::npos)
+      << late.err;
+  auto committed = Do("GET", "/v1/groups/late/offsets?topic=gone");
+  EXPECT_EQ(committed.json.Find("offsets")->items()[0].Find("offset")->AsInt64(), 40)
+      << committed.body;
+  // An explicit --offset below the log start likewise.
+  auto old = RunCommand({bin, "consume", "gone", "--offset", "0", "--max", "1"}, "", env);
+  EXPECT_EQ(old.exit_code, 0) << old.err;
+  EXPECT_NE(old.out.find("\"offset\":" + std::to_string(start) + ","), std::string::npos)
+      << old.out;
+  // A committed offset past the end (the topic was recreated) reads the new log from its start.
+  ASSERT_EQ(Do("POST", "/v1/groups/ahead/offsets",
+               R"({"offsets":[{"topic":"gone","partition":0,"offset":500}]})")
+                .status,
+            200);
+  auto ahead = RunCommand({bin, "consume", "gone", "--group", "ahead", "--max", "1"}, "", env);
+  EXPECT_EQ(ahead.exit_code, 0) << ahead.err;
+  EXPECT_NE(ahead.out.find("\"offset\":" + std::to_string(start) + ","), std::string::npos)
+      << ahead.out;
+  EXPECT_NE(ahead.err.find("offset 500 is past the end"), std::string::npos) << ahead.err;
+  // The user's own --offset past the end is an error, not silently somewhere else.
+  auto past = RunCommand({bin, "consume", "gone", "--offset", "500"}, "", env);
+  EXPECT_EQ(past.exit_code, 1);
+  EXPECT_NE(past.err.find("out_of_range"), std::string::npos) << past.err;
+  EXPECT_EQ(past.out, "");
+}
+
+TEST_F(ApiTest, CliConsumeFollowReadsPartitionsAddedMeanwhile) {
+  CreateTopic("widen", 1);
+  std::string bin = SluiceBinary();
+  std::vector<std::string> env = {"SLUICE_SERVER=" + server_->url()};
+  CommandResult followed;
+  std::thread consumer([&] {
+    // timeout(1) bounds the test if the new partition is never read.
+    followed = RunCommand(
+        {"/usr/bin/timeout", "30", bin, "consume", "widen", "--follow", "--max", "1"}, "", env);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto alter = Do("PATCH", "/v1/topics/widen", R"({"config":{"partitions":2}})");
+  ASSERT_EQ(alter.status, 200) << alter.body;
+  auto r = Do("POST", "/v1/topics/widen/events?envelope=true",
+              R"([{"value":"in the new partition","partition":1}])");
+  ASSERT_EQ(r.status, 200) << r.body;
+  consumer.join();  // --max 1: returns once the event in partition 1 is printed
+  EXPECT_EQ(followed.exit_code, 0) << followed.err;
+  EXPECT_TRUE(followed.out.starts_with("{\"partition\":1,\"offset\":0,")) << followed.out;
+  EXPECT_NE(followed.err.find("new partition 1"), std::string::npos) << followed.err;
+}
+
+TEST(CliTest, HelpPrintsUsageAndSucceeds) {
+  for (std::vector<std::string> cmd :
+       {std::vector<std::string>{"consume", "--help"}, {"produce", "-h"}, {"topic", "--help"},
+        {"topic", "create", "--help"}, {"pipeline", "--help"}, {"bench", "--help"},
+        {"apikey", "--help"}, {"serve", "--help"}, {"--help"}}) {
+    std::vector<std::string> argv = {SluiceBinary()};
+    argv.insert(argv.end(), cmd.begin(), cmd.end());
+    auto r = RunCommand(argv, "", {"SLUICE_SERVER=http://127.0.0.1:1"});
+    EXPECT_EQ(r.exit_code, 0) << cmd[0] << ": " << r.err;
+    EXPECT_TRUE(r.out.starts_with("usage: sluice ")) << cmd[0] << ": " << r.out;
+    EXPECT_EQ(r.err, "") << cmd[0];
+  }
+  auto consume = RunCommand({SluiceBinary(), "consume", "--help"});
+  EXPECT_NE(consume.out.find("--since TIME"), std::string::npos) << consume.out;
+}
+
 TEST(ServeTest, RefusesNonLoopbackWithoutInsecure) {
   TempDir dir;
   auto r = RunCommand({SluiceBinary(), "serve", "--data-dir", dir.path(), "--http-listen",
