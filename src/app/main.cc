@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "base/version.h"
 #include "app/nexmark_engine.h"
 
 namespace {
@@ -57,7 +58,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "--version" || cmd == "version") {
-    fmt::print("sluice 0.1.0\n");
+    fmt::print("sluice {}\n", sluice::kVersion);
     return 0;
   }
   fmt::print(stderr, "sluice: unknown command '{}'\n\n{}", cmd, kUsage);

@@ -5,7 +5,9 @@
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +20,7 @@
 #include "app/commands.h"
 #include "base/clock.h"
 #include "base/logging.h"
+#include "base/version.h"
 #include "codec/json_parser.h"
 #include "codec/json_writer.h"
 #include "config/loader.h"
@@ -27,6 +30,7 @@
 #include "gateway/rest_proxy_api.h"
 #include "grpc_gateway/grpc_server.h"
 #include "kafka/kafka_log.h"
+#include "metrics/process_metrics.h"
 #include "metrics/registry.h"
 #include "gateway/pipelines_api.h"
 #include "registry/registry.h"
@@ -96,6 +100,36 @@ std::string LineageInstance(const std::string& data_dir, spdlog::logger& log) {
   return id;
 }
 
+// Raises the soft limit on open files to the hard one: each partition keeps its active
+// segment, its two indexes and its recovery point open, and each connection a socket, so a
+// default soft limit of 1024 runs out at a few hundred partitions. Logs the limit, with a
+// warning when it stays low.
+void RaiseOpenFilesLimit(spdlog::logger& log, int64_t max_connections) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  const rlim_t before = rl.rlim_cur;
+  constexpr rlim_t kEnough = 1 << 20;  // a hard limit of "unlimited" is not asked for whole
+  if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < kEnough) {
+    rlimit raised = rl;
+    raised.rlim_cur = std::min(rl.rlim_max, kEnough);
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  const auto shown = [](rlim_t v) {
+    return v == RLIM_INFINITY ? std::string("unlimited") : std::to_string(v);
+  };
+  // Room for the connections plus ~2500 partitions; below it a busy server can hit EMFILE.
+  const rlim_t want = static_cast<rlim_t>(max_connections) + 10000;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+    log.warn(
+        "open files limit is {} (hard limit {}): each partition keeps 4 or more files open and "
+        "each connection 1, so creating partitions or accepting connections fails with 'Too many "
+        "open files' beyond it; raise it (ulimit -n, or LimitNOFILE= in a systemd unit)",
+        shown(rl.rlim_cur), shown(rl.rlim_max));
+  } else if (rl.rlim_cur != before) {
+    log.info("open files limit raised from {} to {}", shown(before), shown(rl.rlim_cur));
+  }
+}
+
 }  // namespace
 
 int RunServe(const std::vector<std::string>& raw_args) {
@@ -132,6 +166,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
   logging::Setup(*level, *format);
   auto& log = logging::Get("app");
   for (const auto& w : warnings) log.warn("{}", w);
+  RaiseOpenFilesLimit(log, cfg->max_connections);
 
   auto listen = config::ParseHostPort(cfg->http_listen);
   if (!listen.ok()) {
@@ -201,6 +236,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
   runtime::Shards shards(shard_count, cfg->blocking_threads);
   shards.Start();
   metrics::Registry registry;
+  metrics::AddProcessCollector(registry, kVersion);
 
   gateway::RestApiOptions api_opts;
   api_opts.max_event_bytes = cfg->max_event_bytes;

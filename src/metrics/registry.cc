@@ -65,7 +65,8 @@ Registry::~Registry() = default;
 
 Registry::Family& Registry::GetFamily(const std::string& name, const std::string& help, Type type,
                                       const std::vector<double>* buckets) {
-  static constexpr const char* kTypeNames[] = {"counter", "gauge", "histogram"};
+  static constexpr const char* kTypeNames[] = {"counter", "gauge", "histogram",
+                                               "counter (from state)"};
   SLUICE_CHECK(internal::IsValidMetricName(name), "invalid metric name '{}'", name);
   auto it = families_.find(name);
   if (it == families_.end()) {
@@ -105,6 +106,16 @@ Gauge& Registry::GetGauge(const std::string& name, const std::string& help, cons
   return *slot;
 }
 
+Gauge& Registry::GetCounterFromState(const std::string& name, const std::string& help,
+                                     const Labels& labels) {
+  Labels key = Normalise(name, labels, false);
+  std::lock_guard lock(mu_);
+  if (!retired_.empty()) retired_.erase(key);
+  auto& slot = GetFamily(name, help, Type::kStateCounter, nullptr).gauges[std::move(key)];
+  if (!slot) slot = std::make_unique<Gauge>();
+  return *slot;
+}
+
 Histogram& Registry::GetHistogram(const std::string& name, const std::string& help,
                                   std::vector<double> buckets, const Labels& labels) {
   Labels key = Normalise(name, labels, true);
@@ -120,7 +131,9 @@ void Registry::RemoveGauges(const Labels& labels) {
   Labels key = labels;
   std::sort(key.begin(), key.end());
   std::lock_guard lock(mu_);
-  for (auto& [name, family] : families_) family->gauges.erase(key);
+  for (auto& [name, family] : families_) {
+    if (family->type == Type::kGauge) family->gauges.erase(key);
+  }
 }
 
 void Registry::RetireSeries(const Labels& labels) {
@@ -168,7 +181,8 @@ std::string Registry::Expose() {
         }
         break;
       case Type::kGauge:
-        out += " gauge\n";
+      case Type::kStateCounter:
+        out += f.type == Type::kGauge ? " gauge\n" : " counter\n";
         for (const auto& [labels, g] : f.gauges) {
           if (!shown(labels)) continue;
           out += name;

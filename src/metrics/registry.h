@@ -41,6 +41,11 @@ class Registry {
   // [a-zA-Z_][a-zA-Z0-9_]*, do not start with "__" and are unique; invariant 1.
   Counter& GetCounter(const std::string& name, const std::string& help, const Labels& labels = {});
   Gauge& GetGauge(const std::string& name, const std::string& help, const Labels& labels = {});
+  // A counter whose value a collector copies from a total kept elsewhere (e.g. the CPU seconds
+  // the kernel counts), so it can be fractional: exposed with TYPE counter. The caller keeps it
+  // monotonic. REQUIRES (checked): as GetCounter; the name is not also a GetCounter family.
+  Gauge& GetCounterFromState(const std::string& name, const std::string& help,
+                             const Labels& labels = {});
   // REQUIRES (checked): buckets finite and strictly increasing (+Inf is added); no label "le".
   Histogram& GetHistogram(const std::string& name, const std::string& help,
                           std::vector<double> buckets, const Labels& labels = {});
@@ -69,7 +74,7 @@ class Registry {
 
  private:
   struct Family;
-  enum class Type { kCounter, kGauge, kHistogram };
+  enum class Type { kCounter, kGauge, kHistogram, kStateCounter };
   // REQUIRES: mu_ held.
   Family& GetFamily(const std::string& name, const std::string& help, Type type,
                     const std::vector<double>* buckets);

@@ -75,6 +75,13 @@ TEST_F(ApiTest, HealthAndMetricsAnswer) {
   EXPECT_TRUE(m.content_type.starts_with("text/plain; version=0.0.4")) << m.content_type;
   EXPECT_NE(m.body.find("sluice_http_requests_total{"), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("sluice_http_request_duration_seconds_bucket"), std::string::npos);
+  // The standard process series, as every Prometheus exporter has them.
+  for (const char* series :
+       {"\nprocess_cpu_seconds_total ", "\nprocess_resident_memory_bytes ",
+        "\nprocess_open_fds ", "\nprocess_max_fds ", "\nprocess_start_time_seconds ",
+        "\nsluice_build_info{version=\"0.1.0\"} 1\n"}) {
+    EXPECT_NE(m.body.find(series), std::string::npos) << series;
+  }
 }
 
 TEST_F(ApiTest, UnknownRouteIs404AndWrongMethodIs405) {
@@ -596,6 +603,19 @@ TEST(CliTest, HelpPrintsUsageAndSucceeds) {
   }
   auto consume = RunCommand({SluiceBinary(), "consume", "--help"});
   EXPECT_NE(consume.out.find("--since TIME"), std::string::npos) << consume.out;
+}
+
+TEST(ServeTest, RaisesTheOpenFilesLimitAndWarnsWhenItStaysLow) {
+  // Soft limit 1024 under a hard one of 2048: the server raises the soft limit to 2048 and,
+  // that being below what 10,000 connections and a few thousand partitions need, says so.
+  TempDir dir;
+  auto r = RunCommand({"/usr/bin/prlimit", "--nofile=1024:2048", "/usr/bin/timeout", "3",
+                       SluiceBinary(), "serve", "--data-dir", dir.path(), "--http-listen",
+                       "127.0.0.1:" + std::to_string(FreePort()), "--registry-listen", "",
+                       "--grpc-listen", ""});
+  EXPECT_EQ(r.exit_code, 124) << r.err;  // timeout(1) stopped a server that was running
+  EXPECT_NE(r.err.find("open files limit is 2048 (hard limit 2048)"), std::string::npos)
+      << r.err;
 }
 
 TEST(ServeTest, RefusesNonLoopbackWithoutInsecure) {
