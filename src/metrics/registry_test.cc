@@ -136,6 +136,18 @@ TEST(RegistryTest, RemovedGaugesAreNoLongerExposed) {
   EXPECT_EQ(r.GetGauge("size", "Bytes.", {{"topic", "b"}, {"partition", "0"}}).value(), 0);
 }
 
+TEST(RegistryTest, CounterFromStateIsACounterWithAFractionalValue) {
+  Registry r;
+  Gauge& cpu = r.GetCounterFromState("cpu_seconds_total", "CPU.", {{"topic", "a"}});
+  cpu.Set(1.25);
+  EXPECT_EQ(&r.GetCounterFromState("cpu_seconds_total", "CPU.", {{"topic", "a"}}), &cpu);
+  // RemoveGauges is for gauges: a counter with the same labels stays.
+  r.RemoveGauges({{"topic", "a"}});
+  EXPECT_EQ(Lines(r.Expose()), (L{"# HELP cpu_seconds_total CPU.",
+                                  "# TYPE cpu_seconds_total counter",
+                                  R"(cpu_seconds_total{topic="a"} 1.25)"}));
+}
+
 TEST(RegistryTest, RetiredSeriesAreHiddenUntilAskedForAgain) {
   Registry r;
   Counter& in = r.GetCounter("events_in", "In.", {{"pipeline", "p"}});
@@ -190,6 +202,8 @@ TEST(RegistryDeathTest, SameNameWithAnotherTypeAborts) {
   Registry r;
   r.GetCounter("m", "h");
   EXPECT_DEATH(r.GetGauge("m", "h"), "metric m registered as counter and as gauge");
+  EXPECT_DEATH(r.GetCounterFromState("m", "h"),
+               "metric m registered as counter and as counter \\(from state\\)");
 }
 
 TEST(RegistryDeathTest, SameHistogramWithOtherBucketsAborts) {
