@@ -342,6 +342,7 @@ int RunServe(const std::vector<std::string>& raw_args) {
     eo.checkpoint_interval_ms = cfg->checkpoint_interval_ms;
     eo.preallocate_bytes_per_second = static_cast<double>(cfg->preallocate_bytes_per_second);
     eo.delete_bytes_per_second = static_cast<double>(cfg->delete_bytes_per_second);
+    eo.min_free_bytes = cfg->min_free_bytes;
     eo.metrics = &registry;
     auto e = storage::EmbeddedLog::Open(eo, shards, SystemClock::Instance());
     if (!e.ok()) {

@@ -97,6 +97,8 @@ struct ServerConfig {
   // Zero-fill budget of `preallocate` topics, all partitions together; 0: unpaced.
   int64_t preallocate_bytes_per_second = 32LL * 1024 * 1024;
   int64_t delete_bytes_per_second = 256LL * 1024 * 1024;
+  // Client appends get 503 below this many free bytes; -1: min(1 GiB, 5% of the disk); 0: off.
+  int64_t min_free_bytes = -1;
 
   // OK, or kInvalidArgument naming the first bad key and why ("http.listen: port 0 is not in
   // 1..65535").

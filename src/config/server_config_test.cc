@@ -151,6 +151,7 @@ TEST(ServerConfigTest, ToYamlWritesTheFileLayout) {
             "  checkpoint_interval_ms: 1000\n"
             "  preallocate_bytes_per_second: 33554432\n"
             "  delete_bytes_per_second: 268435456\n"
+            "  min_free_bytes: -1\n"
             "kafka:\n"
             "  group_session_timeout_ms: 10000\n"
             "  group_heartbeat_interval_ms: 1000\n"

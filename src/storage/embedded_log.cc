@@ -10,7 +10,9 @@
 #include <unordered_map>
 
 #include "metrics/registry.h"
+#include "storage/internal/disk_space.h"
 #include "storage/internal/file.h"
+#include "storage/internal/logger.h"
 #include "storage/internal/offsets_codec.h"
 #include "storage/internal/reaper.h"
 #include "storage/partition_log.h"
@@ -74,7 +76,8 @@ class EmbeddedLogImpl {
       : options_(std::move(options)),
         shards_(shards),
         clock_(clock),
-        preallocation_pacer_(options_.preallocate_bytes_per_second) {
+        preallocation_pacer_(options_.preallocate_bytes_per_second),
+        disk_space_(options_.data_dir, options_.min_free_bytes) {
     if (options_.delete_bytes_per_second > 0) {
       reaper_ = std::make_unique<internal::Reaper>(options_.delete_bytes_per_second, &clock_);
     }
@@ -181,7 +184,22 @@ class EmbeddedLogImpl {
   // Store-wide gauges of gradual deletion (the reaper), refreshed with the partitions'.
   void PublishStoreGauges() {
     metrics::Registry* r = options_.metrics;
-    if (!r || !reaper_) return;
+    if (!r) return;
+    const internal::DiskSpaceGuard::Space space = disk_space_.Get();
+    if (space.total_bytes >= 0) {
+      r->GetGauge("sluice_storage_disk_free_bytes",
+                  "Bytes available on the data directory's filesystem")
+          .Set(static_cast<double>(space.free_bytes));
+      r->GetGauge("sluice_storage_disk_total_bytes", "Size of the data directory's filesystem")
+          .Set(static_cast<double>(space.total_bytes));
+      r->GetGauge("sluice_storage_disk_min_free_bytes",
+                  "Free bytes below which client appends are refused (0: never)")
+          .Set(static_cast<double>(space.min_free_bytes));
+      r->GetGauge("sluice_storage_disk_space_low",
+                  "1 while client appends are refused because the disk is nearly full")
+          .Set(space.low ? 1 : 0);
+    }
+    if (!reaper_) return;
     const internal::Reaper::Stats s = reaper_->GetStats();
     r->GetGauge("sluice_storage_delete_backlog_bytes",
                 "Bytes of removed segments still being deleted gradually")
@@ -189,6 +207,29 @@ class EmbeddedLogImpl {
     r->GetGauge("sluice_storage_delete_backlog_files",
                 "Removed files and deleted topics still being deleted gradually")
         .Set(static_cast<double>(s.pending));
+  }
+
+  // Looks at the free space again and logs when client appends start or stop being refused.
+  // Called on open and by shard 0's housekeeping tick (every checkpoint interval).
+  void RefreshDiskSpace() {
+    auto space = disk_space_.Refresh();
+    if (!space.ok()) {
+      internal::Logger().warn("cannot read the free space of {}: {}", options_.data_dir,
+                              space.status().message());
+      return;
+    }
+    if (space->low && !reported_low_space_) {
+      internal::Logger().error(
+          "disk nearly full: {} MiB free of {} MiB in {}, below store.min_free_bytes ({} MiB); "
+          "refusing appends to client topics (503) until space is freed",
+          space->free_bytes >> 20, space->total_bytes >> 20, options_.data_dir,
+          space->min_free_bytes >> 20);
+    } else if (!space->low && reported_low_space_) {
+      internal::Logger().info("disk space back above store.min_free_bytes: {} MiB free; "
+                              "accepting appends again",
+                              space->free_bytes >> 20);
+    }
+    reported_low_space_ = space->low;
   }
 
   Result<std::shared_ptr<PartitionLog>> LocalPartition(const TopicPartition& tp) {
@@ -221,6 +262,8 @@ class EmbeddedLogImpl {
       return FailedPrecondition("data directory {} is in use by another sluice process",
                                 options_.data_dir);
     }
+    RefreshDiskSpace();
+    PublishStoreGauges();  // from the start, not only from the first tick
     DIR* d = ::opendir(TopicsDir().c_str());
     if (!d) return ErrnoStatus("opendir " + TopicsDir(), errno);
     std::vector<std::string> names;
@@ -303,7 +346,10 @@ class EmbeddedLogImpl {
         auto live = st.partitions.find(p->tp());
         if (live != st.partitions.end() && live->second == p) PublishPartitionGauges(p->tp(), *p);
       }
-      PublishStoreGauges();
+      if (runtime::Shards::CurrentIndex() == 0) {
+        RefreshDiskSpace();
+        PublishStoreGauges();
+      }
     }
     st.loop_running = false;
     st.loop_exited.NotifyAll();
@@ -542,6 +588,9 @@ class EmbeddedLogImpl {
     model::RecordBatchBuilder builder(clock_.NowMs(), estimate);
     for (const auto& r : records) builder.Add(r);
     std::string batch = builder.Finish();
+    if (!meta.internal) {
+      SLUICE_CO_RETURN_IF_ERROR(disk_space_.Admit(static_cast<int64_t>(batch.size())));
+    }
     co_return co_await AppendBatch(std::move(tp), std::move(batch));
   }
 
@@ -564,6 +613,9 @@ class EmbeddedLogImpl {
       if (keyless) {
         co_return InvalidArgument("topic '{}' is compacted: every record needs a key", tp.topic);
       }
+    }
+    if (!meta.internal) {
+      SLUICE_CO_RETURN_IF_ERROR(disk_space_.Admit(static_cast<int64_t>(batch.size())));
     }
     co_return co_await AppendBatch(std::move(tp), std::move(batch));
   }
@@ -707,6 +759,8 @@ class EmbeddedLogImpl {
   internal::Pacer preallocation_pacer_;
   // Removed segments, replaced files, deleted topics; null when deletion is unpaced.
   std::unique_ptr<internal::Reaper> reaper_;
+  internal::DiskSpaceGuard disk_space_;
+  bool reported_low_space_ = false;  // shard 0 only
   bool admin_busy_ = false;  // shard 0 only
   runtime::Event admin_done_;
   std::map<std::string, std::map<TopicPartition, GroupOffset>> offsets_;  // offsets owner only

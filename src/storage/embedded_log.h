@@ -39,6 +39,10 @@ struct EmbeddedLogOptions {
   // so that the blocks they free are discarded a few MiB at a time; <= 0: unlinked at once.
   // See docs/formats/segment.md.
   double delete_bytes_per_second = 256.0 * 1024 * 1024;
+  // Client appends are refused (kUnavailable) while the data directory's filesystem has fewer
+  // free bytes than this, so the rest stays for internal topics, recovery points and indexes
+  // and a full disk never fails an fdatasync. < 0: min(1 GiB, 5% of the filesystem); 0: off.
+  int64_t min_free_bytes = -1;
   // Where counters and gauges go; may be null.
   metrics::Registry* metrics = nullptr;
   // Makes chosen fsyncs/writes fail; tests only.

@@ -19,6 +19,7 @@
 
 #include "metrics/registry.h"
 #include "runtime/event.h"
+#include "storage/internal/disk_space.h"
 #include "storage/internal/reaper.h"
 #include "storage/segment.h"
 
@@ -55,6 +56,7 @@ class EmbeddedLogTest : public ::testing::Test {
     o.checkpoint_interval_ms = registry_ ? 20 : 3600 * 1000;  // the tick publishes gauges
     o.faults = &faults_;
     o.delete_bytes_per_second = delete_bytes_per_second_;
+    o.min_free_bytes = min_free_bytes_;
     o.metrics = registry_.get();
     auto r = EmbeddedLog::Open(o, *shards_, clock_);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -168,6 +170,7 @@ class EmbeddedLogTest : public ::testing::Test {
   fs::path dir_;
   std::unique_ptr<metrics::Registry> registry_;  // set before Restart() to expose metrics
   double delete_bytes_per_second_ = EmbeddedLogOptions().delete_bytes_per_second;
+  int64_t min_free_bytes_ = EmbeddedLogOptions().min_free_bytes;
   ManualClock clock_;
   FaultInjector faults_;
   std::unique_ptr<runtime::Shards> shards_;
@@ -423,6 +426,66 @@ TEST_F(EmbeddedLogTest, AFailedWriteLeavesNoPartialBatch) {
   auto all = ReadAll("t", 0);
   ASSERT_EQ(all.size(), 6u);
   EXPECT_EQ(all[3].second, "c0");
+}
+
+TEST_F(EmbeddedLogTest, ANearlyFullDiskRefusesClientAppendsButNotInternalOnes) {
+  // A threshold no disk meets: the store sees itself as nearly full from the start.
+  registry_ = std::make_unique<metrics::Registry>();
+  min_free_bytes_ = int64_t{1} << 62;
+  Restart();
+  Create("t");
+  auto refused = AppendValues("t", 0, 1, "x");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), ErrorCode::kUnavailable);  // 503, retriable
+  EXPECT_NE(refused.status().message().find("disk is nearly full"), std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(Describe("t").partitions[0].high_watermark, Offset(0));  // nothing written
+  // Consumer offsets (the internal `_offsets` topic) still commit: the reserve is for them.
+  Status commit = Run([&]() -> Task<Status> {
+    std::vector<GroupOffset> offs{GroupOffset{TopicPartition{"t", PartitionId(0)}, Offset(0), ""}};
+    co_return co_await log_->CommitOffsets("g", offs);
+  });
+  EXPECT_TRUE(commit.ok()) << commit.ToString();
+  EXPECT_EQ(MetricWhen("sluice_storage_disk_space_low", [](double v) { return v == 1; }), 1);
+  EXPECT_TRUE(MetricWhen("sluice_storage_disk_free_bytes", [](double v) { return v > 0; }));
+  // With the guard off, the same append goes through.
+  min_free_bytes_ = 0;
+  Restart();
+  auto ok = AppendValues("t", 0, 1, "x");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(MetricWhen("sluice_storage_disk_space_low", [](double v) { return v == 0; }), 0);
+}
+
+TEST(DiskSpaceGuardTest, AdmitsUpToTheThresholdCountingBytesSinceTheLastLook) {
+  const std::string dir = fs::temp_directory_path().string();
+  internal::DiskSpaceGuard probe(dir, 0);
+  auto first = probe.Refresh();
+  ASSERT_TRUE(first.ok());
+  if (first->free_bytes < (int64_t{2} << 30)) GTEST_SKIP() << "needs 2 GiB free in " << dir;
+  EXPECT_EQ(first->min_free_bytes, 0);
+  EXPECT_TRUE(probe.Admit(int64_t{1} << 40).ok());  // off: anything goes
+
+  // Leave 1 GiB of room above the threshold. The steps leave a wide margin (other processes
+  // may write or free a few hundred MiB meanwhile).
+  constexpr int64_t kMiB = int64_t{1} << 20;
+  internal::DiskSpaceGuard g(dir, first->free_bytes - 1024 * kMiB);
+  ASSERT_TRUE(g.Refresh().ok());
+  EXPECT_TRUE(g.Admit(400 * kMiB).ok());
+  EXPECT_TRUE(g.Admit(400 * kMiB).ok());
+  Status full = g.Admit(600 * kMiB);  // 400 + 400 + 600 > 1024
+  EXPECT_EQ(full.code(), ErrorCode::kUnavailable) << full.ToString();
+  EXPECT_TRUE(g.Get().low);
+  EXPECT_FALSE(g.Admit(1).ok());  // low until the next look
+  ASSERT_TRUE(g.Refresh().ok());   // nothing was written: room again
+  EXPECT_FALSE(g.Get().low);
+  EXPECT_TRUE(g.Admit(400 * kMiB).ok());
+
+  // The default: min(1 GiB, 5% of the filesystem).
+  internal::DiskSpaceGuard automatic(dir, -1);
+  auto a = automatic.Refresh();
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->min_free_bytes, std::min<int64_t>(int64_t{1} << 30, a->total_bytes / 20));
+  EXPECT_FALSE(internal::DiskSpaceGuard("/nonexistent/dir", -1).Refresh().ok());
 }
 
 TEST_F(EmbeddedLogTest, RetentionDeletesWholeOldSegments) {

@@ -185,13 +185,21 @@ Status ValidateTopicName(std::string_view name, bool allow_internal) {
   if (name.empty()) return InvalidArgument("topic name is empty");
   if (name.size() > 249) return InvalidArgument("topic name is longer than 249 characters");
   if (name == "." || name == "..") return InvalidArgument("topic name '{}' is not allowed", name);
-  for (char c : name) {
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '.' || c == '_' || c == '-';
-    if (!ok) {
-      return InvalidArgument("topic name '{}' has character '{}'; allowed: a-z A-Z 0-9 . _ -", name,
-                             c);
+    if (ok) continue;
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte >= 0x7f) {
+      // Half of a UTF-8 sequence or a control byte would print as garbage: name it in hex.
+      return InvalidArgument(
+          "topic name '{}' has byte 0x{:02X} at position {} (names are ASCII); allowed: a-z A-Z "
+          "0-9 . _ -",
+          name, byte, i);
     }
+    return InvalidArgument("topic name '{}' has character '{}'; allowed: a-z A-Z 0-9 . _ -", name,
+                           c);
   }
   if (!allow_internal && name[0] == '_') {
     return InvalidArgument("topic name '{}' starts with '_', reserved for internal topics", name);

@@ -37,3 +37,27 @@ TEST(TopicConfigTest, ToMapRoundTrips) {
 
 }  // namespace
 }  // namespace sluice::storage
+
+namespace sluice::storage {
+namespace {
+
+TEST(TopicNameTest, NamesTheOffendingCharacterReadably) {
+  EXPECT_TRUE(ValidateTopicName("orders.v2_eu-1", false).ok());
+  EXPECT_NE(ValidateTopicName("a b", false).message().find("has character ' '"),
+            std::string::npos);
+  // Non-ASCII and control bytes are named in hex, never echoed as half a UTF-8 sequence.
+  Status utf8 = ValidateTopicName("caf\xC3\xA9", false);
+  EXPECT_EQ(utf8.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(utf8.message().find("has byte 0xC3 at position 3 (names are ASCII)"),
+            std::string::npos)
+      << utf8.message();
+  EXPECT_NE(ValidateTopicName("a\tb", false).message().find("byte 0x09 at position 1"),
+            std::string::npos);
+  EXPECT_FALSE(ValidateTopicName("_internal", false).ok());
+  EXPECT_TRUE(ValidateTopicName("_internal", true).ok());
+  EXPECT_FALSE(ValidateTopicName("..", true).ok());
+  EXPECT_FALSE(ValidateTopicName(std::string(250, 'a'), false).ok());
+}
+
+}  // namespace
+}  // namespace sluice::storage

@@ -636,6 +636,31 @@ TEST(ServeTest, PrintsServingLineAndStopsCleanlyOnSigterm) {
   EXPECT_EQ(s.Stop(), 0) << s.Output();
 }
 
+TEST(ServeTest, ANearlyFullDiskAnswers503AndStillCommitsOffsets) {
+  // A free-space threshold no disk meets stands in for a nearly full disk.
+  TempDir dir;
+  ServerProcess s(dir.path() + "/data", dir.path() + "/log",
+                  {"--set", "store.min_free_bytes=4611686018427387904"});
+  ASSERT_TRUE(s.Start().ok()) << s.Output();
+  auto client = std::move(gateway::HttpClient::Create(s.url())).value();
+  ASSERT_EQ(Call(*client, "POST", "/v1/topics", R"({"name":"full","partitions":1})").status, 201);
+  auto r = Call(*client, "POST", "/v1/topics/full/events", R"([{"a":1},{"a":2}])");
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(r.Header("retry-after"), "1");
+  EXPECT_EQ(r.json.Find("error_code")->text(), "unavailable") << r.body;
+  EXPECT_NE(r.body.find("disk is nearly full"), std::string::npos) << r.body;
+  auto d = Call(*client, "GET", "/v1/topics/full");
+  EXPECT_EQ(d.json.Find("partitions")->items()[0].Find("high_watermark")->AsInt64(), 0);
+  EXPECT_EQ(Call(*client, "POST", "/v1/groups/g/offsets",
+                 R"({"offsets":[{"topic":"full","partition":0,"offset":0}]})")
+                .status,
+            200);
+  EXPECT_NE(s.Output().find("disk nearly full"), std::string::npos) << s.Output();
+  EXPECT_NE(Call(*client, "GET", "/metrics").body.find("\nsluice_storage_disk_space_low 1\n"),
+            std::string::npos);
+  EXPECT_EQ(s.Stop(), 0) << s.Output();
+}
+
 // A raw TCP connection, for requests the HTTP client would never send.
 int RawConnect(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -185,6 +185,7 @@ const std::vector<Field>& Fields() {
       {"store.checkpoint_interval_ms", "", &C::checkpoint_interval_ms, 1, kInt64Max},
       {"store.preallocate_bytes_per_second", "", &C::preallocate_bytes_per_second, 0, kInt64Max},
       {"store.delete_bytes_per_second", "", &C::delete_bytes_per_second, 0, kInt64Max},
+      {"store.min_free_bytes", "", &C::min_free_bytes, -1, kInt64Max},
       {"kafka.group_session_timeout_ms", "", &C::kafka_group_session_timeout_ms, 1, 3600000},
       {"kafka.group_heartbeat_interval_ms", "", &C::kafka_group_heartbeat_interval_ms, 1, 3600000},
       {"kafka.admin_api", "", &C::kafka_admin_api},  // last: ToYaml adds kafka.properties after it
