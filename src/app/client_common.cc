@@ -38,7 +38,7 @@ Result<std::optional<int64_t>> IntFlag(const Args& args, const std::string& flag
   return std::optional<int64_t>(n);
 }
 
-Result<int64_t> ParseSinceMs(std::string_view value, int64_t now_ms) {
+Result<int64_t> ParseSinceMs(std::string_view value, int64_t now_ms, std::string_view flag) {
   int64_t ms = -1;
   if (auto t = gateway::ParseTimeMillis(value)) {
     ms = *t;
@@ -47,9 +47,9 @@ Result<int64_t> ParseSinceMs(std::string_view value, int64_t now_ms) {
   }
   if (ms < 0) {
     return InvalidArgument(
-        "--since takes milliseconds since the epoch, an RFC 3339 time (2026-12-01T09:30:00Z) "
+        "{} takes milliseconds since the epoch, an RFC 3339 time (2026-12-01T09:30:00Z) "
         "or a duration back from now (90s, 15m, 2h, 7d); got '{}'",
-        value);
+        flag, value);
   }
   return ms;
 }

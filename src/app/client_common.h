@@ -37,8 +37,9 @@ Result<std::optional<int64_t>> IntFlag(const Args& args, const std::string& flag
 
 // --since's value as milliseconds since the epoch: an integer (already ms), an RFC 3339 time
 // ("2026-12-01T09:30:00Z", "...+01:00"), or a duration back from now_ms ("90s", "15m", "2h",
-// "7d"). Errors: kInvalidArgument listing the three forms.
-Result<int64_t> ParseSinceMs(std::string_view value, int64_t now_ms);
+// "7d"). Errors: kInvalidArgument naming `flag` and listing the three forms.
+Result<int64_t> ParseSinceMs(std::string_view value, int64_t now_ms,
+                             std::string_view flag = "--since");
 
 // --server, else $SLUICE_SERVER, else http://127.0.0.1:8080.
 std::string ServerUrl(const Args& args);

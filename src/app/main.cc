@@ -31,6 +31,9 @@ system's CAs; credentials from $SLUICE_TOKEN or $SLUICE_API_KEY):
   produce TOPIC [--file F] [--key-field F] [--partition P] [--batch N]
   consume TOPIC [--partition P] [--from-beginning | --offset N | --since TIME]
                 [--group G] [--follow] [--max N]
+  group list | group describe GROUP
+  group reset GROUP --topic T (--to-earliest | --to-latest | --to-offset N | --to-time TIME)
+              [--partition P] [--execute]
   pipeline deploy FILE [--replace] | pipeline validate FILE | pipeline list
   pipeline describe NAME | pipeline pause NAME | pipeline resume NAME | pipeline delete NAME
 Add --json to print raw JSON responses; --help after a command explains it. Details:
@@ -51,6 +54,7 @@ int main(int argc, char** argv) {
   if (cmd == "produce") return sluice::app::RunProduce(args);
   if (cmd == "apikey") return sluice::app::RunApiKey(args);
   if (cmd == "consume") return sluice::app::RunConsume(args);
+  if (cmd == "group" || cmd == "groups") return sluice::app::RunGroup(args);
   if (cmd == "bench") return sluice::app::RunBench(args, sluice::app::MakeNexmarkEngineRunner());
   if (cmd == "pipeline" || cmd == "pipelines") return sluice::app::RunPipeline(args);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {

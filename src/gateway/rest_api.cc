@@ -2,6 +2,10 @@
 // live in events_api.cc.
 #include "gateway/rest_api.h"
 
+#include <algorithm>
+#include <map>
+#include <optional>
+
 #include "base/clock.h"
 
 #include "codec/json_parser.h"
@@ -55,6 +59,7 @@ void RestApi::Register(Router& router) {
       RouteAccess::On("group:{group}", {Action::kConsume}));
   add("GET", "/v1/groups/{group}/offsets", "fetch_offsets", &RestApi::FetchOffsets,
       RouteAccess::On("group:{group}", {Action::kConsume}));
+  add("GET", "/v1/groups", "list_groups", &RestApi::ListGroups, RouteAccess::Authenticated());
   add("GET", "/metrics", "metrics", &RestApi::Metrics, RouteAccess::Authenticated());
   add("GET", "/health/live", "health_live", &RestApi::Live, RouteAccess::Open());
   add("GET", "/health/ready", "health_ready", &RestApi::Ready, RouteAccess::Open());
@@ -298,11 +303,55 @@ Task<HttpResponse> RestApi::FetchOffsets(HttpRequest& req) {
   }
   auto offs = co_await log->FetchOffsets(group, tps);
   if (!offs.ok()) co_return HttpResponse::Error(offs.status());
+  // Each partition's log start and high watermark, to show how far behind the group is (one
+  // describe per topic; a topic deleted since the commit has none).
+  std::map<std::string, std::optional<storage::TopicDescription>> topics;
+  for (const auto& g : *offs) {
+    if (topics.count(g.tp.topic) != 0) continue;
+    auto d = co_await log->DescribeTopic(g.tp.topic);
+    if (!d.ok() && d.status().code() != ErrorCode::kNotFound) {
+      co_return HttpResponse::Error(d.status());
+    }
+    topics[g.tp.topic] = d.ok() ? std::optional(std::move(*d)) : std::nullopt;
+  }
   JsonWriter w;
   w.BeginObject().Field("group", group).Key("offsets").BeginArray();
+  int64_t total_lag = 0;
   for (const auto& g : *offs) {
     w.BeginObject().Field("topic", g.tp.topic).Field("partition", g.tp.partition.value());
-    w.Field("offset", g.offset.value()).Field("metadata", g.metadata).EndObject();
+    w.Field("offset", g.offset.value()).Field("metadata", g.metadata);
+    const auto& d = topics[g.tp.topic];
+    const int32_t p = g.tp.partition.value();
+    if (d && p >= 0 && static_cast<size_t>(p) < d->partitions.size()) {
+      const storage::PartitionInfo& info = d->partitions[static_cast<size_t>(p)];
+      const int64_t lag = std::max<int64_t>(0, info.high_watermark.value() - g.offset.value());
+      total_lag += lag;
+      w.Field("log_start_offset", info.log_start_offset.value());
+      w.Field("high_watermark", info.high_watermark.value()).Field("lag", lag);
+    } else {
+      w.Key("log_start_offset").Null().Key("high_watermark").Null().Key("lag").Null();
+    }
+    w.EndObject();
+  }
+  w.EndArray().Field("lag", total_lag).EndObject();
+  co_return HttpResponse::Json(200, w.Take());
+}
+
+Task<HttpResponse> RestApi::ListGroups(HttpRequest& req) {
+  HttpResponse err;
+  storage::Log* log = LogOr503(&err);
+  if (log == nullptr) co_return err;
+  auto groups = co_await log->ListGroups();
+  if (!groups.ok()) co_return HttpResponse::Error(groups.status());
+  JsonWriter w;
+  w.BeginObject().Key("groups").BeginArray();
+  for (const auto& g : *groups) {
+    // With auth on, only groups the caller may consume as are listed.
+    if (req.security != nullptr &&
+        !Authorize(req, auth_rbac::Action::kConsume, "group:" + g).ok()) {
+      continue;
+    }
+    w.BeginObject().Field("group", g).EndObject();
   }
   w.EndArray().EndObject();
   co_return HttpResponse::Json(200, w.Take());

@@ -94,6 +94,7 @@ class RestApi {
   Task<HttpResponse> Fetch(HttpRequest& req);
   Task<HttpResponse> CommitOffsets(HttpRequest& req);
   Task<HttpResponse> FetchOffsets(HttpRequest& req);
+  Task<HttpResponse> ListGroups(HttpRequest& req);
   Task<HttpResponse> Metrics(HttpRequest& req);
   Task<HttpResponse> Live(HttpRequest& req);
   Task<HttpResponse> Ready(HttpRequest& req);

@@ -1,5 +1,6 @@
 // KafkaLog reads (a pool of assign()-ed consumers, one per in-flight read), timestamp lookup,
 // and consumer-group offsets (a standalone client per group: commit and fetch, never join).
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -446,6 +447,40 @@ Task<Result<std::vector<storage::GroupOffset>>> KafkaLog::FetchOffsets(
         CollectCommitted(list.get(), out);
         return out;
       };
+  co_return co_await st->RunIo(std::move(work));
+}
+
+Task<Result<std::vector<std::string>>> KafkaLog::ListGroups() {
+  State* st = st_.get();
+  auto work = [st]() -> Result<std::vector<std::string>> {
+    const std::string what = "list consumer groups";
+    internal::Queue q(rd_kafka_queue_new(st->producer.get()));
+    internal::AdminOptions opts(
+        rd_kafka_AdminOptions_new(st->producer.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS));
+    char errstr[256];
+    rd_kafka_AdminOptions_set_request_timeout(opts.get(), st->options.request_timeout_ms, errstr,
+                                              sizeof(errstr));
+    rd_kafka_ListConsumerGroups(st->producer.get(), opts.get(), q.get());
+    SLUICE_ASSIGN_OR_RETURN(
+        internal::Event ev,
+        st->AwaitAdmin(q.get(), RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, what));
+    const rd_kafka_ListConsumerGroups_result_t* result =
+        rd_kafka_event_ListConsumerGroups_result(ev.get());
+    size_t n_errors = 0;
+    const rd_kafka_error_t** errors = rd_kafka_ListConsumerGroups_result_errors(result, &n_errors);
+    if (n_errors > 0) {
+      // A broker that could not answer: a partial list would silently hide its groups.
+      return ErrorStatus(rd_kafka_error_code(errors[0]), what, rd_kafka_error_string(errors[0]));
+    }
+    size_t n = 0;
+    const rd_kafka_ConsumerGroupListing_t** groups =
+        rd_kafka_ListConsumerGroups_result_valid(result, &n);
+    std::vector<std::string> out;
+    for (size_t i = 0; i < n; ++i) out.emplace_back(rd_kafka_ConsumerGroupListing_group_id(groups[i]));
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  };
   co_return co_await st->RunIo(std::move(work));
 }
 

@@ -748,6 +748,17 @@ class EmbeddedLogImpl {
     co_return co_await shards_.InvokeOn(Owner(OffsetsTp()), fn16);
   }
 
+  Task<Result<std::vector<std::string>>> ListGroups() {
+    auto fn = [this]() -> Task<Result<std::vector<std::string>>> {
+      std::vector<std::string> out;
+      for (const auto& [group, partitions] : offsets_) {
+        if (!partitions.empty()) out.push_back(group);  // std::map: already sorted
+      }
+      co_return out;
+    };
+    co_return co_await shards_.InvokeOn(Owner(OffsetsTp()), fn);
+  }
+
   EmbeddedLogOptions options_;
   runtime::Shards& shards_;
   const Clock& clock_;
@@ -874,6 +885,8 @@ Task<Result<std::vector<GroupOffset>>> EmbeddedLog::FetchOffsets(
     std::string group, std::vector<model::TopicPartition> partitions) {
   co_return co_await impl_->FetchOffsets(std::move(group), std::move(partitions));
 }
+
+Task<Result<std::vector<std::string>>> EmbeddedLog::ListGroups() { return impl_->ListGroups(); }
 
 std::optional<model::PartitionId> EmbeddedLog::LocalPartition(std::string_view topic,
                                                               int32_t partition_count,

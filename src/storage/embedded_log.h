@@ -86,6 +86,7 @@ class EmbeddedLog final : public Log {
   Task<Status> CommitOffsets(std::string group, std::vector<GroupOffset> offsets) override;
   Task<Result<std::vector<GroupOffset>>> FetchOffsets(
       std::string group, std::vector<model::TopicPartition> partitions) override;
+  Task<Result<std::vector<std::string>>> ListGroups() override;
 
   // Runs retention and compaction on every partition now (tests; normally periodic).
   Task<Status> RunHousekeeping();

@@ -196,6 +196,10 @@ class Log {
   // Empty `partitions` means every partition the group has committed.
   virtual Task<Result<std::vector<GroupOffset>>> FetchOffsets(
       std::string group, std::vector<model::TopicPartition> partitions) = 0;
+  // The groups, sorted by name: on the embedded store every group with a committed offset; on
+  // Kafka the cluster's consumer groups (ListGroups), which include groups that only have
+  // members. Errors: the log's.
+  virtual Task<Result<std::vector<std::string>>> ListGroups() = 0;
 
   // Joins `group` as a member that shares the partitions of `topic` with the group's other
   // members, and reports what this member owns to `listener` (which must outlive the

@@ -567,6 +567,59 @@ TEST_F(ApiTest, CliConsumeContinuesPastPositionsThatAreGone) {
   EXPECT_EQ(past.out, "");
 }
 
+TEST_F(ApiTest, GroupsAreListedWithTheirLagAndCanBeReset) {
+  CreateTopic("lagged", 2);
+  ASSERT_EQ(Do("POST", "/v1/topics/lagged/events?envelope=true",
+               R"([{"value":1,"partition":0},{"value":2,"partition":0},{"value":3,"partition":0},
+                   {"value":4,"partition":1}])")
+                .status,
+            200);
+  ASSERT_EQ(Do("POST", "/v1/groups/laggards/offsets",
+               R"({"offsets":[{"topic":"lagged","partition":0,"offset":1}]})")
+                .status,
+            200);
+  auto list = Do("GET", "/v1/groups");
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_NE(list.body.find(R"({"group":"laggards"})"), std::string::npos) << list.body;
+  auto offs = Do("GET", "/v1/groups/laggards/offsets?topic=lagged");
+  ASSERT_EQ(offs.status, 200) << offs.body;
+  EXPECT_EQ(offs.json.Find("lag")->AsInt64(), 2) << offs.body;
+  const auto& p0 = offs.json.Find("offsets")->items().at(0);
+  EXPECT_EQ(p0.Find("high_watermark")->AsInt64(), 3);
+  EXPECT_EQ(p0.Find("log_start_offset")->AsInt64(), 0);
+  EXPECT_EQ(p0.Find("lag")->AsInt64(), 2);
+
+  std::string bin = SluiceBinary();
+  std::vector<std::string> env = {"SLUICE_SERVER=" + server_->url()};
+  auto groups = RunCommand({bin, "group", "list"}, "", env);
+  EXPECT_EQ(groups.exit_code, 0) << groups.err;
+  EXPECT_NE(groups.out.find("laggards\n"), std::string::npos) << groups.out;
+  auto describe = RunCommand({bin, "group", "describe", "laggards"}, "", env);
+  EXPECT_EQ(describe.exit_code, 0) << describe.err;
+  EXPECT_NE(describe.out.find("Lag:   2\n"), std::string::npos) << describe.out;
+  // Without --execute a reset only shows its plan.
+  auto dry = RunCommand({bin, "group", "reset", "laggards", "--topic", "lagged", "--to-latest"},
+                        "", env);
+  EXPECT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("dry run"), std::string::npos) << dry.out;
+  EXPECT_EQ(Do("GET", "/v1/groups/laggards/offsets").json.Find("lag")->AsInt64(), 2);
+  auto reset = RunCommand({bin, "group", "reset", "laggards", "--topic", "lagged", "--to-latest",
+                           "--execute"},
+                          "", env);
+  EXPECT_EQ(reset.exit_code, 0) << reset.err;
+  auto after = Do("GET", "/v1/groups/laggards/offsets?topic=lagged");
+  EXPECT_EQ(after.json.Find("lag")->AsInt64(), 0) << after.body;
+  ASSERT_EQ(after.json.Find("offsets")->items().size(), 2u) << after.body;  // both partitions
+  EXPECT_EQ(after.json.Find("offsets")->items()[1].Find("offset")->AsInt64(), 1);
+  auto early = RunCommand({bin, "group", "reset", "laggards", "--topic", "lagged", "--to-time",
+                           "2020-01-01T00:00:00Z", "--partition", "0", "--execute"},
+                          "", env);
+  EXPECT_EQ(early.exit_code, 0) << early.err;
+  EXPECT_EQ(Do("GET", "/v1/groups/laggards/offsets").json.Find("lag")->AsInt64(), 3);
+  auto bad = RunCommand({bin, "group", "reset", "laggards", "--topic", "lagged"}, "", env);
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+}
+
 TEST_F(ApiTest, CliConsumeFollowReadsPartitionsAddedMeanwhile) {
   CreateTopic("widen", 1);
   std::string bin = SluiceBinary();

@@ -1,6 +1,6 @@
 // The Log conformance suite against kafka::KafkaLog on librdkafka's in-process mock cluster.
-// The mock has no admin API, no timestamp lookup and no "all partitions" OffsetFetch, so those
-// cases skip (src/kafka/README.md lists what the mock cannot show).
+// The mock has no admin API, no timestamp lookup, no "all partitions" OffsetFetch and no
+// ListGroups, so those cases skip (src/kafka/README.md lists what the mock cannot show).
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
@@ -50,6 +50,9 @@ class KafkaUnderTest final : public LogUnderTest {
   bool SupportsAdmin() const override { return false; }
   bool SupportsTimestampLookup() const override { return false; }
   bool SupportsFetchAllGroupOffsets() const override { return false; }
+  // The mock has no ListGroups handler: librdkafka answers "Required feature not supported by
+  // broker".
+  bool SupportsListGroups() const override { return false; }
   std::string Name() const override { return "librdkafka mock cluster"; }
 
  private:

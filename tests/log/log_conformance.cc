@@ -3,6 +3,7 @@
 #include "log_conformance.h"
 #include "model/record_batch.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -145,6 +146,11 @@ struct Calls {
                             [&]() -> Task<Result<std::vector<storage::GroupOffset>>> {
                               co_return co_await log.FetchOffsets(group, std::move(tps));
                             });
+  }
+  Result<std::vector<std::string>> Groups() {
+    return runtime::BlockOn(shards, ShardId(0), [&]() -> Task<Result<std::vector<std::string>>> {
+      co_return co_await log.ListGroups();
+    });
   }
   Result<storage::TopicDescription> Describe(std::string name) {
     return runtime::BlockOn(shards, ShardId(0), [&]() -> Task<Result<storage::TopicDescription>> {
@@ -592,6 +598,25 @@ TEST_P(LogConformanceTest, FetchWithNoPartitionsReturnsEveryCommittedPartition) 
   EXPECT_EQ((*f)[0].tp, TP(t, 0));
   EXPECT_EQ((*f)[1].tp, TP(t, 2));
   EXPECT_EQ((*f)[1].metadata, "x");
+}
+
+TEST_P(LogConformanceTest, ListGroupsNamesGroupsThatCommitted) {
+  CALLS;
+  const std::string t = MakeTopic(2);
+  const std::string a = t + "-a", b = t + "-b";
+  ASSERT_TRUE(c.Commit(b, {{TP(t, 1), Offset(0), ""}}).ok());
+  ASSERT_TRUE(c.Commit(a, {{TP(t, 0), Offset(0), ""}}).ok());
+  auto groups = c.Groups();
+  if (!groups.ok() && !under_test().SupportsListGroups()) {
+    GTEST_SKIP() << under_test().Name() << " cannot list groups: " << groups.status().ToString();
+  }
+  ASSERT_TRUE(groups.ok()) << groups.status().ToString();
+  auto at_a = std::find(groups->begin(), groups->end(), a);
+  auto at_b = std::find(groups->begin(), groups->end(), b);
+  ASSERT_NE(at_a, groups->end());
+  ASSERT_NE(at_b, groups->end());
+  EXPECT_LT(at_a, at_b);  // sorted
+  EXPECT_EQ(std::find(groups->begin(), groups->end(), t + "-never"), groups->end());
 }
 
 TEST_P(LogConformanceTest, CommitToUnknownTopicIsNotFound) {

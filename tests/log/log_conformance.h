@@ -34,6 +34,8 @@ struct LogUnderTest {
   virtual bool SupportsTimestampLookup() const = 0;
   // FetchOffsets with an empty partition list returns every committed partition.
   virtual bool SupportsFetchAllGroupOffsets() const { return true; }
+  // ListGroups answers (the test skips, with the log's error, only when this is false).
+  virtual bool SupportsListGroups() const { return true; }
   // DescribeTopic/ListTopics report the topic configuration (not just the partition count).
   virtual bool SupportsDescribeConfig() const { return SupportsAdmin(); }
   virtual std::string Name() const = 0;
