@@ -53,6 +53,25 @@ class ApiTest : public ::testing::Test {
     auto r = Do("GET", "/v1/topics/" + topic);
     return r.json.Find("partitions")->items()[p].Find("high_watermark")->AsInt64().value();
   }
+  // Creates `topic` with 1 KiB segments and 1 KiB retention, produces 40 events of 100 bytes
+  // and waits for retention to advance the log start; returns the new log start.
+  int64_t ProduceUntilRetentionMoves(const std::string& topic) {
+    CreateTopic(topic, 1,
+                R"({"segment_bytes":1024,"max_message_bytes":1024,"retention_bytes":1024})");
+    for (int i = 0; i < 40; ++i) {
+      auto r = Do("POST", "/v1/topics/" + topic + "/events",
+                  "\"" + std::string(100, 'a' + i % 26) + "\"");
+      EXPECT_EQ(r.status, 200) << r.body;
+    }
+    int64_t start = 0;
+    for (int i = 0; i < 100 && start == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      auto d = Do("GET", "/v1/topics/" + topic);
+      start = d.json.Find("partitions")->items()[0].Find("log_start_offset")->AsInt64().value();
+    }
+    EXPECT_GT(start, 0) << "retention never advanced the log start";
+    return start;
+  }
   static void ExpectError(const JsonResponse& r, int status, const std::string& code) {
     EXPECT_EQ(r.status, status) << r.body;
     ASSERT_TRUE(r.json.is_object()) << r.body;
@@ -297,20 +316,8 @@ TEST_F(ApiTest, BadFetchParametersAre4xx) {
 }
 
 TEST_F(ApiTest, OffsetBelowLogStartIs416) {
-  CreateTopic("short", 1,
-              R"({"segment_bytes":1024,"max_message_bytes":1024,"retention_bytes":1024})");
-  for (int i = 0; i < 40; ++i) {
-    ASSERT_EQ(Do("POST", "/v1/topics/short/events", "\"" + std::string(100, 'a' + i % 26) + "\"")
-                  .status,
-              200);
-  }
-  int64_t start = 0;
-  for (int i = 0; i < 100 && start == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto d = Do("GET", "/v1/topics/short");
-    start = d.json.Find("partitions")->items()[0].Find("log_start_offset")->AsInt64().value();
-  }
-  ASSERT_GT(start, 0) << "retention never advanced the log start";
+  const int64_t start = ProduceUntilRetentionMoves("short");
+  ASSERT_GT(start, 0);
   auto r = Do("GET", "/v1/topics/short/partitions/0/events?offset=0");
   ExpectError(r, 416, "out_of_range");
   EXPECT_NE(r.json.Find("message")->text().find("log_start_offset is " + std::to_string(start)),
@@ -511,20 +518,8 @@ TEST_F(ApiTest, CliConsumeFollowsNewEventsAndHonoursStartFlags) {
 }
 
 TEST_F(ApiTest, CliConsumeContinuesPastPositionsThatAreGone) {
-  CreateTopic("gone", 1,
-              R"({"segment_bytes":1024,"max_message_bytes":1024,"retention_bytes":1024})");
-  for (int i = 0; i < 40; ++i) {
-    ASSERT_EQ(Do("POST", "/v1/topics/gone/events", "\"" + std::string(100, 'a' + i % 26) + "\"")
-                  .status,
-              200);
-  }
-  int64_t start = 0;
-  for (int i = 0; i < 100 && start == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto d = Do("GET", "/v1/topics/gone");
-    start = d.json.Find("partitions")->items()[0].Find("log_start_offset")->AsInt64().value();
-  }
-  ASSERT_GT(start, 0) << "retention never advanced the log start";
+  const int64_t start = ProduceUntilRetentionMoves("gone");
+  ASSERT_GT(start, 0);
   std::string bin = SluiceBinary();
   std::vector<std::string> env = {"SLUICE_SERVER=" + server_->url()};
   // A group whose committed offset retention has since removed goes on at the log start and
