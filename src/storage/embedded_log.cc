@@ -218,18 +218,30 @@ class EmbeddedLogImpl {
                               space.status().message());
       return;
     }
-    if (space->low && !reported_low_space_) {
-      internal::Logger().error(
-          "disk nearly full: {} MiB free of {} MiB in {}, below store.min_free_bytes ({} MiB); "
-          "refusing appends to client topics (503) until space is freed",
-          space->free_bytes >> 20, space->total_bytes >> 20, options_.data_dir,
-          space->min_free_bytes >> 20);
-    } else if (!space->low && reported_low_space_) {
-      internal::Logger().info("disk space back above store.min_free_bytes: {} MiB free; "
-                              "accepting appends again",
-                              space->free_bytes >> 20);
+    if (space->low) {
+      LogLowDiskSpace();
+    } else if (low_space_logged_.exchange(false)) {
+      internal::Logger().info("disk space is back: {} free; accepting appends again",
+                              internal::DiskSpaceGuard::Bytes(space->free_bytes));
     }
-    reported_low_space_ = space->low;
+  }
+  // Once per period of refused appends (any shard): the first refusal, or the first look that
+  // finds the disk nearly full, says so at once.
+  void LogLowDiskSpace() {
+    if (low_space_logged_.exchange(true)) return;
+    using Guard = internal::DiskSpaceGuard;
+    const Guard::Space space = disk_space_.Get();
+    internal::Logger().error(
+        "disk nearly full: {} free of {} in {}, store.min_free_bytes is {}; refusing appends to "
+        "client topics (503) until space is freed",
+        Guard::Bytes(space.free_bytes), Guard::Bytes(space.total_bytes), options_.data_dir,
+        Guard::Bytes(space.min_free_bytes));
+  }
+  // Admits a client append of `bytes` against the free-space reserve.
+  Status AdmitClientAppend(int64_t bytes) {
+    Status st = disk_space_.Admit(bytes);
+    if (!st.ok()) LogLowDiskSpace();
+    return st;
   }
 
   Result<std::shared_ptr<PartitionLog>> LocalPartition(const TopicPartition& tp) {
@@ -589,7 +601,7 @@ class EmbeddedLogImpl {
     for (const auto& r : records) builder.Add(r);
     std::string batch = builder.Finish();
     if (!meta.internal) {
-      SLUICE_CO_RETURN_IF_ERROR(disk_space_.Admit(static_cast<int64_t>(batch.size())));
+      SLUICE_CO_RETURN_IF_ERROR(AdmitClientAppend(static_cast<int64_t>(batch.size())));
     }
     co_return co_await AppendBatch(std::move(tp), std::move(batch));
   }
@@ -615,7 +627,7 @@ class EmbeddedLogImpl {
       }
     }
     if (!meta.internal) {
-      SLUICE_CO_RETURN_IF_ERROR(disk_space_.Admit(static_cast<int64_t>(batch.size())));
+      SLUICE_CO_RETURN_IF_ERROR(AdmitClientAppend(static_cast<int64_t>(batch.size())));
     }
     co_return co_await AppendBatch(std::move(tp), std::move(batch));
   }
@@ -771,7 +783,7 @@ class EmbeddedLogImpl {
   // Removed segments, replaced files, deleted topics; null when deletion is unpaced.
   std::unique_ptr<internal::Reaper> reaper_;
   internal::DiskSpaceGuard disk_space_;
-  bool reported_low_space_ = false;  // shard 0 only
+  std::atomic<bool> low_space_logged_{false};
   bool admin_busy_ = false;  // shard 0 only
   runtime::Event admin_done_;
   std::map<std::string, std::map<TopicPartition, GroupOffset>> offsets_;  // offsets owner only

@@ -461,24 +461,41 @@ TEST(DiskSpaceGuardTest, AdmitsUpToTheThresholdCountingBytesSinceTheLastLook) {
   internal::DiskSpaceGuard probe(dir, 0);
   auto first = probe.Refresh();
   ASSERT_TRUE(first.ok());
-  if (first->free_bytes < (int64_t{2} << 30)) GTEST_SKIP() << "needs 2 GiB free in " << dir;
+  const int64_t free0 = first->free_bytes;
+  if (free0 < (int64_t{10} << 30)) GTEST_SKIP() << "needs 10 GiB free in " << dir;
   EXPECT_EQ(first->min_free_bytes, 0);
   EXPECT_TRUE(probe.Admit(int64_t{1} << 40).ok());  // off: anything goes
 
-  // Leave 1 GiB of room above the threshold. The steps leave a wide margin (other processes
-  // may write or free a few hundred MiB meanwhile).
-  constexpr int64_t kMiB = int64_t{1} << 20;
-  internal::DiskSpaceGuard g(dir, first->free_bytes - 1024 * kMiB);
+  // A threshold 1/21 of the free space below it (room >= 487 MiB): the steps leave a wide
+  // margin for what other processes write or free meanwhile.
+  const int64_t threshold = free0 / 105 * 100;
+  const int64_t room = free0 - threshold;
+  internal::DiskSpaceGuard g(dir, threshold);
   ASSERT_TRUE(g.Refresh().ok());
-  EXPECT_TRUE(g.Admit(400 * kMiB).ok());
-  EXPECT_TRUE(g.Admit(400 * kMiB).ok());
-  Status full = g.Admit(600 * kMiB);  // 400 + 400 + 600 > 1024
-  EXPECT_EQ(full.code(), ErrorCode::kUnavailable) << full.ToString();
-  EXPECT_TRUE(g.Get().low);
-  EXPECT_FALSE(g.Admit(1).ok());  // low until the next look
-  ASSERT_TRUE(g.Refresh().ok());   // nothing was written: room again
   EXPECT_FALSE(g.Get().low);
-  EXPECT_TRUE(g.Admit(400 * kMiB).ok());
+  EXPECT_TRUE(g.Admit(room * 4 / 10).ok());
+  EXPECT_TRUE(g.Admit(room * 4 / 10).ok());
+  Status full = g.Admit(room * 6 / 10);  // 0.4 + 0.4 + 0.6 of the room
+  EXPECT_EQ(full.code(), ErrorCode::kUnavailable) << full.ToString();
+  EXPECT_NE(full.message().find("store.min_free_bytes is"), std::string::npos);
+  EXPECT_TRUE(g.Get().low);
+  EXPECT_FALSE(g.Admit(1).ok());  // low until a look finds enough room
+  // Nothing was written, but the free space is under a tenth above the threshold: still low,
+  // so the guard does not flip with every batch around the line.
+  ASSERT_TRUE(g.Refresh().ok());
+  EXPECT_TRUE(g.Get().low);
+  EXPECT_FALSE(g.Admit(1).ok());
+
+  // With the free space well above the threshold, the next look lifts the refusal.
+  internal::DiskSpaceGuard h(dir, free0 / 2);
+  ASSERT_TRUE(h.Refresh().ok());
+  EXPECT_FALSE(h.Admit(free0).ok());
+  EXPECT_TRUE(h.Get().low);
+  ASSERT_TRUE(h.Refresh().ok());
+  EXPECT_FALSE(h.Get().low);
+  EXPECT_TRUE(h.Admit(int64_t{1} << 20).ok());
+  EXPECT_EQ(internal::DiskSpaceGuard::Bytes(880640), "860.0 KiB");
+  EXPECT_EQ(internal::DiskSpaceGuard::Bytes(512), "512 B");
 
   // The default: min(1 GiB, 5% of the filesystem).
   internal::DiskSpaceGuard automatic(dir, -1);

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "base/status.h"
 
 namespace sluice::storage::internal {
@@ -29,8 +31,9 @@ class DiskSpaceGuard {
   };
 
   // Looks at the filesystem again (statvfs: a few microseconds, no I/O) and forgets the bytes
-  // admitted since the last look, which the new figure includes. Errors: statvfs failed (the
-  // state is left as it was).
+  // admitted since the last look, which the new figure includes. Once low, the guard stays low
+  // until a tenth more than the threshold is free, so that it does not flip with every batch
+  // around the line. Errors: statvfs failed (the state is left as it was).
   Result<Space> Refresh() {
     struct statvfs s {};
     if (::statvfs(dir_.c_str(), &s) != 0) return ErrnoStatus("statvfs " + dir_, errno);
@@ -43,12 +46,15 @@ class DiskSpaceGuard {
     threshold_.store(threshold, std::memory_order_relaxed);
     free_.store(free, std::memory_order_relaxed);
     admitted_.store(0, std::memory_order_relaxed);
-    low_.store(threshold > 0 && free < threshold, std::memory_order_relaxed);
+    const int64_t line = low_.load(std::memory_order_relaxed) ? threshold + threshold / 10
+                                                               : threshold;
+    low_.store(threshold > 0 && free < line, std::memory_order_relaxed);
     return Get();
   }
 
-  // Whether `bytes` more may be appended: the free space at the last look, less what was
-  // admitted since, stays at or above the threshold. Thread-safe, lock-free.
+  // Whether `bytes` more may be appended: the guard is not low and the free space at the last
+  // look, less what was admitted since, stays at or above the threshold (a refusal makes it
+  // low until Refresh finds enough room). Thread-safe, lock-free.
   // Errors: kUnavailable (retriable: space comes back when retention or a topic delete frees
   // it) naming the free space and the threshold.
   Status Admit(int64_t bytes) {
@@ -62,9 +68,21 @@ class DiskSpaceGuard {
     admitted_.fetch_sub(bytes, std::memory_order_relaxed);
     low_.store(true, std::memory_order_relaxed);
     return Unavailable(
-        "the store's disk is nearly full: {} MiB free, below store.min_free_bytes ({} MiB); "
-        "appends resume when retention or deleting topics frees space",
-        std::max<int64_t>(0, free - before) >> 20, threshold >> 20);
+        "the store's disk is nearly full: {} free, store.min_free_bytes is {}; appends resume "
+        "when retention or deleting topics frees space",
+        Bytes(std::max<int64_t>(0, free - before)), Bytes(threshold));
+  }
+
+  // "512 B", "860.0 KiB", "1.0 GiB".
+  static std::string Bytes(int64_t n) {
+    static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(n);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+      v /= 1024;
+      ++u;
+    }
+    return u == 0 ? std::to_string(n) + " B" : fmt::format("{:.1f} {}", v, kUnits[u]);
   }
 
   Space Get() const {
