@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <thread>
 
 #include "app/client_common.h"
 #include "app/commands.h"
@@ -29,7 +30,8 @@ constexpr const char* kUsage =
     "                     now (90s, 15m, 2h, 7d)\n"
     "  --group G          without a start flag, start at G's committed offsets; commit the\n"
     "                     position after every batch printed\n"
-    "  --follow           keep waiting for new events, and new partitions, until interrupted\n"
+    "  --follow           keep waiting for new events, and new partitions, until interrupted;\n"
+    "                     waits through server restarts\n"
     "  --max N            stop after N events\n"
     "  A position that is no longer stored (retention) or past the end (a recreated topic)\n"
     "  continues at the log start, with a warning on stderr.";
@@ -129,6 +131,8 @@ int RunConsume(const std::vector<std::string>& argv) {
   const bool progress = isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO);
   auto last_progress = std::chrono::steady_clock::now();
   auto last_describe = std::chrono::steady_clock::now();
+  bool outage = false;  // --follow: the server is unreachable and being retried
+  auto backoff = std::chrono::milliseconds(250);
   int64_t printed = 0;
   std::string out;
   for (;;) {
@@ -142,6 +146,23 @@ int RunConsume(const std::vector<std::string>& argv) {
                                        etopic, c.partition, want, wait);
       target += c.next >= 0 ? fmt::format("&offset={}", c.next) : fmt::format("&since={}", since);
       auto r = api.Call("GET", target, "", "application/json", 60000);
+      if (follow && !r.ok() && r.status().code() == ErrorCode::kUnavailable) {
+        // The server restarts or is overloaded: a follower waits for it, as `tail -F` and Kafka
+        // consumers do, instead of ending.
+        if (!outage) {
+          fmt::print(stderr, "sluice: {}; retrying until it is back\n", r.status().message());
+        }
+        outage = true;
+        std::this_thread::sleep_for(backoff);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+        all_caught_up = false;
+        break;
+      }
+      if (outage && r.ok()) {
+        fmt::print(stderr, "sluice: the server is back; continuing\n");
+        outage = false;
+        backoff = std::chrono::milliseconds(250);
+      }
       if (!r.ok() && r.status().code() == ErrorCode::kOutOfRange) {
         // The position is gone (retention removed it) or past the end (the topic was deleted
         // and recreated, or a bad commit): continue at the log start, as a Kafka consumer with
@@ -197,7 +218,9 @@ int RunConsume(const std::vector<std::string>& argv) {
         w.EndObject().EndArray().EndObject();
         auto cr = api.Call("POST", "/v1/groups/" + gateway::PercentEncode(*group) + "/offsets",
                            w.str());
-        if (!cr.ok()) return Fail(cr.status().WithContext("committing offsets"));
+        // A follower keeps going through an outage; the next batch's commit covers this one.
+        const bool retriable = follow && cr.status().code() == ErrorCode::kUnavailable;
+        if (!cr.ok() && !retriable) return Fail(cr.status().WithContext("committing offsets"));
       }
       auto now = std::chrono::steady_clock::now();
       if (progress && now - last_progress > std::chrono::milliseconds(200)) {
@@ -214,6 +237,7 @@ int RunConsume(const std::vector<std::string>& argv) {
       // missed.
       last_describe = std::chrono::steady_clock::now();
       auto now_bounds = describe();
+      if (!now_bounds.ok() && now_bounds.status().code() == ErrorCode::kUnavailable) continue;
       if (!now_bounds.ok()) return Fail(now_bounds.status());
       for (const auto& [id, b] : *now_bounds) {
         bool known = std::any_of(cursors.begin(), cursors.end(),

@@ -710,6 +710,39 @@ TEST(ServeTest, ANearlyFullDiskAnswers503AndStillCommitsOffsets) {
   EXPECT_EQ(s.Stop(), 0) << s.Output();
 }
 
+TEST(ServeTest, CliConsumeFollowWaitsThroughARestart) {
+  TempDir dir;
+  ServerProcess s(dir.path() + "/data", dir.path() + "/log");
+  ASSERT_TRUE(s.Start().ok()) << s.Output();
+  auto c = std::move(gateway::HttpClient::Create(s.url())).value();
+  ASSERT_EQ(Call(*c, "POST", "/v1/topics", R"({"name":"restarts","partitions":1})").status, 201);
+  ASSERT_EQ(Call(*c, "POST", "/v1/topics/restarts/events", R"({"n":1})").status, 200);
+  CommandResult followed;
+  std::thread consumer([&] {
+    followed = RunCommand({"/usr/bin/timeout", "60", SluiceBinary(), "consume", "restarts",
+                           "--follow", "--group", "tail", "--max", "2"},
+                          "", {"SLUICE_SERVER=" + s.url()});
+  });
+  // Once the first event is committed the consumer is following; then restart the server.
+  for (int i = 0; i < 100; ++i) {
+    auto o = Call(*c, "GET", "/v1/groups/tail/offsets");
+    if (o.status == 200 && o.body.find("\"offset\":1") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(s.Stop(), 0) << s.Output();
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // the consumer finds it gone
+  ASSERT_TRUE(s.Start().ok()) << s.Output();
+  c = std::move(gateway::HttpClient::Create(s.url())).value();
+  ASSERT_EQ(Call(*c, "POST", "/v1/topics/restarts/events", R"({"n":2})").status, 200);
+  consumer.join();
+  EXPECT_EQ(followed.exit_code, 0) << followed.err;
+  EXPECT_EQ(std::count(followed.out.begin(), followed.out.end(), '\n'), 2) << followed.out;
+  EXPECT_NE(followed.out.find("\"value\":{\"n\":2}"), std::string::npos) << followed.out;
+  EXPECT_NE(followed.err.find("retrying until it is back"), std::string::npos) << followed.err;
+  EXPECT_NE(followed.err.find("the server is back"), std::string::npos) << followed.err;
+  EXPECT_EQ(s.Stop(), 0) << s.Output();
+}
+
 // Fills a real, small filesystem (a 16 MiB tmpfs mounted for the test; skipped where mounting is
 // not allowed) through the HTTP API. With the free-space guard, appends stop with 503 before the
 // disk is full and resume once a topic delete frees space; without it, the disk fills up, the
