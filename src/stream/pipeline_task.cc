@@ -332,9 +332,21 @@ Task<void> PipelineTask::Run() {
     bool had_data = false;
     st = co_await RunCycle(had_data);
     if (!st.ok()) {
-      // Appends can fail transiently (a partition that is being reopened, shutdown): retry the
-      // cycle's flush with a pause rather than dropping staged outputs.
-      Log().warn("pipeline {} task {}: {}", spec_->name, task_index_, st.message());
+      // Appends can fail transiently (a partition that is being reopened, shutdown, a nearly
+      // full disk): retry the cycle's flush with a pause rather than dropping staged outputs.
+      // The same kind of error twice a second for minutes is one line per 30 s, with a count.
+      const auto now = std::chrono::steady_clock::now();
+      if (st.code() != last_error_ || now - last_error_logged_ >= std::chrono::seconds(30)) {
+        Log().warn("pipeline {} task {}: {}{}", spec_->name, task_index_, st.message(),
+                   repeats_ > 0 ? fmt::format(" (and {} times more since the last report)",
+                                              repeats_)
+                                : std::string());
+        last_error_ = st.code();
+        last_error_logged_ = now;
+        repeats_ = 0;
+      } else {
+        ++repeats_;
+      }
       {
         std::lock_guard lock(status_mu_);
         status_.error = std::string(st.message());

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <deque>
 #include <map>
@@ -161,6 +162,10 @@ class PipelineTask {
   std::atomic<bool> finished_{false};
   int64_t last_commit_ms_ = 0;
   bool positions_dirty_ = false;
+  // Rate limit of the retried-cycle warning (Run's coroutine only).
+  ErrorCode last_error_ = ErrorCode::kOk;
+  std::chrono::steady_clock::time_point last_error_logged_{};
+  int64_t repeats_ = 0;
   mutable std::mutex status_mu_;
   TaskStatus status_;
 };

@@ -598,3 +598,50 @@ TEST_F(PipelineTest, CliDeploysListsAndDescribes) {
 
 }  // namespace
 }  // namespace sluice::e2e
+
+namespace sluice::e2e {
+namespace {
+
+// Outputs that cannot be appended (here: the disk is nearly full) are retried, not dropped, and
+// the retries do not flood the log: one warning per 30 s for the same kind of error.
+TEST_F(PipelineTest, OutputsRefusedForAFullDiskAreRetriedAndLoggedSparingly) {
+  CreateTopic("orders");
+  CreateTopic("big");
+  ASSERT_EQ(Deploy(kBigOrders).status, 201);
+  Produce("orders", R"([{"id":"a","amount":150}])");
+  ASSERT_EQ(WaitForEvents("big", 1).size(), 1u);
+  // Input that the pipeline will meet only once the disk is "full".
+  ASSERT_EQ(Call(*client_, "POST", "/v1/pipelines/big-orders/pause").status, 200);
+  Produce("orders", R"([{"id":"b","amount":200},{"id":"c","amount":300}])");
+  ASSERT_EQ(server_->Stop(), 0) << server_->Output();
+
+  const std::string data = dir_->path() + "/data";
+  {
+    ServerProcess full(data, dir_->path() + "/full.log",
+                       {"--grpc-listen", "", "--set", "store.min_free_bytes=4611686018427387904"});
+    ASSERT_TRUE(full.Start().ok()) << full.Output();
+    auto c = std::move(gateway::HttpClient::Create(full.url())).value();
+    ASSERT_EQ(Call(*c, "POST", "/v1/pipelines/big-orders/resume").status, 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(3000));  // ~6 retried cycles
+    const std::string log = full.Output();
+    size_t warnings = 0;
+    for (size_t at = log.find("pipeline big-orders task 0: "); at != std::string::npos;
+         at = log.find("pipeline big-orders task 0: ", at + 1)) {
+      ++warnings;
+    }
+    EXPECT_EQ(warnings, 1u) << log;
+    EXPECT_NE(log.find("disk is nearly full"), std::string::npos) << log;
+    auto big = Call(*c, "GET", "/v1/topics/big/partitions/0/events?offset=0");
+    EXPECT_EQ(big.json.Find("events")->items().size(), 1u) << big.body;
+    EXPECT_EQ(full.Stop(), 0) << full.Output();
+  }
+  // Space again: the outputs held back arrive.
+  ASSERT_TRUE(server_->Start().ok()) << server_->Output();
+  Connect();
+  auto events = WaitForEvents("big", 3);
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_NE(events.back().Find("value")->ToJson().find("\"id\":\"c\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::e2e
