@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include "metrics/registry.h"
@@ -157,6 +159,10 @@ class EmbeddedLogImpl {
     if (!r) return;
     const metrics::Labels labels = PartitionLabels(tp);
     const PartitionInfo info = p.Info();
+    {
+      std::lock_guard lock(high_watermarks_mu_);
+      high_watermarks_[tp] = info.high_watermark.value();
+    }
     r->GetGauge("sluice_storage_log_start_offset", "First offset still stored", labels)
         .Set(static_cast<double>(info.log_start_offset.value()));
     r->GetGauge("sluice_storage_high_watermark", "First offset not yet readable", labels)
@@ -207,6 +213,46 @@ class EmbeddedLogImpl {
     r->GetGauge("sluice_storage_delete_backlog_files",
                 "Removed files and deleted topics still being deleted gradually")
         .Set(static_cast<double>(s.pending));
+  }
+
+  // Each group's lag, summed and at most, over its committed partitions whose high watermark
+  // the shards' ticks have recorded (partitions of deleted topics are left out). On the offsets
+  // owner shard, once per tick.
+  void PublishGroupLag() {
+    metrics::Registry* r = options_.metrics;
+    if (!r) return;
+    auto table = Table();
+    std::set<std::string> seen;
+    for (const auto& [group, partitions] : offsets_) {
+      if (partitions.empty()) continue;
+      int64_t sum = 0, max = 0;
+      for (const auto& [tp, o] : partitions) {
+        auto t = table->find(tp.topic);
+        if (t == table->end() || tp.partition.value() >= t->second.config.partitions) continue;
+        int64_t hw = -1;
+        {
+          std::lock_guard lock(high_watermarks_mu_);
+          auto it = high_watermarks_.find(tp);
+          if (it != high_watermarks_.end()) hw = it->second;
+        }
+        if (hw < 0) continue;
+        const int64_t lag = std::max<int64_t>(0, hw - o.offset.value());
+        sum += lag;
+        max = std::max(max, lag);
+      }
+      const metrics::Labels labels{{"group", group}};
+      r->GetGauge("sluice_consumer_group_lag_sum",
+                  "Events the group has not consumed yet, over its committed partitions", labels)
+          .Set(static_cast<double>(sum));
+      r->GetGauge("sluice_consumer_group_lag_max",
+                  "The largest lag of the group on one of its committed partitions", labels)
+          .Set(static_cast<double>(max));
+      seen.insert(group);
+    }
+    for (const auto& gone : lag_groups_published_) {
+      if (seen.count(gone) == 0) r->RemoveGauges({{"group", gone}});
+    }
+    lag_groups_published_ = std::move(seen);
   }
 
   // Looks at the free space again and logs when client appends start or stop being refused.
@@ -362,6 +408,7 @@ class EmbeddedLogImpl {
         RefreshDiskSpace();
         PublishStoreGauges();
       }
+      if (runtime::Shards::CurrentIndex() == Owner(OffsetsTp()).value()) PublishGroupLag();
     }
     st.loop_running = false;
     st.loop_exited.NotifyAll();
@@ -479,6 +526,8 @@ class EmbeddedLogImpl {
           parts.erase(it);
           (void)co_await log->Close(/*clean=*/false);
           if (options_.metrics) options_.metrics->RemoveGauges(PartitionLabels(tp));
+          std::lock_guard lock(high_watermarks_mu_);
+          high_watermarks_.erase(tp);
         }
         co_return true;
       };
@@ -784,6 +833,10 @@ class EmbeddedLogImpl {
   std::unique_ptr<internal::Reaper> reaper_;
   internal::DiskSpaceGuard disk_space_;
   std::atomic<bool> low_space_logged_{false};
+  // High watermarks as of each partition's last gauge tick, for the group lag gauges.
+  std::mutex high_watermarks_mu_;
+  std::unordered_map<TopicPartition, int64_t> high_watermarks_;
+  std::set<std::string> lag_groups_published_;  // offsets owner only
   bool admin_busy_ = false;  // shard 0 only
   runtime::Event admin_done_;
   std::map<std::string, std::map<TopicPartition, GroupOffset>> offsets_;  // offsets owner only

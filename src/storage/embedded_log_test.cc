@@ -696,6 +696,34 @@ TEST_F(EmbeddedLogTest, GroupOffsetsSurviveRestart) {
   EXPECT_EQ(fetched[0].tp.partition, PartitionId(1));
 }
 
+TEST_F(EmbeddedLogTest, GroupLagGaugesFollowCommitsAndAppends) {
+  registry_ = std::make_unique<metrics::Registry>();
+  Restart();
+  Create("t", {{"partitions", "2"}});
+  ASSERT_TRUE(AppendValues("t", 0, 5, "a").ok());
+  ASSERT_TRUE(AppendValues("t", 1, 3, "b").ok());
+  auto commit = [&](int p, int64_t o) {
+    return Run([&]() -> Task<Status> {
+      std::vector<GroupOffset> offs{
+          GroupOffset{TopicPartition{"t", PartitionId(p)}, Offset(o), ""}};
+      co_return co_await log_->CommitOffsets("g", offs);
+    });
+  };
+  ASSERT_TRUE(commit(0, 1).ok());
+  ASSERT_TRUE(commit(1, 3).ok());
+  const std::string sum = R"(sluice_consumer_group_lag_sum{group="g"})";
+  const std::string max = R"(sluice_consumer_group_lag_max{group="g"})";
+  EXPECT_EQ(MetricWhen(sum, [](double v) { return v == 4; }), 4);
+  EXPECT_EQ(MetricWhen(max, [](double v) { return v == 4; }), 4);
+  // More events raise it; a commit lowers it.
+  ASSERT_TRUE(AppendValues("t", 1, 2, "c").ok());
+  EXPECT_EQ(MetricWhen(sum, [](double v) { return v == 6; }), 6);
+  EXPECT_EQ(MetricWhen(max, [](double v) { return v == 4; }), 4);
+  ASSERT_TRUE(commit(0, 5).ok());
+  EXPECT_EQ(MetricWhen(sum, [](double v) { return v == 2; }), 2);
+  EXPECT_EQ(MetricWhen(max, [](double v) { return v == 2; }), 2);
+}
+
 TEST_F(EmbeddedLogTest, TopicAdminValidatesAndPersists) {
   Create("a.b-c_1", {{"partitions", "2"}, {"retention.ms", "1000"}});
   EXPECT_EQ(Run([&]() -> Task<Status> {
