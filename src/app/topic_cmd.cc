@@ -16,7 +16,14 @@ constexpr const char* kUsage =
     "       sluice topic describe NAME\n"
     "       sluice topic alter NAME --config k=v [--config k=v ...]\n"
     "       sluice topic delete NAME\n"
-    "  common: [--server URL] [--json]";
+    "  common: [--server URL] [--json]\n"
+    "  --config keys (Kafka's dotted spellings work too, e.g. retention.ms):\n"
+    "    durability=always|interval|never  flush_interval_ms=N  partitions=N (alter: only up)\n"
+    "    retention_ms=N|-1  retention_bytes=N|-1  cleanup_policy=delete|compact\n"
+    "    delete_retention_ms=N  segment_bytes=N  segment_ms=N  max_message_bytes=N\n"
+    "    index_interval_bytes=N  preallocate=true|false  value_schema_validation=true|false\n"
+    "    invalid_event_policy=reject|dead_letter  dead_letter_topic=NAME\n"
+    "  (docs/http-api.md describes each)";
 
 int64_t Num(const codec::JsonValue* v) {
   if (v == nullptr) return 0;

@@ -642,7 +642,7 @@ TEST(CliTest, HelpPrintsUsageAndSucceeds) {
   for (std::vector<std::string> cmd :
        {std::vector<std::string>{"consume", "--help"}, {"produce", "-h"}, {"topic", "--help"},
         {"topic", "create", "--help"}, {"pipeline", "--help"}, {"bench", "--help"},
-        {"apikey", "--help"}, {"serve", "--help"}, {"--help"}}) {
+        {"apikey", "--help"}, {"serve", "--help"}, {"group", "-h"}, {"--help"}}) {
     std::vector<std::string> argv = {SluiceBinary()};
     argv.insert(argv.end(), cmd.begin(), cmd.end());
     auto r = RunCommand(argv, "", {"SLUICE_SERVER=http://127.0.0.1:1"});
@@ -652,6 +652,10 @@ TEST(CliTest, HelpPrintsUsageAndSucceeds) {
   }
   auto consume = RunCommand({SluiceBinary(), "consume", "--help"});
   EXPECT_NE(consume.out.find("--since TIME"), std::string::npos) << consume.out;
+  auto topic = RunCommand({SluiceBinary(), "topic", "--help"});
+  EXPECT_NE(topic.out.find("cleanup_policy=delete|compact"), std::string::npos) << topic.out;
+  auto group = RunCommand({SluiceBinary(), "group", "--help"});
+  EXPECT_NE(group.out.find("--to-earliest"), std::string::npos) << group.out;
 }
 
 TEST(ServeTest, RaisesTheOpenFilesLimitAndWarnsWhenItStaysLow) {
