@@ -18,7 +18,7 @@ int RunApiKey(const std::vector<std::string>& args);
 // `sluice bench nexmark --query qN --events N [--baseline] [--rate R]`: one JSON line of figures.
 // Without --baseline it runs `engine`; an empty runner means the engine path is not wired yet.
 int RunBench(const std::vector<std::string>& args, const nexmark::EngineRunner& engine);
-// `sluice group list|describe|reset`: consumer groups' positions and lag (docs/cli.md).
+// `sluice group list|describe|delete|reset`: consumer groups' positions and lag (docs/cli.md).
 int RunGroup(const std::vector<std::string>& args);
 // `sluice pipeline deploy|validate|list|describe|pause|resume|delete` (docs/pipelines.md).
 int RunPipeline(const std::vector<std::string>& args);

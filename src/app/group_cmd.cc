@@ -19,6 +19,7 @@ namespace {
 constexpr const char* kUsage =
     "sluice group list\n"
     "       sluice group describe GROUP\n"
+    "       sluice group delete GROUP\n"
     "       sluice group reset GROUP --topic T (--to-earliest | --to-latest | --to-offset N |\n"
     "                          --to-time TIME) [--partition P] [--execute]\n"
     "  describe: each committed partition's offset, log start, high watermark and lag\n"
@@ -111,6 +112,14 @@ int RunGroup(const std::vector<std::string>& argv) {
     auto api = Api::Connect(*args);
     if (!api.ok()) return Fail(api.status());
     return Describe(**api, group, json);
+  }
+  if (sub == "delete") {
+    auto api = Api::Connect(*args);
+    if (!api.ok()) return Fail(api.status());
+    auto r = (*api)->Call("DELETE", "/v1/groups/" + gateway::PercentEncode(group));
+    if (!r.ok()) return Fail(r.status());
+    fmt::print("deleted group {}\n", group);
+    return 0;
   }
   if (sub != "reset") return UsageError(fmt::format("unknown group subcommand '{}'", sub), kUsage);
 

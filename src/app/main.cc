@@ -31,7 +31,7 @@ system's CAs; credentials from $SLUICE_TOKEN or $SLUICE_API_KEY):
   produce TOPIC [--file F] [--key-field F] [--partition P] [--batch N]
   consume TOPIC [--partition P] [--from-beginning | --offset N | --since TIME]
                 [--group G] [--follow] [--max N]
-  group list | group describe GROUP
+  group list | group describe GROUP | group delete GROUP
   group reset GROUP --topic T (--to-earliest | --to-latest | --to-offset N | --to-time TIME)
               [--partition P] [--execute]
   pipeline deploy FILE [--replace] | pipeline validate FILE | pipeline list

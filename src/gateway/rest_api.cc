@@ -60,6 +60,8 @@ void RestApi::Register(Router& router) {
   add("GET", "/v1/groups/{group}/offsets", "fetch_offsets", &RestApi::FetchOffsets,
       RouteAccess::On("group:{group}", {Action::kConsume}));
   add("GET", "/v1/groups", "list_groups", &RestApi::ListGroups, RouteAccess::Authenticated());
+  add("DELETE", "/v1/groups/{group}", "delete_group", &RestApi::DeleteGroup,
+      RouteAccess::On("group:{group}", {Action::kAdmin}));
   add("GET", "/metrics", "metrics", &RestApi::Metrics, RouteAccess::Authenticated());
   add("GET", "/health/live", "health_live", &RestApi::Live, RouteAccess::Open());
   add("GET", "/health/ready", "health_ready", &RestApi::Ready, RouteAccess::Open());
@@ -335,6 +337,20 @@ Task<HttpResponse> RestApi::FetchOffsets(HttpRequest& req) {
   }
   w.EndArray().Field("lag", total_lag).EndObject();
   co_return HttpResponse::Json(200, w.Take());
+}
+
+Task<HttpResponse> RestApi::DeleteGroup(HttpRequest& req) {
+  HttpResponse err;
+  storage::Log* log = LogOr503(&err);
+  if (log == nullptr) co_return err;
+  const std::string& group = req.Param("group");
+  Status st = ValidateGroup(group);
+  if (!st.ok()) co_return HttpResponse::Error(st);
+  st = co_await log->DeleteGroup(group);
+  if (!st.ok()) co_return HttpResponse::Error(st);
+  HttpResponse r;
+  r.status = 204;
+  co_return r;
 }
 
 Task<HttpResponse> RestApi::ListGroups(HttpRequest& req) {

@@ -95,6 +95,7 @@ class RestApi {
   Task<HttpResponse> CommitOffsets(HttpRequest& req);
   Task<HttpResponse> FetchOffsets(HttpRequest& req);
   Task<HttpResponse> ListGroups(HttpRequest& req);
+  Task<HttpResponse> DeleteGroup(HttpRequest& req);
   Task<HttpResponse> Metrics(HttpRequest& req);
   Task<HttpResponse> Live(HttpRequest& req);
   Task<HttpResponse> Ready(HttpRequest& req);

@@ -92,6 +92,8 @@ class KafkaLog final : public storage::Log {
       std::string group, std::vector<model::TopicPartition> partitions) override;
   // The cluster's consumer groups (the admin ListConsumerGroups call, every broker).
   Task<Result<std::vector<std::string>>> ListGroups() override;
+  // The admin DeleteGroups call (the broker refuses a group that still has members).
+  Task<Status> DeleteGroup(std::string group) override;
   // A member of the Kafka consumer group `group` subscribed to `topic` (round-robin
   // assignment, eager rebalancing unless kafka properties choose cooperative-sticky), with its
   // own consumer and poll thread. A killed member's partitions move after the session timeout.

@@ -484,4 +484,40 @@ Task<Result<std::vector<std::string>>> KafkaLog::ListGroups() {
   co_return co_await st->RunIo(std::move(work));
 }
 
+Task<Status> KafkaLog::DeleteGroup(std::string group) {
+  if (group.empty()) co_return InvalidArgument("delete group: group is empty");
+  State* st = st_.get();
+  auto work = [st, group]() -> Status {
+    const std::string what = fmt::format("delete group '{}'", group);
+    internal::Queue q(rd_kafka_queue_new(st->producer.get()));
+    internal::AdminOptions opts(
+        rd_kafka_AdminOptions_new(st->producer.get(), RD_KAFKA_ADMIN_OP_DELETEGROUPS));
+    char errstr[256];
+    rd_kafka_AdminOptions_set_request_timeout(opts.get(), st->options.request_timeout_ms, errstr,
+                                              sizeof(errstr));
+    rd_kafka_DeleteGroup_t* del = rd_kafka_DeleteGroup_new(group.c_str());
+    rd_kafka_DeleteGroups(st->producer.get(), &del, 1, opts.get(), q.get());
+    rd_kafka_DeleteGroup_destroy(del);
+    SLUICE_ASSIGN_OR_RETURN(internal::Event ev,
+                            st->AwaitAdmin(q.get(), RD_KAFKA_EVENT_DELETEGROUPS_RESULT, what));
+    size_t n = 0;
+    const rd_kafka_group_result_t** groups =
+        rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev.get()), &n);
+    for (size_t i = 0; i < n; ++i) {
+      if (const rd_kafka_error_t* e = rd_kafka_group_result_error(groups[i])) {
+        const rd_kafka_resp_err_t code = rd_kafka_error_code(e);
+        if (code == RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP) {
+          return FailedPrecondition("{}: it still has members; stop its consumers first", what);
+        }
+        if (code == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) {
+          return NotFound("{}: no such group", what);
+        }
+        return ErrorStatus(code, what, rd_kafka_error_string(e));
+      }
+    }
+    return Status::Ok();
+  };
+  co_return co_await st->RunIo(std::move(work));
+}
+
 }  // namespace sluice::kafka

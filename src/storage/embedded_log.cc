@@ -809,6 +809,29 @@ class EmbeddedLogImpl {
     co_return co_await shards_.InvokeOn(Owner(OffsetsTp()), fn16);
   }
 
+  // A tombstone per committed partition in `_offsets` (compaction then drops the group), and
+  // the group leaves memory once they are durable.
+  Task<Status> DeleteGroup(std::string group) {
+    auto fn = [this, group]() -> Task<Status> {
+      auto git = offsets_.find(group);
+      if (git == offsets_.end() || git->second.empty()) {
+        co_return NotFound("group '{}' has no committed offsets", group);
+      }
+      model::RecordBatchBuilder builder(clock_.NowMs());
+      for (const auto& [tp, o] : git->second) {
+        builder.Add(model::ProduceRecord{internal::EncodeOffsetKey(group, tp), std::nullopt, {},
+                                         model::kNoTimestamp});
+      }
+      std::string batch = builder.Finish();
+      SLUICE_CO_ASSIGN_OR_RETURN(auto log, LocalPartition(OffsetsTp()));
+      auto r = co_await log->Append(std::move(batch));
+      if (!r.ok()) co_return r.status();
+      offsets_.erase(group);
+      co_return Status::Ok();
+    };
+    co_return co_await shards_.InvokeOn(Owner(OffsetsTp()), fn);
+  }
+
   Task<Result<std::vector<std::string>>> ListGroups() {
     auto fn = [this]() -> Task<Result<std::vector<std::string>>> {
       std::vector<std::string> out;
@@ -952,6 +975,10 @@ Task<Result<std::vector<GroupOffset>>> EmbeddedLog::FetchOffsets(
 }
 
 Task<Result<std::vector<std::string>>> EmbeddedLog::ListGroups() { return impl_->ListGroups(); }
+
+Task<Status> EmbeddedLog::DeleteGroup(std::string group) {
+  return impl_->DeleteGroup(std::move(group));
+}
 
 std::optional<model::PartitionId> EmbeddedLog::LocalPartition(std::string_view topic,
                                                               int32_t partition_count,

@@ -87,6 +87,7 @@ class EmbeddedLog final : public Log {
   Task<Result<std::vector<GroupOffset>>> FetchOffsets(
       std::string group, std::vector<model::TopicPartition> partitions) override;
   Task<Result<std::vector<std::string>>> ListGroups() override;
+  Task<Status> DeleteGroup(std::string group) override;
 
   // Runs retention and compaction on every partition now (tests; normally periodic).
   Task<Status> RunHousekeeping();

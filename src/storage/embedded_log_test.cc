@@ -722,6 +722,19 @@ TEST_F(EmbeddedLogTest, GroupLagGaugesFollowCommitsAndAppends) {
   ASSERT_TRUE(commit(0, 5).ok());
   EXPECT_EQ(MetricWhen(sum, [](double v) { return v == 2; }), 2);
   EXPECT_EQ(MetricWhen(max, [](double v) { return v == 2; }), 2);
+  // A deleted group loses its series, and stays deleted after a restart.
+  Status del = Run([&]() -> Task<Status> { co_return co_await log_->DeleteGroup("g"); });
+  ASSERT_TRUE(del.ok()) << del.ToString();
+  for (int i = 0; i < 250 && registry_->Expose().find(sum) != std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(registry_->Expose().find(sum), std::string::npos);
+  Restart();
+  auto groups = Run([&]() -> Task<Result<std::vector<std::string>>> {
+    co_return co_await log_->ListGroups();
+  });
+  ASSERT_TRUE(groups.ok());
+  EXPECT_TRUE(groups->empty());
 }
 
 TEST_F(EmbeddedLogTest, TopicAdminValidatesAndPersists) {

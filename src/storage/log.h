@@ -200,6 +200,10 @@ class Log {
   // Kafka the cluster's consumer groups (ListGroups), which include groups that only have
   // members. Errors: the log's.
   virtual Task<Result<std::vector<std::string>>> ListGroups() = 0;
+  // Forgets every committed offset of `group` (a group no longer used, whose lag would
+  // otherwise be reported forever). Errors: kNotFound (no such group), kFailedPrecondition
+  // (Kafka: the group still has members), the log's.
+  virtual Task<Status> DeleteGroup(std::string group) = 0;
 
   // Joins `group` as a member that shares the partitions of `topic` with the group's other
   // members, and reports what this member owns to `listener` (which must outlive the

@@ -614,6 +614,13 @@ TEST_F(ApiTest, GroupsAreListedWithTheirLagAndCanBeReset) {
   EXPECT_EQ(Do("GET", "/v1/groups/laggards/offsets").json.Find("lag")->AsInt64(), 3);
   auto bad = RunCommand({bin, "group", "reset", "laggards", "--topic", "lagged"}, "", env);
   EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  // A group no longer used is deleted, and with it its lag.
+  auto del = RunCommand({bin, "group", "delete", "laggards"}, "", env);
+  EXPECT_EQ(del.exit_code, 0) << del.err;
+  EXPECT_EQ(del.out, "deleted group laggards\n");
+  EXPECT_TRUE(Do("GET", "/v1/groups/laggards/offsets").json.Find("offsets")->items().empty());
+  EXPECT_EQ(Do("GET", "/v1/groups").body.find("laggards"), std::string::npos);
+  ExpectError(Do("DELETE", "/v1/groups/laggards"), 404, "not_found");
 }
 
 TEST_F(ApiTest, CliConsumeFollowReadsPartitionsAddedMeanwhile) {

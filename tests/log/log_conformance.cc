@@ -619,6 +619,31 @@ TEST_P(LogConformanceTest, ListGroupsNamesGroupsThatCommitted) {
   EXPECT_EQ(std::find(groups->begin(), groups->end(), t + "-never"), groups->end());
 }
 
+TEST_P(LogConformanceTest, DeleteGroupForgetsItsOffsets) {
+  if (!under_test().SupportsDeleteGroup()) {
+    GTEST_SKIP() << under_test().Name() << " cannot delete groups";
+  }
+  CALLS;
+  const std::string t = MakeTopic(2);
+  const std::string g = t + "-gone", kept = t + "-kept";
+  ASSERT_TRUE(c.Commit(g, {{TP(t, 0), Offset(0), ""}, {TP(t, 1), Offset(0), ""}}).ok());
+  ASSERT_TRUE(c.Commit(kept, {{TP(t, 0), Offset(0), ""}}).ok());
+  Status st = runtime::BlockOn(c.shards, ShardId(0), [&]() -> Task<Status> {
+    co_return co_await c.log.DeleteGroup(g);
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  auto f = c.Fetch(g, {TP(t, 0), TP(t, 1)});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_TRUE(f->empty());
+  auto other = c.Fetch(kept, {TP(t, 0)});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->size(), 1u);  // other groups keep theirs
+  Status again = runtime::BlockOn(c.shards, ShardId(0), [&]() -> Task<Status> {
+    co_return co_await c.log.DeleteGroup(g);
+  });
+  EXPECT_EQ(again.code(), ErrorCode::kNotFound) << again.ToString();
+}
+
 TEST_P(LogConformanceTest, CommitToUnknownTopicIsNotFound) {
   CALLS;
   const std::string t = MakeTopic();

@@ -36,6 +36,8 @@ struct LogUnderTest {
   virtual bool SupportsFetchAllGroupOffsets() const { return true; }
   // ListGroups answers (the test skips, with the log's error, only when this is false).
   virtual bool SupportsListGroups() const { return true; }
+  // DeleteGroup can be called (the test is skipped otherwise).
+  virtual bool SupportsDeleteGroup() const { return true; }
   // DescribeTopic/ListTopics report the topic configuration (not just the partition count).
   virtual bool SupportsDescribeConfig() const { return SupportsAdmin(); }
   virtual std::string Name() const = 0;
