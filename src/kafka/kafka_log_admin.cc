@@ -28,17 +28,6 @@ const std::map<std::string, std::string>& KafkaConfigNames() {
 
 namespace {
 
-internal::AdminOptions MakeAdminOptions(rd_kafka_t* rk, rd_kafka_admin_op_t op, int timeout_ms) {
-  internal::AdminOptions opts(rd_kafka_AdminOptions_new(rk, op));
-  char errstr[256];
-  rd_kafka_AdminOptions_set_request_timeout(opts.get(), timeout_ms, errstr, sizeof(errstr));
-  if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS || op == RD_KAFKA_ADMIN_OP_DELETETOPICS ||
-      op == RD_KAFKA_ADMIN_OP_CREATEPARTITIONS) {
-    rd_kafka_AdminOptions_set_operation_timeout(opts.get(), timeout_ms, errstr, sizeof(errstr));
-  }
-  return opts;
-}
-
 Status TopicResultStatus(const rd_kafka_topic_result_t* r, std::string_view what) {
   rd_kafka_resp_err_t err = rd_kafka_topic_result_error(r);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
@@ -77,7 +66,7 @@ Status KafkaLog::State::DescribeConfigs(
     resources.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, n.c_str()));
   }
   internal::Queue q(rd_kafka_queue_new(producer.get()));
-  auto opts = MakeAdminOptions(producer.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS,
+  auto opts = internal::MakeAdminOptions(producer.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS,
                                options.request_timeout_ms);
   rd_kafka_DescribeConfigs(producer.get(), resources.data(), resources.size(), opts.get(),
                            q.get());
@@ -186,7 +175,7 @@ Task<Status> KafkaLog::CreateTopic(std::string name, storage::TopicConfig config
       rd_kafka_NewTopic_set_config(nt, theirs.c_str(), values.at(ours).c_str());
     }
     internal::Queue q(rd_kafka_queue_new(st->producer.get()));
-    auto opts = MakeAdminOptions(st->producer.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS,
+    auto opts = internal::MakeAdminOptions(st->producer.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS,
                                  st->options.request_timeout_ms);
     rd_kafka_CreateTopics(st->producer.get(), &nt, 1, opts.get(), q.get());
     rd_kafka_NewTopic_destroy(nt);
@@ -210,7 +199,7 @@ Task<Status> KafkaLog::DeleteTopic(std::string name) {
     const std::string what = fmt::format("delete topic '{}'", name);
     rd_kafka_DeleteTopic_t* dt = rd_kafka_DeleteTopic_new(name.c_str());
     internal::Queue q(rd_kafka_queue_new(st->producer.get()));
-    auto opts = MakeAdminOptions(st->producer.get(), RD_KAFKA_ADMIN_OP_DELETETOPICS,
+    auto opts = internal::MakeAdminOptions(st->producer.get(), RD_KAFKA_ADMIN_OP_DELETETOPICS,
                                  st->options.request_timeout_ms);
     rd_kafka_DeleteTopics(st->producer.get(), &dt, 1, opts.get(), q.get());
     rd_kafka_DeleteTopic_destroy(dt);
@@ -296,7 +285,7 @@ Task<Status> KafkaLog::AlterTopicConfig(std::string name,
           rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name.c_str());
       for (const auto& [k, v] : all) rd_kafka_ConfigResource_set_config(res, k.c_str(), v.c_str());
       internal::Queue q(rd_kafka_queue_new(st->producer.get()));
-      auto opts = MakeAdminOptions(st->producer.get(), RD_KAFKA_ADMIN_OP_ALTERCONFIGS,
+      auto opts = internal::MakeAdminOptions(st->producer.get(), RD_KAFKA_ADMIN_OP_ALTERCONFIGS,
                                    st->options.request_timeout_ms);
       rd_kafka_AlterConfigs(st->producer.get(), &res, 1, opts.get(), q.get());
       rd_kafka_ConfigResource_destroy(res);
@@ -319,7 +308,7 @@ Task<Status> KafkaLog::AlterTopicConfig(std::string name,
           name.c_str(), static_cast<size_t>(next.partitions), errstr, sizeof(errstr));
       if (np == nullptr) return InvalidArgument("{}: {}", what, errstr);
       internal::Queue q(rd_kafka_queue_new(st->producer.get()));
-      auto opts = MakeAdminOptions(st->producer.get(), RD_KAFKA_ADMIN_OP_CREATEPARTITIONS,
+      auto opts = internal::MakeAdminOptions(st->producer.get(), RD_KAFKA_ADMIN_OP_CREATEPARTITIONS,
                                    st->options.request_timeout_ms);
       rd_kafka_CreatePartitions(st->producer.get(), &np, 1, opts.get(), q.get());
       rd_kafka_NewPartitions_destroy(np);

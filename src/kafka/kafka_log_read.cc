@@ -403,11 +403,8 @@ Task<Result<std::vector<storage::GroupOffset>>> KafkaLog::FetchOffsets(
     auto work = [st, group]() -> Result<std::vector<storage::GroupOffset>> {
       const std::string what = fmt::format("fetch offsets of group '{}'", group);
       internal::Queue q(rd_kafka_queue_new(st->producer.get()));
-      internal::AdminOptions opts(
-          rd_kafka_AdminOptions_new(st->producer.get(), RD_KAFKA_ADMIN_OP_ANY));
-      char errstr[256];
-      rd_kafka_AdminOptions_set_request_timeout(opts.get(), st->options.request_timeout_ms,
-                                                errstr, sizeof(errstr));
+      internal::AdminOptions opts = internal::MakeAdminOptions(
+          st->producer.get(), RD_KAFKA_ADMIN_OP_ANY, st->options.request_timeout_ms);
       rd_kafka_ListConsumerGroupOffsets_t* req =
           rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), nullptr);
       rd_kafka_ListConsumerGroupOffsets(st->producer.get(), &req, 1, opts.get(), q.get());
@@ -455,11 +452,8 @@ Task<Result<std::vector<std::string>>> KafkaLog::ListGroups() {
   auto work = [st]() -> Result<std::vector<std::string>> {
     const std::string what = "list consumer groups";
     internal::Queue q(rd_kafka_queue_new(st->producer.get()));
-    internal::AdminOptions opts(
-        rd_kafka_AdminOptions_new(st->producer.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS));
-    char errstr[256];
-    rd_kafka_AdminOptions_set_request_timeout(opts.get(), st->options.request_timeout_ms, errstr,
-                                              sizeof(errstr));
+    internal::AdminOptions opts = internal::MakeAdminOptions(
+        st->producer.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, st->options.request_timeout_ms);
     rd_kafka_ListConsumerGroups(st->producer.get(), opts.get(), q.get());
     SLUICE_ASSIGN_OR_RETURN(
         internal::Event ev,
@@ -476,7 +470,9 @@ Task<Result<std::vector<std::string>>> KafkaLog::ListGroups() {
     const rd_kafka_ConsumerGroupListing_t** groups =
         rd_kafka_ListConsumerGroups_result_valid(result, &n);
     std::vector<std::string> out;
-    for (size_t i = 0; i < n; ++i) out.emplace_back(rd_kafka_ConsumerGroupListing_group_id(groups[i]));
+    for (size_t i = 0; i < n; ++i) {
+      out.emplace_back(rd_kafka_ConsumerGroupListing_group_id(groups[i]));
+    }
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
@@ -490,11 +486,8 @@ Task<Status> KafkaLog::DeleteGroup(std::string group) {
   auto work = [st, group]() -> Status {
     const std::string what = fmt::format("delete group '{}'", group);
     internal::Queue q(rd_kafka_queue_new(st->producer.get()));
-    internal::AdminOptions opts(
-        rd_kafka_AdminOptions_new(st->producer.get(), RD_KAFKA_ADMIN_OP_DELETEGROUPS));
-    char errstr[256];
-    rd_kafka_AdminOptions_set_request_timeout(opts.get(), st->options.request_timeout_ms, errstr,
-                                              sizeof(errstr));
+    internal::AdminOptions opts = internal::MakeAdminOptions(
+        st->producer.get(), RD_KAFKA_ADMIN_OP_DELETEGROUPS, st->options.request_timeout_ms);
     rd_kafka_DeleteGroup_t* del = rd_kafka_DeleteGroup_new(group.c_str());
     rd_kafka_DeleteGroups(st->producer.get(), &del, 1, opts.get(), q.get());
     rd_kafka_DeleteGroup_destroy(del);

@@ -102,4 +102,15 @@ Result<Handle> NewHandle(rd_kafka_type_t type, Conf conf) {
   return Handle(rk);
 }
 
+AdminOptions MakeAdminOptions(rd_kafka_t* rk, rd_kafka_admin_op_t op, int timeout_ms) {
+  AdminOptions opts(rd_kafka_AdminOptions_new(rk, op));
+  char errstr[256];
+  rd_kafka_AdminOptions_set_request_timeout(opts.get(), timeout_ms, errstr, sizeof(errstr));
+  if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS || op == RD_KAFKA_ADMIN_OP_DELETETOPICS ||
+      op == RD_KAFKA_ADMIN_OP_CREATEPARTITIONS) {
+    rd_kafka_AdminOptions_set_operation_timeout(opts.get(), timeout_ms, errstr, sizeof(errstr));
+  }
+  return opts;
+}
+
 }  // namespace sluice::kafka::internal

@@ -67,4 +67,8 @@ Result<Conf> MakeConf(const std::map<std::string, std::string>& kv);
 // rd_kafka_new with the given configuration (ownership of conf passes to the handle).
 Result<Handle> NewHandle(rd_kafka_type_t type, Conf conf);
 
+// Options for one admin call of type `op` with the request timeout (and, for topic creation,
+// deletion and partition growth, the operation timeout) set to timeout_ms.
+AdminOptions MakeAdminOptions(rd_kafka_t* rk, rd_kafka_admin_op_t op, int timeout_ms);
+
 }  // namespace sluice::kafka::internal
