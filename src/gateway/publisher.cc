@@ -218,8 +218,11 @@ Task<Result<PublishOutcome>> Publisher::Publish(const std::string& topic,
   const size_t batch_limit = static_cast<size_t>(std::max(meta->max_message_bytes, 1024));
   // Keyless events of one request stick to one partition (one append), rotating per request.
   // Prefer a partition this shard owns (no hop to another thread); as with Kafka's sticky
-  // partitioner, keyless events promise no particular partition.
-  const uint64_t seed = sticky_.fetch_add(1, std::memory_order_relaxed);
+  // partitioner, keyless events promise no particular partition. The rotation is per thread:
+  // with one counter for all, connections that alternate between two shards gave each shard
+  // seeds of one parity, and a shard owning two partitions of a topic used only one of them.
+  thread_local uint64_t keyless_rotation = 0;
+  const uint64_t seed = keyless_rotation++;
   const auto local = log->LocalPartition(topic, meta->partitions, seed);
   const auto sticky =
       local ? local->value() : static_cast<int32_t>(seed % static_cast<uint64_t>(meta->partitions));

@@ -147,7 +147,6 @@ class Publisher {
   ConsumeRecorder consume_lineage_;
   KeyValidator key_validator_;
   RateLimiter* limiter_ = nullptr;
-  std::atomic<uint64_t> sticky_{0};  // rotates the keyless partition per request
   std::atomic<int64_t> inflight_bytes_{0};
   std::mutex meta_mu_;
   std::map<std::string, TopicMeta, std::less<>> meta_;  // guarded by meta_mu_
