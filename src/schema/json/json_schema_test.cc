@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "schema/json/internal/diff.h"
 #include "schema/json/internal/schema_set.h"
 
@@ -222,6 +224,50 @@ TEST(JsonSchemaTest, MessagesNameThePointerAndTheDifference) {
             "property 'email' at #/properties/email was added to an open content model: old "
             "documents may hold any value under that name [PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL]");
   EXPECT_TRUE(writer->CheckCanRead(*reader).empty());
+}
+
+
+// {"$ref":"#/$defs/d0","$defs":{"d0":{"properties":{"a":{"$ref":"#/$defs/d1"}}},...}}: each link
+// takes two levels of the builder (the property and the $ref'd definition).
+std::string RefChain(int links) {
+  std::string defs;
+  for (int i = 0; i < links; ++i) {
+    defs += fmt::format(R"("d{}":{{"properties":{{"a":{{"$ref":"#/$defs/d{}"}}}}}},)", i, i + 1);
+  }
+  defs += fmt::format(R"("d{}":{{"type":"string"}})", links);
+  return R"({"$ref":"#/$defs/d0","$defs":{)" + defs + "}}";
+}
+
+TEST(JsonSchemaTest, ALongRefChainIsRefusedNotAStackOverflow) {
+  // 3000 links crashed the registry; the limit is 512 levels of nesting.
+  Status st = ParseError(RefChain(3000));
+  EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(st.message(), HasSubstr("deeper than 512 levels"));
+  auto ok = MustParse(RefChain(200));
+  ASSERT_NE(ok, nullptr);
+  EXPECT_TRUE(ok->CheckCanRead(*ok).empty());
+}
+
+TEST(JsonSchemaTest, ComparingHeavilySharedSubschemasGivesUpInBoundedTime) {
+  // Every level refers to the next one twice, so the paths through 40 levels number 2^40.
+  auto shared = [](const char* leaf) {
+    std::string defs;
+    for (int i = 0; i < 40; ++i) {
+      defs += fmt::format(
+          R"("d{0}":{{"type":"object","properties":{{"a":{{"$ref":"#/$defs/d{1}"}},)"
+          R"("b":{{"$ref":"#/$defs/d{1}"}}}}}},)",
+          i, i + 1);
+    }
+    defs += fmt::format(R"("d40":{{"type":"{}"}})", leaf);
+    return R"({"$ref":"#/$defs/d0","$defs":{)" + defs + "}}";
+  };
+  auto writer = MustParse(shared("string"));
+  auto reader = MustParse(shared("integer"));
+  ASSERT_NE(writer, nullptr);
+  ASSERT_NE(reader, nullptr);
+  auto messages = reader->CheckCanRead(*writer);
+  ASSERT_FALSE(messages.empty());
+  EXPECT_THAT(messages.back(), HasSubstr("COMPARISON_TOO_COMPLEX"));
 }
 
 }  // namespace

@@ -93,12 +93,31 @@ class Differ {
   void CompareObject(Diffs& out, const Node* o, const Node* u);
   void CompareArray(Diffs& out, const Node* o, const Node* u);
 
+  static constexpr int64_t kMaxSteps = 200'000;
+  static constexpr int kMaxDepth = 1000;
   std::vector<std::string> path_;
   std::set<std::pair<const Node*, const Node*>> in_progress_;
+  int64_t steps_ = 0;  // Compare calls so far
+  int depth_ = 0;      // Compare calls in progress
+  bool gave_up_ = false;
 };
 
 void Differ::Compare(Diffs& out, const Node* original, const Node* update) {
   if (original == nullptr && update == nullptr) return;
+  // Subschemas shared through $ref are compared once per path that reaches them, and
+  // combinators compare every old member with every new one, so the work can grow
+  // exponentially with the nesting. Past a budget (or a depth the stack cannot take) the change
+  // is reported incompatible rather than letting one request hold the registry.
+  if (gave_up_) return;
+  if (++steps_ > kMaxSteps || depth_ >= kMaxDepth) {
+    gave_up_ = true;
+    return Add(out, DiffType::kCOMPARISON_TOO_COMPLEX);
+  }
+  ++depth_;
+  struct Leave {
+    int& depth;
+    ~Leave() { --depth; }
+  } leave{depth_};
   if (original == nullptr) return Add(out, DiffType::kSCHEMA_ADDED);
   if (update == nullptr) return Add(out, DiffType::kSCHEMA_REMOVED);
   const Node* o = Deref(original);

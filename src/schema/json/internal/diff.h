@@ -189,7 +189,10 @@ namespace sluice::schema::json::internal {
     "one")                                                                                       \
   X(NOT_TYPE_EXTENDED, false, "the negated schema at {path} was widened: it now rejects old "   \
                               "documents")                                                       \
-  X(NOT_TYPE_NARROWED, true, "the negated schema at {path} was narrowed")
+  X(NOT_TYPE_NARROWED, true, "the negated schema at {path} was narrowed")                       \
+  X(COMPARISON_TOO_COMPLEX, false,                                                              \
+    "the comparison gave up at {path}: the schemas nest or share subschemas too much to be "    \
+    "compared in bounded time")
 
 enum class DiffType {
 #define SLUICE_X(name, compatible, text) k##name,

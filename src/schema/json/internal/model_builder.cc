@@ -54,7 +54,9 @@ class ModelBuilder {
   Result<Node*> NumberGroup(const Ctx& c, bool& present);
   Result<Node*> StringGroup(const Ctx& c, bool& present);
 
+  static constexpr int kMaxBuildDepth = 512;
   SchemaSet& set_;
+  int depth_ = 0;  // Build calls in progress
 };
 
 Result<Node*> ModelBuilder::Build(const Location& loc) {
@@ -63,6 +65,18 @@ Result<Node*> ModelBuilder::Build(const Location& loc) {
   if (it != set_.nodes_.end()) return it->second;
   const JsonValue* v = set_.At(loc);
   Ctx c{loc, *v, set_.doc(loc.doc).draft, set_.BaseAt(loc), set_.Describe(loc)};
+  // Each nested schema and each $ref followed is one level of this recursion. A document's own
+  // nesting is bounded by the JSON parser's depth limit, but a chain of $refs is not: 3000
+  // links overflowed the stack of the thread registering the schema.
+  if (depth_ >= kMaxBuildDepth) {
+    return Err(c, "", fmt::format("schemas nested (through $ref) deeper than {} levels",
+                                  kMaxBuildDepth));
+  }
+  ++depth_;
+  struct Leave {
+    int& depth;
+    ~Leave() { --depth; }
+  } leave{depth_};
   Node* n = NewNode(c);
   set_.nodes_.emplace(key, n);
   n->identity = NormalizedJson(*v);
