@@ -21,6 +21,14 @@
 namespace sluice::stream {
 
 inline constexpr int64_t kNoWatermark = std::numeric_limits<int64_t>::min();
+// The event times a pipeline accepts: the years 1 to 9999 (RFC 3339's range), in ms since the
+// epoch. Sources send events outside it to the error output, so window, session and watermark
+// arithmetic (which adds durations of at most kMaxDurationMs) cannot overflow.
+inline constexpr int64_t kMinEventTimeMs = -62'135'596'800'000;
+inline constexpr int64_t kMaxEventTimeMs = 253'402'300'799'999;
+inline constexpr bool EventTimeInRange(int64_t ms) {
+  return ms >= kMinEventTimeMs && ms <= kMaxEventTimeMs;
+}
 
 // One event in flight. `value` and `key` borrow from the task's arena (or the batch it was
 // decoded from) and are valid until the task resets the arena after the current cycle.

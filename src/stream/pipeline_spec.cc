@@ -139,6 +139,7 @@ std::optional<int64_t> ParseDurationMs(std::string_view s) {
   } else {
     return std::nullopt;
   }
+  if (n > kMaxDurationMs / mult) return std::nullopt;  // 15 digits of days overflow int64
   return n * mult;
 }
 
@@ -262,7 +263,9 @@ class MapReader {
     if (!n.IsScalar()) Fail(n, Path(key), "expected a duration such as 500ms, 5s, 2m, 1h");
     auto ms = ParseDurationMs(n.Scalar());
     if (!ms) {
-      Fail(n, Path(key), fmt::format("'{}' is not a duration (500ms, 5s, 2m, 1h, 1d)", n.Scalar()));
+      Fail(n, Path(key), fmt::format("'{}' is not a duration (500ms, 5s, 2m, 1h, 1d; at most "
+                                     "365000d)",
+                                     n.Scalar()));
     }
     if (*ms < min_ms) Fail(n, Path(key), fmt::format("must be at least {} ms", min_ms));
     return *ms;
@@ -279,7 +282,8 @@ class MapReader {
     auto ms = ParseDurationMs(text);
     if (!ms) {
       Fail(n, Path(key),
-           fmt::format("'{}' is not a duration (-5s, 0, 500ms, 10s, 2m, 1h)", n.Scalar()));
+           fmt::format("'{}' is not a duration (-5s, 0, 500ms, 10s, 2m, 1h; at most 365000d)",
+                       n.Scalar()));
     }
     return negative ? -*ms : *ms;
   }

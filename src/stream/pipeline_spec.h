@@ -208,7 +208,11 @@ struct PipelineSpec {
 // positions. Errors: kInvalidArgument "line L, column C: <path>: <what is wrong>".
 Result<PipelineSpec> ParsePipelineSpec(std::string_view text);
 
-// "1500", "1500ms", "5s", "2m", "1h", "1d" -> milliseconds. nullopt when malformed.
+// The longest duration a spec (or a CLI flag) may give: 365,000 days, about 1000 years. With
+// event times limited to the years 1 to 9999 (operator.h), time arithmetic cannot overflow.
+inline constexpr int64_t kMaxDurationMs = 365'000LL * 86'400'000;
+// "1500", "1500ms", "5s", "2m", "1h", "1d" -> milliseconds. nullopt when malformed or longer
+// than kMaxDurationMs.
 std::optional<int64_t> ParseDurationMs(std::string_view text);
 // "65536", "512KiB", "64MiB", "1GiB" (also KB, MB, GB = powers of 1000) -> bytes. nullopt when
 // malformed.

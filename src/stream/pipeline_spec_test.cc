@@ -199,6 +199,9 @@ TEST(PipelineSpecTest, ParsesDurations) {
   EXPECT_FALSE(ParseDurationMs("s"));
   EXPECT_FALSE(ParseDurationMs("5 s"));
   EXPECT_FALSE(ParseDurationMs("-5s"));
+  EXPECT_EQ(ParseDurationMs("365000d"), kMaxDurationMs);
+  EXPECT_FALSE(ParseDurationMs("365001d"));
+  EXPECT_FALSE(ParseDurationMs("999999999999999d"));  // overflowed int64 before
 }
 
 TEST(PipelineSpecTest, ParsesSizes) {

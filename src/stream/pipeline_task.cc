@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 
 #include "codec/value_json.h"
@@ -477,9 +478,29 @@ Task<Status> PipelineTask::RunCycle(bool& had_data) {
           side_->RawError(bytes, src.name, reason);
           return;
         }
+        // A double is range-checked before the conversion, which is undefined out of range.
+        const bool in_range = t.is_double() ? std::isfinite(t.double_value()) &&
+                                                  t.double_value() >= kMinEventTimeMs &&
+                                                  t.double_value() <= kMaxEventTimeMs
+                                            : EventTimeInRange(t.int_value());
+        if (!in_range) {
+          side_->RawError(bytes, src.name,
+                          fmt::format("event_time '{}' is {}: outside the years 1 to 9999 ({} to "
+                                      "{} ms)",
+                                      src.event_time->text, codec::ValueToJson(t), kMinEventTimeMs,
+                                      kMaxEventTimeMs));
+          return;
+        }
         row.timestamp = t.is_double() ? static_cast<int64_t>(t.double_value()) : t.int_value();
       } else {
         row.timestamp = rec.timestamp;
+        if (!src.lookup_table && !EventTimeInRange(row.timestamp)) {
+          side_->RawError(bytes, src.name,
+                          fmt::format("record timestamp {} is outside the years 1 to 9999 ({} to "
+                                      "{} ms)",
+                                      row.timestamp, kMinEventTimeMs, kMaxEventTimeMs));
+          return;
+        }
       }
       p.max_event_time = std::max(p.max_event_time, row.timestamp);
       rows_.push_back(row);
