@@ -178,6 +178,17 @@ class Diff {
   }
 
   void CompareMessage(const Descriptor* w, const Descriptor* r) {
+    // A message type reached by several fields is compared once per path, which can grow
+    // exponentially through shared types of references; past a budget the check stops and
+    // reports the schemas incompatible rather than holding the registry.
+    if (gave_up_) return;
+    if (++steps_ > kMaxSteps) {
+      gave_up_ = true;
+      Add("the comparison gave up after {} message comparisons: the schemas share message "
+          "types too much to be compared in bounded time",
+          kMaxSteps);
+      return;
+    }
     // Confluent's recursion guard: a writer message already under comparison is not
     // compared again (recursive types), but its nested types still are.
     if (visiting_.insert(w).second) {
@@ -371,8 +382,11 @@ class Diff {
 
   const ProtobufSchema& writer_;
   const ProtobufSchema& reader_;
+  static constexpr int64_t kMaxSteps = 100'000;
   std::set<const Descriptor*> visiting_;
   std::vector<std::string> messages_;
+  int64_t steps_ = 0;  // CompareMessage calls so far
+  bool gave_up_ = false;
 };
 
 }  // namespace
