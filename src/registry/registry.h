@@ -43,6 +43,9 @@
 namespace sluice::registry {
 
 inline constexpr char kSchemasTopic[] = "_schemas";
+// The largest batch of records the registry appends to kSchemasTopic: the topic's
+// max_message_bytes (storage's default, and a Kafka broker's usual message.max.bytes).
+inline constexpr size_t kMaxStoredBatchBytes = 1024 * 1024;
 
 // A registry error: Confluent error code (40401, 42201, 409, ...) and message. code 0 = ok.
 struct SrStatus {

@@ -363,7 +363,8 @@ class Api {
   Task<HttpResponse> PutConfig(HttpRequest& req) {
     codec::JsonParser parser;
     auto body = parser.Parse(req.body);
-    if (!body.ok() || !body->is_object()) {
+    if (!body.ok()) co_return Error(400, "Invalid JSON body: " + body.status().message());
+    if (!body->is_object()) {
       co_return Error(422, "The request body must be a JSON object with \"compatibility\"");
     }
     const auto* c = body->Find("compatibility");
@@ -406,7 +407,8 @@ class Api {
   Task<HttpResponse> PutMode(HttpRequest& req) {
     codec::JsonParser parser;
     auto body = parser.Parse(req.body);
-    if (!body.ok() || !body->is_object()) {
+    if (!body.ok()) co_return Error(400, "Invalid JSON body: " + body.status().message());
+    if (!body->is_object()) {
       co_return Error(422, "The request body must be a JSON object with \"mode\"");
     }
     const auto* m = body->Find("mode");

@@ -1203,19 +1203,39 @@ TEST_F(RegistryApiTest, BadSchemasAre42201AndStoreNothing) {
   EXPECT_TRUE(malformed.status == 400 || malformed.status == 422) << malformed.body;
   ExpectError(malformed, malformed.status, malformed.status == 400 ? 400 : 42201,
               "malformed JSON body");
+  // The same for config and mode bodies, which answered 422/422.
+  ExpectError(Put("/config/bad", "notjson"), 400, 400, "malformed config body");
+  ExpectError(Put("/mode", "notjson"), 400, 400, "malformed mode body");
+  ExpectError(Put("/config/bad", "[1]"), 422, 422, "config body not an object");
 
   EXPECT_EQ(Subjects(), (Names{"keep"}));
   EXPECT_EQ(Subjects("?deleted=true"), (Names{"keep"}));
   EXPECT_EQ(Ints(Get("/subjects/keep/versions")), (Ids{1}));
 }
 
-TEST_F(RegistryApiTest, SubjectsWithControlCharactersAre42208) {
+TEST_F(RegistryApiTest, SubjectsWithControlCharactersOrInvalidUtf8Are42208) {
   ExpectError(Post("/subjects/bad%01subject/versions", Body(kUserV1)), 422, 42208,
               "control character in subject");
   ExpectError(Post("/subjects/bad%0Asubject/versions", Body(kUserV1)), 422, 42208,
               "newline in subject");
   ExpectError(Put("/config/bad%01subject", R"({"compatibility":"NONE"})"), 422, 42208,
               "control character in config subject");
+  // Bytes that are not UTF-8 gave a 500 after retries and left a subject named with U+FFFD.
+  ExpectError(Post("/subjects/a%FFb/versions", Body(kUserV1)), 422, 42208, "invalid UTF-8");
+  ExpectError(Put("/config/a%C3", R"({"compatibility":"NONE"})"), 422, 42208,
+              "truncated UTF-8 in config subject");
+  EXPECT_EQ(Subjects(), Names{});
+}
+
+// A 600 KB schema of quotes is under the 1 MiB schema limit but twice that once escaped in its
+// stored record, which the store refused: a 500 "store error". It is the schema's size, so 42209.
+TEST_F(RegistryApiTest, ASchemaTooLargeOnceStoredIs42209NotA500) {
+  std::string doc(300000, '"');
+  std::string schema = R"({"type":"record","name":"R","doc":")";
+  for (char c : doc) schema += std::string("\\") + c;
+  schema += R"(","fields":[]})";
+  ASSERT_LT(schema.size(), 1u << 20);
+  ExpectError(Post("/subjects/big/versions", Body(schema)), 422, 42209, "escaped record too large");
   EXPECT_EQ(Subjects(), Names{});
 }
 
