@@ -230,6 +230,22 @@ Mode Registry::EffectiveMode(const std::string& subject) const {
 
 // --- parsing ---
 
+void Registry::PinLatestReferences(std::vector<Reference>& refs) const {
+  std::shared_lock lock(mu_);
+  for (Reference& r : refs) {
+    if (r.version != -1) continue;
+    auto it = state_.subjects.find(r.subject);
+    if (it == state_.subjects.end()) continue;  // Resolve reports it
+    const auto& versions = it->second.versions;
+    for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
+      if (!v->second.deleted) {
+        r.version = v->first;
+        break;
+      }
+    }
+  }
+}
+
 SrStatus Registry::Resolve(const std::vector<Reference>& refs,
                            std::vector<schema::ResolvedReference>& out, int depth) const {
   if (depth > 32) return Err(42201, "Invalid schema: references nested deeper than 32 levels");
@@ -352,10 +368,12 @@ SrResult<VersionInfo> Registry::Lookup(const std::string& subject, const SchemaR
   if (!SubjectExists(subject, include_deleted)) {
     return Err(40401, fmt::format("Subject '{}' not found.", subject));
   }
+  SchemaRequest pinned = req;
+  PinLatestReferences(pinned.references);
   std::string text;
-  auto p = ParseCandidate(req, normalize, &text);
+  auto p = ParseCandidate(pinned, normalize, &text);
   if (!p.ok()) return p.status;
-  const std::string key = ContentKey(req.type, text, req.references);
+  const std::string key = ContentKey(pinned.type, text, pinned.references);
   std::shared_lock lock(mu_);
   auto c = state_.by_content.find(key);
   auto it = state_.subjects.find(subject);

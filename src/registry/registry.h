@@ -238,6 +238,9 @@ class Registry {
   // Parses a candidate (resolving its references against the current state).
   SrResult<std::shared_ptr<const schema::ParsedSchema>> ParseCandidate(
       const SchemaRequest& req, bool normalize, std::string* stored_text) const;
+  // Replaces version -1 ("latest") in `refs` with the subject's latest live version, so what is
+  // stored (and tracked by referencedby) is a fixed version, as with an explicit one.
+  void PinLatestReferences(std::vector<Reference>& refs) const;
   SrStatus Resolve(const std::vector<Reference>& refs,
                    std::vector<schema::ResolvedReference>& out, int depth) const;
   // Parsed live versions of the subject, oldest first.

@@ -332,6 +332,7 @@ Task<SrResult<RegisterResult>> Registry::Register(std::string subject, SchemaReq
     if (mode == Mode::kImport && !req.id) {
       co_return SrStatus{42205, "IMPORT mode requires an explicit schema id"};
     }
+    PinLatestReferences(req.references);
     std::string text;
     auto parsed = ParseCandidate(req, normalize, &text);
     if (!parsed.ok()) co_return parsed.status;

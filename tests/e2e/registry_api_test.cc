@@ -1323,6 +1323,18 @@ TEST_F(RegistryApiTest, IdentityIncludesDocsTypeAndReferences) {
   EXPECT_EQ(Register("customer-3", kCustomer, "", kAddressRef), to_v1);
   EXPECT_EQ(Ints(Get("/subjects/address/versions/1/referencedby")), (Ids{to_v1}));
   EXPECT_EQ(Ints(Get("/subjects/address/versions/latest/referencedby")), (Ids{to_v2}));
+
+  // Version -1 ("latest") is pinned to the latest version when registering: it was stored as
+  // -1, so referencedby did not see it, the referenced subject could be deleted, and the id's
+  // meaning moved with the subject's latest version.
+  const char* latest = R"([{"name":"com.acme.Address","subject":"address","version":-1}])";
+  EXPECT_EQ(Register("customer-4", kCustomer, "", latest), to_v2);
+  Resp byid = Get("/schemas/ids/" + std::to_string(to_v2));
+  ASSERT_TRUE(byid.Get("references") != nullptr) << byid.body;
+  EXPECT_EQ(byid.Get("references")->items()[0].Find("version")->AsInt64(), 2) << byid.body;
+  Resp l = Post("/subjects/customer-4", Body(kCustomer, "", latest));
+  EXPECT_EQ(l.Int("id"), to_v2) << l.body;
+  ExpectError(Delete("/subjects/address/versions/2"), 422, 42206, "delete version pinned by -1");
 }
 
 TEST_F(RegistryApiTest, ProtobufWhitespaceVariantsShareAnId) {
