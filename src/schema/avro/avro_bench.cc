@@ -1,5 +1,6 @@
 // Validation throughput for a realistic 10-field record datum (strings, longs, doubles, a
-// nullable union, an enum) on one core.
+// nullable union, an enum) on one core, and the compatibility check of a long chain of named
+// records (once cubic in its length).
 #include <benchmark/benchmark.h>
 
 #include <cstring>
@@ -68,6 +69,29 @@ void BM_ParseOrderSchema(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ParseOrderSchema);
+
+// A union of n records, R(i) holding an R(i-1); `r0_extra` is added to R0's fields.
+std::string RecordChain(int64_t n, std::string_view r0_extra) {
+  std::string s = R"([{"type":"record","name":"R0","fields":[)" + std::string(r0_extra) + "]}";
+  for (int64_t i = 1; i < n; ++i) {
+    s += fmt::format(R"(,{{"type":"record","name":"R{}","fields":[{{"name":"f","type":"R{}"}}]}})",
+                     i, i - 1);
+  }
+  return s + "]";
+}
+
+// FULL compatibility (both directions) of the chain against itself with a field added to R0.
+void BM_CheckRecordChain(benchmark::State& state) {
+  auto v1 = ParseAvro(RecordChain(state.range(0), ""), {});
+  auto v2 = ParseAvro(RecordChain(state.range(0), R"({"name":"z","type":"int"})"), {});
+  for (auto _ : state) {
+    auto backward = (*v2)->CheckCanRead(**v1);
+    auto forward = (*v1)->CheckCanRead(**v2);
+    benchmark::DoNotOptimize(backward);
+    benchmark::DoNotOptimize(forward);
+  }
+}
+BENCHMARK(BM_CheckRecordChain)->Arg(50)->Arg(400)->Arg(2000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace sluice::schema::avro
