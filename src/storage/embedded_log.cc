@@ -524,6 +524,7 @@ class EmbeddedLogImpl {
         if (it != parts.end()) {
           auto log = it->second;
           parts.erase(it);
+          log->MarkDeleted();
           (void)co_await log->Close(/*clean=*/false);
           if (options_.metrics) options_.metrics->RemoveGauges(PartitionLabels(tp));
           std::lock_guard lock(high_watermarks_mu_);

@@ -671,6 +671,48 @@ TEST_F(EmbeddedLogTest, LongPollWakesWhenDataArrives) {
   EXPECT_LT(got.second, 4000);
 }
 
+// Appends in flight when their topic is deleted fail with kNotFound (the topic is gone). They
+// answered kUnavailable ("closed before the write was durable"), which tells a client to retry
+// a write that can never succeed.
+TEST_F(EmbeddedLogTest, AppendsInFlightWhenTheTopicIsDeletedFailNotFound) {
+  for (int round = 0; round < 5; ++round) {
+    Create("racy", {{"durability", "always"}});
+    auto codes = Run([&]() -> Task<std::vector<ErrorCode>> {
+      auto ex = co_await asio::this_coro::executor;
+      auto out = std::make_shared<std::vector<ErrorCode>>();
+      auto running = std::make_shared<int>(4);
+      for (int w = 0; w < 4; ++w) {
+        asio::co_spawn(
+            ex,
+            [&, out, running]() -> Task<void> {
+              for (;;) {
+                std::vector<ProduceRecord> recs{
+                    ProduceRecord{std::nullopt, "v", {}, model::kNoTimestamp}};
+                auto r = co_await log_->Append(TopicPartition{"racy", PartitionId(0)}, recs);
+                if (!r.ok()) {
+                  out->push_back(r.status().code());
+                  break;
+                }
+              }
+              --*running;
+            },
+            asio::detached);
+      }
+      asio::steady_timer t(ex, std::chrono::milliseconds(30));
+      co_await t.async_wait(asio::use_awaitable);
+      Status st = co_await log_->DeleteTopic("racy");
+      EXPECT_TRUE(st.ok()) << st.ToString();
+      while (*running > 0) {
+        t.expires_after(std::chrono::milliseconds(1));
+        co_await t.async_wait(asio::use_awaitable);
+      }
+      co_return *out;
+    });
+    ASSERT_EQ(codes.size(), 4u);
+    for (ErrorCode c : codes) EXPECT_EQ(c, ErrorCode::kNotFound) << ErrorCodeName(c);
+  }
+}
+
 TEST_F(EmbeddedLogTest, GroupOffsetsSurviveRestart) {
   Create("t", {{"partitions", "2"}});
   ASSERT_TRUE(AppendValues("t", 1, 5, "x").ok());

@@ -361,7 +361,7 @@ Task<Status> PartitionLog::RollIfNeeded(size_t incoming) {
 
 Task<Result<AppendResult>> PartitionLog::Append(std::string batch) {
   auto self = shared_from_this();
-  if (closed_) co_return Unavailable("partition {} is closed", tp_);
+  if (closed_) co_return ClosedError();
   if (!write_error_.ok()) {
     co_return Unavailable("partition {} is read-only after an I/O error ({}); restart to reopen",
                           tp_, write_error_.message());
@@ -376,7 +376,7 @@ Task<Result<AppendResult>> PartitionLog::Append(std::string batch) {
   // Most appends neither roll nor wait for a roll: test that here rather than paying a
   // RollIfNeeded coroutine frame per append.
   if (NeedsRoll(batch.size())) SLUICE_CO_RETURN_IF_ERROR(co_await RollIfNeeded(batch.size()));
-  if (closed_) co_return Unavailable("partition {} is closed", tp_);
+  if (closed_) co_return ClosedError();
   if (!write_error_.ok()) co_return Unavailable("partition {} is read-only", tp_);
   // No suspension between here and queuing the batch: offsets are assigned in log order.
   const Offset base = pending_.empty() ? next_offset() : pending_next_;
@@ -422,7 +422,7 @@ void PartitionLog::WritePending() {
   const uint64_t gen = write_gen_ + 1;
   Status st;
   if (closed_) {
-    st = Unavailable("partition {} is closed", tp_);
+    st = ClosedError();
   } else if (!write_error_.ok()) {
     st = Unavailable("partition {} is read-only", tp_);
   } else {
@@ -513,6 +513,9 @@ Task<Status> PartitionLog::WaitDurable(Offset target) {
     if (!write_error_.ok()) {
       co_return Unavailable("partition {}: flush failed ({}); the write is not acknowledged", tp_,
                             write_error_.message());
+    }
+    if (closed_ && deleted_) {
+      co_return NotFound("topic '{}' was deleted before the write was durable", tp_.topic);
     }
     if (closed_) co_return Unavailable("partition {} closed before the write was durable", tp_);
     // Start a flush unless one already started after this write (it covers it). Up to
@@ -827,6 +830,11 @@ Task<Status> PartitionLog::Compact() {
   stats_.compactions++;
   sealed_since_compaction_ = 0;
   co_return Status::Ok();
+}
+
+Status PartitionLog::ClosedError() const {
+  if (deleted_) return NotFound("topic '{}' was deleted", tp_.topic);
+  return Unavailable("partition {} is closed", tp_);
 }
 
 Task<Status> PartitionLog::Close(bool clean) {

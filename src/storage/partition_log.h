@@ -97,9 +97,14 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   // Flushes, seals and marks a clean shutdown (clean=true) or just stops (clean=false).
   // Wakes every waiter; later calls fail with kUnavailable.
   Task<Status> Close(bool clean);
+  // Called before Close when the topic is deleted: writes refused because the partition closed
+  // then answer kNotFound (the topic is gone) rather than kUnavailable (retry later).
+  void MarkDeleted() { deleted_ = true; }
 
  private:
   PartitionLog(std::string dir, model::TopicPartition tp, TopicConfig config, Deps deps);
+  // The error for a write refused because the partition is closed (see MarkDeleted).
+  Status ClosedError() const;
   Status Recover(bool create);
   // Whether RollIfNeeded(incoming) has anything to do (a roll running, or one due).
   bool NeedsRoll(size_t incoming) const;
@@ -203,6 +208,7 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   internal::ReadBuffers read_buffers_;
   Status write_error_;
   bool closed_ = false;
+  bool deleted_ = false;  // see MarkDeleted
   PartitionStats stats_;
 };
 
