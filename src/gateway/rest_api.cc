@@ -76,6 +76,28 @@ storage::Log* RestApi::LogOr503(HttpResponse* unavailable) const {
   return log;
 }
 
+namespace {
+// Adds the top-level "partitions" (create and alter take the count there, as the docs show) to
+// the config keys. Given in both places with different values is an error: keeping either one
+// silently would leave the client believing the other applied.
+Status MergePartitions(const JsonValue* top, std::map<std::string, std::string>& kv) {
+  if (top == nullptr) return Status::Ok();
+  auto n = top->AsInt64();
+  if (!n || *n < 1 || *n > 10000) {
+    return InvalidArgument("\"partitions\" must be an integer between 1 and 10000");
+  }
+  std::string value = std::to_string(*n);
+  auto it = kv.find("partitions");
+  if (it != kv.end() && it->second != value) {
+    return InvalidArgument(
+        "\"partitions\" is {} but \"config\" sets partitions to {}; give the count once", *n,
+        it->second);
+  }
+  kv["partitions"] = std::move(value);
+  return Status::Ok();
+}
+}  // namespace
+
 Task<HttpResponse> RestApi::CreateTopic(HttpRequest& req) {
   HttpResponse err;
   storage::Log* log = LogOr503(&err);
@@ -88,35 +110,27 @@ Task<HttpResponse> RestApi::CreateTopic(HttpRequest& req) {
   if (!body->is_object()) {
     co_return HttpResponse::Error(InvalidArgument("request body must be a JSON object"));
   }
-  for (const auto& [k, v] : body->members()) {
-    if (k != "name" && k != "partitions" && k != "config") {
-      co_return HttpResponse::Error(InvalidArgument(
-          "unknown field '{}' in topic spec; expected name, partitions, config", k));
-    }
-  }
+  Status st = internal::CheckFields(*body, {"name", "partitions", "config"}, "topic spec");
+  if (!st.ok()) co_return HttpResponse::Error(st);
   const JsonValue* name = body->Find("name");
   if (name == nullptr || !name->is_string()) {
     co_return HttpResponse::Error(InvalidArgument("\"name\" (a string) is required"));
   }
-  Status st = storage::ValidateTopicName(name->text(), false);
+  st = storage::ValidateTopicName(name->text(), false);
   if (!st.ok()) co_return HttpResponse::Error(st);
   st = Authorize(req, auth_rbac::Action::kAdmin, "topic:" + name->text());
   if (!st.ok()) co_return HttpResponse::Error(st);
   storage::TopicConfig config = options_.default_topic_config;
+  std::map<std::string, std::string> kv;
   if (const JsonValue* c = body->Find("config")) {
-    auto kv = internal::ConfigObjectToMap(*c);
-    if (!kv.ok()) co_return HttpResponse::Error(kv.status());
-    st = config.Apply(*kv);
-    if (!st.ok()) co_return HttpResponse::Error(st);
+    auto m = internal::ConfigObjectToMap(*c);
+    if (!m.ok()) co_return HttpResponse::Error(m.status());
+    kv = std::move(m).value();
   }
-  if (const JsonValue* p = body->Find("partitions")) {
-    auto n = p->AsInt64();
-    if (!n || *n < 1 || *n > 10000) {
-      co_return HttpResponse::Error(
-          InvalidArgument("\"partitions\" must be an integer between 1 and 10000"));
-    }
-    config.partitions = static_cast<int32_t>(*n);
-  }
+  st = MergePartitions(body->Find("partitions"), kv);
+  if (!st.ok()) co_return HttpResponse::Error(st);
+  st = config.Apply(kv);
+  if (!st.ok()) co_return HttpResponse::Error(st);
   st = config.Validate();
   if (!st.ok()) co_return HttpResponse::Error(st);
   st = co_await log->CreateTopic(name->text(), config);
@@ -180,15 +194,28 @@ Task<HttpResponse> RestApi::AlterTopic(HttpRequest& req) {
   if (!st.ok()) co_return HttpResponse::Error(st);
   auto body = ParseJsonBody(req);
   if (!body.ok()) co_return HttpResponse::Error(body.status());
-  const JsonValue* c = body->Find("config");
-  if (!body->is_object() || c == nullptr) {
-    co_return HttpResponse::Error(
-        InvalidArgument("request body must be an object with a \"config\" object"));
+  const JsonValue* c = body->is_object() ? body->Find("config") : nullptr;
+  const JsonValue* partitions = body->is_object() ? body->Find("partitions") : nullptr;
+  if (c == nullptr && partitions == nullptr) {
+    co_return HttpResponse::Error(InvalidArgument(
+        "request body must be an object with a \"config\" object and/or \"partitions\""));
   }
-  auto kv = internal::ConfigObjectToMap(*c);
-  if (!kv.ok()) co_return HttpResponse::Error(kv.status());
-  if (kv->empty()) co_return HttpResponse::Error(InvalidArgument("\"config\" is empty"));
-  st = co_await log->AlterTopicConfig(topic, *kv);
+  // The topic is named by the path: a "name" here is refused like any other unknown field
+  // rather than read as a rename that did not happen.
+  st = internal::CheckFields(*body, {"config", "partitions"}, "topic alter request");
+  if (!st.ok()) co_return HttpResponse::Error(st);
+  std::map<std::string, std::string> kv;
+  if (c != nullptr) {
+    auto m = internal::ConfigObjectToMap(*c);
+    if (!m.ok()) co_return HttpResponse::Error(m.status());
+    if (m->empty() && partitions == nullptr) {
+      co_return HttpResponse::Error(InvalidArgument("\"config\" is empty"));
+    }
+    kv = std::move(m).value();
+  }
+  st = MergePartitions(partitions, kv);
+  if (!st.ok()) co_return HttpResponse::Error(st);
+  st = co_await log->AlterTopicConfig(topic, kv);
   if (!st.ok()) co_return HttpResponse::Error(st);
   ForgetTopic(topic);
   auto d = co_await log->DescribeTopic(topic);

@@ -144,6 +144,61 @@ TEST_F(ApiTest, TopicLifecycle) {
   ExpectError(Do("DELETE", "/v1/topics/life"), 404, "not_found");
 }
 
+TEST_F(ApiTest, TopicFieldsThatWouldBeIgnoredAre400) {
+  CreateTopic("strictalter", 3);
+  auto msg = [](const JsonResponse& r) { return r.json.Find("message")->text(); };
+  // Alter: a field it does not read, or a partition count given twice with two values, is
+  // refused and names the field; nothing changes.
+  auto bogus = Do("PATCH", "/v1/topics/strictalter",
+                  R"({"config":{"retention_ms":5000},"bogus":1,"name":"other"})");
+  ExpectError(bogus, 400, "invalid_argument");
+  EXPECT_NE(msg(bogus).find("'bogus'"), std::string::npos) << bogus.body;
+  auto named =
+      Do("PATCH", "/v1/topics/strictalter", R"({"config":{"retention_ms":5000},"name":"x"})");
+  ExpectError(named, 400, "invalid_argument");
+  EXPECT_NE(msg(named).find("'name'"), std::string::npos) << named.body;
+  auto both =
+      Do("PATCH", "/v1/topics/strictalter", R"({"config":{"partitions":6},"partitions":7})");
+  ExpectError(both, 400, "invalid_argument");
+  EXPECT_NE(msg(both).find("partitions"), std::string::npos) << both.body;
+  auto twice = Do("PATCH", "/v1/topics/strictalter",
+                  R"({"config":{"retention_ms":5000,"retention.ms":6000}})");
+  ExpectError(twice, 400, "invalid_argument");
+  EXPECT_NE(msg(twice).find("retention.ms"), std::string::npos) << twice.body;
+  auto d = Do("GET", "/v1/topics/strictalter");
+  EXPECT_EQ(d.json.Find("partition_count")->AsInt64(), 3) << d.body;
+  EXPECT_NE(d.json.Find("config")->Find("retention_ms")->AsInt64(), 5000) << d.body;
+  // The partition count at top level, as the docs show it; the same count in both places is
+  // not a conflict.
+  auto grown = Do("PATCH", "/v1/topics/strictalter", R"({"partitions":5})");
+  ASSERT_EQ(grown.status, 200) << grown.body;
+  EXPECT_EQ(grown.json.Find("partition_count")->AsInt64(), 5) << grown.body;
+  auto same = Do("PATCH", "/v1/topics/strictalter",
+                 R"({"config":{"partitions":6,"retention_ms":5000},"partitions":6})");
+  ASSERT_EQ(same.status, 200) << same.body;
+  EXPECT_EQ(same.json.Find("partition_count")->AsInt64(), 6) << same.body;
+  EXPECT_EQ(same.json.Find("config")->Find("retention_ms")->AsInt64(), 5000) << same.body;
+  ExpectError(Do("PATCH", "/v1/topics/strictalter", R"({"partitions":"7"})"), 400,
+              "invalid_argument");
+  ExpectError(Do("PATCH", "/v1/topics/strictalter", "{}"), 400, "invalid_argument");
+
+  // Create: the same conflicts.
+  auto cboth =
+      Do("POST", "/v1/topics", R"({"name":"x2","partitions":2,"config":{"partitions":5}})");
+  ExpectError(cboth, 400, "invalid_argument");
+  EXPECT_NE(msg(cboth).find("partitions"), std::string::npos) << cboth.body;
+  auto ctwice = Do("POST", "/v1/topics",
+                   R"({"name":"x2","config":{"retention_ms":5000,"retention.ms":6000}})");
+  ExpectError(ctwice, 400, "invalid_argument");
+  EXPECT_NE(msg(ctwice).find("retention_ms"), std::string::npos) << ctwice.body;
+  ExpectError(Do("POST", "/v1/topics", R"({"name":"x2","partitions":2,"partitions":3})"), 400,
+              "invalid_argument");
+  ExpectError(Do("GET", "/v1/topics/x2"), 404, "not_found");
+  auto cone = Do("POST", "/v1/topics", R"({"name":"x2","config":{"partitions":4}})");
+  ASSERT_EQ(cone.status, 201) << cone.body;
+  EXPECT_EQ(cone.json.Find("partition_count")->AsInt64(), 4) << cone.body;
+}
+
 TEST_F(ApiTest, BadTopicSpecsAre400) {
   ExpectError(Do("POST", "/v1/topics", R"({"name":"bad/name"})"), 400, "invalid_argument");
   ExpectError(Do("POST", "/v1/topics", R"({"name":"_internal"})"), 400, "invalid_argument");

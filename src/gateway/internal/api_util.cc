@@ -1,6 +1,7 @@
 // Helpers shared by the RestApi handlers.
 #include "gateway/internal/api_util.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "codec/json_parser.h"
@@ -73,13 +74,43 @@ Result<int32_t> ParsePartition(const std::string& s) {
   return v;
 }
 
+Status CheckFields(const codec::JsonValue& v, std::initializer_list<std::string_view> allowed,
+                   std::string_view what) {
+  const auto& members = v.members();
+  for (size_t i = 0; i < members.size(); ++i) {
+    const std::string& k = members[i].first;
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+      std::string expected;
+      for (std::string_view a : allowed) {
+        if (!expected.empty()) expected += ", ";
+        expected += a;
+      }
+      return InvalidArgument("unknown field '{}' in {}; expected {}", k, what, expected);
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (members[j].first == k) return InvalidArgument("field '{}' appears twice in {}", k, what);
+    }
+  }
+  return Status::Ok();
+}
+
 Result<std::map<std::string, std::string>> ConfigObjectToMap(const codec::JsonValue& v) {
   if (!v.is_object()) {
     return InvalidArgument("\"config\" must be an object, got {}",
                            codec::JsonValue::TypeName(v.type()));
   }
   std::map<std::string, std::string> out;
+  // Canonical spelling (TopicConfig reads '.' as '_') → the key as sent.
+  std::map<std::string, std::string, std::less<>> seen;
   for (const auto& [k, val] : v.members()) {
+    std::string canonical = k;
+    std::replace(canonical.begin(), canonical.end(), '.', '_');
+    auto [it, fresh] = seen.emplace(std::move(canonical), k);
+    if (!fresh) {
+      if (it->second == k) return InvalidArgument("config key '{}' appears twice", k);
+      return InvalidArgument("config keys '{}' and '{}' name the same setting; give one",
+                             it->second, k);
+    }
     if (val.is_string() || val.is_number()) {
       out[k] = val.text();
     } else if (val.is_bool()) {

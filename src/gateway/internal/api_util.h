@@ -40,7 +40,16 @@ Result<std::optional<int64_t>> TimeParam(const HttpRequest& req, std::string_vie
 // Parses a path segment as a partition number (>= 0).
 Result<int32_t> ParsePartition(const std::string& s);
 
-// {"k": "v"|number|bool} → string map for TopicConfig::Apply.
+// Checks that the object `v` has only the fields in `allowed`, each at most once: a field the
+// server would ignore (a typo, a field of another route) must not pass as applied.
+// Errors: kInvalidArgument "unknown field 'f' in <what>; expected a, b" or "field 'f' appears
+// twice in <what>".
+Status CheckFields(const codec::JsonValue& v, std::initializer_list<std::string_view> allowed,
+                   std::string_view what);
+
+// {"k": "v"|number|bool} → string map for TopicConfig::Apply. Errors: kInvalidArgument for a
+// value of another type, or a key given twice (also in two spellings: "retention_ms" and
+// "retention.ms"), which would otherwise keep one of the values silently.
 Result<std::map<std::string, std::string>> ConfigObjectToMap(const codec::JsonValue& v);
 
 
