@@ -262,15 +262,25 @@ Task<HttpResponse> RestApi::CommitOffsets(HttpRequest& req) {
   if (!st.ok()) co_return HttpResponse::Error(st);
   auto body = ParseJsonBody(req);
   if (!body.ok()) co_return HttpResponse::Error(body.status());
-  const JsonValue* offs = body->Find("offsets");
+  const JsonValue* offs = body->is_object() ? body->Find("offsets") : nullptr;
   if (offs == nullptr || !offs->is_array() || offs->items().empty()) {
     co_return HttpResponse::Error(
         InvalidArgument("request body must be {{\"offsets\": [{{\"topic\", \"partition\", "
                         "\"offset\"}}, ...]}} with at least one entry"));
   }
+  // A field the server does not read (a misspelt "metadata", say) would otherwise be lost
+  // while the commit answers 200.
+  st = internal::CheckFields(*body, {"offsets"}, "offset commit request");
+  if (!st.ok()) co_return HttpResponse::Error(st);
   std::vector<storage::GroupOffset> commits;
   for (size_t i = 0; i < offs->items().size(); ++i) {
     const JsonValue& e = offs->items()[i];
+    if (!e.is_object()) {
+      co_return HttpResponse::Error(InvalidArgument("offsets[{}] must be an object", i));
+    }
+    st = internal::CheckFields(e, {"topic", "partition", "offset", "metadata"},
+                               fmt::format("offsets[{}]", i));
+    if (!st.ok()) co_return HttpResponse::Error(st);
     const JsonValue* t = e.Find("topic");
     const JsonValue* p = e.Find("partition");
     const JsonValue* o = e.Find("offset");
@@ -280,6 +290,12 @@ Task<HttpResponse> RestApi::CommitOffsets(HttpRequest& req) {
     if (t == nullptr || !t->is_string() || !pn || !on) {
       co_return HttpResponse::Error(InvalidArgument(
           "offsets[{}] needs \"topic\" (string), \"partition\" and \"offset\" (integers)", i));
+    }
+    // Stored as given or not at all: a number or object here used to be stored as "".
+    if (md != nullptr && !md->is_string() && !md->is_null()) {
+      co_return HttpResponse::Error(InvalidArgument(
+          "offsets[{}]: \"metadata\" must be a string, got {}", i,
+          JsonValue::TypeName(md->type())));
     }
     if (*pn < 0 || *on < 0) {
       co_return HttpResponse::Error(

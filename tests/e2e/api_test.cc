@@ -445,6 +445,34 @@ TEST_F(ApiTest, GroupOffsetsCommitAndFetch) {
   ExpectError(Do("POST", "/v1/groups/g1/offsets", R"({"offsets":[]})"), 400, "invalid_argument");
 }
 
+TEST_F(ApiTest, OffsetCommitsWithWrongTypesOrUnknownFieldsAre400) {
+  CreateTopic("strictcommit", 1);
+  auto msg = [](const JsonResponse& r) { return r.json.Find("message")->text(); };
+  for (const auto& [body, field] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"offsets":[{"topic":"strictcommit","partition":0,"offset":1,"metadata":5}]})",
+            "metadata"},
+           {R"({"offsets":[{"topic":"strictcommit","partition":0,"offset":1,"metdata":"x"}]})",
+            "metdata"},
+           {R"({"offsets":[{"topic":"strictcommit","partition":0,"offset":1}],"extra":true})",
+            "extra"},
+           {R"({"offsets":[{"topic":"strictcommit","partition":0,"offset":1,"offset":2}]})",
+            "offset"},
+           {R"({"offsets":[7]})", "offsets[0]"}}) {
+    auto r = Do("POST", "/v1/groups/strict/offsets", body);
+    ExpectError(r, 400, "invalid_argument");
+    EXPECT_NE(msg(r).find(field), std::string::npos) << body << ": " << r.body;
+  }
+  // Nothing was committed by the refused requests.
+  auto none = Do("GET", "/v1/groups/strict/offsets?topic=strictcommit");
+  EXPECT_TRUE(none.json.Find("offsets")->items().empty()) << none.body;
+  auto ok = Do("POST", "/v1/groups/strict/offsets",
+               R"({"offsets":[{"topic":"strictcommit","partition":0,"offset":1,"metadata":"m"}]})");
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  auto f = Do("GET", "/v1/groups/strict/offsets?topic=strictcommit");
+  ASSERT_EQ(f.json.Find("offsets")->items().size(), 1u) << f.body;
+  EXPECT_EQ(f.json.Find("offsets")->items()[0].Find("metadata")->text(), "m") << f.body;
+}
+
 TEST_F(ApiTest, CliTopicProduceConsumeRoundTrip) {
   std::string bin = SluiceBinary();
   std::vector<std::string> env = {"SLUICE_SERVER=" + server_->url()};
