@@ -211,7 +211,7 @@ TEST_F(ApiTest, BadTopicSpecsAre400) {
   ExpectError(Do("POST", "/v1/topics", R"({"name": )"), 400, "invalid_argument");
   ExpectError(Do("GET", "/v1/topics/bad%24name"), 400, "invalid_argument");
   ExpectError(Do("POST", "/v1/topics", R"({"name":"x"})", "text/plain"), 415,
-              "invalid_argument");
+              "unsupported_media_type");
 }
 
 TEST_F(ApiTest, ProduceAndFetchPlainArrayAndNdjson) {
@@ -326,7 +326,7 @@ TEST_F(ApiTest, BadProduceRequestsAreRejectedAndWriteNothing) {
   EXPECT_NE(nd.json.Find("message")->text().find("line 3"), std::string::npos) << nd.body;
   ExpectError(Do("POST", "/v1/topics/strict/events", "\"\xff\""), 400, "invalid_argument");
   ExpectError(Do("POST", "/v1/topics/strict/events", "{}", "text/plain"), 415,
-              "invalid_argument");
+              "unsupported_media_type");
   ExpectError(Do("POST", "/v1/topics/strict/events", "[]"), 400, "invalid_argument");
   // One oversize event at the end of a batch: 413 and nothing written anywhere.
   std::string big = "[{\"a\":1},{\"a\":2},\"" + std::string(70000, 'x') + "\"]";

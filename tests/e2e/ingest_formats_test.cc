@@ -199,6 +199,7 @@ TEST_F(IngestFormatsTest, CorruptGzipIs400AndUnknownCodingIs415) {
   r = Post("/v1/topics/enc_bad/events", R"({"n":1})",
            {{"Content-Type", "application/json"}, {"Content-Encoding", "br"}});
   EXPECT_EQ(r.status, 415) << r.body;
+  EXPECT_EQ(Str(r.json, {"error_code"}), "unsupported_media_type") << r.body;
   EXPECT_EQ(HighWatermark("enc_bad", 0), 0);
 }
 
@@ -305,6 +306,8 @@ TEST_F(IngestFormatsTest, CloudEventsBadInputIsRefusedWholeWithTheEventNamed) {
       << r.body;
   r = Post("/v1/topics/ce_bad/events", "<e/>", {{"Content-Type", "application/cloudevents+xml"}});
   EXPECT_EQ(r.status, 415) << r.body;
+  // Every 415 has the same error_code, whichever check refused the request.
+  EXPECT_EQ(Str(r.json, {"error_code"}), "unsupported_media_type") << r.body;
   EXPECT_EQ(HighWatermark("ce_bad", 0), 0);  // nothing half-written
 }
 

@@ -20,8 +20,10 @@ bool IsNdjsonMediaType(std::string_view mt) {
 }
 
 HttpResponse UnsupportedMediaType(const HttpRequest& req, std::string_view accepted) {
+  // The same error_code as every other 415 (an unknown Content-Encoding, a pipeline spec's type):
+  // one status, one code, as docs/http-api.md's table lists.
   return HttpResponse::Error(
-      415, "invalid_argument",
+      415, "unsupported_media_type",
       fmt::format("unsupported Content-Type '{}'; send {}", req.Header("content-type"),
                   accepted));
 }

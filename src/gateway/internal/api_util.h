@@ -23,7 +23,7 @@ bool IsJsonMediaType(std::string_view media_type);
 // True for NDJSON media types: application/x-ndjson, application/ndjson, application/jsonl,
 // application/x-jsonlines.
 bool IsNdjsonMediaType(std::string_view media_type);
-// 415 response naming what is accepted.
+// 415 response (error_code unsupported_media_type) naming what is accepted.
 HttpResponse UnsupportedMediaType(const HttpRequest& req, std::string_view accepted);
 
 // Parses a JSON request body; the status says what is wrong and where.
