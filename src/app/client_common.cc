@@ -165,6 +165,16 @@ int Fail(const Status& st) {
   return 1;
 }
 
+int FailWithCode(const Status& st) {
+  fmt::print(stderr, "sluice: {} ({})\n", st.message(), ErrorCodeName(st.code()));
+  return 1;
+}
+
+int ConnectFailed(const Status& st, const char* usage) {
+  if (st.code() == ErrorCode::kInvalidArgument) return UsageError(st.message(), usage);
+  return Fail(st);
+}
+
 int UsageError(const std::string& message, const char* usage) {
   fmt::print(stderr, "sluice: {}\nusage: {}\n", message, usage);
   return 2;

@@ -61,8 +61,15 @@ class Api {
   std::string last_body_;
 };
 
-// Prints "sluice: <message>" to stderr and returns 1.
+// Prints "sluice: <message>" to stderr and returns 1. For errors from the server, whose message
+// Api::Call already ends with "(<error_code>)".
 int Fail(const Status& st);
+// Prints "sluice: <message> (<error_code>)" to stderr and returns 1: for errors the CLI finds
+// itself, worded like the server's (docs/cli.md).
+int FailWithCode(const Status& st);
+// Api::Connect failed: a server URL or CA file that cannot be used is a usage error (exit 2,
+// as docs/cli.md says of bad flag values), anything else a failure (exit 1).
+int ConnectFailed(const Status& st, const char* usage);
 // Prints "sluice: <message>\n<usage>" to stderr and returns 2.
 int UsageError(const std::string& message, const char* usage);
 // Prints "usage: <usage>" to stdout and returns 0 (the answer to --help).

@@ -81,7 +81,7 @@ int RunConsume(const std::vector<std::string>& argv) {
   auto group = args->Get("--group");
   bool follow = args->Has("--follow");
   auto api_or = Api::Connect(*args);
-  if (!api_or.ok()) return Fail(api_or.status());
+  if (!api_or.ok()) return ConnectFailed(api_or.status(), kUsage);
   Api& api = **api_or;
   const std::string etopic = gateway::PercentEncode(topic);
 
@@ -114,7 +114,7 @@ int RunConsume(const std::vector<std::string>& argv) {
     cursors.push_back(c);
   }
   if (cursors.empty()) {
-    return Fail(NotFound("topic {} has no partition {}", topic, only_partition));
+    return FailWithCode(NotFound("topic {} has no partition {}", topic, only_partition));
   }
   if (group && starts == 0) {
     auto committed = api.Call("GET", "/v1/groups/" + gateway::PercentEncode(*group) +

@@ -86,7 +86,7 @@ int RunGroup(const std::vector<std::string>& argv) {
   if (sub == "list") {
     if (args->positional.size() != 1) return UsageError("group list takes no GROUP", kUsage);
     auto api = Api::Connect(*args);
-    if (!api.ok()) return Fail(api.status());
+    if (!api.ok()) return ConnectFailed(api.status(), kUsage);
     auto r = (*api)->Call("GET", "/v1/groups");
     if (!r.ok()) return Fail(r.status());
     if (json) {
@@ -110,12 +110,12 @@ int RunGroup(const std::vector<std::string>& argv) {
   const std::string group = args->positional[1];
   if (sub == "describe") {
     auto api = Api::Connect(*args);
-    if (!api.ok()) return Fail(api.status());
+    if (!api.ok()) return ConnectFailed(api.status(), kUsage);
     return Describe(**api, group, json);
   }
   if (sub == "delete") {
     auto api = Api::Connect(*args);
-    if (!api.ok()) return Fail(api.status());
+    if (!api.ok()) return ConnectFailed(api.status(), kUsage);
     auto r = (*api)->Call("DELETE", "/v1/groups/" + gateway::PercentEncode(group));
     if (!r.ok()) return Fail(r.status());
     fmt::print("deleted group {}\n", group);
@@ -146,7 +146,7 @@ int RunGroup(const std::vector<std::string>& argv) {
     to_time = *ms;
   }
   auto api_or = Api::Connect(*args);
-  if (!api_or.ok()) return Fail(api_or.status());
+  if (!api_or.ok()) return ConnectFailed(api_or.status(), kUsage);
   Api& api = **api_or;
   const std::string etopic = gateway::PercentEncode(*topic);
   auto desc = api.Call("GET", "/v1/topics/" + etopic);
@@ -186,7 +186,7 @@ int RunGroup(const std::vector<std::string>& argv) {
     auto it = current.find(id);
     plan.push_back(Move{id, it != current.end() ? it->second : -1, to});
   }
-  if (plan.empty()) return Fail(NotFound("topic {} has no partition {}", *topic, **only));
+  if (plan.empty()) return FailWithCode(NotFound("topic {} has no partition {}", *topic, **only));
   const bool execute = args->Has("--execute");
   if (!json) {
     fmt::print("{:<32}  {:>9}  {:>16}  {:>16}\n", "TOPIC", "PARTITION", "CURRENT", "NEW");

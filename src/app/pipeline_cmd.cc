@@ -72,7 +72,7 @@ int RunPipeline(const std::vector<std::string>& argv) {
     return args->positional[1];
   };
   auto api_or = Api::Connect(*args);
-  if (!api_or.ok()) return Fail(api_or.status());
+  if (!api_or.ok()) return ConnectFailed(api_or.status(), kUsage);
   Api& api = **api_or;
 
   if (sub == "deploy" || sub == "validate") {

@@ -49,7 +49,7 @@ int RunProduce(const std::vector<std::string>& argv) {
   if (auto f = args->Get("--file"); f && *f != "-") {
     std::error_code ec;
     if (std::filesystem::is_directory(*f, ec)) {
-      return Fail(InvalidArgument("cannot read {}: it is a directory", *f));
+      return FailWithCode(InvalidArgument("cannot read {}: it is a directory", *f));
     }
     file.open(*f);
     if (!file) return Fail(ErrnoStatus("cannot open " + *f, errno));
@@ -57,7 +57,7 @@ int RunProduce(const std::vector<std::string>& argv) {
     source = *f;
   }
   auto api_or = Api::Connect(*args);
-  if (!api_or.ok()) return Fail(api_or.status());
+  if (!api_or.ok()) return ConnectFailed(api_or.status(), kUsage);
   Api& api = **api_or;
 
   const std::string target = "/v1/topics/" + gateway::PercentEncode(topic) + "/events" +

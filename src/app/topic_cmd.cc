@@ -107,7 +107,7 @@ int RunTopic(const std::vector<std::string>& argv) {
     return args->positional[1];
   };
   auto api_or = Api::Connect(*args);
-  if (!api_or.ok()) return Fail(api_or.status());
+  if (!api_or.ok()) return ConnectFailed(api_or.status(), kUsage);
   Api& api = **api_or;
 
   if (sub == "create") {
@@ -118,7 +118,9 @@ int RunTopic(const std::vector<std::string>& argv) {
     codec::JsonWriter w;
     w.BeginObject().Field("name", *name);
     // The range is the server's to enforce (it names its own limit); here only "a number".
-    auto partitions = IntFlag(*args, "--partitions", INT64_MIN, INT64_MAX);
+    // The server's range, checked here so an impossible count is a usage error (exit 2) like
+    // every other out-of-range numeric flag, not a request the server refuses.
+    auto partitions = IntFlag(*args, "--partitions", 1, 10000);
     if (!partitions.ok()) return UsageError(partitions.status().message(), kUsage);
     if (partitions->has_value()) w.Key("partitions").Int(**partitions);
     w.Key("config").Raw(*cfg).EndObject();

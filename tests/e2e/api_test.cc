@@ -578,6 +578,35 @@ TEST_F(ApiTest, CliTopicProduceConsumeRoundTrip) {
   EXPECT_NE(down.err.find("sluice serve"), std::string::npos) << down.err;
 }
 
+TEST_F(ApiTest, CliOutOfRangeFlagsAreUsageErrorsAndLocalErrorsCarryTheirCode) {
+  std::string bin = SluiceBinary();
+  std::vector<std::string> env = {"SLUICE_SERVER=" + server_->url()};
+  // A partition count the server would refuse is a usage error, found before any request.
+  for (const char* n : {"-1", "0", "20000", "99999999999999"}) {
+    auto r = RunCommand({bin, "topic", "create", "c2", "--partitions", n}, "", env);
+    EXPECT_EQ(r.exit_code, 2) << n << ": " << r.err;
+    EXPECT_NE(r.err.find("--partitions"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("usage:"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(RunCommand({bin, "topic", "describe", "c2"}, "", env).exit_code, 1);
+  // Errors the CLI finds itself end with their error_code, as the server's do.
+  CreateTopic("cliparts", 2);
+  auto consume = RunCommand({bin, "consume", "cliparts", "--partition", "99"}, "", env);
+  EXPECT_EQ(consume.exit_code, 1) << consume.err;
+  EXPECT_EQ(consume.err, "sluice: topic cliparts has no partition 99 (not_found)\n");
+  auto reset = RunCommand({bin, "group", "reset", "g", "--topic", "cliparts", "--to-earliest",
+                           "--partition", "7"},
+                          "", env);
+  EXPECT_EQ(reset.exit_code, 1) << reset.err;
+  EXPECT_EQ(reset.err, "sluice: topic cliparts has no partition 7 (not_found)\n");
+  // A server URL that is not one is a usage error too.
+  for (const char* url : {"notaurl", "http://127.0.0.1:1/path"}) {
+    auto r = RunCommand({bin, "topic", "list", "--server", url}, "", {});
+    EXPECT_EQ(r.exit_code, 2) << url << ": " << r.err;
+    EXPECT_NE(r.err.find(url), std::string::npos) << r.err;
+  }
+}
+
 TEST_F(ApiTest, CliConsumeFollowsNewEventsAndHonoursStartFlags) {
   CreateTopic("follow", 2);
   std::string bin = SluiceBinary();
