@@ -587,6 +587,8 @@ class HttpServerImpl {
       // HttpRequest is reused: assigning into its strings keeps their capacity.
       req.method.assign(head.method.data(), head.method.size());
       req.target.assign(head.target.data(), head.target.size());
+      // An absolute-form target without a path ("http://h" or "http://h?q") asks for "/".
+      if (req.target.empty() || req.target.front() == '?') req.target.insert(0, "/");
       size_t nheaders = 0;
       for (const auto& [hname, hvalue] : head.headers) {
         if (nheaders == req.headers.size()) req.headers.emplace_back();

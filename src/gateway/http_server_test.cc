@@ -57,7 +57,8 @@ TEST(HttpParserTest, KeepAliveFollowsVersionAndConnection) {
   EXPECT_FALSE(h.keep_alive);
   ASSERT_EQ(Parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", h, e), ParseResult::kDone);
   EXPECT_TRUE(h.keep_alive);
-  ASSERT_EQ(Parse("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", h, e), ParseResult::kDone);
+  ASSERT_EQ(Parse("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", h, e),
+            ParseResult::kDone);
   EXPECT_FALSE(h.keep_alive);
 }
 
@@ -107,6 +108,40 @@ TEST(HttpParserTest, RefusesMalformedAndSmugglingShapes) {
     EXPECT_EQ(Parse(c.in, h, e), ParseResult::kError) << c.in;
     EXPECT_EQ(e.status, c.status) << c.in << ": " << e.message;
     EXPECT_FALSE(e.message.empty());
+  }
+}
+
+TEST(HttpParserTest, Http11NeedsExactlyOneHostAndHttp10None) {
+  RequestHead h;
+  ParseError e;
+  EXPECT_EQ(Parse("GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", h, e), ParseResult::kError);
+  EXPECT_EQ(e.status, 400);
+  EXPECT_NE(e.message.find("Host"), std::string::npos) << e.message;
+  EXPECT_EQ(Parse("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", h, e), ParseResult::kError);
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(Parse("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", h, e), ParseResult::kError);
+  EXPECT_EQ(Parse("GET / HTTP/1.0\r\n\r\n", h, e), ParseResult::kDone) << e.message;
+  EXPECT_EQ(Parse("GET / HTTP/1.1\r\nHOST: a\r\n\r\n", h, e), ParseResult::kDone) << e.message;
+}
+
+TEST(HttpParserTest, AbsoluteFormTargetIsReducedToPathAndQuery) {
+  struct Case {
+    const char* target;
+    const char* want;
+  };
+  const Case cases[] = {
+      {"http://x/health/live", "/health/live"},
+      {"HTTPS://127.0.0.1:8080/v1/topics?internal=true", "/v1/topics?internal=true"},
+      {"http://x", ""},            // the server reads an empty path as "/"
+      {"http://x?a=1", "?a=1"},
+      {"/plain?x=http://y/z", "/plain?x=http://y/z"},  // origin-form untouched
+  };
+  for (const auto& c : cases) {
+    RequestHead h;
+    ParseError e;
+    std::string in = std::string("GET ") + c.target + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_EQ(Parse(in, h, e), ParseResult::kDone) << c.target << ": " << e.message;
+    EXPECT_EQ(h.target, c.want) << c.target;
   }
 }
 
@@ -253,9 +288,9 @@ INSTANTIATE_TEST_SUITE_P(Sends, ServerTest, ::testing::Values(false, true),
 TEST_P(ServerTest, PipelinedRequestsAnswerInOrder) {
   int fd = Connect();
   Send(fd,
-       "POST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
-       "GET /hi HTTP/1.1\r\n\r\n"
-       "POST /echo HTTP/1.1\r\nContent-Type: text/x\r\nContent-Length: 2\r\n\r\nzz");
+       "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
+       "GET /hi HTTP/1.1\r\nHost: a\r\n\r\n"
+       "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Type: text/x\r\nContent-Length: 2\r\n\r\nzz");
   std::string r = ReadResponses(fd, 3);
   EXPECT_EQ(Count(r, "HTTP/1.1 200 OK"), 3) << r;
   size_t a = r.find("\"body\":\"abc\""), b = r.find("{\"hi\":1}"), c = r.find("\"body\":\"zz\"");
@@ -271,7 +306,8 @@ TEST_P(ServerTest, PipelinedRequestsAnswerInOrder) {
 TEST_P(ServerTest, ByteByByteDeliveryAndChunkedBody) {
   int fd = Connect();
   std::string req =
-      "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+      "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
   for (char ch : req) Send(fd, std::string_view(&ch, 1));
   std::string r = ReadResponses(fd, 1);
   EXPECT_NE(r.find("\"body\":\"abcde\""), std::string::npos) << r;
@@ -280,7 +316,7 @@ TEST_P(ServerTest, ByteByByteDeliveryAndChunkedBody) {
 
 TEST_P(ServerTest, ExpectContinueGetsInterimResponse) {
   int fd = Connect();
-  Send(fd, "POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+  Send(fd, "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
   char buf[64];
   ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
   ASSERT_GT(n, 0);
@@ -297,11 +333,13 @@ TEST_P(ServerTest, LimitsAndMalformedRequestsGetErrorsAndClose) {
     std::string status_line;
   };
   const Case cases[] = {
-      {"POST /echo HTTP/1.1\r\nContent-Length: 101\r\n\r\n", "HTTP/1.1 413"},
-      {"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n65\r\n", "HTTP/1.1 413"},
+      {"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 101\r\n\r\n", "HTTP/1.1 413"},
+      {"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n65\r\n",
+       "HTTP/1.1 413"},
       {"GET /hi HTTP/1.1\r\nX: " + std::string(2000, 'y') + "\r\n\r\n", "HTTP/1.1 431"},
       {"GET /hi HTTP/1.1\r\nBad Header: 1\r\n\r\n", "HTTP/1.1 400"},
-      {"GET /hi HTTP/1.1\r\nTransfer-Encoding: br\r\n\r\n", "HTTP/1.1 501"},
+      {"GET /hi HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: br\r\n\r\n", "HTTP/1.1 501"},
+      {"GET /hi HTTP/1.1\r\n\r\n", "HTTP/1.1 400"},  // no Host
       {"\x16\x03\x01\x02\x05\x01\x07\x01\xfc\x03\x03\r\n\r\n", "HTTP/1.1 400"},  // binary junk
   };
   for (const auto& c : cases) {
@@ -317,9 +355,22 @@ TEST_P(ServerTest, LimitsAndMalformedRequestsGetErrorsAndClose) {
   }
 }
 
+TEST_P(ServerTest, AbsoluteFormTargetsAreRoutedByTheirPath) {
+  int fd = Connect();
+  Send(fd,
+       "GET http://elsewhere:1/hi HTTP/1.1\r\nHost: a\r\n\r\n"
+       "GET http://a HTTP/1.1\r\nHost: a\r\n\r\n");
+  std::string r = ReadResponses(fd, 2);
+  EXPECT_TRUE(r.starts_with("HTTP/1.1 200")) << r;
+  EXPECT_NE(r.find("{\"hi\":1}"), std::string::npos) << r;
+  // "http://a" asks for "/", which no route here serves.
+  EXPECT_NE(r.find("no route for GET /\""), std::string::npos) << r;
+  ::close(fd);
+}
+
 TEST_P(ServerTest, Http10ClosesAfterTheResponse) {
   int fd = Connect();
-  Send(fd, "GET /hi HTTP/1.0\r\n\r\n");
+  Send(fd, "GET /hi HTTP/1.0\r\n\r\n");  // HTTP/1.0 may leave Host out
   bool closed = false;
   std::string r = ReadResponses(fd, 2, &closed);
   EXPECT_EQ(r.rfind("HTTP/1.0 200", 0), 0u) << r;
@@ -331,7 +382,7 @@ TEST_P(ServerTest, ResponseLargerThanTheSocketBufferArrivesWholeAfterASlowStart)
   // The client reads nothing at first: the first send takes what fits, the rest is written as
   // the client drains; a pipelined request behind it is answered after it, in order.
   int fd = Connect();
-  Send(fd, "GET /big HTTP/1.1\r\n\r\nGET /hi HTTP/1.1\r\n\r\n");
+  Send(fd, "GET /big HTTP/1.1\r\nHost: a\r\n\r\nGET /hi HTTP/1.1\r\nHost: a\r\n\r\n");
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::string r = ReadResponses(fd, 2);
   size_t body = r.find("\r\n\r\n");
@@ -358,7 +409,7 @@ TEST_P(ServerTest, ManyConnectionsAtOnceEachGetTheirOwnAnswers) {
       for (int k = 0; k < kRequests; ++k) {
         for (int c = t; c < kConns; c += 4) {
           std::string body = "c" + std::to_string(c) + "k" + std::to_string(k);
-          std::string req = "POST /echo HTTP/1.1\r\nContent-Length: " +
+          std::string req = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: " +
                             std::to_string(body.size()) + "\r\n\r\n" + body;
           if (::send(fds[c], req.data(), req.size(), MSG_NOSIGNAL) !=
               static_cast<ssize_t>(req.size())) {

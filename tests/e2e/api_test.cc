@@ -1146,5 +1146,42 @@ TEST_F(ApiTest, InvalidEventsGoToTheDeadLetterTopicWhenTheTopicSaysSo) {
   EXPECT_NE(bad.body.find("reject or dead_letter"), std::string::npos) << bad.body;
 }
 
+// Sends raw bytes on a fresh connection and returns everything the server answers until it
+// closes (the request should end with Connection: close or be one the server closes after).
+std::string RawExchange(uint16_t port, const std::string& request) {
+  int fd = RawConnect(port);
+  if (fd < 0) return "";
+  std::string out;
+  if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+    out = ReadUntilClose(fd);
+  }
+  close(fd);
+  return out;
+}
+
+TEST_F(ApiTest, AbsoluteFormTargetsAreServedAndHttp11NeedsHost) {
+  // RFC 9112 §3.2.2: absolute-form is routed by its path and query.
+  std::string abs = RawExchange(server_->port(),
+                                "GET http://x/health/live HTTP/1.1\r\nHost: x\r\n"
+                                "Connection: close\r\n\r\n");
+  EXPECT_TRUE(abs.starts_with("HTTP/1.1 200 ")) << abs;
+  std::string query = RawExchange(server_->port(),
+                                  "GET http://127.0.0.1/v1/topics?internal=true HTTP/1.1\r\n"
+                                  "Host: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(query.starts_with("HTTP/1.1 200 ")) << query;
+  // The query came along: the same answer as in origin-form.
+  EXPECT_TRUE(query.ends_with("\r\n\r\n" + Do("GET", "/v1/topics?internal=true").body)) << query;
+  // RFC 9112 §3.2: an HTTP/1.1 request without Host is 400; HTTP/1.0 may leave it out.
+  std::string no_host =
+      RawExchange(server_->port(), "GET /health/live HTTP/1.1\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(no_host.starts_with("HTTP/1.1 400 ")) << no_host;
+  EXPECT_NE(no_host.find("Host"), std::string::npos) << no_host;
+  std::string two_hosts = RawExchange(
+      server_->port(), "GET /health/live HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+  EXPECT_TRUE(two_hosts.starts_with("HTTP/1.1 400 ")) << two_hosts;
+  std::string http10 = RawExchange(server_->port(), "GET /health/live HTTP/1.0\r\n\r\n");
+  EXPECT_TRUE(http10.starts_with("HTTP/1.0 200 ")) << http10;
+}
+
 }  // namespace
 }  // namespace sluice::e2e

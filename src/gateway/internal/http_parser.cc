@@ -1,5 +1,6 @@
 #include "gateway/internal/http_parser.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -96,6 +97,17 @@ ParseResult ParseRequestLine(std::string_view line, RequestHead& head, ParseErro
   if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' ||
       version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9') {
     return Fail(error, 400, fmt::format("malformed HTTP version '{}'", Quote(version)));
+  }
+  // Absolute-form ("http://host:port/path?q", RFC 9112 §3.2.2), which a server must accept
+  // although clients send it only to proxies: the request is for the path and query; the
+  // authority, like Host, plays no part in routing here.
+  if (head.target.front() != '/') {
+    size_t colon = head.target.find("://");
+    std::string_view scheme = head.target.substr(0, colon);
+    if (colon != std::string_view::npos && (IEquals(scheme, "http") || IEquals(scheme, "https"))) {
+      std::string_view rest = head.target.substr(colon + 3);
+      head.target = rest.substr(std::min(rest.find_first_of("/?"), rest.size()));
+    }
   }
   if (version == "HTTP/1.1") {
     head.version = 11;
@@ -196,6 +208,7 @@ ParseResult ParseRequestHead(std::string_view in, size_t max_bytes, size_t& scan
   }
   text.remove_prefix(eol + 2);
   bool has_transfer_encoding = false, connection_close = false, connection_keep_alive = false;
+  int hosts = 0;
   while (!text.empty()) {
     eol = text.find("\r\n");
     std::string_view line = text.substr(0, eol);
@@ -221,6 +234,7 @@ ParseResult ParseRequestHead(std::string_view in, size_t max_bytes, size_t& scan
                     connection_keep_alive, error) != ParseResult::kDone) {
       return ParseResult::kError;
     }
+    if (IEquals(name, "host")) ++hosts;
     head.headers.emplace_back(name, value);
   }
   if (head.chunked && head.has_content_length) {
@@ -228,6 +242,12 @@ ParseResult ParseRequestHead(std::string_view in, size_t max_bytes, size_t& scan
   }
   if (head.chunked && head.version == 10) {
     return Fail(error, 400, "Transfer-Encoding is not allowed in HTTP/1.0");
+  }
+  // RFC 9112 §3.2: an HTTP/1.1 request without Host, or any with two, is 400 (HTTP/1.0
+  // predates Host and may omit it).
+  if (hosts > 1) return Fail(error, 400, "more than one Host header");
+  if (hosts == 0 && head.version == 11) {
+    return Fail(error, 400, "an HTTP/1.1 request needs a Host header");
   }
   head.keep_alive = head.version == 11 ? !connection_close
                                        : (connection_keep_alive && !connection_close);

@@ -3,7 +3,8 @@
 // the buffer), and chunked bodies are decoded incrementally. Strict where leniency enables request
 // smuggling: CRLF line endings only, no whitespace before a header's colon, no obs-fold, a
 // Content-Length that is digits only and agrees with every repetition, Transfer-Encoding and
-// Content-Length together refused, Transfer-Encoding other than `chunked` refused.
+// Content-Length together refused, Transfer-Encoding other than `chunked` refused, exactly one
+// Host required in HTTP/1.1 (at most one in HTTP/1.0).
 #pragma once
 
 #include <cstddef>
@@ -26,6 +27,9 @@ struct ParseError {
 
 struct RequestHead {
   std::string_view method;
+  // As sent, except that an absolute-form target ("http://host/p?q") is reduced to the part
+  // after the authority ("/p?q"); that part is empty or starts with '?' when the path is empty,
+  // which means "/" (the caller adds it: a view cannot).
   std::string_view target;
   unsigned version = 11;  // 10 or 11
   // Names as sent (not lower-cased), values without surrounding whitespace; views into the input.
