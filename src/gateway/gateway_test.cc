@@ -38,6 +38,30 @@ TEST(RouterTest, MatchesPathParamsAndReportsMethodNotAllowed) {
   EXPECT_EQ(req.Param("topic"), "a/b c");
 }
 
+TEST(RouterTest, HeadTakesTheGetRouteAndIsListedWhereGetIsAllowed) {
+  Router r;
+  r.Add("GET", "/v1/topics/{topic}", Ok, "describe");
+  r.Add("DELETE", "/v1/topics/{topic}", Ok, "delete");
+  r.Add("POST", "/v1/topics", Ok, "create");
+  HttpRequest req;
+  req.method = "HEAD";
+  req.target = req.path = "/v1/topics/orders";
+  auto m = r.Find(req);
+  ASSERT_NE(m.handler, nullptr);
+  EXPECT_EQ(m.route, "describe");
+  EXPECT_EQ(req.Param("topic"), "orders");
+  req.method = "PUT";
+  m = r.Find(req);
+  EXPECT_EQ(m.handler, nullptr);
+  EXPECT_EQ(m.allowed, "GET, HEAD, DELETE");
+  // Only GET routes answer HEAD.
+  req.method = "HEAD";
+  req.target = req.path = "/v1/topics";
+  m = r.Find(req);
+  EXPECT_EQ(m.handler, nullptr);
+  EXPECT_EQ(m.allowed, "POST");
+}
+
 TEST(HttpTest, PercentDecodeHandlesEscapesAndErrors) {
   EXPECT_EQ(PercentDecode("a%20b+c", true).value(), "a b c");
   EXPECT_EQ(PercentDecode("a+b", false).value(), "a+b");

@@ -613,7 +613,7 @@ class HttpServerImpl {
             fmt::format("request body of {} bytes exceeds the limit of {} bytes", content_length,
                         options_.max_body_bytes));
         Record(st, "unmatched", req.method, 413, start);
-        co_await WriteResponse(conn, r, version, false);
+        co_await WriteResponse(conn, r, version, false, req.method == "HEAD");
         co_return;
       }
       const size_t buffered = conn.rend - conn.rbegin;

@@ -368,6 +368,24 @@ TEST_P(ServerTest, AbsoluteFormTargetsAreRoutedByTheirPath) {
   ::close(fd);
 }
 
+TEST_P(ServerTest, HeadSendsTheGetHeadWithoutItsBodyAndKeepsTheConnection) {
+  int fd = Connect();
+  Send(fd, "HEAD /hi HTTP/1.1\r\nHost: a\r\n\r\nGET /hi HTTP/1.1\r\nHost: a\r\n\r\n");
+  std::string r;
+  char buf[4096];
+  while (Count(r, "{\"hi\":1}") < 1) {
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    ASSERT_GT(n, 0) << r;
+    r.append(buf, static_cast<size_t>(n));
+  }
+  size_t end = r.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos);
+  EXPECT_NE(r.substr(0, end).find("Content-Length: 8"), std::string::npos) << r;
+  EXPECT_EQ(r.find("HTTP/1.1 200", end), end + 4) << "the HEAD answer had a body: " << r;
+  EXPECT_EQ(Count(r, "{\"hi\":1}"), 1) << r;
+  ::close(fd);
+}
+
 TEST_P(ServerTest, Http10ClosesAfterTheResponse) {
   int fd = Connect();
   Send(fd, "GET /hi HTTP/1.0\r\n\r\n");  // HTTP/1.0 may leave Host out

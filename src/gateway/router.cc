@@ -64,10 +64,14 @@ Router::Match Router::Find(HttpRequest& req) const {
       ok = IsParam(p) || p == segs[i];
     }
     if (!ok) continue;
-    if (r.method != req.method) {
+    // HEAD is a GET without the body (RFC 9110 §9.3.2: a general-purpose server supports it
+    // wherever it supports GET): a GET route answers it, and the server sends the GET's head,
+    // Content-Length included, and no body.
+    if (r.method != req.method && !(r.method == "GET" && req.method == "HEAD")) {
       m.path_matched = true;
       if (!m.allowed.empty()) m.allowed += ", ";
       m.allowed += r.method;
+      if (r.method == "GET") m.allowed += ", HEAD";
       continue;
     }
     // A keep-alive connection mostly repeats its route: keep the map's nodes (and the

@@ -58,10 +58,11 @@ class Router {
     const Handler* handler = nullptr;  // null: no route
     std::string route;                 // route name for metrics ("unmatched" when none)
     bool path_matched = false;         // path known but method not allowed (405)
-    std::string allowed;               // "GET, POST" for 405 responses
+    std::string allowed;               // "GET, HEAD, POST" for 405 responses
     const RouteAccess* access = nullptr;
   };
-  // Finds the route for req.method/req.path and fills req.path_params (percent-decoded).
+  // Finds the route for req.method/req.path and fills req.path_params (percent-decoded). A HEAD
+  // request takes the GET route of its path (the server then sends no body).
   Match Find(HttpRequest& req) const;
 
   // Authentication and authorization for every route of this router (null or disabled: off).

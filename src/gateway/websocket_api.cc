@@ -104,8 +104,9 @@ Task<HttpResponse> WebSocketApi::Handshake(HttpRequest& req) {
   Status st = storage::ValidateTopicName(topic, true);
   if (!st.ok()) co_return HttpResponse::Error(st);
 
-  // The upgrade itself (RFC 6455 §4.2.1).
-  if (!HasToken(req.Header("upgrade"), "websocket") ||
+  // The upgrade itself (RFC 6455 §4.2.1: a GET; a HEAD, which the router lets every GET route
+  // answer, gets the answer to a GET without the upgrade headers and never upgrades).
+  if (req.method != "GET" || !HasToken(req.Header("upgrade"), "websocket") ||
       !HasToken(req.Header("connection"), "upgrade")) {
     HttpResponse r = HttpResponse::Error(
         426, "invalid_argument",

@@ -1159,6 +1159,15 @@ std::string RawExchange(uint16_t port, const std::string& request) {
   return out;
 }
 
+// The value of header `name` (as sent, case-sensitive) in a response head.
+std::string HeadField(std::string_view head, std::string_view name) {
+  std::string key = "\r\n" + std::string(name) + ": ";
+  auto at = head.find(key);
+  if (at == std::string_view::npos) return "";
+  auto end = head.find("\r\n", at + key.size());
+  return std::string(head.substr(at + key.size(), end - at - key.size()));
+}
+
 TEST_F(ApiTest, AbsoluteFormTargetsAreServedAndHttp11NeedsHost) {
   // RFC 9112 §3.2.2: absolute-form is routed by its path and query.
   std::string abs = RawExchange(server_->port(),
@@ -1181,6 +1190,38 @@ TEST_F(ApiTest, AbsoluteFormTargetsAreServedAndHttp11NeedsHost) {
   EXPECT_TRUE(two_hosts.starts_with("HTTP/1.1 400 ")) << two_hosts;
   std::string http10 = RawExchange(server_->port(), "GET /health/live HTTP/1.0\r\n\r\n");
   EXPECT_TRUE(http10.starts_with("HTTP/1.0 200 ")) << http10;
+}
+
+TEST_F(ApiTest, HeadAnswersLikeGetWithoutTheBody) {
+  CreateTopic("headed", 2);
+  for (const std::string path : {"/health/live", "/v1/topics/headed", "/v1/groups"}) {
+    auto get = Do("GET", path);
+    ASSERT_EQ(get.status, 200) << path;
+    // HEAD then GET on one keep-alive connection: the HEAD answer carries the GET's
+    // Content-Length but no body, so the GET's answer follows right after its blank line.
+    std::string got = RawExchange(
+        server_->port(), "HEAD " + path + " HTTP/1.1\r\nHost: x\r\n\r\nGET " + path +
+                             " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    ASSERT_TRUE(got.starts_with("HTTP/1.1 200 ")) << path << ": " << got;
+    auto end = got.find("\r\n\r\n");
+    ASSERT_NE(end, std::string::npos) << got;
+    std::string_view head(got.data(), end + 2);
+    EXPECT_EQ(HeadField(head, "Content-Length"), std::to_string(get.body.size())) << got;
+    EXPECT_EQ(HeadField(head, "Content-Type"), get.content_type) << got;
+    std::string rest = got.substr(end + 4);
+    EXPECT_TRUE(rest.starts_with("HTTP/1.1 200 ")) << path << ": " << got;
+    EXPECT_TRUE(rest.ends_with(get.body)) << path << ": " << got;
+  }
+  // A HEAD on a route without GET is 405, and every 405 lists HEAD beside GET.
+  std::string post_only =
+      RawExchange(server_->port(), "HEAD /v1/topics/headed/events HTTP/1.1\r\nHost: x\r\n"
+                                   "Connection: close\r\n\r\n");
+  EXPECT_TRUE(post_only.starts_with("HTTP/1.1 405 ")) << post_only;
+  EXPECT_EQ(HeadField(post_only, "Allow"), "POST") << post_only;
+  EXPECT_TRUE(post_only.ends_with("\r\n\r\n")) << "a HEAD answer has no body: " << post_only;
+  auto put = Do("PUT", "/v1/topics/headed");
+  ExpectError(put, 405, "invalid_argument");
+  EXPECT_EQ(put.Header("allow"), "GET, HEAD, PATCH, DELETE") << put.body;
 }
 
 }  // namespace
