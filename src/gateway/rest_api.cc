@@ -137,6 +137,21 @@ Task<HttpResponse> RestApi::CreateTopic(HttpRequest& req) {
   if (!st.ok()) co_return HttpResponse::Error(st);
   ForgetTopic(name->text());
   auto d = co_await log->DescribeTopic(name->text());
+  if (!d.ok() && d.status().code() == ErrorCode::kNotFound) {
+    // Deleted by another client between the two calls. The create did succeed (a 404 would
+    // say otherwise): describe it as created, empty.
+    storage::TopicDescription created;
+    created.name = name->text();
+    created.config = config;
+    for (int32_t p = 0; p < config.partitions; ++p) {
+      storage::PartitionInfo info;
+      info.partition = model::PartitionId(p);
+      info.log_start_offset = model::Offset(0);
+      info.high_watermark = model::Offset(0);
+      created.partitions.push_back(info);
+    }
+    d = std::move(created);
+  }
   if (!d.ok()) co_return HttpResponse::Error(d.status());
   JsonWriter w;
   internal::WriteTopicDescription(w, *d);

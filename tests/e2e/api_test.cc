@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
 #include <chrono>
 #include <thread>
 
@@ -263,6 +266,59 @@ TEST_F(ApiTest, KeylessRequestsReachEveryPartition) {
     ASSERT_EQ(r.status, 200) << r.body;
   }
   for (int p = 0; p < 4; ++p) EXPECT_GE(HighWatermark("spread", p), 3) << "partition " << p;
+}
+
+// A create racing a delete of the same name answered 404 "does not exist" when the delete
+// landed between the create and the description the response carries; and appends in flight
+// when the topic went answered 503 (retry) instead of 404. Churn for a few seconds: creates
+// answer 201 or 409, deletes 200 or 404, produces 200 or 404, never anything else.
+TEST_F(ApiTest, CreateDeleteAndProduceRacingOnOneNameAnswerConsistently) {
+  std::atomic<bool> stop{false};
+  std::map<std::string, std::map<int, int>> seen;  // request kind -> status -> count
+  std::mutex mu;
+  auto worker = [&](const std::string& kind) {
+    auto c = std::move(gateway::HttpClient::Create(server_->url())).value();
+    while (!stop) {
+      JsonResponse r;
+      if (kind == "create") {
+        r = Call(*c, "POST", "/v1/topics",
+                 R"({"name":"churn","partitions":2,"config":{"durability":"always"}})",
+                 "application/json");
+      } else if (kind == "delete") {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let produces land
+        r = Call(*c, "DELETE", "/v1/topics/churn", "", "application/json");
+      } else {
+        r = Call(*c, "POST", "/v1/topics/churn/events", R"([{"a":1},{"a":2}])",
+                 "application/json");
+      }
+      std::lock_guard lock(mu);
+      ++seen[kind][r.status];
+      if (r.status >= 500) ADD_FAILURE() << kind << ": " << r.status << " " << r.body;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (const char* kind : {"create", "create", "delete", "produce", "produce", "produce"}) {
+    threads.emplace_back(worker, kind);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  stop = true;
+  for (auto& t : threads) t.join();
+  for (const auto& [status, n] : seen["create"]) {
+    EXPECT_TRUE(status == 201 || status == 409) << "create answered " << status << " x" << n;
+  }
+  for (const auto& [status, n] : seen["delete"]) {
+    EXPECT_TRUE(status == 200 || status == 204 || status == 404)
+        << "delete answered " << status << " x" << n;
+  }
+  for (const auto& [status, n] : seen["produce"]) {
+    EXPECT_TRUE(status == 200 || status == 404) << "produce answered " << status << " x" << n;
+  }
+  std::string counts;
+  for (const auto& [kind, by_status] : seen) {
+    for (const auto& [status, n] : by_status) counts += fmt::format(" {} {}:{}", kind, status, n);
+  }
+  EXPECT_GT(seen["create"][201], 0) << counts;
+  EXPECT_GT(seen["produce"][200], 0) << counts;
 }
 
 TEST_F(ApiTest, EnvelopeCarriesKeyHeadersTimestampAndPartition) {
