@@ -34,6 +34,19 @@ std::string_view Expectation(simdjson::error_code e) {
   }
 }
 
+// What simdjson's DOM parser says of a valid number it cannot represent.
+bool OutOfRangeNumber(simdjson::error_code e) {
+  return e == simdjson::NUMBER_OUT_OF_RANGE || e == simdjson::NUMBER_ERROR;
+}
+
+std::string_view TrimLeft(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' ||
+                        s.front() == '\r')) {
+    s.remove_prefix(1);
+  }
+  return s;
+}
+
 std::string_view TrimRight(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' ||
                         s.back() == '\r')) {
@@ -132,6 +145,11 @@ class JsonParserImpl {
       }
       default: {
         if ((err = Scalar(doc, type, out))) return Error(err, &doc);
+        // A number simdjson cannot hold (a big integer, 1e400) is kept as written, but the
+        // document does not move past it: nothing but whitespace may surround it.
+        if (type == od::json_type::number && out.ToJson() == TrimLeft(TrimRight(text))) {
+          return out;
+        }
       }
     }
     if (depth_exceeded_) return InvalidArgument("JSON nested deeper than {} levels",
@@ -145,10 +163,18 @@ class JsonParserImpl {
     buf_.assign(text.data(), text.size());
     buf_.append(simdjson::SIMDJSON_PADDING, ' ');
     simdjson::dom::element el;
-    if (dom_parser_.parse(buf_.data(), text.size(), false).get(el)) {
+    if (auto dom_err = dom_parser_.parse(buf_.data(), text.size(), false).get(el)) {
       auto detailed = ParseImpl(text);  // slower, but says where and what was expected
       if (!detailed.ok()) return detailed.status();
-      return InvalidArgument("invalid JSON");
+      if (OutOfRangeNumber(dom_err)) {
+        // Valid JSON with a number the DOM parser cannot hold: kept exactly as written, as
+        // Parse keeps it, rather than refusing here what an envelope's value accepts.
+        JsonParser::Minified out;
+        out.is_array = detailed->is_array();
+        out.text = detailed->ToJson();
+        return out;
+      }
+      return InvalidArgument("invalid JSON: {}", Expectation(dom_err));
     }
     JsonParser::Minified out;
     out.is_array = el.is_array();
@@ -166,7 +192,8 @@ class JsonParserImpl {
     buf_.assign(text.data(), text.size());
     buf_.append(simdjson::SIMDJSON_PADDING, ' ');
     simdjson::dom::element el;
-    return !dom_parser_.parse(buf_.data(), text.size(), false).get(el);
+    auto dom_err = dom_parser_.parse(buf_.data(), text.size(), false).get(el);
+    return !dom_err || (OutOfRangeNumber(dom_err) && ParseImpl(text).ok());
   }
 
   template <typename V>

@@ -32,6 +32,33 @@ TEST(Utf8Test, FindsFirstInvalidByte) {
   EXPECT_EQ(FindInvalidUtf8("\xED\xA0\x80").value(), 0u);  // surrogate
 }
 
+// Numbers simdjson cannot hold (beyond 64-bit integers, or a double's range) are valid JSON and
+// are kept exactly as written by every entry point. Minify refused them ("invalid JSON", with
+// no position) while Parse kept them, so a produce accepted such a value in an envelope and
+// not as a plain body, and the fetch then printed the stored value as a string.
+TEST(JsonParserTest, NumbersOutOfRangeAreKeptAsWrittenEverywhere) {
+  JsonParser p;
+  for (const char* text : {"123456789012345678901234567890", "-9223372036854775809", "1e400",
+                           " 1e400\n", "[1,1e400]", R"({"a":123456789012345678901234567890})"}) {
+    SCOPED_TRACE(text);
+    auto v = p.Parse(text);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    auto m = p.Minify(text);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    EXPECT_EQ(m->text, v->ToJson());
+    EXPECT_TRUE(p.IsValid(text));
+  }
+  EXPECT_EQ(p.Minify("[1,1e400]")->text, "[1,1e400]");
+  EXPECT_TRUE(p.Minify("[1,1e400]")->is_array);
+  for (const char* text :
+       {"1e400 2", "[01]", "1.", R"({"a":1e})", "[123456789012345678901234567890"}) {
+    SCOPED_TRACE(text);
+    EXPECT_FALSE(p.Parse(text).ok());
+    EXPECT_FALSE(p.Minify(text).ok());
+    EXPECT_FALSE(p.IsValid(text));
+  }
+}
+
 TEST(JsonParserTest, ParsesNestedDocumentKeepingNumberText) {
   JsonParser p;
   auto v = p.Parse(R"( {"a": [1, 2.50, 123456789012345678901234567890], "b": {"c": "x\ny"},
