@@ -2,6 +2,7 @@
 #include "gateway/pipelines_api.h"
 
 #include "codec/json_writer.h"
+#include "gateway/internal/api_util.h"
 
 namespace sluice::gateway {
 
@@ -133,6 +134,8 @@ Task<HttpResponse> PipelinesApi::DeployText(HttpRequest& req, bool replace,
                                             std::string_view expected_name) {
   stream::PipelineManager* m = manager_.load();
   if (m == nullptr) co_return NotReady();
+  auto dry_run = internal::BoolParam(req, "dry_run", false);
+  if (!dry_run.ok()) co_return HttpResponse::Error(dry_run.status());
   if (!IsSpecMediaType(req.MediaType())) {
     co_return HttpResponse::Error(415, "unsupported_media_type",
                                   "send the pipeline spec as application/json or application/yaml");
@@ -145,7 +148,7 @@ Task<HttpResponse> PipelinesApi::DeployText(HttpRequest& req, bool replace,
   }
   Status st = AuthorizeSpec(req, *spec);
   if (!st.ok()) co_return HttpResponse::Error(st);
-  if (req.Query("dry_run").value_or("false") == "true") {
+  if (*dry_run) {
     st = co_await m->Validate(req.body);
     if (!st.ok()) co_return HttpResponse::Error(st);
     co_return HttpResponse::Json(200, R"({"valid":true})");
@@ -158,8 +161,9 @@ Task<HttpResponse> PipelinesApi::DeployText(HttpRequest& req, bool replace,
 }
 
 Task<HttpResponse> PipelinesApi::Deploy(HttpRequest& req) {
-  bool replace = req.Query("replace").value_or("false") == "true";
-  co_return co_await DeployText(req, replace, "");
+  auto replace = internal::BoolParam(req, "replace", false);
+  if (!replace.ok()) co_return HttpResponse::Error(replace.status());
+  co_return co_await DeployText(req, *replace, "");
 }
 
 Task<HttpResponse> PipelinesApi::Replace(HttpRequest& req) {

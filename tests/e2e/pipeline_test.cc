@@ -441,6 +441,31 @@ TEST_F(PipelineTest, InvalidSpecsAreRefusedWithPositions) {
   EXPECT_EQ(Call(*client_, "GET", "/v1/pipelines/p").status, 404);  // a dry run deploys nothing
 }
 
+// Only the exact string "true" used to mean a dry run: dry_run=1 deployed the pipeline for real.
+TEST_F(PipelineTest, BooleanQueryParametersTakeTheUsualSpellingsAndRefuseOthers) {
+  CreateTopic("orders");
+  const std::string spec = "name: p\nsources: [{name: s, topic: orders}]\n"
+                           "outputs: [{name: o, input: s, type: discard}]\n";
+  for (const char* q : {"?dry_run=1", "?dry_run=TRUE", "?dry_run=True", "?dry_run=true"}) {
+    auto r = Deploy(spec, q);
+    EXPECT_EQ(r.status, 200) << q << " " << r.body;
+    EXPECT_EQ(r.body, R"({"valid":true})") << q;
+    EXPECT_EQ(Call(*client_, "GET", "/v1/pipelines/p").status, 404) << q;
+  }
+  for (const char* q : {"?dry_run=yes", "?dry_run=2", "?replace=on"}) {
+    auto r = Deploy(spec, q);
+    EXPECT_EQ(r.status, 400) << q << " " << r.body;
+    EXPECT_NE(r.body.find("must be true or false"), std::string::npos) << q << " " << r.body;
+    EXPECT_EQ(Call(*client_, "GET", "/v1/pipelines/p").status, 404) << q;
+  }
+  auto r = Deploy(spec, "?dry_run=0");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(Deploy(spec, "?replace=FALSE").status, 409);
+  r = Deploy(spec, "?replace=1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json.Find("version")->AsInt64(), 2);
+}
+
 TEST_F(PipelineTest, PauseResumeReplaceAndDelete) {
   CreateTopic("orders");
   CreateTopic("big");

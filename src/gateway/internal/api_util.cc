@@ -2,6 +2,7 @@
 #include "gateway/internal/api_util.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "codec/json_parser.h"
@@ -52,6 +53,20 @@ Result<std::optional<int64_t>> IntParam(const HttpRequest& req, std::string_view
                            max, v);
   }
   return std::optional<int64_t>(v);
+}
+
+Result<bool> BoolParam(const HttpRequest& req, std::string_view name, bool absent) {
+  auto raw = req.Query(name);
+  if (!raw) return absent;
+  auto is = [&](std::string_view word) {
+    return std::equal(raw->begin(), raw->end(), word.begin(), word.end(), [](char a, char b) {
+      return std::tolower(static_cast<unsigned char>(a)) == b;
+    });
+  };
+  if (is("true") || is("1")) return true;
+  if (is("false") || is("0")) return false;
+  return InvalidArgument("query parameter '{}' must be true or false (or 1 or 0), got '{}'", name,
+                         *raw);
 }
 
 Result<std::optional<int64_t>> TimeParam(const HttpRequest& req, std::string_view name) {

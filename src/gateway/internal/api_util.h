@@ -33,6 +33,10 @@ Result<codec::JsonValue> ParseJsonBody(const HttpRequest& req);
 // Errors: kInvalidArgument naming the parameter (non-numeric, negative, out of range).
 Result<std::optional<int64_t>> IntParam(const HttpRequest& req, std::string_view name,
                                         int64_t min, int64_t max);
+// A boolean query parameter: true/false or 1/0, any case; `absent` when it is not given.
+// Errors: kInvalidArgument naming the parameter, so that a misspelt "dry_run=yes" is refused
+// instead of read as false (which would deploy for real).
+Result<bool> BoolParam(const HttpRequest& req, std::string_view name, bool absent);
 // A query parameter naming a point in time: milliseconds since the epoch, or an RFC 3339
 // date-time at or after the epoch ("2026-12-01T09:30:00Z"; an offset's '+' may come unencoded).
 // nullopt when absent. Errors: kInvalidArgument naming the parameter and both forms.
