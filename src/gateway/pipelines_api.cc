@@ -11,9 +11,11 @@ using codec::JsonWriter;
 
 namespace {
 
+// No Content-Type at all is taken as a spec, as on every JSON route (docs/http-api.md). Other
+// text (text/plain) is refused: it is what a client sends by mistake, not a declared spec.
 bool IsSpecMediaType(const std::string& m) {
   return m.empty() || m == "application/json" || m == "application/yaml" ||
-         m == "application/x-yaml" || m == "text/yaml" || m == "text/x-yaml" || m == "text/plain";
+         m == "application/x-yaml" || m == "text/yaml" || m == "text/x-yaml";
 }
 
 void WriteWatermark(JsonWriter& w, std::string_view key, int64_t wm) {

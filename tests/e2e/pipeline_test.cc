@@ -466,6 +466,21 @@ TEST_F(PipelineTest, BooleanQueryParametersTakeTheUsualSpellingsAndRefuseOthers)
   EXPECT_EQ(r.json.Find("version")->AsInt64(), 2);
 }
 
+// docs/pipelines.md: a spec is application/yaml or application/json (415 otherwise); text/plain
+// was taken as a spec. A request without a Content-Type is read as a spec, as on every JSON route.
+TEST_F(PipelineTest, SpecsMustBeSentAsYamlOrJson) {
+  CreateTopic("orders");
+  const std::string spec = "name: p\nsources: [{name: s, topic: orders}]\n"
+                           "outputs: [{name: o, input: s, type: discard}]\n";
+  auto r = Call(*client_, "POST", "/v1/pipelines?dry_run=true", spec, "text/plain");
+  EXPECT_EQ(r.status, 415) << r.body;
+  r = Call(*client_, "PUT", "/v1/pipelines/p", spec, "text/plain; charset=utf-8");
+  EXPECT_EQ(r.status, 415) << r.body;
+  EXPECT_EQ(Call(*client_, "GET", "/v1/pipelines/p").status, 404);
+  r = Call(*client_, "POST", "/v1/pipelines?dry_run=true", spec, "");
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
 TEST_F(PipelineTest, PauseResumeReplaceAndDelete) {
   CreateTopic("orders");
   CreateTopic("big");
