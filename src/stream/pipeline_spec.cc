@@ -1007,6 +1007,36 @@ void CheckGraph(const PipelineSpec& spec, const YAML::Node& root) {
   }
 }
 
+// An output (or the error or late output) written to a topic the pipeline reads as a stream
+// feeds its own results back in: each record comes round again, forever. That is a cycle through
+// a topic, refused like one through operators. Lookup tables are exempt: a table row written
+// back only updates the table and makes no new events. Runs before InsertExchanges, whose
+// internal topics are written and read by design.
+void CheckTopicCycles(const PipelineSpec& spec, const YAML::Node& root) {
+  std::map<std::string, const SourceSpec*> read;  // topic -> a stream source reading it
+  for (const auto& s : spec.sources) {
+    if (!s.lookup_table) read.emplace(s.topic, &s);
+  }
+  auto refuse = [&](const std::string& where, std::string_view what, const std::string& topic) {
+    auto it = read.find(topic);
+    if (it == read.end()) return;
+    throw SpecError(InvalidArgument(
+        "{}: {} writes topic '{}', which source '{}' reads: the pipeline would read its own "
+        "results forever (a cycle)",
+        where, what, topic, it->second->name));
+  };
+  for (const auto& o : spec.outputs) {
+    if (o.kind == OutputKind::kTopic) refuse(o.loc.Describe(), "output '" + o.name + "'", o.topic);
+  }
+  // A defaulted topic (<name>.errors) has no node of its own: point at the spec then.
+  auto where = [&](const char* key) {
+    const YAML::Node n = root[key];
+    return LocOf(n.IsDefined() ? n : root, key).Describe();
+  };
+  refuse(where("errors_topic"), "the error output", spec.errors_topic);
+  refuse(where("late_topic"), "the late output", spec.late_topic);
+}
+
 // With several tasks, rows reach a stateful operator on the task that owns their key: each input
 // of a window, dedup, top_n or join is fed through an exchange (an internal topic with one
 // partition per task) instead of directly. The planned outputs and sources are ordinary spec
@@ -1108,6 +1138,7 @@ Result<PipelineSpec> ParsePipelineSpec(std::string_view text) {
     }
     CheckGraph(spec, root);
     CheckLookupTables(spec);
+    CheckTopicCycles(spec, root);
     InsertExchanges(spec);
     return spec;
   } catch (const SpecError& e) {

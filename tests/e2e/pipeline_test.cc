@@ -466,6 +466,30 @@ TEST_F(PipelineTest, BooleanQueryParametersTakeTheUsualSpellingsAndRefuseOthers)
   EXPECT_EQ(r.json.Find("version")->AsInt64(), 2);
 }
 
+// docs/pipelines.md: a spec with a cycle is refused before anything runs. An output written to
+// the pipeline's own source topic is one: a single event became thousands of records a second.
+TEST_F(PipelineTest, AnOutputToItsOwnSourceTopicIsRefusedBeforeAnythingRuns) {
+  CreateTopic("loop");
+  CreateTopic("other");
+  const std::string spec = "name: p\nsources: [{name: s, topic: loop}]\n"
+                           "outputs: [{name: o, input: s, topic: loop}]\n";
+  for (const char* q : {"?dry_run=true", ""}) {
+    auto r = Deploy(spec, q);
+    EXPECT_EQ(r.status, 400) << q << " " << r.body;
+    EXPECT_NE(r.body.find("output 'o' writes topic 'loop', which source 's' reads"),
+              std::string::npos)
+        << r.body;
+  }
+  auto r = Deploy("name: p\nsources: [{name: s, topic: loop}]\nerrors_topic: loop\n"
+                  "outputs: [{name: o, input: s, topic: other}]\n");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("the error output writes topic 'loop'"), std::string::npos) << r.body;
+  EXPECT_EQ(Call(*client_, "GET", "/v1/pipelines/p").status, 404);
+  // Nothing was written to the topic either.
+  Produce("loop", R"([{"a":1}])");
+  EXPECT_EQ(WaitForEvents("loop", 2, 0, 200).size(), 1u);
+}
+
 // docs/pipelines.md: a spec is application/yaml or application/json (415 otherwise); text/plain
 // was taken as a spec. A request without a Content-Type is read as a spec, as on every JSON route.
 TEST_F(PipelineTest, SpecsMustBeSentAsYamlOrJson) {
