@@ -152,7 +152,9 @@ uint32_t WindowOperator::PaneSlot(Pane& p, const Value& key) {
     // so a byte copy is a valid move for every kind.
     p.rows.resize(p.rows.size() + row_words_);
     layout_->Init(PaneRow(p, slot));
-    state_bytes_ += layout_->row_bytes() + 32;
+    // Counted in full, heap included: DropPane subtracts MemoryBytes(row), and Init already
+    // allocates the heavy kinds' accumulators (count_distinct, collect_list, ...).
+    state_bytes_ += layout_->MemoryBytes(PaneRow(p, slot)) + 32;
   }
   return slot;
 }
@@ -532,10 +534,10 @@ Status WindowOperator::LoadState(StateReader& r) {
       std::string_view row = r.Bytes();
       if (!r.ok()) break;
       uint32_t slot = PaneSlot(pane, key);
+      // PaneSlot counted the empty row; the restored state replaces it.
+      size_t before = layout_->MemoryBytes(PaneRow(pane, slot));
       SLUICE_RETURN_IF_ERROR(layout_->Deserialize(PaneRow(pane, slot), row));
-      if (!layout_->all_inline()) {
-        state_bytes_ += layout_->MemoryBytes(PaneRow(pane, slot)) - layout_->row_bytes();
-      }
+      state_bytes_ += layout_->MemoryBytes(PaneRow(pane, slot)) - before;
       scratch.Reset();
     }
   }
