@@ -101,6 +101,10 @@ void AggregateOperator::Push(int, std::span<Row> rows) {
       ReportError(row, reason_);
       continue;
     }
+    // Reported with the event, which still counts for its group (see WindowOperator::Push).
+    if (const std::string_view ignored = layout_->InputError(inputs_); !ignored.empty()) {
+      ReportError(row, ignored);
+    }
     scratch_.clear();
     EncodeValue(key, scratch_);
     GroupStore::Slot* slot = store_.FindOrAdd(scratch_);

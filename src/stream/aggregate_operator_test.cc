@@ -48,6 +48,13 @@ TEST(AggregateOperatorTest, WithoutAKeyThereIsOneGlobalGroup) {
   EXPECT_THAT(h.Take(), ElementsAre(R"({"avg_price":15,"n":2})"));
 }
 
+TEST(AggregateOperatorTest, IgnoredInputsGoToTheErrorOutputAndTheEventStillCounts) {
+  Harness h(Spec(""));
+  h.Push({{R"({"price":10})", 5}, {R"({"price":"cheap"})", 6}});
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"avg_price":10,"n":2})"));
+  EXPECT_THAT(h.errors, ElementsAre(R"(g {"price":"cheap"}: avg: ignored a string input)"));
+}
+
 TEST(AggregateOperatorTest, StateSurvivesACheckpoint) {
   Harness a(Spec());
   a.Push({{R"({"category":1,"price":10})", 5}});

@@ -115,6 +115,14 @@ std::string_view AggregateRowLayout::Error(const std::byte* row) const {
   return {};
 }
 
+std::string_view AggregateRowLayout::InputError(std::span<const model::Value> inputs) const {
+  for (size_t i = 0; i < kinds_.size(); ++i) {
+    const std::string_view e = internal::SlotInputError(kinds_[i], inputs[i]);
+    if (!e.empty()) return e;
+  }
+  return {};
+}
+
 AggregateRow::AggregateRow(const AggregateRowLayout& layout)
     : layout_(&layout), data_(std::make_unique<std::byte[]>(layout.row_bytes())) {
   layout_->Init(data_.get());

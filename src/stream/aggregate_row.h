@@ -55,6 +55,10 @@ class AggregateRowLayout {
   void Reset(std::byte* row) const;
   // The first aggregate's error (see Accumulator::error()), or empty.
   std::string_view Error(const std::byte* row) const;
+  // Why Add would ignore one of `inputs` (the first such), e.g. "sum: ignored a string input",
+  // or empty. Error() keeps only a row's first reason; operators call this to report each
+  // ignored input to the error output. REQUIRES: inputs.size() == size().
+  std::string_view InputError(std::span<const model::Value> inputs) const;
 
  private:
   AggregateRowLayout() = default;

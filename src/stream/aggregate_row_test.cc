@@ -1,8 +1,10 @@
 // Tests for AggregateRow: the flat, switch-dispatched row must agree with the Accumulators.
 #include "stream/aggregate_row.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 namespace sluice::stream {
@@ -74,6 +76,35 @@ TEST(AggregateRowTest, AgreesWithOneAccumulatorPerAggregate) {
     EXPECT_TRUE(expected.Equals(results[i]));
   }
   EXPECT_EQ(row.error(), accs[static_cast<int>(AggregateKind::kSum)]->error());
+}
+
+// InputError is what operators report per input; it must name exactly the inputs Add ignores,
+// with the reason error() then keeps.
+TEST(AggregateRowTest, InputErrorNamesExactlyTheInputsAddIgnores) {
+  const Value item = Value::Int(1);
+  const std::vector<Value> inputs = {
+      Value::Null(),         Value::Int(3),        Value::Double(2.5),
+      Value::Double(NAN),    Value::Double(INFINITY), Value::String("s"),
+      Value::Array({&item, 1}), Value::Object({})};
+  for (int k = 0; k < kAggregateKindCount; ++k) {
+    AggregateSpec spec;
+    spec.kind = static_cast<AggregateKind>(k);
+    auto layout = AggregateRowLayout::Make({spec});
+    ASSERT_TRUE(layout.ok());
+    for (const Value& v : inputs) {
+      SCOPED_TRACE(
+          fmt::format("{}({})", AggregateKindName(spec.kind), model::ValueTypeName(v.type())));
+      AggregateRow row(*layout);
+      row.Add({&v, 1}, 0);
+      EXPECT_EQ(layout->InputError({&v, 1}), row.error());
+    }
+  }
+  AggregateSpec sum;
+  sum.kind = AggregateKind::kSum;
+  auto layout = AggregateRowLayout::Make({sum});
+  ASSERT_TRUE(layout.ok());
+  const Value s = Value::String("x");
+  EXPECT_EQ(layout->InputError({&s, 1}), "sum: ignored a string input");
 }
 
 TEST(AggregateRowTest, MergeSerializeAndDeserialize) {

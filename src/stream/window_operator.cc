@@ -103,6 +103,11 @@ void WindowOperator::Push(int, std::span<Row> rows) {
       ReportError(row, reason);
       continue;
     }
+    // An input an aggregate ignores (sum of a string) is reported with its event, but the event
+    // still counts for the window: one bad field must not lose the other aggregates' inputs.
+    if (const std::string_view ignored = layout_->InputError(inputs_); !ignored.empty()) {
+      ReportError(row, ignored);
+    }
     if (w_.kind == WindowKind::kSession) {
       scratch_.clear();
       EncodeValue(key, scratch_);

@@ -181,5 +181,20 @@ TEST(WindowOperatorTest, AggregateInputErrorsGoToTheErrorOutput) {
   EXPECT_EQ(h.errors.size(), 1u);
 }
 
+// docs/aggregates.md: an input an aggregate ignores reaches the error output with its event and
+// reason, once per such input; the window's result is still computed over the usable inputs.
+TEST(WindowOperatorTest, IgnoredAggregateInputsGoToTheErrorOutputWithTheirReason) {
+  Harness h(Spec("{kind: tumbling, size: 10ms}", "n: count(*), total: sum(v), hi: max(v)"));
+  h.Push({{R"({"user":"a","v":5})", 1}, {R"({"user":"a","v":"x"})", 2},
+          {R"({"user":"a","v":"y"})", 3}, {R"({"user":"a","v":null})", 4}});
+  h.Push({{R"({"user":"a","v":[1]})", 5}});
+  h.Watermark(100);
+  EXPECT_THAT(h.Take(), ElementsAre(R"({"window_start":0,"window_end":10,"key":"a","n":5,)"
+                                    R"("total":5,"hi":"y"})"));
+  EXPECT_THAT(h.errors, ElementsAre(R"(win {"user":"a","v":"x"}: sum: ignored a string input)",
+                                    R"(win {"user":"a","v":"y"}: sum: ignored a string input)",
+                                    R"(win {"user":"a","v":[1]}: sum: ignored an array input)"));
+}
+
 }  // namespace
 }  // namespace sluice::stream

@@ -442,6 +442,23 @@ size_t SlotHeapBytes(AggregateKind kind, const void* slot) {
   }
 }
 
+std::string_view SlotInputError(AggregateKind kind, const Value& v) {
+  if (v.is_null()) return {};
+  switch (kind) {
+    case AggregateKind::kSum:
+    case AggregateKind::kAvg:
+      return v.is_number() ? std::string_view() : ErrorMessage(kind, ErrorForType(v.type()));
+    case AggregateKind::kApproxPercentile:
+      if (!v.is_number()) return ErrorMessage(kind, ErrorForType(v.type()));
+      return std::isfinite(v.AsDouble()) ? std::string_view()
+                                         : ErrorMessage(kind, kErrorNonFinite);
+    case AggregateKind::kMin:
+    case AggregateKind::kMax:
+      return IsOrderable(v) ? std::string_view() : ErrorMessage(kind, ErrorForType(v.type()));
+    default: return {};
+  }
+}
+
 std::string_view SlotError(AggregateKind kind, const void* slot) {
   switch (kind) {
     case AggregateKind::kSum:

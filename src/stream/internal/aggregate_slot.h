@@ -227,6 +227,9 @@ model::Value SlotResult(AggregateKind kind, const void* slot, model::Arena& aren
 // Heap bytes held beyond the slot itself (for heavy kinds: the accumulator's MemoryBytes).
 size_t SlotHeapBytes(AggregateKind kind, const void* slot);
 std::string_view SlotError(AggregateKind kind, const void* slot);
+// Why SlotAdd would ignore `v` (the message SlotError keeps for the first one), or empty. Pure:
+// SlotError only remembers the first reason, and the runtime reports every ignored input.
+std::string_view SlotInputError(AggregateKind kind, const model::Value& v);
 
 // Payload only (no kind byte); see docs/formats/aggregate-state.md.
 void SlotSerialize(AggregateKind kind, const void* slot, std::string& out);
